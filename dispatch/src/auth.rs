@@ -1,0 +1,310 @@
+//! Who is asking: staff logins (argon2 password hashes), bearer-token sessions, roles, and the
+//! extractor that every protected handler takes.
+//!
+//! Scoping rules, enforced where data is read:
+//! - a programme admin manages the programme (Poli, places, fleet, funds) in every region, or in
+//!   their own region when they have one, but reads no case data;
+//! - a Polo coordinator and a case worker see people and cases of their own Polo only;
+//! - a driver sees no case data at all.
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::extract::AppJson;
+use crate::state::AppState;
+
+/// A staff member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "staff_role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Runs the programme: Poli, places, fleet, funds. No case data.
+    ProgrammeAdmin,
+    /// Coordinates a Polo: its people, cases and transport.
+    PoloCoordinator,
+    /// Follows cases at a Polo.
+    CaseWorker,
+    /// Drives runs; sees only what today's run needs.
+    Driver,
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Staff {
+    /// Staff id.
+    pub staff_id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Name shown in the interface.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Region the login is limited to; none for a programme-wide admin.
+    pub region_code: Option<String>,
+    /// Polo of a coordinator or case worker.
+    pub polo_id: Option<Uuid>,
+}
+
+impl Staff {
+    /// Refuses callers whose role is not in `roles`.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`].
+    pub fn require(&self, roles: &[Role]) -> AppResult<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "the {:?} role may not do this",
+                self.role
+            )))
+        }
+    }
+
+    /// The Polo whose case data this caller may read: coordinators and case workers only.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] for admins and drivers.
+    pub fn case_polo(&self) -> AppResult<Uuid> {
+        match (self.role, self.polo_id) {
+            (Role::PoloCoordinator | Role::CaseWorker, Some(polo)) => Ok(polo),
+            _ => Err(AppError::Forbidden(
+                "case data is visible only to the case's Polo".into(),
+            )),
+        }
+    }
+
+    /// Refuses a programme admin limited to another region.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`].
+    pub fn require_region(&self, region_code: &str) -> AppResult<()> {
+        match &self.region_code {
+            Some(own) if own != region_code => Err(AppError::Forbidden(format!(
+                "this login is limited to region {own}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Hashes a password with argon2id and a random salt (CPU-heavy: call off the async threads).
+///
+/// # Errors
+/// When hashing fails.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+fn token_digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Creates a staff login.
+///
+/// # Errors
+/// Validation errors naming the field; a conflict for a taken username.
+pub async fn create_staff(
+    conn: &mut PgConnection,
+    new: &NewStaff,
+    password_hash: &str,
+) -> AppResult<Uuid> {
+    let id: Uuid = sqlx::query_scalar(
+        "insert into staff (username, display_name, role, region_code, polo_id, password_hash)
+         values ($1, $2, $3, $4, $5, $6) returning staff_id",
+    )
+    .bind(&new.username)
+    .bind(&new.display_name)
+    .bind(new.role)
+    .bind(&new.region_code)
+    .bind(new.polo_id)
+    .bind(password_hash)
+    .fetch_one(conn)
+    .await
+    .map_err(crate::error::on_constraint)?;
+    Ok(id)
+}
+
+/// A staff login to create.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewStaff {
+    /// Login name: 3-64 of a-z, 0-9, `.`, `_`, `-`.
+    pub username: String,
+    /// Name shown in the interface.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Region the login is limited to.
+    pub region_code: Option<String>,
+    /// Polo (coordinators and case workers).
+    pub polo_id: Option<Uuid>,
+}
+
+impl NewStaff {
+    /// Checks the fields that the database would otherwise refuse with a less clear message.
+    ///
+    /// # Errors
+    /// A validation error naming the field.
+    pub fn validate(&self) -> AppResult<()> {
+        let ok_name = (3..=64).contains(&self.username.len())
+            && self
+                .username
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+        if !ok_name {
+            return Err(AppError::invalid(
+                "username",
+                "3-64 characters of a-z, 0-9, '.', '_', '-'",
+            ));
+        }
+        crate::geo::non_blank("display_name", &self.display_name)?;
+        let needs_polo = matches!(self.role, Role::PoloCoordinator | Role::CaseWorker);
+        if needs_polo != self.polo_id.is_some() {
+            return Err(AppError::invalid(
+                "polo_id",
+                "coordinators and case workers need a Polo; other roles have none",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(AppError::Unauthorized)?;
+        sqlx::query_as::<_, Staff>(
+            "select s.staff_id, s.username, s.display_name, s.role, s.region_code, s.polo_id
+             from staff_session t join staff s using (staff_id)
+             where t.token_sha256 = $1 and t.expires_at > now()",
+        )
+        .bind(token_digest(token.trim()))
+        .fetch_optional(&state.db)
+        .await?
+        .ok_or(AppError::Unauthorized)
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    expires_at: DateTime<Utc>,
+    staff: Staff,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    AppJson(req): AppJson<LoginRequest>,
+) -> AppResult<Json<LoginResponse>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        staff: Staff,
+        password_hash: String,
+    }
+    let row = sqlx::query_as::<_, Row>(
+        "select staff_id, username, display_name, role, region_code, polo_id, password_hash
+         from staff where username = $1",
+    )
+    .bind(req.username.trim())
+    .fetch_optional(&state.db)
+    .await?;
+    // Verify against a dummy hash when the user is unknown, so timing does not tell.
+    let (hash, staff) = match row {
+        Some(r) => (r.password_hash, Some(r.staff)),
+        None => (DUMMY_HASH.to_owned(), None),
+    };
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    let staff = match (ok, staff) {
+        (true, Some(s)) => s,
+        _ => return Err(AppError::Unauthorized),
+    };
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    let expires_at = Utc::now() + Duration::hours(state.config.session_hours);
+    sqlx::query(
+        "insert into staff_session (token_sha256, staff_id, expires_at) values ($1, $2, $3)",
+    )
+    .bind(token_digest(&token))
+    .bind(staff.staff_id)
+    .bind(expires_at)
+    .execute(&state.db)
+    .await?;
+    tracing::info!(staff = %staff.username, "login");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        staff,
+    }))
+}
+
+/// An argon2 hash of a random string, used to spend the same time on unknown usernames.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yV4dbnGqWXtVJ0GZJ6Rk1m6Q7yqG2GqJ8n7xP1mY0qI";
+
+async fn logout(
+    State(state): State<AppState>,
+    parts: axum::http::HeaderMap,
+) -> AppResult<Json<serde_json::Value>> {
+    if let Some(token) = parts
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        sqlx::query("delete from staff_session where token_sha256 = $1")
+            .bind(token_digest(token.trim()))
+            .execute(&state.db)
+            .await?;
+    }
+    Ok(Json(serde_json::json!({ "logged_out": true })))
+}
+
+async fn me(staff: Staff) -> Json<Staff> {
+    Json(staff)
+}
+
+/// Routes: `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/me", get(me))
+}

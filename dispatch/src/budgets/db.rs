@@ -1,0 +1,356 @@
+//! SQL for funding sources and the ledger. A charge locks its source row (`for update`), checks
+//! every cap against the sums, and inserts, in the caller's transaction; the database trigger
+//! `ledger_entry_within_caps` repeats the check as a backstop.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{
+    AreaBalance, Balance, FundingKind, FundingSource, LedgerEntry, NewCharge, NewCorrection,
+    ProgrammeRules, ValidSource,
+};
+use crate::error::{on_constraint, AppError, AppResult};
+
+const SOURCE_COLUMNS: &str = "region_code, funding_source_id, kind, name, person_id, employer_name,
+    cap_cents, person_monthly_cap_cents, period_start, period_end";
+const ENTRY_COLUMNS: &str =
+    "ledger_entry_id, funding_source_id, kind, amount_cents, area, person_id,
+    corrects_entry_id, occurred_on, description, external_ref, created_at";
+
+/// The programme's current rules.
+///
+/// # Errors
+/// Database errors.
+pub async fn programme_rules(conn: &mut PgConnection) -> AppResult<ProgrammeRules> {
+    Ok(sqlx::query_as(
+        "select integration_budget_cap_cents, integration_budget_min_months, integration_budget_max_months
+         from programme_config",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Inserts a source and its area caps.
+///
+/// # Errors
+/// Validation errors for an unknown region or person.
+pub async fn insert_source(conn: &mut PgConnection, v: &ValidSource) -> AppResult<FundingSource> {
+    let n = &v.new;
+    let sql = format!(
+        "insert into funding_source (region_code, kind, name, person_id, employer_name, cap_cents,
+            person_monthly_cap_cents, period_start, period_end)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {SOURCE_COLUMNS}"
+    );
+    let src: FundingSource = sqlx::query_as(&sql)
+        .bind(&n.region_code)
+        .bind(n.kind)
+        .bind(&n.name)
+        .bind(n.person_id)
+        .bind(&n.employer_name)
+        .bind(v.cap_cents)
+        .bind(n.person_monthly_cap_cents)
+        .bind(n.period_start)
+        .bind(n.period_end)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(on_constraint)?;
+    for (area, cap) in &v.area_caps {
+        sqlx::query(
+            "insert into funding_area_cap (region_code, funding_source_id, area, cap_cents) values ($1, $2, $3, $4)",
+        )
+        .bind(&src.region_code)
+        .bind(src.funding_source_id)
+        .bind(area)
+        .bind(cap)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(src)
+}
+
+/// A source, unlocked.
+///
+/// # Errors
+/// Database errors.
+pub async fn source(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<FundingSource>> {
+    let sql = format!("select {SOURCE_COLUMNS} from funding_source where funding_source_id = $1");
+    Ok(sqlx::query_as(&sql).bind(id).fetch_optional(conn).await?)
+}
+
+async fn lock_source(conn: &mut PgConnection, id: Uuid) -> AppResult<FundingSource> {
+    let sql = format!(
+        "select {SOURCE_COLUMNS} from funding_source where funding_source_id = $1 for update"
+    );
+    sqlx::query_as(&sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound("funding source"))
+}
+
+/// The Polo of the person whose budget this is (none for other kinds).
+///
+/// # Errors
+/// Database errors.
+pub async fn budget_polo(conn: &mut PgConnection, src: &FundingSource) -> AppResult<Option<Uuid>> {
+    let Some(person) = src.person_id else {
+        return Ok(None);
+    };
+    Ok(
+        sqlx::query_scalar("select polo_id from person where person_id = $1")
+            .bind(person)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Spent and left of a source, per area too.
+///
+/// # Errors
+/// Database errors.
+pub async fn balance(conn: &mut PgConnection, src: FundingSource) -> AppResult<Balance> {
+    let spent: i64 = sqlx::query_scalar(
+        "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry where funding_source_id = $1",
+    )
+    .bind(src.funding_source_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let areas: Vec<AreaBalance> = sqlx::query_as(
+        "select a.area, a.cap_cents, coalesce(sum(e.amount_cents), 0)::bigint as spent_cents,
+                a.cap_cents - coalesce(sum(e.amount_cents), 0)::bigint as remaining_cents
+         from funding_area_cap a
+         left join ledger_entry e on e.funding_source_id = a.funding_source_id and e.area = a.area
+         where a.funding_source_id = $1
+         group by a.area, a.cap_cents order by a.area",
+    )
+    .bind(src.funding_source_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Balance {
+        remaining_cents: src.cap_cents - spent,
+        spent_cents: spent,
+        areas,
+        source: src,
+    })
+}
+
+/// What a charge did.
+#[derive(Debug)]
+pub enum ChargeOutcome {
+    /// Written now.
+    Written(LedgerEntry),
+    /// A charge with the same `external_ref` was already written; it is returned unchanged.
+    AlreadyWritten(LedgerEntry),
+}
+
+/// Charges a source: lock, check every cap, insert. Idempotent on `external_ref`.
+///
+/// # Errors
+/// A conflict `over_cap` naming the cap and what is left; validation errors for a missing
+/// area or person, a day outside the period, or a non-positive amount.
+pub async fn charge(
+    conn: &mut PgConnection,
+    source_id: Uuid,
+    c: &NewCharge,
+    created_by: Option<Uuid>,
+) -> AppResult<ChargeOutcome> {
+    if c.amount_cents <= 0 {
+        return Err(AppError::invalid(
+            "amount_cents",
+            "a charge is a positive number of cents",
+        ));
+    }
+    crate::geo::non_blank("description", &c.description)?;
+    let src = lock_source(conn, source_id).await?;
+    if let Some(r) = &c.external_ref {
+        let sql = format!("select {ENTRY_COLUMNS} from ledger_entry where funding_source_id = $1 and external_ref = $2");
+        if let Some(e) = sqlx::query_as(&sql)
+            .bind(source_id)
+            .bind(r)
+            .fetch_optional(&mut *conn)
+            .await?
+        {
+            return Ok(ChargeOutcome::AlreadyWritten(e));
+        }
+    }
+    if c.occurred_on < src.period_start || c.occurred_on > src.period_end {
+        return Err(AppError::invalid(
+            "occurred_on",
+            format!(
+                "outside the funding period {} to {}",
+                src.period_start, src.period_end
+            ),
+        ));
+    }
+    if src.kind == FundingKind::IntegrationBudget && c.area.is_none() {
+        return Err(AppError::invalid(
+            "area",
+            "a charge to an integration budget needs an area",
+        ));
+    }
+    if src.person_monthly_cap_cents.is_some() && c.person_id.is_none() {
+        return Err(AppError::invalid(
+            "person_id",
+            "this fund caps each person: name the person",
+        ));
+    }
+    check_caps(conn, &src, c).await?;
+    let sql = format!(
+        "insert into ledger_entry (region_code, funding_source_id, kind, amount_cents, area, person_id,
+            occurred_on, description, external_ref, created_by)
+         values ($1, $2, 'charge', $3, $4, $5, $6, $7, $8, $9) returning {ENTRY_COLUMNS}"
+    );
+    let entry = sqlx::query_as(&sql)
+        .bind(&src.region_code)
+        .bind(source_id)
+        .bind(c.amount_cents)
+        .bind(c.area)
+        .bind(c.person_id)
+        .bind(c.occurred_on)
+        .bind(c.description.trim())
+        .bind(&c.external_ref)
+        .bind(created_by)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(on_constraint)?;
+    Ok(ChargeOutcome::Written(entry))
+}
+
+async fn check_caps(conn: &mut PgConnection, src: &FundingSource, c: &NewCharge) -> AppResult<()> {
+    let over = |what: &str, cap: i64, spent: i64| {
+        AppError::conflict(
+            "over_cap",
+            format!(
+                "{what}: {} cents would exceed the cap of {cap} cents ({} cents left)",
+                c.amount_cents,
+                cap - spent
+            ),
+        )
+    };
+    let spent: i64 = sqlx::query_scalar(
+        "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry where funding_source_id = $1",
+    )
+    .bind(src.funding_source_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if spent + c.amount_cents > src.cap_cents {
+        return Err(over(&src.name, src.cap_cents, spent));
+    }
+    if let Some(area) = c.area {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "select a.cap_cents, coalesce((select sum(amount_cents) from ledger_entry e
+                 where e.funding_source_id = a.funding_source_id and e.area = a.area), 0)::bigint
+             from funding_area_cap a where a.funding_source_id = $1 and a.area = $2",
+        )
+        .bind(src.funding_source_id)
+        .bind(area)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some((cap, spent)) = row {
+            if spent + c.amount_cents > cap {
+                return Err(over(
+                    &format!("area {}", super::area_name(area)),
+                    cap,
+                    spent,
+                ));
+            }
+        }
+    }
+    if let (Some(cap), Some(person)) = (src.person_monthly_cap_cents, c.person_id) {
+        let spent: i64 = sqlx::query_scalar(
+            "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry
+             where funding_source_id = $1 and person_id = $2
+               and date_trunc('month', occurred_on) = date_trunc('month', $3::date)",
+        )
+        .bind(src.funding_source_id)
+        .bind(person)
+        .bind(c.occurred_on)
+        .fetch_one(&mut *conn)
+        .await?;
+        if spent + c.amount_cents > cap {
+            return Err(over("this person's monthly allowance", cap, spent));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a correction of an earlier entry of the same source, under the same caps.
+///
+/// # Errors
+/// Not found for an unknown entry; validation errors; `over_cap` conflicts.
+pub async fn correct(
+    conn: &mut PgConnection,
+    source_id: Uuid,
+    c: &NewCorrection,
+    created_by: Option<Uuid>,
+) -> AppResult<LedgerEntry> {
+    if c.amount_cents == 0 {
+        return Err(AppError::invalid(
+            "amount_cents",
+            "a correction changes the balance: non-zero cents",
+        ));
+    }
+    crate::geo::non_blank("description", &c.description)?;
+    let src = lock_source(conn, source_id).await?;
+    let original: Option<(Option<super::BudgetArea>, Option<Uuid>, chrono::NaiveDate)> = sqlx::query_as(
+        "select area, person_id, occurred_on from ledger_entry where funding_source_id = $1 and ledger_entry_id = $2",
+    )
+    .bind(source_id)
+    .bind(c.corrects_entry_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (area, person, day) = original
+        .ok_or_else(|| AppError::invalid("corrects_entry_id", "no such entry in this source"))?;
+    let as_charge = NewCharge {
+        amount_cents: c.amount_cents,
+        area,
+        person_id: person,
+        occurred_on: day,
+        description: c.description.clone(),
+        external_ref: None,
+    };
+    if c.amount_cents > 0 {
+        check_caps(conn, &src, &as_charge).await?;
+    }
+    let sql = format!(
+        "insert into ledger_entry (region_code, funding_source_id, kind, amount_cents, area, person_id,
+            corrects_entry_id, occurred_on, description, created_by)
+         values ($1, $2, 'correction', $3, $4, $5, $6, $7, $8, $9) returning {ENTRY_COLUMNS}"
+    );
+    sqlx::query_as(&sql)
+        .bind(&src.region_code)
+        .bind(source_id)
+        .bind(c.amount_cents)
+        .bind(area)
+        .bind(person)
+        .bind(c.corrects_entry_id)
+        .bind(day)
+        .bind(c.description.trim())
+        .bind(created_by)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(on_constraint)
+}
+
+/// All entries of a source, oldest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn ledger(conn: &mut PgConnection, source_id: Uuid) -> AppResult<Vec<LedgerEntry>> {
+    let sql = format!("select {ENTRY_COLUMNS} from ledger_entry where funding_source_id = $1 order by ledger_entry_id");
+    Ok(sqlx::query_as(&sql).bind(source_id).fetch_all(conn).await?)
+}
+
+/// Integration budgets of a person.
+///
+/// # Errors
+/// Database errors.
+pub async fn sources_of_person(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+) -> AppResult<Vec<FundingSource>> {
+    let sql = format!(
+        "select {SOURCE_COLUMNS} from funding_source where person_id = $1 order by period_start"
+    );
+    Ok(sqlx::query_as(&sql).bind(person_id).fetch_all(conn).await?)
+}

@@ -1,0 +1,349 @@
+//! The demo region: the province of Foggia, loaded by `dispatch seed-demo` and by `make run` on
+//! an empty database. The data is `demo/foggia.json`; its coordinates are approximations and its
+//! farms and people invented (the file says so). Dates are relative to the day of loading, so
+//! the budgets and cases are current whenever the demo is loaded.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{Datelike, Days, Months, NaiveDate, Utc};
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::{create_staff, hash_password, NewStaff, Role};
+use crate::budgets::{FundingKind, NewFundingSource};
+use crate::cases::{ArrivalChannel, NewCase};
+use crate::geo::LonLat;
+use crate::places::{
+    AreaKind, NewMeetingPoint, NewPlace, NewPolo, OpeningPeriod, PlaceKind, PoloKind,
+};
+
+/// The password of every demo login.
+pub const DEMO_PASSWORD: &str = "passaggio-demo";
+
+/// What to tell a person who just loaded the demo.
+pub const LOGINS_HELP: &str =
+    "Demo region loaded (province of Foggia). Logins, all with password 'passaggio-demo':
+  admin            programme admin (Poli, places, fleet, funds; no case data)
+  coord.foggia     coordinator, Polo Foggia        cw.foggia        case worker, Polo Foggia
+  coord.sansevero  coordinator, spoke San Severo   cw.sansevero     case worker, San Severo
+  cw.cerignola     case worker, spoke Cerignola    cw.mezzanone     case worker, Borgo Mezzanone
+  driver.marco, driver.amadou, driver.giulia, driver.kofi   drivers (no case data)";
+
+const DATA: &str = include_str!("../demo/foggia.json");
+
+#[derive(Deserialize)]
+struct Demo {
+    region_code: String,
+    poli: Vec<DemoPolo>,
+    places: Vec<DemoPlace>,
+    staff: Vec<DemoStaff>,
+    vehicles: Vec<DemoVehicle>,
+    drivers: Vec<DemoDriver>,
+    people: Vec<DemoPerson>,
+    transport_fund: DemoFund,
+    employers: Vec<DemoEmployer>,
+}
+
+#[derive(Deserialize)]
+struct DemoPolo {
+    key: String,
+    name: String,
+    kind: PoloKind,
+    hub: Option<String>,
+    area: AreaKind,
+    managing_org: String,
+    location: [f64; 2],
+    opening_hours: Vec<OpeningPeriod>,
+}
+
+#[derive(Deserialize)]
+struct DemoPlace {
+    kind: PlaceKind,
+    name: String,
+    informal: bool,
+    address: Option<String>,
+    location: [f64; 2],
+    meeting_points: Vec<DemoMeetingPoint>,
+}
+
+#[derive(Deserialize)]
+struct DemoMeetingPoint {
+    name: String,
+    landmark: String,
+    location: [f64; 2],
+}
+
+#[derive(Deserialize)]
+struct DemoStaff {
+    username: String,
+    display_name: String,
+    role: Role,
+    polo: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoVehicle {
+    label: String,
+    seats: i16,
+    wheelchair_places: i16,
+    operator: String,
+    depot_name: String,
+    depot: [f64; 2],
+    cost_per_km_cents: i32,
+    cost_per_hour_cents: i32,
+}
+
+#[derive(Deserialize)]
+struct DemoDriver {
+    username: String,
+    display_name: String,
+    operator: String,
+}
+
+#[derive(Deserialize)]
+struct DemoPerson {
+    known_as: String,
+    languages: Vec<String>,
+    wheelchair: bool,
+    reduced_mobility: bool,
+    polo: String,
+    case_worker: String,
+    arrival_channel: ArrivalChannel,
+    opened_days_ago: u64,
+    budget_months: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct DemoFund {
+    name: String,
+    cap_cents: i64,
+    person_monthly_cap_cents: i64,
+}
+
+#[derive(Deserialize)]
+struct DemoEmployer {
+    name: String,
+    employer_name: String,
+    cap_cents: i64,
+}
+
+fn lonlat(p: [f64; 2]) -> LonLat {
+    LonLat {
+        lon: p[0],
+        lat: p[1],
+    }
+}
+
+/// Loads the demo region in one transaction. With `if_empty`, does nothing when any Polo exists.
+/// Returns whether it loaded.
+///
+/// # Errors
+/// When the data does not fit the schema (a bug in the data file) or the database fails.
+pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
+    let demo: Demo = serde_json::from_str(DATA).context("parsing demo/foggia.json")?;
+    let mut tx = pool.begin().await?;
+    // One loader at a time: a second concurrent `seed-demo` waits, then sees the data.
+    sqlx::query("select pg_advisory_xact_lock(4242)")
+        .execute(&mut *tx)
+        .await?;
+    let existing: i64 = sqlx::query_scalar("select count(*) from polo")
+        .fetch_one(&mut *tx)
+        .await?;
+    if if_empty && existing > 0 {
+        return Ok(false);
+    }
+    let region = demo.region_code.clone();
+    let today = Utc::now().date_naive();
+    let mut poli: HashMap<String, Uuid> = HashMap::new();
+    for p in demo.poli {
+        let new = NewPolo {
+            region_code: region.clone(),
+            name: p.name,
+            kind: p.kind,
+            hub_polo_id: p.hub.map(|h| poli[&h]),
+            area: p.area,
+            managing_org: p.managing_org,
+            location: lonlat(p.location),
+            opening_hours: p.opening_hours,
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo polo: {e}"))?;
+        let polo = crate::places::db::insert_polo(&mut tx, &new)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        poli.insert(p.key, polo.polo_id);
+    }
+    for p in demo.places {
+        let new = NewPlace {
+            region_code: region.clone(),
+            kind: p.kind,
+            name: p.name,
+            informal: p.informal,
+            address: p.address,
+            location: lonlat(p.location),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo place: {e}"))?;
+        let place = crate::places::db::insert_place(&mut tx, &new)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        for m in p.meeting_points {
+            let mp = NewMeetingPoint {
+                name: m.name,
+                landmark: m.landmark,
+                location: lonlat(m.location),
+            };
+            crate::places::db::insert_meeting_point(&mut tx, place.place_id, &mp)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    // One hash for every demo login: they share the demo password.
+    let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD)).await??;
+    let mut staff: HashMap<String, Uuid> = HashMap::new();
+    for s in demo.staff {
+        let new = NewStaff {
+            username: s.username.clone(),
+            display_name: s.display_name,
+            role: s.role,
+            region_code: Some(region.clone()),
+            polo_id: s.polo.map(|p| poli[&p]),
+        };
+        let id = create_staff(&mut tx, &new, &hash)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        staff.insert(s.username, id);
+    }
+    for v in demo.vehicles {
+        sqlx::query(&format!(
+            "insert into vehicle (region_code, label, seats, wheelchair_places, operator, depot_name, depot,
+                cost_per_km_cents, cost_per_hour_cents) values ($1, $2, $3, $4, $5, $6, {}, $9, $10)",
+            crate::sql_point!("$7", "$8")
+        ))
+        .bind(&region)
+        .bind(&v.label)
+        .bind(v.seats)
+        .bind(v.wheelchair_places)
+        .bind(&v.operator)
+        .bind(&v.depot_name)
+        .bind(v.depot[0])
+        .bind(v.depot[1])
+        .bind(v.cost_per_km_cents)
+        .bind(v.cost_per_hour_cents)
+        .execute(&mut *tx)
+        .await?;
+    }
+    for d in demo.drivers {
+        let new = NewStaff {
+            username: d.username,
+            display_name: d.display_name.clone(),
+            role: Role::Driver,
+            region_code: Some(region.clone()),
+            polo_id: None,
+        };
+        let id = create_staff(&mut tx, &new, &hash)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        sqlx::query("insert into driver (region_code, staff_id, display_name, operator) values ($1, $2, $3, $4)")
+            .bind(&region)
+            .bind(id)
+            .bind(&d.display_name)
+            .bind(&d.operator)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let rules = crate::budgets::db::programme_rules(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).context("year start")?;
+    let year_end = year_start + Months::new(12) - Days::new(1);
+    let fund = NewFundingSource {
+        region_code: region.clone(),
+        kind: FundingKind::TransportFund,
+        name: demo.transport_fund.name,
+        person_id: None,
+        employer_name: None,
+        cap_cents: Some(demo.transport_fund.cap_cents),
+        person_monthly_cap_cents: Some(demo.transport_fund.person_monthly_cap_cents),
+        period_start: year_start,
+        period_end: year_end,
+        area_caps: None,
+    };
+    insert_source(&mut tx, fund, &rules).await?;
+    for e in demo.employers {
+        let src = NewFundingSource {
+            region_code: region.clone(),
+            kind: FundingKind::EmployerContribution,
+            name: e.name,
+            person_id: None,
+            employer_name: Some(e.employer_name),
+            cap_cents: Some(e.cap_cents),
+            person_monthly_cap_cents: None,
+            period_start: year_start,
+            period_end: year_end,
+            area_caps: None,
+        };
+        insert_source(&mut tx, src, &rules).await?;
+    }
+    for p in demo.people {
+        let case = NewCase {
+            known_as: p.known_as.clone(),
+            languages: p.languages,
+            wheelchair: p.wheelchair,
+            reduced_mobility: p.reduced_mobility,
+            arrival_channel: p.arrival_channel,
+            opened_on: today - Days::new(p.opened_days_ago),
+            case_worker_id: Some(staff[&p.case_worker]),
+            pai_reference: Some(format!(
+                "PAI-{}-{}",
+                p.polo.to_uppercase(),
+                p.opened_days_ago
+            )),
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo person: {e}"))?;
+        let case_id =
+            crate::cases::db::insert_case(&mut tx, poli[&p.polo], staff[&p.case_worker], &case)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if let Some(months) = p.budget_months {
+            let person_id: Uuid =
+                sqlx::query_scalar("select person_id from care_case where case_id = $1")
+                    .bind(case_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let start = case.opened_on;
+            let budget = NewFundingSource {
+                region_code: region.clone(),
+                kind: FundingKind::IntegrationBudget,
+                name: format!("Budget di Integrazione - {}", p.known_as),
+                person_id: Some(person_id),
+                employer_name: None,
+                cap_cents: None,
+                person_monthly_cap_cents: None,
+                period_start: start,
+                period_end: start + Months::new(months) - Days::new(1),
+                area_caps: None,
+            };
+            insert_source(&mut tx, budget, &rules).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn insert_source(
+    conn: &mut sqlx::PgConnection,
+    src: NewFundingSource,
+    rules: &crate::budgets::ProgrammeRules,
+) -> anyhow::Result<()> {
+    let valid = src
+        .validate(rules)
+        .map_err(|e| anyhow::anyhow!("demo funding source: {e}"))?;
+    crate::budgets::db::insert_source(conn, &valid)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}

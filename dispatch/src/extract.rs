@@ -1,0 +1,95 @@
+//! Request extractors whose failures use the service's error shape: a JSON body whose
+//! deserialisation error names the field (`AppJson`), and query strings likewise (`AppQuery`).
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+
+/// A JSON body. Malformed JSON, a missing field or an unknown enum value become a
+/// 422 validation error naming the field path (`places.0.kind`).
+pub struct AppJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::invalid(
+                "body",
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::invalid("body", e.body_text()))?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+/// Deserialises JSON, naming the path of the first offending field.
+///
+/// # Errors
+/// A validation error with the field path (or `body` for a syntax error).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let field = if path == "." || inner.is_syntax() || inner.is_eof() {
+            "body".to_owned()
+        } else {
+            path
+        };
+        // serde says "missing field `x`" at the parent's path; name the field itself.
+        let msg = inner.to_string();
+        let field = match msg
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            Some(missing) if field == "body" => missing.to_owned(),
+            Some(missing) => format!("{field}.{missing}"),
+            None => field,
+        };
+        AppError::invalid(field, msg)
+    })
+}
+
+/// A query string, with errors naming the parameter.
+pub struct AppQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded_deserializer(query);
+        de.map(AppQuery)
+    }
+}
+
+fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    // axum's Query uses serde_urlencoded; go through its extractor to keep one parser, and
+    // name the parameter from the message it gives.
+    let uri: axum::http::Uri = format!("/?{query}")
+        .parse()
+        .map_err(|_| AppError::invalid("query", "malformed query string"))?;
+    axum::extract::Query::<T>::try_from_uri(&uri)
+        .map(|q| q.0)
+        .map_err(|e| {
+            let text = e.body_text();
+            let field = text
+                .split('`')
+                .nth(1)
+                .map_or_else(|| "query".to_owned(), ToOwned::to_owned);
+            AppError::invalid(field, text)
+        })
+}

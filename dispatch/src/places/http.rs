@@ -1,0 +1,176 @@
+//! HTTP routes for Poli, places and meeting points.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{db, MeetingPoint, NewMeetingPoint, NewPlace, NewPolo, Place, PlaceKind, Polo};
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::geo::LonLat;
+use crate::state::AppState;
+
+const PLANNERS: &[Role] = &[
+    Role::ProgrammeAdmin,
+    Role::PoloCoordinator,
+    Role::CaseWorker,
+];
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/poli", post(create_polo).get(list_poli))
+        .route("/api/places", post(create_place).get(list_places))
+        .route(
+            "/api/places/{place_id}/meeting-points",
+            post(create_meeting_point).get(list_meeting_points),
+        )
+        .route("/api/meeting-points/nearest", get(nearest_meeting_points))
+}
+
+async fn create_polo(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewPolo>,
+) -> AppResult<(StatusCode, Json<Polo>)> {
+    staff.require(&[Role::ProgrammeAdmin])?;
+    let body = body.validate()?;
+    staff.require_region(&body.region_code)?;
+    let mut tx = state.db.begin().await?;
+    let polo = db::insert_polo(&mut tx, &body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(polo)))
+}
+
+#[derive(Deserialize)]
+struct RegionQuery {
+    region: String,
+}
+
+async fn list_poli(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<RegionQuery>,
+) -> AppResult<Json<Vec<Polo>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region(&q.region)?;
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(db::list_poli(&mut conn, &q.region).await?))
+}
+
+async fn create_place(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewPlace>,
+) -> AppResult<(StatusCode, Json<Place>)> {
+    staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
+    let body = body.validate()?;
+    staff.require_region(&body.region_code)?;
+    let mut tx = state.db.begin().await?;
+    let place = db::insert_place(&mut tx, &body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(place)))
+}
+
+#[derive(Deserialize)]
+struct PlacesQuery {
+    region: String,
+    kind: Option<PlaceKind>,
+    lon: Option<f64>,
+    lat: Option<f64>,
+    radius_m: Option<f64>,
+}
+
+async fn list_places(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<PlacesQuery>,
+) -> AppResult<Json<Vec<Place>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region(&q.region)?;
+    let mut conn = state.db.acquire().await?;
+    let places = match (q.lon, q.lat) {
+        (Some(lon), Some(lat)) => {
+            let at = LonLat { lon, lat }.validate("")?;
+            let radius = q.radius_m.unwrap_or(10_000.0);
+            if !(radius > 0.0 && radius <= 200_000.0) {
+                return Err(AppError::invalid(
+                    "radius_m",
+                    "must be in (0, 200000] metres",
+                ));
+            }
+            db::places_within(&mut conn, &q.region, at, radius, q.kind).await?
+        }
+        (None, None) => db::list_places(&mut conn, &q.region, q.kind).await?,
+        _ => {
+            return Err(AppError::invalid(
+                "lon",
+                "give both lon and lat, or neither",
+            ))
+        }
+    };
+    Ok(Json(places))
+}
+
+async fn create_meeting_point(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(place_id): Path<Uuid>,
+    AppJson(body): AppJson<NewMeetingPoint>,
+) -> AppResult<(StatusCode, Json<MeetingPoint>)> {
+    staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
+    let body = body.validate()?;
+    let mut tx = state.db.begin().await?;
+    let mp = db::insert_meeting_point(&mut tx, place_id, &body).await?;
+    staff.require_region(&mp.region_code)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(mp)))
+}
+
+async fn list_meeting_points(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(place_id): Path<Uuid>,
+) -> AppResult<Json<Vec<MeetingPoint>>> {
+    staff.require(PLANNERS)?;
+    let mut conn = state.db.acquire().await?;
+    let points = db::meeting_points_of(&mut conn, place_id).await?;
+    if let Some(p) = points.first() {
+        staff.require_region(&p.region_code)?;
+    }
+    Ok(Json(points))
+}
+
+#[derive(Deserialize)]
+struct NearestQuery {
+    region: String,
+    lon: f64,
+    lat: f64,
+    limit: Option<i64>,
+}
+
+async fn nearest_meeting_points(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<NearestQuery>,
+) -> AppResult<Json<Vec<MeetingPoint>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region(&q.region)?;
+    let at = LonLat {
+        lon: q.lon,
+        lat: q.lat,
+    }
+    .validate("")?;
+    let limit = q.limit.unwrap_or(5);
+    if !(1..=100).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be 1..100"));
+    }
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        db::nearest_meeting_points(&mut conn, &q.region, at, limit).await?,
+    ))
+}

@@ -1,0 +1,211 @@
+//! `routing bench`: solve every benchmark instance of a folder, check each solution with the
+//! independent checker, compare with `bks.csv`, and write one CSV line and one solution file
+//! (`{"routes": [[node ids], ...]}`, depot omitted) per instance.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::check::check;
+use crate::instances::{read, read_bks, Instance, InstanceError, Kind};
+use crate::solution::Solution;
+use crate::solver::{solve, Options};
+
+/// Result of one instance.
+#[derive(Debug, Clone)]
+pub struct BenchLine {
+    /// Instance name.
+    pub instance: String,
+    /// Vehicles used.
+    pub vehicles: usize,
+    /// Total distance (recomputed by the checker).
+    pub cost: f64,
+    /// Best-known (vehicles, cost), if listed.
+    pub bks: Option<(usize, f64)>,
+    /// Whether the checker accepted the solution (all requests served included).
+    pub feasible: bool,
+    /// Wall seconds of the solve.
+    pub seconds: f64,
+}
+
+impl BenchLine {
+    /// Gap to the best-known cost, percent.
+    #[must_use]
+    pub fn gap(&self) -> Option<f64> {
+        self.bks.map(|(_, c)| 100.0 * (self.cost - c) / c)
+    }
+}
+
+/// Node ids of the instance file per route (what `checker.py` reads).
+#[must_use]
+pub fn node_routes(inst: &Instance, sol: &Solution) -> Vec<Vec<usize>> {
+    sol.routes
+        .iter()
+        .map(|r| {
+            r.stops
+                .iter()
+                .map(|s| {
+                    let req = &inst.problem.requests()[s.request];
+                    match s.kind {
+                        crate::solution::StopKind::Pickup => req.pickup.location,
+                        crate::solution::StopKind::Delivery => req.delivery.location,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Solves and checks one instance.
+#[must_use]
+pub fn run_one(
+    inst: &Instance,
+    bks: Option<(usize, f64)>,
+    options: &Options,
+) -> (BenchLine, Solution) {
+    let t = std::time::Instant::now();
+    let sol = solve(&inst.problem, &inst.matrix, options).unwrap_or_default();
+    let seconds = t.elapsed().as_secs_f64();
+    let report = check(&inst.problem, &inst.matrix, &sol);
+    let feasible = report
+        .as_ref()
+        .is_ok_and(|r| r.served == inst.problem.requests().len());
+    let line = BenchLine {
+        instance: inst.name.clone(),
+        vehicles: sol.vehicles(),
+        cost: report.map_or(sol.distance(), |r| r.distance),
+        bks,
+        feasible,
+        seconds,
+    };
+    (line, sol)
+}
+
+/// Instance files (`*.txt`) of a folder, sorted by name.
+///
+/// # Errors
+/// [`InstanceError::Io`] when the folder is unreadable.
+pub fn instance_files(dir: &Path) -> Result<Vec<PathBuf>, InstanceError> {
+    let io = |source| InstanceError::Io {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// Runs a whole folder; prints a line per instance and returns all lines.
+///
+/// # Errors
+/// [`InstanceError`] when the folder or an instance cannot be read, or an output cannot be
+/// written.
+pub fn run_dir(
+    dir: &Path,
+    only: &[String],
+    options: &Options,
+    csv: Option<&Path>,
+    solutions: Option<&Path>,
+) -> Result<Vec<BenchLine>, InstanceError> {
+    let bks = read_bks(&dir.join("bks.csv")).unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut out =
+        String::from("instance,vehicles,cost,bks_vehicles,bks_cost,gap_pct,feasible,seconds\n");
+    let wio = |p: &Path| {
+        let path = p.display().to_string();
+        move |source| InstanceError::Io { path, source }
+    };
+    if let Some(s) = solutions {
+        std::fs::create_dir_all(s).map_err(wio(s))?;
+    }
+    for file in instance_files(dir)? {
+        let inst = read(&file)?;
+        if !only.is_empty() && !only.contains(&inst.name) {
+            continue;
+        }
+        let (line, sol) = run_one(&inst, bks.get(&inst.name).copied(), options);
+        let (bv, bc) = line.bks.map_or((String::new(), String::new()), |(v, c)| {
+            (v.to_string(), format!("{c:.4}"))
+        });
+        let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
+        println!(
+            "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s",
+            line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds
+        );
+        let _ = writeln!(
+            out,
+            "{},{},{:.4},{bv},{bc},{gap},{},{:.2}",
+            line.instance,
+            line.vehicles,
+            line.cost,
+            u8::from(line.feasible),
+            line.seconds
+        );
+        if let Some(s) = solutions {
+            let json = serde_json::json!({ "routes": node_routes(&inst, &sol) });
+            let p = s.join(format!("{}.json", inst.name));
+            std::fs::write(&p, json.to_string()).map_err(wio(&p))?;
+        }
+        if let Some(c) = csv {
+            std::fs::write(c, &out).map_err(wio(c))?;
+        }
+        lines.push(line);
+    }
+    println!("{}", summary(&lines, lines.first().map(|_| kind_of(dir))));
+    Ok(lines)
+}
+
+fn kind_of(dir: &Path) -> Kind {
+    instance_files(dir)
+        .ok()
+        .and_then(|f| f.first().and_then(|p| read(p).ok()))
+        .map_or(Kind::LiLim, |i| i.kind)
+}
+
+/// One-paragraph summary: feasible count, vehicles against the best-known, mean gaps.
+#[must_use]
+pub fn summary(lines: &[BenchLine], kind: Option<Kind>) -> String {
+    let n = lines.len();
+    let feasible = lines.iter().filter(|l| l.feasible).count();
+    let with_bks: Vec<&BenchLine> = lines
+        .iter()
+        .filter(|l| l.feasible && l.bks.is_some())
+        .collect();
+    let more = with_bks
+        .iter()
+        .filter(|l| l.vehicles > l.bks.map_or(0, |b| b.0))
+        .count();
+    let fewer = with_bks
+        .iter()
+        .filter(|l| l.vehicles < l.bks.map_or(0, |b| b.0))
+        .count();
+    let mean = |ls: &[&&BenchLine]| {
+        if ls.is_empty() {
+            f64::NAN
+        } else {
+            ls.iter().filter_map(|l| l.gap()).sum::<f64>() / ls.len() as f64
+        }
+    };
+    let all: Vec<&&BenchLine> = with_bks.iter().collect();
+    let same: Vec<&&BenchLine> = with_bks
+        .iter()
+        .filter(|l| l.vehicles == l.bks.map_or(0, |b| b.0))
+        .collect();
+    let secs: f64 = lines.iter().map(|l| l.seconds).sum::<f64>() / n.max(1) as f64;
+    let fleet_note = if kind == Some(Kind::Cordeau) {
+        " (Cordeau: vehicle count not minimised; fleet K is a limit)"
+    } else {
+        ""
+    };
+    format!(
+        "SUMMARY: {n} instances, {feasible} feasible; vehicles vs BKS: {more} more, {fewer} fewer{fleet_note}; \
+         mean gap {:.3}% (all feasible), {:.3}% (same vehicles as BKS, {} instances); mean {secs:.1}s",
+        mean(&all),
+        mean(&same),
+        same.len()
+    )
+}

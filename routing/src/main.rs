@@ -1,0 +1,133 @@
+//! `routing`: command-line front end of the optimiser.
+//!
+//! - `routing solve --input problem.json [--time-limit S] [--seed N]`: VROOM JSON in, VROOM
+//!   JSON out (stdout), with the extensions documented in `routing::vroom`.
+//! - `routing bench DIR --time-limit S [--out results.csv] [--solutions DIR2]`: benchmark
+//!   instances (Li & Lim, Cordeau), one line per instance plus a summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use routing::solver::{solve, Options};
+
+#[derive(Parser)]
+#[command(
+    name = "routing",
+    about = "Dial-a-ride optimiser (VROOM-compatible input/output)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Solve a problem in VROOM's JSON input format; prints VROOM's output format.
+    Solve {
+        /// Input file (`-` for stdin).
+        #[arg(long, short)]
+        input: PathBuf,
+        /// Wall-clock limit, seconds.
+        #[arg(long, default_value_t = 5.0)]
+        time_limit: f64,
+        /// Random seed (same seed and iteration limit = same result).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Optional iteration limit (makes the run independent of machine speed).
+        #[arg(long)]
+        max_iterations: Option<u64>,
+        /// Speed for great-circle travel times when the input has no matrix, km/h.
+        #[arg(long, default_value_t = 40.0)]
+        speed_kmh: f64,
+    },
+    /// Solve every `*.txt` benchmark instance of a folder and compare with its `bks.csv`.
+    Bench {
+        /// Folder with instances and `bks.csv`.
+        dir: PathBuf,
+        /// Wall-clock limit per instance, seconds.
+        #[arg(long, default_value_t = 10.0)]
+        time_limit: f64,
+        /// Random seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// CSV file of results.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Folder for `<instance>.json` solutions (node ids, depot omitted).
+        #[arg(long)]
+        solutions: Option<PathBuf>,
+        /// Only these instances (comma separated).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Solve {
+            input,
+            time_limit,
+            seed,
+            max_iterations,
+            speed_kmh,
+        } => {
+            let text = if input.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())
+            } else {
+                std::fs::read_to_string(&input)
+            };
+            let text = match text {
+                Ok(t) => t,
+                Err(e) => return fail(&format!("cannot read {}: {e}", input.display())),
+            };
+            let parsed = match routing::vroom::parse(&text, speed_kmh / 3.6) {
+                Ok(p) => p,
+                Err(e) => return fail(&e.to_string()),
+            };
+            let options = Options {
+                seed,
+                time_limit: Duration::from_secs_f64(time_limit),
+                max_iterations,
+            };
+            match solve(&parsed.problem, &parsed.matrix, &options) {
+                Ok(sol) => {
+                    println!("{}", parsed.output(&sol));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Bench {
+            dir,
+            time_limit,
+            seed,
+            out,
+            solutions,
+            only,
+        } => {
+            let options = Options {
+                seed,
+                time_limit: Duration::from_secs_f64(time_limit),
+                max_iterations: None,
+            };
+            match routing::bench::run_dir(
+                &dir,
+                &only,
+                &options,
+                out.as_deref(),
+                solutions.as_deref(),
+            ) {
+                Ok(lines) if lines.iter().all(|l| l.feasible) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::from(2),
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("{}", serde_json::json!({ "code": 2, "error": message }));
+    ExitCode::from(2)
+}

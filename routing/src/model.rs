@@ -1,0 +1,385 @@
+//! The dial-a-ride problem as the solver sees it: requests (pickup + drop-off pairs),
+//! vehicles, and the hierarchical objective.
+//!
+//! Invariants, enforced by constructors: a [`TimeWindow`] is never inverted or NaN; a [`Load`]
+//! cannot go negative (its entries are unsigned); a [`Problem`] only holds requests and vehicles
+//! whose loads have the same number of dimensions, positive service-free quantities, and valid
+//! cost coefficients. Locations are indices into the [`crate::matrix::Matrix`] the problem is
+//! solved with; [`Problem::validate_against`] checks them.
+//!
+//! Units: times are seconds (`f64`, benchmark instances use unrounded Euclidean values),
+//! distances metres, costs are unit-less.
+
+use serde::{Deserialize, Serialize};
+
+use crate::matrix::Matrix;
+
+/// Seconds, as `f64`.
+pub type Seconds = f64;
+
+/// Error building a model value or a [`Problem`].
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// A time window whose start is after its end, or with a NaN bound.
+    #[error("time window [{start}, {end}] is inverted or not a number")]
+    InvalidWindow {
+        /// Start (earliest service start), seconds.
+        start: f64,
+        /// End (latest service start), seconds.
+        end: f64,
+    },
+    /// A request or vehicle is inconsistent; `what` says which one and why.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// E.g. `request 3` or `vehicle 0`.
+        what: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+}
+
+/// Interval `[start, end]` in which service may *start*; waiting before `start` is allowed.
+///
+/// ```
+/// use routing::model::TimeWindow;
+/// assert!(TimeWindow::new(10.0, 5.0).is_err());
+/// let w = TimeWindow::new(0.0, 60.0).unwrap();
+/// assert_eq!((w.start(), w.end()), (0.0, 60.0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TimeWindow {
+    start: Seconds,
+    end: Seconds,
+}
+
+impl TimeWindow {
+    /// A window `[start, end]`; `end` may be [`f64::INFINITY`] (no deadline).
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidWindow`] when `start > end`, either bound is NaN, or `start` is
+    /// infinite.
+    pub fn new(start: Seconds, end: Seconds) -> Result<Self, ModelError> {
+        if start.is_nan() || end.is_nan() || start > end || !start.is_finite() {
+            return Err(ModelError::InvalidWindow { start, end });
+        }
+        Ok(Self { start, end })
+    }
+
+    /// The unconstrained window `[0, ∞)`.
+    #[must_use]
+    pub const fn any() -> Self {
+        Self {
+            start: 0.0,
+            end: f64::INFINITY,
+        }
+    }
+
+    /// Earliest service start.
+    #[must_use]
+    pub fn start(&self) -> Seconds {
+        self.start
+    }
+
+    /// Latest service start.
+    #[must_use]
+    pub fn end(&self) -> Seconds {
+        self.end
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (start, end) = <(f64, f64)>::deserialize(d)?;
+        TimeWindow::new(start, end).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A load or capacity in several dimensions (e.g. `[seats, wheelchair places]`); never negative.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Load(pub Vec<u32>);
+
+impl Load {
+    /// Whether `self` fits inside `capacity` in every dimension (missing dimensions are 0).
+    #[must_use]
+    pub fn fits_in(&self, capacity: &Load) -> bool {
+        self.0
+            .iter()
+            .enumerate()
+            .all(|(k, &q)| q <= capacity.0.get(k).copied().unwrap_or(0))
+    }
+}
+
+/// One stop of a request: where, when service may start, and how long it takes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stop {
+    /// Index of the location in the matrix.
+    pub location: usize,
+    /// When service may start.
+    pub window: TimeWindow,
+    /// Service duration (boarding / alighting), seconds.
+    pub service: Seconds,
+}
+
+/// A ride request: one passenger group from `pickup` to `delivery`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// Where and when the passengers board.
+    pub pickup: Stop,
+    /// Where and when they alight.
+    pub delivery: Stop,
+    /// Places taken on board between the two stops.
+    pub load: Load,
+    /// Maximum ride time, seconds from the *end* of service at the pickup to the *start* of
+    /// service at the drop-off (the Cordeau DARP definition); `None` = unlimited.
+    pub max_ride_time: Option<Seconds>,
+    /// Skills the vehicle must have (e.g. a wheelchair lift); all must be present.
+    pub skills: Vec<u32>,
+    /// If set, only this vehicle (index into [`Problem::vehicles`]) may serve the request.
+    pub vehicle: Option<usize>,
+}
+
+/// A vehicle with its shift and costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vehicle {
+    /// Start location (matrix index).
+    pub start: usize,
+    /// End location; `None` = the route ends at its last drop-off.
+    pub end: Option<usize>,
+    /// Capacity per load dimension.
+    pub capacity: Load,
+    /// Shift: the route may not leave `start` before `shift.start()` nor reach the end after
+    /// `shift.end()`.
+    pub shift: TimeWindow,
+    /// Maximum route duration (end time minus start time), seconds.
+    pub max_duration: Option<Seconds>,
+    /// Cost per metre driven.
+    pub cost_per_distance: f64,
+    /// Cost per second driven (travel time only; waiting and service are not charged).
+    pub cost_per_time: f64,
+    /// Cost for using the vehicle at all (added to the cost level of the objective).
+    pub fixed_cost: f64,
+    /// Skills the vehicle offers.
+    pub skills: Vec<u32>,
+}
+
+impl Vehicle {
+    /// A vehicle with distance cost 1, no time or fixed cost, no skills, no duration limit.
+    #[must_use]
+    pub fn new(start: usize, end: Option<usize>, capacity: Load, shift: TimeWindow) -> Self {
+        Self {
+            start,
+            end,
+            capacity,
+            shift,
+            max_duration: None,
+            cost_per_distance: 1.0,
+            cost_per_time: 0.0,
+            fixed_cost: 0.0,
+            skills: Vec::new(),
+        }
+    }
+}
+
+/// Weights of the hierarchical objective `unserved, vehicles, cost`.
+///
+/// The solver minimises `unserved_weight * unserved + vehicle_weight * vehicles + cost`; the
+/// defaults are large enough that one more served request always beats any number of
+/// vehicles, and one vehicle less beats any cost saving on city-sized instances.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Objective {
+    /// Penalty per unserved request.
+    pub unserved_weight: f64,
+    /// Penalty per used vehicle (on top of its `fixed_cost`).
+    pub vehicle_weight: f64,
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Self {
+            unserved_weight: 1e9,
+            vehicle_weight: 1e5,
+        }
+    }
+}
+
+/// A validated problem: requests, vehicles, objective.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    requests: Vec<Request>,
+    vehicles: Vec<Vehicle>,
+    objective: Objective,
+    dims: usize,
+}
+
+impl Problem {
+    /// Validates and builds a problem.
+    ///
+    /// # Errors
+    /// [`ModelError::Invalid`] when loads and capacities have different dimensions, a service
+    /// time, ride time or cost is negative or NaN, or a request is pinned to a vehicle that
+    /// does not exist.
+    pub fn new(
+        requests: Vec<Request>,
+        vehicles: Vec<Vehicle>,
+        objective: Objective,
+    ) -> Result<Self, ModelError> {
+        let dims = vehicles
+            .first()
+            .map(|v| v.capacity.0.len())
+            .or_else(|| requests.first().map(|r| r.load.0.len()))
+            .unwrap_or(0);
+        let bad = |what: String, reason: &str| ModelError::Invalid {
+            what,
+            reason: reason.to_string(),
+        };
+        let nonneg = |x: f64| x.is_finite() && x >= 0.0;
+        for (i, v) in vehicles.iter().enumerate() {
+            if v.capacity.0.len() != dims {
+                return Err(bad(format!("vehicle {i}"), "capacity dimensions differ"));
+            }
+            if !(nonneg(v.cost_per_distance) && nonneg(v.cost_per_time) && nonneg(v.fixed_cost)) {
+                return Err(bad(format!("vehicle {i}"), "costs must be finite and >= 0"));
+            }
+            if v.max_duration.is_some_and(|d| d.is_nan() || d < 0.0) {
+                return Err(bad(format!("vehicle {i}"), "max_duration must be >= 0"));
+            }
+        }
+        for (i, r) in requests.iter().enumerate() {
+            if r.load.0.len() != dims {
+                return Err(bad(
+                    format!("request {i}"),
+                    "load dimensions differ from capacity",
+                ));
+            }
+            if !(nonneg(r.pickup.service) && nonneg(r.delivery.service)) {
+                return Err(bad(format!("request {i}"), "service times must be >= 0"));
+            }
+            if r.max_ride_time.is_some_and(|l| l.is_nan() || l < 0.0) {
+                return Err(bad(format!("request {i}"), "max_ride_time must be >= 0"));
+            }
+            if r.vehicle.is_some_and(|v| v >= vehicles.len()) {
+                return Err(bad(format!("request {i}"), "pinned to a missing vehicle"));
+            }
+        }
+        Ok(Self {
+            requests,
+            vehicles,
+            objective,
+            dims,
+        })
+    }
+
+    /// Checks that every location index exists in `matrix`.
+    ///
+    /// # Errors
+    /// [`ModelError::Invalid`] naming the first request or vehicle with a location outside
+    /// the matrix.
+    pub fn validate_against(&self, matrix: &Matrix) -> Result<(), ModelError> {
+        let n = matrix.len();
+        let out = |what: String| ModelError::Invalid {
+            what,
+            reason: format!("location index outside the {n}x{n} matrix"),
+        };
+        for (i, r) in self.requests.iter().enumerate() {
+            if r.pickup.location >= n || r.delivery.location >= n {
+                return Err(out(format!("request {i}")));
+            }
+        }
+        for (i, v) in self.vehicles.iter().enumerate() {
+            if v.start >= n || v.end.is_some_and(|e| e >= n) {
+                return Err(out(format!("vehicle {i}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The requests, indexed by request id.
+    #[must_use]
+    pub fn requests(&self) -> &[Request] {
+        &self.requests
+    }
+
+    /// The vehicles, indexed by vehicle id.
+    #[must_use]
+    pub fn vehicles(&self) -> &[Vehicle] {
+        &self.vehicles
+    }
+
+    /// The objective weights.
+    #[must_use]
+    pub fn objective(&self) -> Objective {
+        self.objective
+    }
+
+    /// Number of load dimensions.
+    #[must_use]
+    pub fn dims(&self) -> usize {
+        self.dims
+    }
+
+    /// Whether vehicle `v` may serve request `r` (skills, pinning, capacity).
+    #[must_use]
+    pub fn compatible(&self, r: usize, v: usize) -> bool {
+        let req = &self.requests[r];
+        let veh = &self.vehicles[v];
+        req.vehicle.map_or(true, |p| p == v)
+            && req.skills.iter().all(|s| veh.skills.contains(s))
+            && req.load.fits_in(&veh.capacity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stop(location: usize) -> Stop {
+        Stop {
+            location,
+            window: TimeWindow::any(),
+            service: 0.0,
+        }
+    }
+
+    fn request(load: Vec<u32>) -> Request {
+        Request {
+            pickup: stop(0),
+            delivery: stop(1),
+            load: Load(load),
+            max_ride_time: None,
+            skills: vec![],
+            vehicle: None,
+        }
+    }
+
+    #[test]
+    fn a_window_ending_before_it_starts_is_rejected() {
+        assert!(TimeWindow::new(5.0, 4.0).is_err());
+        assert!(TimeWindow::new(f64::NAN, 4.0).is_err());
+        assert!(TimeWindow::new(0.0, f64::INFINITY).is_ok());
+    }
+
+    #[test]
+    fn an_inverted_window_is_rejected_when_deserialised() {
+        assert!(serde_json::from_str::<TimeWindow>("[5, 4]").is_err());
+        assert!(serde_json::from_str::<TimeWindow>("[4, 5]").is_ok());
+    }
+
+    #[test]
+    fn loads_with_other_dimensions_than_the_fleet_are_rejected() {
+        let v = Vehicle::new(0, Some(0), Load(vec![4, 1]), TimeWindow::any());
+        let err = Problem::new(vec![request(vec![1])], vec![v], Objective::default());
+        assert!(matches!(err, Err(ModelError::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_wheelchair_request_needs_the_lift_and_the_place() {
+        let mut lift = Vehicle::new(0, Some(0), Load(vec![4, 1]), TimeWindow::any());
+        lift.skills = vec![7];
+        let plain = Vehicle::new(0, Some(0), Load(vec![8, 0]), TimeWindow::any());
+        let mut r = request(vec![1, 1]);
+        r.skills = vec![7];
+        let p = Problem::new(vec![r], vec![lift, plain], Objective::default()).unwrap();
+        assert!(p.compatible(0, 0));
+        assert!(!p.compatible(0, 1));
+    }
+}

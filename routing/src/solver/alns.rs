@@ -1,0 +1,303 @@
+//! Adaptive large neighbourhood search (after Ropke & Pisinger 2006): destroy operators
+//! (random, related, worst, route), regret-k repair, simulated-annealing acceptance, adaptive
+//! operator weights, and a route-elimination phase when vehicles are part of the objective.
+//!
+//! Determinism: all randomness comes from one `StdRng` seeded by the caller. The cooling
+//! schedule follows the iteration count when an iteration limit is set (then the result
+//! depends only on the seed), and otherwise the elapsed fraction of the time limit.
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::data::Data;
+use super::route::Scratch;
+use super::state::{State, NONE};
+use super::Options;
+
+const DESTROYS: usize = 4;
+const REPAIRS: usize = 4;
+
+/// Stop condition and progress measure.
+struct Clock {
+    start: Instant,
+    limit: f64,
+    max_iter: Option<u64>,
+}
+
+impl Clock {
+    /// Fraction of the budget used, in `[0, 1]`.
+    fn progress(&self, iter: u64) -> f64 {
+        let by_time = self.start.elapsed().as_secs_f64() / self.limit.max(1e-9);
+        match self.max_iter {
+            Some(m) if by_time < 1.0 => iter as f64 / m.max(1) as f64,
+            Some(_) => 1.0,
+            None => by_time,
+        }
+        .min(1.0)
+    }
+}
+
+/// Adaptive roulette over operators.
+struct Roulette {
+    weights: Vec<f64>,
+    scores: Vec<f64>,
+    uses: Vec<u32>,
+}
+
+impl Roulette {
+    fn new(n: usize) -> Self {
+        Roulette {
+            weights: vec![1.0; n],
+            scores: vec![0.0; n],
+            uses: vec![0; n],
+        }
+    }
+
+    fn pick(&self, rng: &mut StdRng) -> usize {
+        let total: f64 = self.weights.iter().sum();
+        let mut x = rng.gen::<f64>() * total;
+        for (i, w) in self.weights.iter().enumerate() {
+            if x < *w {
+                return i;
+            }
+            x -= w;
+        }
+        self.weights.len() - 1
+    }
+
+    fn reward(&mut self, i: usize, score: f64) {
+        self.scores[i] += score;
+        self.uses[i] += 1;
+    }
+
+    fn end_segment(&mut self) {
+        for i in 0..self.weights.len() {
+            if self.uses[i] > 0 {
+                let avg = self.scores[i] / f64::from(self.uses[i]);
+                self.weights[i] = (0.8 * self.weights[i] + 0.2 * avg).max(0.05);
+            }
+            self.scores[i] = 0.0;
+            self.uses[i] = 0;
+        }
+    }
+}
+
+/// Runs the search from `init` and returns the best state found.
+pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng) -> State {
+    let clock = Clock {
+        start: Instant::now(),
+        limit: options.time_limit.as_secs_f64(),
+        max_iter: options.max_iterations,
+    };
+    let mut s = Scratch::default();
+    let mut best = init.clone();
+    let mut cur = init;
+    let served = d.nreq - cur.bank.len();
+    if served == 0 {
+        return best;
+    }
+    let eliminate = d.objective.vehicle_weight > 0.0;
+    let mut elim_phase = eliminate && cur.bank.is_empty();
+    let elim_end = 0.6;
+    let mut max_routes = d.nveh;
+    let mut attempt_start = 0.0;
+    let mut attempt_bank = usize::MAX;
+    let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
+    let base = (cur.cost(d) - cur.used() as f64 * d.objective.vehicle_weight).max(1e-6);
+    let t0 = 0.01 * base / std::f64::consts::LN_2;
+    let mut iter: u64 = 0;
+    loop {
+        let progress = clock.progress(iter);
+        if progress >= 1.0 {
+            break;
+        }
+        if elim_phase {
+            if cur.bank.is_empty() {
+                if cur.objective(d) <= best.objective(d) {
+                    best = cur.clone();
+                }
+                if cur.used() <= 1 {
+                    elim_phase = false;
+                } else {
+                    start_elimination(d, &mut cur, rng);
+                    max_routes = cur.used();
+                    attempt_start = progress;
+                    attempt_bank = cur.bank.len();
+                }
+            } else if cur.bank.len() < attempt_bank {
+                attempt_bank = cur.bank.len();
+                attempt_start = progress;
+            } else if progress - attempt_start > 0.15 {
+                // stalled: restart from the best complete solution with another route
+                cur = best.clone();
+                continue;
+            }
+            if progress >= elim_end {
+                elim_phase = false;
+                cur = best.clone();
+                max_routes = d.nveh;
+            }
+        }
+        iter += 1;
+        let mut cand = cur.clone();
+        let (di, ri) = (destroys.pick(rng), repairs.pick(rng));
+        let assigned = cand.assigned();
+        if assigned.is_empty() {
+            break;
+        }
+        let qmax = assigned.len().min(40).min((d.nreq / 4).max(5));
+        let qmin = assigned.len().min(4).min(qmax);
+        let q = rng.gen_range(qmin..=qmax);
+        match di {
+            0 => random_removal(d, &mut cand, &assigned, q, rng),
+            1 => related_removal(d, &mut cand, &assigned, q, rng),
+            2 => worst_removal(d, &mut cand, &assigned, q, rng),
+            _ => route_removal(d, &mut cand, q, rng),
+        }
+        let (k, noise) = [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.2)][ri];
+        cand.repair(d, k, max_routes, noise, rng, &mut s);
+        let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
+        let temp = t0 * 0.002f64.powf(progress);
+        let score;
+        if obj_c < best.objective(d) - 1e-9 {
+            best = cand.clone();
+            cur = cand;
+            score = 33.0;
+        } else if obj_c < obj_cur - 1e-9 {
+            cur = cand;
+            score = 9.0;
+        } else if obj_c - obj_cur < 1e6 && rng.gen::<f64>() < (-(obj_c - obj_cur) / temp).exp() {
+            cur = cand;
+            score = 13.0;
+        } else {
+            score = 0.0;
+        }
+        destroys.reward(di, score);
+        repairs.reward(ri, score);
+        if iter % 100 == 0 {
+            destroys.end_segment();
+            repairs.end_segment();
+        }
+    }
+    best
+}
+
+/// Empties one of the smallest routes into the bank (the start of an elimination attempt).
+fn start_elimination(d: &Data, st: &mut State, rng: &mut StdRng) {
+    let mut used: Vec<usize> = (0..st.routes.len())
+        .filter(|&v| !st.routes[v].is_empty())
+        .collect();
+    used.sort_by_key(|&v| st.routes[v].len());
+    let pick = used[rng.gen_range(0..used.len().min(3))];
+    let reqs: Vec<usize> = st.routes[pick]
+        .nodes
+        .iter()
+        .filter(|&&n| n % 2 == 0)
+        .map(|&n| n / 2)
+        .collect();
+    for r in reqs {
+        st.remove(d, r);
+    }
+}
+
+fn random_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
+    for &r in assigned.choose_multiple(rng, q) {
+        st.remove(d, r);
+    }
+}
+
+/// Shaw removal: requests close in space and time to already removed ones.
+fn related_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
+    let mut left: Vec<usize> = assigned.to_vec();
+    let first = left.swap_remove(rng.gen_range(0..left.len()));
+    let mut removed = vec![first];
+    let time = |r: usize, node: usize| {
+        st.routes[st.route_of[r]]
+            .nodes
+            .iter()
+            .position(|&n| n == node)
+            .map_or(0.0, |k| st.routes[st.route_of[r]].earliest(k + 1))
+    };
+    let mut keyed: Vec<(f64, usize)> = Vec::with_capacity(left.len());
+    while removed.len() < q && !left.is_empty() {
+        let seed = removed[rng.gen_range(0..removed.len())];
+        let (sp, sq) = (time(seed, 2 * seed), time(seed, 2 * seed + 1));
+        keyed.clear();
+        for &r in &left {
+            let dd = d.matrix.distance(d.loc[2 * seed], d.loc[2 * r]).min(1e12)
+                + d.matrix
+                    .distance(d.loc[2 * seed + 1], d.loc[2 * r + 1])
+                    .min(1e12);
+            let dt = (time(r, 2 * r) - sp).abs() + (time(r, 2 * r + 1) - sq).abs();
+            let same = if st.route_of[r] == st.route_of[seed] {
+                0.0
+            } else {
+                1.0
+            };
+            keyed.push((dd + 0.5 * dt + 10.0 * same, r));
+        }
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let y: f64 = rng.gen();
+        let idx = ((y.powi(6)) * keyed.len() as f64) as usize;
+        let r = keyed[idx.min(keyed.len() - 1)].1;
+        left.retain(|&x| x != r);
+        removed.push(r);
+    }
+    for r in removed {
+        st.remove(d, r);
+    }
+}
+
+/// Removes requests whose removal saves the most, with randomisation.
+fn worst_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
+    let mut keyed: Vec<(f64, usize)> = assigned
+        .iter()
+        .map(|&r| (st.routes[st.route_of[r]].removal_gain(d, r), r))
+        .collect();
+    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    for _ in 0..q {
+        if keyed.is_empty() {
+            break;
+        }
+        let y: f64 = rng.gen();
+        let idx = ((y.powi(3)) * keyed.len() as f64) as usize;
+        let (_, r) = keyed.remove(idx.min(keyed.len() - 1));
+        st.remove(d, r);
+    }
+}
+
+/// Empties a random small route, then removes random requests up to `q`.
+fn route_removal(d: &Data, st: &mut State, q: usize, rng: &mut StdRng) {
+    let used: Vec<usize> = (0..st.routes.len())
+        .filter(|&v| !st.routes[v].is_empty())
+        .collect();
+    if used.is_empty() {
+        return;
+    }
+    let a = used[rng.gen_range(0..used.len())];
+    let b = used[rng.gen_range(0..used.len())];
+    let v = if st.routes[a].len() <= st.routes[b].len() {
+        a
+    } else {
+        b
+    };
+    let reqs: Vec<usize> = st.routes[v]
+        .nodes
+        .iter()
+        .filter(|&&n| n % 2 == 0)
+        .map(|&n| n / 2)
+        .collect();
+    for r in reqs {
+        st.remove(d, r);
+    }
+    let assigned: Vec<usize> = (0..st.route_of.len())
+        .filter(|&r| st.route_of[r] != NONE)
+        .collect();
+    let extra = q.saturating_sub(st.bank.len()).min(assigned.len());
+    for &r in assigned.choose_multiple(rng, extra) {
+        st.remove(d, r);
+    }
+}

@@ -1,0 +1,155 @@
+//! The optimiser: [`solve`] builds a first solution by regret insertion, then improves it with
+//! adaptive large neighbourhood search ([`alns`]) until the time or iteration limit.
+//!
+//! Layout: [`data`] flattens the problem, [`route`] holds one route with its time bounds, the
+//! insertion filter and the exact scheduler, [`state`] a whole solution and regret repair,
+//! [`alns`] the search loop. Nothing here does I/O or reads a clock other than the time limit.
+
+pub(crate) mod alns;
+pub(crate) mod data;
+pub(crate) mod route;
+pub(crate) mod state;
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::matrix::Matrix;
+use crate::model::{ModelError, Problem};
+use crate::solution::{
+    Route as RouteOut, ScheduledStop, Solution, StopKind, Unserved, UnservedReason,
+};
+use data::Data;
+use route::{schedule, Scratch};
+use state::State;
+
+/// How long and with which randomness to search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Seed of the only random generator the search uses.
+    pub seed: u64,
+    /// Wall-clock budget; the best solution found so far is returned when it runs out.
+    pub time_limit: Duration,
+    /// Optional iteration budget. When set, the search is fully deterministic for a seed
+    /// (as long as the time limit is not reached first).
+    pub max_iterations: Option<u64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            time_limit: Duration::from_secs(10),
+            max_iterations: None,
+        }
+    }
+}
+
+/// Solves `problem` on `matrix`: serves as many requests as possible, then uses as few
+/// vehicles as possible, then minimises cost (weights in [`crate::model::Objective`]).
+///
+/// # Errors
+/// [`ModelError::Invalid`] when a location index is outside the matrix.
+pub fn solve(
+    problem: &Problem,
+    matrix: &Matrix,
+    options: &Options,
+) -> Result<Solution, ModelError> {
+    problem.validate_against(matrix)?;
+    let d = Data::new(problem, matrix);
+    let mut rng = StdRng::seed_from_u64(options.seed);
+    let (possible, _) = split_possible(&d);
+    let mut init = State::empty(&d, possible);
+    let mut s = Scratch::default();
+    init.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
+    let best = alns::search(&d, init, options, &mut rng);
+    Ok(to_solution(problem, &d, &best))
+}
+
+/// Requests that some vehicle can serve alone, and the others.
+pub(crate) fn split_possible(d: &Data) -> (Vec<usize>, Vec<usize>) {
+    (0..d.nreq).partition(|&r| alone_reason(d, r).is_none())
+}
+
+/// Why request `r` cannot be served even on an otherwise empty route, or `None` if it can.
+pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
+    let compatible: Vec<usize> = (0..d.nveh).filter(|&v| d.compatible(r, v)).collect();
+    if compatible.is_empty() {
+        return Some(UnservedReason::NoCompatibleVehicle);
+    }
+    let (p, q) = (d.loc[2 * r], d.loc[2 * r + 1]);
+    let m = d.matrix;
+    let reachable = |v: usize| {
+        m.reachable(d.vstart[v], p)
+            && m.reachable(p, q)
+            && (d.vend[v] == data::NO_LOC || m.reachable(q, d.vend[v]))
+    };
+    if !compatible.iter().any(|&v| reachable(v)) {
+        return Some(UnservedReason::UnreachableLocation);
+    }
+    if m.duration(p, q) > d.max_ride[r] + 1e-9 {
+        return Some(UnservedReason::RideTimeImpossible);
+    }
+    let mut t = Vec::new();
+    if compatible
+        .iter()
+        .any(|&v| schedule(d, v, &[2 * r, 2 * r + 1], &mut t))
+    {
+        None
+    } else {
+        Some(UnservedReason::TimeWindowUnreachable)
+    }
+}
+
+/// Converts a search state into the public [`Solution`], with exact schedules.
+pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
+    let mut routes = Vec::new();
+    let mut t = Vec::new();
+    for route in st.routes.iter().filter(|r| !r.is_empty()) {
+        let v = route.vehicle;
+        let ok = schedule(d, v, &route.nodes, &mut t);
+        debug_assert!(ok, "a route in the solution has no schedule");
+        let mut stops = Vec::with_capacity(route.len());
+        let (mut loc, mut ready) = (d.vstart[v], t[0]);
+        let (mut dist, mut travel) = (0.0, 0.0);
+        for (k, &n) in route.nodes.iter().enumerate() {
+            let tt = d.tt(loc, d.loc[n]);
+            dist += d.dist(loc, d.loc[n]);
+            travel += tt;
+            stops.push(ScheduledStop {
+                request: n / 2,
+                kind: if n % 2 == 0 {
+                    StopKind::Pickup
+                } else {
+                    StopKind::Delivery
+                },
+                arrival: ready + tt,
+                service_start: t[k + 1],
+            });
+            loc = d.loc[n];
+            ready = t[k + 1] + d.serv[n];
+        }
+        dist += d.dist(loc, d.vend[v]);
+        travel += d.tt(loc, d.vend[v]);
+        let veh = &problem.vehicles()[v];
+        routes.push(RouteOut {
+            vehicle: v,
+            start_time: t[0],
+            stops,
+            end_time: t[route.len() + 1],
+            distance: dist,
+            travel_time: travel,
+            cost: veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * travel,
+        });
+    }
+    let mut unserved: Vec<Unserved> = (0..d.nreq)
+        .filter(|&r| st.route_of[r] == state::NONE)
+        .map(|r| Unserved {
+            request: r,
+            reason: alone_reason(d, r).unwrap_or(UnservedReason::NotEnoughFleet),
+        })
+        .collect();
+    unserved.sort_by_key(|u| u.request);
+    Solution { routes, unserved }
+}

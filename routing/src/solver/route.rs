@@ -1,0 +1,345 @@
+//! One vehicle's route with cached forward/backward time bounds, the exact schedule, and the
+//! best-insertion search for one request.
+//!
+//! Positions: `0` is the start depot, `1..=m` the stops, `m + 1` the end. `earliest[k]` is the
+//! earliest service start ignoring ride-time and duration limits, `latest[k]` the latest start
+//! that still lets the rest of the route meet its windows: both are valid bounds for every
+//! feasible schedule, so the insertion filter built on them never rejects a feasible
+//! insertion. When ride-time or duration limits exist, surviving candidates are confirmed by
+//! [`schedule`], which is exact.
+
+use super::data::Data;
+
+/// Slack on time comparisons.
+const TOL: f64 = 1e-9;
+
+/// A request insertion: pickup after position `a`, delivery after position `b` (`b >= a`,
+/// positions of the route *before* insertion), and the change of objective it causes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Insertion {
+    pub delta: f64,
+    pub a: usize,
+    pub b: usize,
+}
+
+/// A route and its caches (kept in sync by [`Route::update`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub vehicle: usize,
+    pub nodes: Vec<usize>,
+    earliest: Vec<f64>,
+    latest: Vec<f64>,
+    /// Load after position `k` (`k = 0..=m`), `dims` values each.
+    load: Vec<i32>,
+    /// Arc costs (without the opening cost).
+    pub cost: f64,
+}
+
+/// Reusable buffers for [`Route::best_insertion`].
+#[derive(Default)]
+pub(crate) struct Scratch {
+    cands: Vec<Insertion>,
+    nodes: Vec<usize>,
+    times: Vec<f64>,
+}
+
+impl Route {
+    pub fn new(d: &Data, vehicle: usize) -> Self {
+        let mut r = Route {
+            vehicle,
+            nodes: Vec::new(),
+            earliest: Vec::new(),
+            latest: Vec::new(),
+            load: Vec::new(),
+            cost: 0.0,
+        };
+        r.update(d);
+        r
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Location of position `k`.
+    #[inline]
+    fn loc(&self, d: &Data, k: usize) -> usize {
+        match k {
+            0 => d.vstart[self.vehicle],
+            k if k > self.nodes.len() => d.vend[self.vehicle],
+            k => d.loc[self.nodes[k - 1]],
+        }
+    }
+
+    #[inline]
+    fn serv(&self, d: &Data, k: usize) -> f64 {
+        if k == 0 || k > self.nodes.len() {
+            0.0
+        } else {
+            d.serv[self.nodes[k - 1]]
+        }
+    }
+
+    /// Recomputes the caches after `nodes` changed.
+    pub fn update(&mut self, d: &Data) {
+        let (v, m) = (self.vehicle, self.nodes.len());
+        self.earliest.clear();
+        self.earliest.push(d.vearly[v]);
+        self.cost = 0.0;
+        for k in 1..=m + 1 {
+            let (a, b) = (self.loc(d, k - 1), self.loc(d, k));
+            let e = if k > m {
+                d.vearly[v]
+            } else {
+                d.early[self.nodes[k - 1]]
+            };
+            let t = self.earliest[k - 1] + self.serv(d, k - 1) + d.tt(a, b);
+            self.earliest.push(t.max(e));
+            self.cost += d.arc(v, a, b);
+        }
+        self.latest.clear();
+        self.latest.resize(m + 2, 0.0);
+        self.latest[m + 1] = d.vlate[v];
+        for k in (0..=m).rev() {
+            let l = if k == 0 {
+                d.vlate[v]
+            } else {
+                d.late[self.nodes[k - 1]]
+            };
+            let t = self.latest[k + 1] - self.serv(d, k) - d.tt(self.loc(d, k), self.loc(d, k + 1));
+            self.latest[k] = l.min(t);
+        }
+        self.load.clear();
+        self.load.resize(d.dims, 0);
+        for k in 1..=m {
+            let n = self.nodes[k - 1];
+            for x in 0..d.dims {
+                let prev = self.load[(k - 1) * d.dims + x];
+                self.load.push(prev + d.demand[n * d.dims + x]);
+            }
+        }
+    }
+
+    /// Whether the load after position `k` plus request `r`'s load exceeds the capacity.
+    #[inline]
+    fn overloaded(&self, d: &Data, k: usize, r: usize) -> bool {
+        let base = k * d.dims;
+        (0..d.dims).any(|x| {
+            self.load[base + x] + d.demand[2 * r * d.dims + x] > d.vcap[self.vehicle * d.dims + x]
+        })
+    }
+
+    /// The cheapest feasible insertion of request `r`, or `None`.
+    pub fn best_insertion(&self, d: &Data, r: usize, s: &mut Scratch) -> Option<Insertion> {
+        let v = self.vehicle;
+        if !d.compatible(r, v) {
+            return None;
+        }
+        let (p, q) = (2 * r, 2 * r + 1);
+        let (lp, lq) = (d.loc[p], d.loc[q]);
+        let m = self.nodes.len();
+        let open = if m == 0 { d.vopen[v] } else { 0.0 };
+        s.cands.clear();
+        for a in 0..=m {
+            if self.earliest[a] > d.late[p] + TOL {
+                break;
+            }
+            if self.overloaded(d, a, r) {
+                continue;
+            }
+            let la = self.loc(d, a);
+            let tp = (self.earliest[a] + self.serv(d, a) + d.tt(la, lp)).max(d.early[p]);
+            if tp > d.late[p] + TOL {
+                continue;
+            }
+            // delivery right after the pickup
+            let tq = (tp + d.serv[p] + d.tt(lp, lq)).max(d.early[q]);
+            let ln = self.loc(d, a + 1);
+            if tq <= d.late[q] + TOL
+                && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_at(d, a + 1))
+                    <= self.latest[a + 1] + TOL
+            {
+                let delta =
+                    d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - d.arc(v, la, ln);
+                s.cands.push(Insertion { delta, a, b: a });
+            }
+            // delivery later: walk the segment with the pickup inserted
+            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - d.arc(v, la, ln);
+            let (mut t, mut prev_loc, mut prev_serv) = (tp, lp, d.serv[p]);
+            for b in a + 1..=m {
+                let lb = self.loc(d, b);
+                let tb = (t + prev_serv + d.tt(prev_loc, lb)).max(self.early_at(d, b));
+                if tb > self.latest[b] + TOL || self.overloaded(d, b, r) {
+                    break;
+                }
+                let tq = (tb + d.serv[self.nodes[b - 1]] + d.tt(lb, lq)).max(d.early[q]);
+                let ln = self.loc(d, b + 1);
+                if tq <= d.late[q] + TOL
+                    && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_at(d, b + 1))
+                        <= self.latest[b + 1] + TOL
+                {
+                    let delta = pick + d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln);
+                    s.cands.push(Insertion { delta, a, b });
+                }
+                (t, prev_loc, prev_serv) = (tb, lb, d.serv[self.nodes[b - 1]]);
+            }
+        }
+        if !d.exact {
+            return s
+                .cands
+                .iter()
+                .min_by(|x, y| x.delta.total_cmp(&y.delta))
+                .map(|c| Insertion {
+                    delta: c.delta + open,
+                    ..*c
+                });
+        }
+        s.cands.sort_by(|x, y| x.delta.total_cmp(&y.delta));
+        for i in 0..s.cands.len() {
+            let c = s.cands[i];
+            s.nodes.clear();
+            s.nodes.extend_from_slice(&self.nodes);
+            s.nodes.insert(c.b, q);
+            s.nodes.insert(c.a, p);
+            if schedule(d, v, &s.nodes, &mut s.times) {
+                return Some(Insertion {
+                    delta: c.delta + open,
+                    ..c
+                });
+            }
+        }
+        None
+    }
+
+    #[inline]
+    fn early_at(&self, d: &Data, k: usize) -> f64 {
+        if k == 0 || k > self.nodes.len() {
+            d.vearly[self.vehicle]
+        } else {
+            d.early[self.nodes[k - 1]]
+        }
+    }
+
+    /// Applies an insertion of request `r` found by [`Route::best_insertion`].
+    pub fn insert(&mut self, d: &Data, r: usize, ins: Insertion) {
+        self.nodes.insert(ins.b, 2 * r + 1);
+        self.nodes.insert(ins.a, 2 * r);
+        self.update(d);
+    }
+
+    /// Removes request `r` (both nodes) and returns the change of cost (negative = saving).
+    pub fn remove(&mut self, d: &Data, r: usize) {
+        self.nodes.retain(|&n| n / 2 != r);
+        self.update(d);
+    }
+
+    /// Cost saved by removing request `r` (including the opening cost if it empties the route).
+    pub fn removal_gain(&self, d: &Data, r: usize) -> f64 {
+        let v = self.vehicle;
+        if self.nodes.len() == 2 {
+            return self.cost + d.vopen[v];
+        }
+        let kp = self
+            .nodes
+            .iter()
+            .position(|&n| n == 2 * r)
+            .map_or(0, |i| i + 1);
+        let kq = self
+            .nodes
+            .iter()
+            .position(|&n| n == 2 * r + 1)
+            .map_or(0, |i| i + 1);
+        let l = |k: usize| self.loc(d, k);
+        if kq == kp + 1 {
+            d.arc(v, l(kp - 1), l(kp)) + d.arc(v, l(kp), l(kq)) + d.arc(v, l(kq), l(kq + 1))
+                - d.arc(v, l(kp - 1), l(kq + 1))
+        } else {
+            d.arc(v, l(kp - 1), l(kp)) + d.arc(v, l(kp), l(kp + 1)) - d.arc(v, l(kp - 1), l(kp + 1))
+                + d.arc(v, l(kq - 1), l(kq))
+                + d.arc(v, l(kq), l(kq + 1))
+                - d.arc(v, l(kq - 1), l(kq + 1))
+        }
+    }
+
+    /// Earliest service start at position `k` ignoring ride limits (a lower bound).
+    pub fn earliest(&self, k: usize) -> f64 {
+        self.earliest[k]
+    }
+}
+
+/// Exact schedule of vehicle `v` over `nodes`: fills `t` (positions `0..=m+1`) with the
+/// earliest service starts that meet windows, shift, ride times and maximum duration, and
+/// returns whether they exist. Capacity is not checked here.
+///
+/// Lower bounds are raised to a fixpoint: a forward pass applies travel times and window
+/// starts; then every ride-time limit lifts its pickup to `t[delivery] - L - s_p` and the
+/// duration limit lifts the start to `t[end] - T`. The fixpoint is the least schedule meeting
+/// all constraints, so a window end below it proves infeasibility. It converges in at most
+/// one round per backward (ride/duration) constraint on the critical path; a route that
+/// needs more rounds has a ride-time cycle and is infeasible.
+pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool {
+    let m = nodes.len();
+    let loc = |k: usize| match k {
+        0 => d.vstart[v],
+        k if k > m => d.vend[v],
+        k => d.loc[nodes[k - 1]],
+    };
+    let serv = |k: usize| {
+        if k == 0 || k > m {
+            0.0
+        } else {
+            d.serv[nodes[k - 1]]
+        }
+    };
+    let late = |k: usize| {
+        if k == 0 || k > m {
+            d.vlate[v]
+        } else {
+            d.late[nodes[k - 1]]
+        }
+    };
+    t.clear();
+    t.push(d.vearly[v]);
+    t.extend(nodes.iter().map(|&n| d.early[n]));
+    t.push(d.vearly[v]);
+    for _ in 0..m + 3 {
+        if t[0] > d.vlate[v] + TOL {
+            return false;
+        }
+        for k in 1..=m + 1 {
+            let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
+            if reach > t[k] {
+                t[k] = reach;
+            }
+            if !t[k].is_finite() || t[k] > late(k) + TOL {
+                return false;
+            }
+        }
+        let mut changed = false;
+        for k in 1..=m {
+            let n = nodes[k - 1];
+            if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
+                if let Some(kp) = nodes[..k - 1].iter().rposition(|&x| x == n - 1) {
+                    let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
+                    if need > t[kp + 1] + TOL {
+                        t[kp + 1] = need;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        let need = t[m + 1] - d.vmaxdur[v];
+        if need > t[0] + TOL {
+            t[0] = need;
+            changed = true;
+        }
+        if !changed {
+            return true;
+        }
+    }
+    false
+}

@@ -1,0 +1,172 @@
+//! A (partial) solution under search: one route per vehicle, the request bank (unassigned
+//! requests), and regret insertion of the bank.
+
+use super::data::Data;
+use super::route::{Insertion, Route, Scratch};
+use rand::rngs::StdRng;
+use rand::Rng;
+
+/// Marks an unassigned request in [`State::route_of`].
+pub(crate) const NONE: usize = usize::MAX;
+
+/// A solution under search.
+#[derive(Clone)]
+pub(crate) struct State {
+    /// `routes[v]` is vehicle `v`'s route (possibly empty).
+    pub routes: Vec<Route>,
+    /// Route (vehicle) of each request, or [`NONE`].
+    pub route_of: Vec<usize>,
+    /// Requests to insert.
+    pub bank: Vec<usize>,
+}
+
+impl State {
+    /// Empty routes, every request in `requests` in the bank.
+    pub fn empty(d: &Data, requests: Vec<usize>) -> Self {
+        State {
+            routes: (0..d.nveh).map(|v| Route::new(d, v)).collect(),
+            route_of: vec![NONE; d.nreq],
+            bank: requests,
+        }
+    }
+
+    /// Weighted objective: unserved, vehicles (with fixed costs), route costs.
+    pub fn objective(&self, d: &Data) -> f64 {
+        self.bank.len() as f64 * d.objective.unserved_weight + self.cost(d)
+    }
+
+    /// Route costs plus opening costs of used vehicles.
+    pub fn cost(&self, d: &Data) -> f64 {
+        self.routes
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| r.cost + d.vopen[r.vehicle])
+            .sum()
+    }
+
+    /// Number of used vehicles.
+    pub fn used(&self) -> usize {
+        self.routes.iter().filter(|r| !r.is_empty()).count()
+    }
+
+    /// Assigned requests.
+    pub fn assigned(&self) -> Vec<usize> {
+        (0..self.route_of.len())
+            .filter(|&r| self.route_of[r] != NONE)
+            .collect()
+    }
+
+    /// Moves request `r` from its route to the bank.
+    pub fn remove(&mut self, d: &Data, r: usize) {
+        let v = self.route_of[r];
+        if v != NONE {
+            self.routes[v].remove(d, r);
+            self.route_of[r] = NONE;
+            self.bank.push(r);
+        }
+    }
+
+    /// Inserts bank requests by regret-`k` insertion (`k = 1`: greedy) while any fits, using at
+    /// most `max_routes` vehicles. `noise` randomises the choice (0 = none).
+    pub fn repair(
+        &mut self,
+        d: &Data,
+        k: usize,
+        max_routes: usize,
+        noise: f64,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+    ) {
+        let pool = std::mem::take(&mut self.bank);
+        let nv = d.nveh;
+        let mut alive = vec![true; pool.len()];
+        let mut cache: Vec<Option<Insertion>> = vec![None; pool.len() * nv];
+        let mut stamp = vec![0u32; pool.len() * nv];
+        let mut version = vec![1u32; nv];
+        let mut considered = Vec::with_capacity(nv);
+        let mut top: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
+        let mut left = pool.len();
+        while left > 0 {
+            considered.clear();
+            let used = self.used();
+            let mut class_seen: Vec<usize> = Vec::new();
+            for (v, route) in self.routes.iter().enumerate() {
+                if !route.is_empty() {
+                    considered.push(v);
+                } else if used < max_routes && !class_seen.contains(&d.vclass[v]) {
+                    class_seen.push(d.vclass[v]);
+                    considered.push(v);
+                }
+            }
+            // (score, -c1) of the best request, its index, vehicle
+            let mut best: Option<((f64, f64), usize, usize)> = None;
+            for (i, &r) in pool.iter().enumerate() {
+                if !alive[i] {
+                    continue;
+                }
+                top.clear();
+                for &v in &considered {
+                    let idx = i * nv + v;
+                    if stamp[idx] != version[v] {
+                        cache[idx] = self.routes[v].best_insertion(d, r, s);
+                        stamp[idx] = version[v];
+                    }
+                    if let Some(ins) = cache[idx] {
+                        let pos = top.partition_point(|t| t.0 <= ins.delta);
+                        if pos < k {
+                            top.insert(pos, (ins.delta, v));
+                            top.truncate(k);
+                        }
+                    }
+                }
+                let Some(&(c1, v1)) = top.first() else {
+                    continue;
+                };
+                let regret: f64 = if k == 1 {
+                    -c1
+                } else {
+                    (1..k).map(|j| top.get(j).map_or(1e15, |t| t.0 - c1)).sum()
+                };
+                let factor = if noise > 0.0 {
+                    1.0 + noise * (rng.gen::<f64>() - 0.5)
+                } else {
+                    1.0
+                };
+                let key = (regret * factor, -c1);
+                if best.is_none_or_less(key) {
+                    best = Some((key, i, v1));
+                }
+            }
+            let Some((_, i, v)) = best else {
+                break;
+            };
+            let r = pool[i];
+            let ins = cache[i * nv + v].expect("cached insertion of the chosen request");
+            self.routes[v].insert(d, r, ins);
+            self.route_of[r] = v;
+            version[v] += 1;
+            alive[i] = false;
+            left -= 1;
+        }
+        self.bank = pool
+            .iter()
+            .zip(&alive)
+            .filter(|(_, &a)| a)
+            .map(|(&r, _)| r)
+            .collect();
+    }
+}
+
+/// `Option<(key, ..)>` comparison helper for the regret choice.
+trait BestKey {
+    fn is_none_or_less(&self, key: (f64, f64)) -> bool;
+}
+
+impl BestKey for Option<((f64, f64), usize, usize)> {
+    fn is_none_or_less(&self, key: (f64, f64)) -> bool {
+        match self {
+            None => true,
+            Some((k, _, _)) => key.0 > k.0 || (key.0 == k.0 && key.1 > k.1),
+        }
+    }
+}

@@ -1,1 +1,135 @@
-//! Helpers for the end-to-end tests in main.rs.
+//! Helpers for the end-to-end tests in `main.rs`: start the real service on port 0 against a
+//! per-test database, log in over HTTP, and make JSON requests.
+
+use std::net::SocketAddr;
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+
+/// A running service.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its database (per test).
+    pub pool: PgPool,
+    client: Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// A JSON response.
+#[derive(Debug)]
+pub struct Resp {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Body (`Null` when empty or not JSON).
+    pub body: Value,
+}
+
+impl Resp {
+    /// The `field` of a validation error body.
+    #[must_use]
+    pub fn error_field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+}
+
+/// Starts the service on 127.0.0.1:0 with `pool` (migrations already applied by `sqlx::test`).
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
+    let addr = listener.local_addr().expect("local addr");
+    let config = dispatch::config::Config::for_tests("postgres://unused");
+    let state = dispatch::state::AppState::new(pool.clone(), config);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        dispatch::serve(listener, state, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("server");
+    });
+    TestApp {
+        addr,
+        pool,
+        client: Client::new(),
+        stop: Some(tx),
+    }
+}
+
+/// Starts the service with the demo region loaded.
+pub async fn spawn_demo(pool: PgPool) -> TestApp {
+    assert!(dispatch::demo::seed(&pool, false).await.expect("demo seed"));
+    spawn_app(pool).await
+}
+
+impl TestApp {
+    /// Base URL.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// Logs in with the demo password and returns the token.
+    pub async fn login(&self, username: &str) -> String {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(&serde_json::json!({ "username": username, "password": dispatch::demo::DEMO_PASSWORD })),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {:?}", r.body);
+        r.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Counts rows of a table (to show that a refused request wrote nothing).
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("select count(*) from {table}"))
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

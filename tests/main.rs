@@ -1,1 +1,9 @@
-//! End-to-end tests: see the modules.
+//! End-to-end tests: the real dispatch service on a real port, over real HTTP, against a
+//! per-test PostGIS database (`sqlx::test` creates and migrates it; `DATABASE_URL` names the
+//! server, which `make test` starts).
+
+mod auth_scoping;
+mod budgets;
+mod places;
+mod service;
+mod validation;

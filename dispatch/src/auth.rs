@@ -24,6 +24,10 @@ use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::state::AppState;
 
+/// The programme's regions: the rows the first migration puts in table `region` (a test keeps
+/// the two equal).
+pub const REGIONS: [&str; 5] = ["basilicata", "calabria", "campania", "puglia", "sicilia"];
+
 /// A staff member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
 #[sqlx(type_name = "staff_role", rename_all = "snake_case")]
@@ -85,11 +89,18 @@ impl Staff {
         }
     }
 
-    /// Refuses a programme admin limited to another region.
+    /// Refuses an unknown region (a validation error on `field`), then a login limited to
+    /// another region.
     ///
     /// # Errors
-    /// [`AppError::Forbidden`].
-    pub fn require_region(&self, region_code: &str) -> AppResult<()> {
+    /// [`AppError::Validation`] or [`AppError::Forbidden`].
+    pub fn require_region(&self, field: &str, region_code: &str) -> AppResult<()> {
+        if !REGIONS.contains(&region_code) {
+            return Err(AppError::invalid(
+                field,
+                format!("unknown region {region_code:?}; one of {REGIONS:?}"),
+            ));
+        }
         match &self.region_code {
             Some(own) if own != region_code => Err(AppError::Forbidden(format!(
                 "this login is limited to region {own}"

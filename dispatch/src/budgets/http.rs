@@ -77,7 +77,7 @@ async fn visible_source(
         .await?;
     } else {
         staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
-        staff.require_region(&src.region_code)?;
+        staff.require_region("region_code", &src.region_code)?;
     }
     Ok(src)
 }
@@ -110,7 +110,7 @@ async fn create_source(
         audit_person(&mut tx, &staff, person, "budget created").await?;
     } else {
         staff.require(&[Role::ProgrammeAdmin])?;
-        staff.require_region(&valid.new.region_code)?;
+        staff.require_region("region_code", &valid.new.region_code)?;
     }
     let src = db::insert_source(&mut tx, &valid).await?;
     let balance = db::balance(&mut tx, src).await?;

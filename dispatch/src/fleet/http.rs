@@ -30,7 +30,7 @@ async fn create_vehicle(
 ) -> AppResult<(StatusCode, Json<Vehicle>)> {
     staff.require(&[Role::ProgrammeAdmin])?;
     let v = body.validate()?;
-    staff.require_region(&v.region_code)?;
+    staff.require_region("region_code", &v.region_code)?;
     let sql = format!(
         "insert into vehicle (region_code, label, seats, wheelchair_places, operator, depot_name, depot,
             cost_per_km_cents, cost_per_hour_cents)
@@ -69,7 +69,7 @@ async fn list_vehicles(
     AppQuery(q): AppQuery<VehicleQuery>,
 ) -> AppResult<Json<Vec<Vehicle>>> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
-    staff.require_region(&q.region)?;
+    staff.require_region("region", &q.region)?;
     let at = match (q.lon, q.lat) {
         (Some(lon), Some(lat)) => Some(LonLat { lon, lat }.validate("")?),
         (None, None) => None,
@@ -104,7 +104,7 @@ async fn create_driver(
     AppJson(body): AppJson<NewDriver>,
 ) -> AppResult<(StatusCode, Json<Driver>)> {
     staff.require(&[Role::ProgrammeAdmin])?;
-    staff.require_region(&body.region_code)?;
+    staff.require_region("region_code", &body.region_code)?;
     if body.password.chars().count() < 10 {
         return Err(AppError::invalid("password", "at least 10 characters"));
     }
@@ -149,7 +149,7 @@ async fn list_drivers(
     AppQuery(q): AppQuery<RegionQuery>,
 ) -> AppResult<Json<Vec<Driver>>> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
-    staff.require_region(&q.region)?;
+    staff.require_region("region", &q.region)?;
     let drivers = sqlx::query_as(
         "select region_code, driver_id, staff_id, display_name, operator from driver
          where region_code = $1 order by display_name",

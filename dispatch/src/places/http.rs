@@ -39,7 +39,7 @@ async fn create_polo(
 ) -> AppResult<(StatusCode, Json<Polo>)> {
     staff.require(&[Role::ProgrammeAdmin])?;
     let body = body.validate()?;
-    staff.require_region(&body.region_code)?;
+    staff.require_region("region_code", &body.region_code)?;
     let mut tx = state.db.begin().await?;
     let polo = db::insert_polo(&mut tx, &body).await?;
     tx.commit().await?;
@@ -57,7 +57,7 @@ async fn list_poli(
     AppQuery(q): AppQuery<RegionQuery>,
 ) -> AppResult<Json<Vec<Polo>>> {
     staff.require(PLANNERS)?;
-    staff.require_region(&q.region)?;
+    staff.require_region("region", &q.region)?;
     let mut conn = state.db.acquire().await?;
     Ok(Json(db::list_poli(&mut conn, &q.region).await?))
 }
@@ -69,7 +69,7 @@ async fn create_place(
 ) -> AppResult<(StatusCode, Json<Place>)> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
     let body = body.validate()?;
-    staff.require_region(&body.region_code)?;
+    staff.require_region("region_code", &body.region_code)?;
     let mut tx = state.db.begin().await?;
     let place = db::insert_place(&mut tx, &body).await?;
     tx.commit().await?;
@@ -91,7 +91,7 @@ async fn list_places(
     AppQuery(q): AppQuery<PlacesQuery>,
 ) -> AppResult<Json<Vec<Place>>> {
     staff.require(PLANNERS)?;
-    staff.require_region(&q.region)?;
+    staff.require_region("region", &q.region)?;
     let mut conn = state.db.acquire().await?;
     let places = match (q.lon, q.lat) {
         (Some(lon), Some(lat)) => {
@@ -126,7 +126,7 @@ async fn create_meeting_point(
     let body = body.validate()?;
     let mut tx = state.db.begin().await?;
     let mp = db::insert_meeting_point(&mut tx, place_id, &body).await?;
-    staff.require_region(&mp.region_code)?;
+    staff.require_region("region_code", &mp.region_code)?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(mp)))
 }
@@ -140,7 +140,7 @@ async fn list_meeting_points(
     let mut conn = state.db.acquire().await?;
     let points = db::meeting_points_of(&mut conn, place_id).await?;
     if let Some(p) = points.first() {
-        staff.require_region(&p.region_code)?;
+        staff.require_region("region_code", &p.region_code)?;
     }
     Ok(Json(points))
 }
@@ -159,7 +159,7 @@ async fn nearest_meeting_points(
     AppQuery(q): AppQuery<NearestQuery>,
 ) -> AppResult<Json<Vec<MeetingPoint>>> {
     staff.require(PLANNERS)?;
-    staff.require_region(&q.region)?;
+    staff.require_region("region", &q.region)?;
     let at = LonLat {
         lon: q.lon,
         lat: q.lat,

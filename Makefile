@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
+#   make run    install what is missing, start the local database, load the demo, serve
+#   make test   the same for a throwaway test cluster, then the whole test suite
+.PHONY: run test bench fmt lint db-stop osrm osrm-stop
+
+run:
+	@scripts/run.sh
+
+test:
+	@scripts/test.sh
+
+# Stops the local run database (make run stops it on Ctrl-C already).
+db-stop:
+	@scripts/pg.sh stop run
+
+osrm:
+	@scripts/osrm.sh install && scripts/osrm.sh build rural && scripts/osrm.sh start rural 5001
+
+osrm-stop:
+	@scripts/osrm.sh stop all
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

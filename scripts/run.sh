@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# `make run`: install what is missing, start the local PostgreSQL/PostGIS cluster (data kept in
+# .local/pg/run across runs, PostgreSQL's durability defaults), apply migrations, load the demo
+# region into an empty database, and serve. Ctrl-C stops the service and the database.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+port=${PASSAGGIO_PG_PORT:-5433}
+listen=${PASSAGGIO_LISTEN:-127.0.0.1:8080}
+
+scripts/pg.sh install
+scripts/pg.sh start run "$port"
+stop_all() { scripts/pg.sh stop run; }
+trap stop_all EXIT
+
+echo "run: building the service (release; the first build takes a few minutes)" >&2
+cargo build --release -p dispatch
+
+export DATABASE_URL="$(scripts/pg.sh url run "$port")"
+export PASSAGGIO_LISTEN="$listen"
+target/release/dispatch seed-demo --if-empty
+echo
+echo "Open http://$listen/health   API under http://$listen/api/  (README.md lists the endpoints)"
+echo
+# Not exec: the EXIT trap must run after the service stops, to stop the database too.
+target/release/dispatch serve || true

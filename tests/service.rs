@@ -1,0 +1,122 @@
+//! The service as a whole: health, migrations, the demo region, error shapes.
+
+use passaggio_tests::{spawn_app, spawn_demo};
+use reqwest::{Method, StatusCode};
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn health_reports_the_database_and_postgis(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let r = app.call(Method::GET, "/health", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["database"], "ok");
+    assert!(
+        r.body["postgis"].as_str().unwrap().starts_with('3'),
+        "{:?}",
+        r.body
+    );
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn migrations_create_the_schema_with_spatial_indexes(pool: PgPool) {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select table_name::text from information_schema.tables where table_schema = 'public' order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    for t in [
+        "care_case",
+        "case_access_audit",
+        "ledger_entry",
+        "meeting_point",
+        "place",
+        "polo",
+        "vehicle",
+    ] {
+        assert!(
+            tables.iter().any(|x| x == t),
+            "missing table {t}: {tables:?}"
+        );
+    }
+    let gist: i64 =
+        sqlx::query_scalar("select count(*) from pg_indexes where indexdef ilike '%using gist%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(gist >= 4, "spatial indexes: {gist}");
+    let regions: i64 = sqlx::query_scalar("select count(*) from region")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(regions, 5);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn the_demo_region_loads_once(pool: PgPool) {
+    assert!(dispatch::demo::seed(&pool, true).await.unwrap());
+    let poli: i64 = sqlx::query_scalar("select count(*) from polo")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let farms: i64 =
+        sqlx::query_scalar("select count(*) from place where kind in ('farm', 'packing_house')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let budgets: i64 =
+        sqlx::query_scalar("select count(*) from funding_source where kind = 'integration_budget'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(poli, 4);
+    assert!(farms >= 24, "farms: {farms}");
+    assert!(budgets >= 5, "budgets: {budgets}");
+    // A second load with --if-empty changes nothing.
+    assert!(!dispatch::demo::seed(&pool, true).await.unwrap());
+    let poli_after: i64 = sqlx::query_scalar("select count(*) from polo")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(poli_after, 4);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn requests_without_a_login_get_401_and_unknown_routes_404_in_json(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let r = app.call(Method::GET, "/api/regions", None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.body["error"]["code"], "unauthorized");
+    let r = app
+        .call(Method::GET, "/api/regions", Some("not-a-token"), None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.call(Method::GET, "/api/nothing-here", None, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["error"]["code"], "not_found");
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_wrong_password_is_refused_and_logout_ends_the_session(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(&serde_json::json!({ "username": "admin", "password": "wrong-password" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let token = app.login("admin").await;
+    let me = app.get("/api/me", &token).await;
+    assert_eq!(me.body["role"], "programme_admin");
+    let r = app
+        .call(Method::POST, "/api/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        app.get("/api/me", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -13,6 +13,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pgbin=/usr/lib/postgresql/15/bin
+export PGOPTIONS="-c client_min_messages=warning"
 say() { echo "pg: $*" >&2; }
 
 # PostgreSQL refuses to run as root: run its tools as the 'postgres' user then.

@@ -41,6 +41,8 @@ pub enum Role {
     CaseWorker,
     /// Drives runs; sees only what today's run needs.
     Driver,
+    /// A cultural mediator of a Polo: books rides for the people they follow.
+    Mediator,
 }
 
 /// The authenticated caller.
@@ -82,7 +84,7 @@ impl Staff {
     /// [`AppError::Forbidden`] for admins and drivers.
     pub fn case_polo(&self) -> AppResult<Uuid> {
         match (self.role, self.polo_id) {
-            (Role::PoloCoordinator | Role::CaseWorker, Some(polo)) => Ok(polo),
+            (Role::PoloCoordinator | Role::CaseWorker | Role::Mediator, Some(polo)) => Ok(polo),
             _ => Err(AppError::Forbidden(
                 "case data is visible only to the case's Polo".into(),
             )),
@@ -192,11 +194,11 @@ impl NewStaff {
             ));
         }
         crate::geo::non_blank("display_name", &self.display_name)?;
-        let needs_polo = matches!(self.role, Role::PoloCoordinator | Role::CaseWorker);
+        let needs_polo = matches!(self.role, Role::PoloCoordinator | Role::CaseWorker | Role::Mediator);
         if needs_polo != self.polo_id.is_some() {
             return Err(AppError::invalid(
                 "polo_id",
-                "coordinators and case workers need a Polo; other roles have none",
+                "coordinators, case workers and mediators need a Polo; other roles have none",
             ));
         }
         Ok(())

@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bookings;
 pub mod budgets;
 pub mod cases;
 pub mod config;

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::check::check;
 use crate::instances::{read, read_bks, Instance, InstanceError, Kind};
 use crate::solution::Solution;
-use crate::solver::{solve, Options};
+use crate::solver::{solve_with_stats, Options};
 
 /// Result of one instance.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct BenchLine {
     pub feasible: bool,
     /// Wall seconds of the solve.
     pub seconds: f64,
+    /// ALNS iterations.
+    pub iterations: u64,
 }
 
 impl BenchLine {
@@ -63,7 +65,10 @@ pub fn run_one(
     options: &Options,
 ) -> (BenchLine, Solution) {
     let t = std::time::Instant::now();
-    let sol = solve(&inst.problem, &inst.matrix, options).unwrap_or_default();
+    let (sol, stats) = solve_with_stats(&inst.problem, &inst.matrix, options).unwrap_or((
+        Solution::default(),
+        crate::solver::SearchStats { iterations: 0 },
+    ));
     let seconds = t.elapsed().as_secs_f64();
     let report = check(&inst.problem, &inst.matrix, &sol);
     let feasible = report
@@ -76,6 +81,7 @@ pub fn run_one(
         bks,
         feasible,
         seconds,
+        iterations: stats.iterations,
     };
     (line, sol)
 }
@@ -133,8 +139,8 @@ pub fn run_dir(
         });
         let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
         println!(
-            "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s",
-            line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds
+            "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s {} it",
+            line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds, line.iterations
         );
         let _ = writeln!(
             out,

@@ -8,6 +8,7 @@
 //! - [`solution`]: routes with schedules, unserved requests with reasons.
 //! - [`check`]: independent feasibility checker used by every test.
 //! - [`instances`], [`bench`]: benchmark readers and the `routing bench` runner.
+//! - [`dynamic`]: [`dynamic::insert`] / [`dynamic::reoptimise`] during the day, with a locked past.
 //! - [`vroom`]: VROOM JSON input/output for `routing solve`.
 //!
 //! The crate does no I/O apart from the travel-time providers, and never touches a database.
@@ -15,6 +16,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod dynamic;
 pub mod instances;
 pub mod matrix;
 pub mod model;

@@ -85,8 +85,8 @@ impl Roulette {
     }
 }
 
-/// Runs the search from `init` and returns the best state found.
-pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng) -> State {
+/// Runs the search from `init` and returns the best state found and the iteration count.
+pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng) -> (State, u64) {
     let clock = Clock {
         start: Instant::now(),
         limit: options.time_limit.as_secs_f64(),
@@ -97,7 +97,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
     let mut cur = init;
     let served = d.nreq - cur.bank.len();
     if served == 0 {
-        return best;
+        return (best, 0);
     }
     let eliminate = d.objective.vehicle_weight > 0.0;
     let mut elim_phase = eliminate && cur.bank.is_empty();
@@ -182,7 +182,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
             repairs.end_segment();
         }
     }
-    best
+    (best, iter)
 }
 
 /// Empties one of the smallest routes into the bank (the start of an elimination attempt).

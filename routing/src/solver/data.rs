@@ -37,15 +37,14 @@ pub(crate) struct Data<'a> {
     pub vopen: Vec<f64>,
     /// Vehicles with identical data share a class; empty routes of one class are equivalent.
     pub vclass: Vec<usize>,
-    /// `nreq * nveh`.
-    pub compat: Vec<bool>,
+    problem: &'a Problem,
     /// Some ride-time or duration limit exists: insertions need the exact schedule check.
     pub exact: bool,
     pub objective: Objective,
 }
 
 impl<'a> Data<'a> {
-    pub fn new(problem: &Problem, matrix: &'a Matrix) -> Self {
+    pub fn new(problem: &'a Problem, matrix: &'a Matrix) -> Self {
         let dims = problem.dims();
         let (nreq, nveh) = (problem.requests().len(), problem.vehicles().len());
         let mut d = Data {
@@ -69,11 +68,15 @@ impl<'a> Data<'a> {
             cpt: vec![],
             vopen: vec![],
             vclass: vec![],
-            compat: Vec::with_capacity(nreq * nveh),
+            problem,
             exact: false,
             objective: problem.objective(),
         };
-        for (r, req) in problem.requests().iter().enumerate() {
+        let mut pinned = vec![false; nveh];
+        for req in problem.requests() {
+            if let Some(v) = req.vehicle {
+                pinned[v] = true;
+            }
             let l = req.max_ride_time.unwrap_or(f64::INFINITY);
             let (p, q) = (&req.pickup, &req.delivery);
             let late_d = q.window.end().min(p.window.end() + p.service + l);
@@ -95,9 +98,6 @@ impl<'a> Data<'a> {
             }
             d.max_ride.push(l);
             d.exact |= l.is_finite();
-            for v in 0..nveh {
-                d.compat.push(problem.compatible(r, v));
-            }
         }
         let mut reps: Vec<usize> = Vec::new();
         for (v, veh) in problem.vehicles().iter().enumerate() {
@@ -118,10 +118,11 @@ impl<'a> Data<'a> {
             d.cpt.push(veh.cost_per_time);
             d.vopen
                 .push(veh.fixed_cost + problem.objective().vehicle_weight);
-            let class = reps.iter().copied().find(|&w| {
-                problem.vehicles()[w] == *veh
-                    && (0..nreq).all(|r| d.compat[r * nveh + w] == d.compat[r * nveh + v])
-            });
+            // vehicles with requests pinned to them are never interchangeable
+            let class = reps
+                .iter()
+                .copied()
+                .find(|&w| !pinned[v] && !pinned[w] && problem.vehicles()[w] == *veh);
             d.vclass.push(class.unwrap_or(v));
             if class.is_none() {
                 reps.push(v);
@@ -162,6 +163,6 @@ impl<'a> Data<'a> {
 
     #[inline]
     pub fn compatible(&self, r: usize, v: usize) -> bool {
-        self.compat[r * self.nveh + v]
+        self.problem.compatible(r, v)
     }
 }

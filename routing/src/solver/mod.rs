@@ -56,6 +56,25 @@ pub fn solve(
     matrix: &Matrix,
     options: &Options,
 ) -> Result<Solution, ModelError> {
+    solve_with_stats(problem, matrix, options).map(|(s, _)| s)
+}
+
+/// Search statistics, for benchmarks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchStats {
+    /// ALNS iterations (destroy + repair) performed.
+    pub iterations: u64,
+}
+
+/// [`solve`], also returning search statistics.
+///
+/// # Errors
+/// As [`solve`].
+pub fn solve_with_stats(
+    problem: &Problem,
+    matrix: &Matrix,
+    options: &Options,
+) -> Result<(Solution, SearchStats), ModelError> {
     problem.validate_against(matrix)?;
     let d = Data::new(problem, matrix);
     let mut rng = StdRng::seed_from_u64(options.seed);
@@ -63,8 +82,8 @@ pub fn solve(
     let mut init = State::empty(&d, possible);
     let mut s = Scratch::default();
     init.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let best = alns::search(&d, init, options, &mut rng);
-    Ok(to_solution(problem, &d, &best))
+    let (best, iterations) = alns::search(&d, init, options, &mut rng);
+    Ok((to_solution(problem, &d, &best), SearchStats { iterations }))
 }
 
 /// Requests that some vehicle can serve alone, and the others.
@@ -153,3 +172,6 @@ pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
     unserved.sort_by_key(|u| u.request);
     Solution { routes, unserved }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

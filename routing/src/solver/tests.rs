@@ -1,0 +1,272 @@
+//! Solver tests: every solution goes through [`crate::check::check`], and every route
+//! sequence is re-checked by the checker's own temporal-network test.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::check::{check, sequence_is_schedulable, CheckReport};
+use crate::instances::{read, read_bks, read_sintef_routes, Instance};
+use crate::matrix::Matrix;
+use crate::model::{Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use crate::solution::{Solution, StopKind, UnservedReason};
+use crate::solver::{solve, Options};
+
+pub(crate) fn bench_dir(set: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/bench")
+        .join(set)
+}
+
+/// Checks a solution both ways and returns the checker's report.
+pub(crate) fn checked(problem: &Problem, matrix: &Matrix, sol: &Solution) -> CheckReport {
+    let report = check(problem, matrix, sol).unwrap_or_else(|e| panic!("infeasible: {e:#?}"));
+    for r in &sol.routes {
+        let seq: Vec<(usize, StopKind)> = r.stops.iter().map(|s| (s.request, s.kind)).collect();
+        assert!(sequence_is_schedulable(problem, matrix, r.vehicle, &seq));
+    }
+    report
+}
+
+fn options(seed: u64, iterations: u64) -> Options {
+    Options {
+        seed,
+        time_limit: Duration::from_secs(20),
+        max_iterations: Some(iterations),
+    }
+}
+
+fn solve_instance(set: &str, name: &str, iterations: u64) -> (Instance, CheckReport, (usize, f64)) {
+    let inst = read(&bench_dir(set).join(format!("{name}.txt"))).unwrap();
+    let bks = read_bks(&bench_dir(set).join("bks.csv")).unwrap()[name];
+    let sol = solve(&inst.problem, &inst.matrix, &options(7, iterations)).unwrap();
+    let report = checked(&inst.problem, &inst.matrix, &sol);
+    assert_eq!(
+        report.served,
+        inst.problem.requests().len(),
+        "{name}: unserved"
+    );
+    (inst, report, bks)
+}
+
+#[test]
+fn li_lim_instances_reach_the_best_known_fleet_and_are_near_the_best_known_distance() {
+    for (name, max_gap) in [("lc101", 0.01), ("lr102", 1.0), ("lrc201", 5.0)] {
+        let (_, report, (veh, cost)) = solve_instance("lilim100", name, 3000);
+        assert_eq!(report.vehicles, veh, "{name}: vehicles");
+        let gap = 100.0 * (report.distance - cost) / cost;
+        assert!(gap < max_gap, "{name}: gap {gap:.3}% >= {max_gap}%");
+    }
+}
+
+#[test]
+fn cordeau_instances_respect_ride_times_and_are_near_the_best_known() {
+    for (name, max_gap) in [("a2-16", 0.5), ("b4-16", 1.0), ("a3-24", 2.0)] {
+        let (inst, report, (k, cost)) = solve_instance("cordeau-darp", name, 3000);
+        assert!(report.vehicles <= k);
+        assert!(inst
+            .problem
+            .requests()
+            .iter()
+            .all(|r| r.max_ride_time.is_some()));
+        let gap = 100.0 * (report.distance - cost) / cost;
+        assert!(gap < max_gap, "{name}: gap {gap:.3}% >= {max_gap}%");
+    }
+}
+
+#[test]
+fn the_same_seed_and_iteration_count_give_the_same_solution() {
+    let inst = read(&bench_dir("cordeau-darp").join("a2-20.txt")).unwrap();
+    let a = solve(&inst.problem, &inst.matrix, &options(3, 500)).unwrap();
+    let b = solve(&inst.problem, &inst.matrix, &options(3, 500)).unwrap();
+    assert_eq!(a, b);
+    checked(&inst.problem, &inst.matrix, &a);
+}
+
+#[test]
+fn the_best_known_li_lim_routes_pass_the_checker_with_our_reader() {
+    for name in ["lc101", "lr205"] {
+        let inst = read(&bench_dir("lilim100").join(format!("{name}.txt"))).unwrap();
+        let routes =
+            read_sintef_routes(&bench_dir("lilim100").join(format!("bks_solutions/{name}.sol")))
+                .unwrap();
+        assert!(!routes.is_empty());
+        for nodes in routes {
+            let seq: Vec<(usize, StopKind)> = nodes
+                .iter()
+                .map(|&n| {
+                    let (r, req) = inst
+                        .problem
+                        .requests()
+                        .iter()
+                        .enumerate()
+                        .find(|(_, q)| q.pickup.location == n || q.delivery.location == n)
+                        .unwrap();
+                    let kind = if req.pickup.location == n {
+                        StopKind::Pickup
+                    } else {
+                        StopKind::Delivery
+                    };
+                    (r, kind)
+                })
+                .collect();
+            assert!(sequence_is_schedulable(
+                &inst.problem,
+                &inst.matrix,
+                0,
+                &seq
+            ));
+        }
+    }
+}
+
+/// A random dial-a-ride instance on a 100 x 100 square (seconds = distance units).
+fn random_problem(seed: u64, nreq: usize, nveh: usize) -> (Problem, Matrix) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut pts = vec![(50.0, 50.0)];
+    let mut requests = Vec::new();
+    for _ in 0..nreq {
+        let (p, d) = (pts.len(), pts.len() + 1);
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+        let t: f64 = rng.gen_range(0.0..400.0);
+        let w = rng.gen_range(15.0..60.0);
+        let on_pickup = rng.gen_bool(0.5);
+        let window = |a: f64| TimeWindow::new(a, a + w).unwrap();
+        requests.push(Request {
+            pickup: Stop {
+                location: p,
+                window: if on_pickup {
+                    window(t)
+                } else {
+                    TimeWindow::any()
+                },
+                service: 2.0,
+            },
+            delivery: Stop {
+                location: d,
+                window: if on_pickup {
+                    TimeWindow::any()
+                } else {
+                    window(t + 60.0)
+                },
+                service: 2.0,
+            },
+            load: Load(vec![rng.gen_range(1..=3), u32::from(rng.gen_bool(0.1))]),
+            max_ride_time: Some(rng.gen_range(60.0..120.0)),
+            skills: if rng.gen_bool(0.1) { vec![1] } else { vec![] },
+            vehicle: None,
+        });
+    }
+    let vehicles = (0..nveh)
+        .map(|v| {
+            let mut veh = Vehicle::new(
+                0,
+                Some(0),
+                Load(vec![4, 1]),
+                TimeWindow::new(0.0, 700.0).unwrap(),
+            );
+            veh.max_duration = Some(500.0);
+            if v % 2 == 0 {
+                veh.skills = vec![1];
+            }
+            veh
+        })
+        .collect();
+    let p = Problem::new(requests, vehicles, Objective::default()).unwrap();
+    (p, Matrix::euclidean(&pts))
+}
+
+#[test]
+fn random_dial_a_ride_instances_give_feasible_plans_with_reasons_for_the_unserved() {
+    for seed in 0..6 {
+        let (p, m) = random_problem(seed, 30, 4);
+        let sol = solve(&p, &m, &options(seed, 400)).unwrap();
+        let report = checked(&p, &m, &sol);
+        assert_eq!(report.served + sol.unserved.len(), 30);
+    }
+}
+
+fn tiny(requests: Vec<Request>, vehicles: Vec<Vehicle>, matrix: Matrix) -> (Problem, Matrix) {
+    (
+        Problem::new(requests, vehicles, Objective::default()).unwrap(),
+        matrix,
+    )
+}
+
+fn req(p: usize, d: usize) -> Request {
+    let stop = |location| Stop {
+        location,
+        window: TimeWindow::any(),
+        service: 0.0,
+    };
+    Request {
+        pickup: stop(p),
+        delivery: stop(d),
+        load: Load(vec![1]),
+        max_ride_time: None,
+        skills: vec![],
+        vehicle: None,
+    }
+}
+
+#[test]
+fn unserved_requests_carry_the_reason() {
+    let line = Matrix::euclidean(&[(0.0, 0.0), (10.0, 0.0), (20.0, 0.0), (30.0, 0.0)]);
+    let veh = || {
+        Vehicle::new(
+            0,
+            Some(0),
+            Load(vec![1]),
+            TimeWindow::new(0.0, 100.0).unwrap(),
+        )
+    };
+    let mut skill = req(1, 2);
+    skill.skills = vec![9];
+    let mut ride = req(1, 3);
+    ride.max_ride_time = Some(5.0);
+    let mut late = req(1, 2);
+    late.pickup.window = TimeWindow::new(0.0, 1.0).unwrap();
+    let mut busy_a = req(1, 2);
+    busy_a.pickup.window = TimeWindow::new(10.0, 10.0).unwrap();
+    busy_a.delivery.window = TimeWindow::new(20.0, 20.0).unwrap();
+    let busy_b = busy_a.clone();
+    let (p, m) = tiny(vec![skill, ride, late, busy_a, busy_b], vec![veh()], line);
+    let sol = solve(&p, &m, &options(1, 100)).unwrap();
+    checked(&p, &m, &sol);
+    let reasons: Vec<_> = sol.unserved.iter().map(|u| (u.request, u.reason)).collect();
+    assert!(reasons.contains(&(0, UnservedReason::NoCompatibleVehicle)));
+    assert!(reasons.contains(&(1, UnservedReason::RideTimeImpossible)));
+    assert!(reasons.contains(&(2, UnservedReason::TimeWindowUnreachable)));
+    assert_eq!(sol.routes.len(), 1);
+    assert!(reasons
+        .iter()
+        .any(|&(r, why)| r >= 3 && why == UnservedReason::NotEnoughFleet));
+
+    let gap = Matrix::new(
+        2,
+        vec![Some(0.0), None, None, Some(0.0)],
+        vec![Some(0.0), None, None, Some(0.0)],
+    )
+    .unwrap();
+    let (p, m) = tiny(vec![req(1, 1)], vec![veh()], gap);
+    let sol = solve(&p, &m, &options(1, 10)).unwrap();
+    checked(&p, &m, &sol);
+    assert_eq!(sol.unserved[0].reason, UnservedReason::UnreachableLocation);
+}
+
+#[test]
+fn the_checker_rejects_a_drop_off_moved_later() {
+    let inst = read(&bench_dir("cordeau-darp").join("a2-16.txt")).unwrap();
+    let mut sol = solve(&inst.problem, &inst.matrix, &options(1, 200)).unwrap();
+    checked(&inst.problem, &inst.matrix, &sol);
+    let stops = &mut sol.routes[0].stops;
+    let k = stops
+        .iter()
+        .position(|s| s.kind == StopKind::Delivery)
+        .unwrap();
+    stops[k].service_start += 100.0;
+    assert!(check(&inst.problem, &inst.matrix, &sol).is_err());
+}

@@ -10,6 +10,7 @@
 //! - [`instances`], [`bench`]: benchmark readers and the `routing bench` runner.
 //! - [`dynamic`]: [`dynamic::insert`] / [`dynamic::reoptimise`] during the day, with a locked past.
 //! - [`vroom`]: VROOM JSON input/output for `routing solve`.
+//! - [`travel`]: travel-time providers (OSRM client, fallback model, cache, failover).
 //!
 //! The crate does no I/O apart from the travel-time providers, and never touches a database.
 #![warn(missing_docs)]
@@ -25,3 +26,4 @@ pub mod solver;
 pub mod vroom;
 
 pub use solver::{solve, Options};
+pub mod travel;

@@ -3,10 +3,10 @@
 # OSM extracts in ../shared/osm, start and stop osrm-routed on loopback.
 #
 #   scripts/osrm.sh install
-#   scripts/osrm.sh build rural|monaco|foggia
-#   scripts/osrm.sh start rural|monaco|foggia PORT
-#   scripts/osrm.sh stop  rural|monaco|foggia [PORT] | all
-#   scripts/osrm.sh url   rural|monaco|foggia PORT
+#   scripts/osrm.sh build rural|monaco|foggia|islands
+#   scripts/osrm.sh start rural|monaco|foggia|islands PORT
+#   scripts/osrm.sh stop  rural|monaco|foggia|islands [PORT] | all
+#   scripts/osrm.sh url   rural|monaco|foggia|islands PORT
 #
 # Everything lives under .local/osrm/ in the repository (git-ignored). Every subcommand is
 # idempotent. Progress goes to stderr; `start` prints the server URL on stdout.
@@ -40,7 +40,9 @@ source_of() {
     rural) echo "$OSM_DIR/north-bayreuth.osm.gz" ;;
     monaco) echo "$OSM_DIR/monaco.osm.pbf" ;;
     foggia) echo "$OSM_DIR/foggia-synthetic.osm" ;;
-    *) die "unknown graph '$1' (expected rural, monaco or foggia)" ;;
+    # Synthetic, for tests: two roads that do not meet (pairs with no route).
+    islands) echo "$ROOT/routing/tests/data/islands.osm" ;;
+    *) die "unknown graph '$1' (expected rural, monaco, foggia or islands)" ;;
   esac
 }
 
@@ -113,7 +115,7 @@ need_install() {
 }
 
 cmd_build() {
-  local name="${1:-}"; [ -n "$name" ] || die "usage: osrm.sh build rural|monaco|foggia"
+  local name="${1:-}"; [ -n "$name" ] || die "usage: osrm.sh build rural|monaco|foggia|islands"
   need_install
   local src; src="$(source_of "$name")"
   [ -f "$src" ] || die "extract not found: $src"
@@ -170,7 +172,7 @@ running() { local pid; pid="$(cat "$1" 2>/dev/null || true)"; [ -n "$pid" ] && k
 
 cmd_start() {
   local name="${1:-}" port="${2:-}"
-  [ -n "$name" ] && [ -n "$port" ] || die "usage: osrm.sh start rural|monaco|foggia PORT"
+  [ -n "$name" ] && [ -n "$port" ] || die "usage: osrm.sh start rural|monaco|foggia|islands PORT"
   need_install
   local base="$DATA/$name/$name.osrm"
   [ -f "$DATA/$name/.built" ] || die "graph '$name' is not built: run scripts/osrm.sh build $name"
@@ -212,7 +214,7 @@ stop_pidfile() {
 
 cmd_stop() {
   local name="${1:-}" port="${2:-}"
-  [ -n "$name" ] || die "usage: osrm.sh stop rural|monaco|foggia [PORT] | all"
+  [ -n "$name" ] || die "usage: osrm.sh stop rural|monaco|foggia|islands [PORT] | all"
   local pattern
   if [ "$name" = all ]; then pattern="*-*.pid"
   elif [ -n "$port" ]; then pattern="$name-$port.pid"
@@ -231,5 +233,5 @@ case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   stop) shift; cmd_stop "$@" ;;
   url) echo "http://127.0.0.1:${3:?usage: osrm.sh url NAME PORT}" ;;
-  *) die "usage: osrm.sh install | build NAME | start NAME PORT | stop NAME [PORT]|all  (NAME: rural, monaco, foggia)" ;;
+  *) die "usage: osrm.sh install | build NAME | start NAME PORT | stop NAME [PORT]|all  (NAME: rural, monaco, foggia, islands)" ;;
 esac

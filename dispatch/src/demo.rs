@@ -43,6 +43,7 @@ struct Demo {
     drivers: Vec<DemoDriver>,
     people: Vec<DemoPerson>,
     transport_fund: DemoFund,
+    service_areas: Vec<DemoArea>,
     employers: Vec<DemoEmployer>,
 }
 
@@ -113,6 +114,13 @@ struct DemoPerson {
     arrival_channel: ArrivalChannel,
     opened_days_ago: u64,
     budget_months: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct DemoArea {
+    name: String,
+    polo: Option<String>,
+    polygon: Vec<[f64; 2]>,
 }
 
 #[derive(Deserialize)]
@@ -199,6 +207,23 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
         }
+    }
+    for a in demo.service_areas {
+        let ring: Vec<String> = a
+            .polygon
+            .iter()
+            .map(|p| format!("{} {}", p[0], p[1]))
+            .collect();
+        sqlx::query(
+            "insert into service_area (region_code, polo_id, name, area)
+             values ($1, $2, $3, st_multi(st_geomfromtext($4, 4326))::geography)",
+        )
+        .bind(&region)
+        .bind(a.polo.map(|p| poli[&p]))
+        .bind(&a.name)
+        .bind(format!("POLYGON(({}))", ring.join(", ")))
+        .execute(&mut *tx)
+        .await?;
     }
     // One hash for every demo login: they share the demo password.
     let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD)).await??;

@@ -9,6 +9,7 @@
 //! - [`places`]: Poli, settlements and their meeting points, workplaces, public offices (PostGIS);
 //! - [`cases`]: people and their cases, visible only to their Polo;
 //! - [`budgets`]: funding sources and the append-only ledger that never exceeds a cap;
+//! - [`lines`]: linee lavoro, scheduled work lines, their subscriptions and daily runs;
 //! - [`fleet`]: vehicles and drivers; [`demo`]: the demo region (province of Foggia).
 //!
 //! Queries are runtime-checked (`sqlx::query_as` with `FromRow`) rather than compile-time
@@ -23,11 +24,15 @@ pub mod budgets;
 pub mod cases;
 pub mod config;
 pub mod demo;
+pub mod driver;
 pub mod error;
 pub mod extract;
 pub mod fleet;
 pub mod geo;
+pub mod lines;
 pub mod places;
+pub mod rides;
+pub mod runs;
 pub mod state;
 
 use std::future::Future;
@@ -58,6 +63,11 @@ pub fn app(state: AppState) -> Router {
         .merge(cases::http::router())
         .merge(budgets::http::router())
         .merge(fleet::http::router())
+        .merge(bookings::http::router())
+        .merge(runs::http::router())
+        .merge(driver::http::router())
+        .merge(rides::http::router())
+        .merge(lines::http::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)

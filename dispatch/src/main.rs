@@ -18,6 +18,21 @@ enum Command {
     Serve,
     /// Apply the migrations and exit.
     Migrate,
+    /// Plan a region's day now and print the result (the same job as `POST /api/plans`).
+    Plan {
+        /// Day to plan, YYYY-MM-DD.
+        #[arg(long)]
+        date: chrono::NaiveDate,
+        /// Region code, e.g. puglia.
+        #[arg(long)]
+        region: String,
+        /// Seconds the optimiser may search.
+        #[arg(long, default_value_t = 10)]
+        time_limit: u64,
+        /// Replan confirmed rides too (their promised times may change).
+        #[arg(long)]
+        replan_confirmed: bool,
+    },
     /// Load the demo region (province of Foggia).
     SeedDemo {
         /// Load only when the database has no Poli yet.
@@ -47,6 +62,37 @@ async fn main() -> anyhow::Result<()> {
                 println!("{}", dispatch::demo::LOGINS_HELP);
             } else {
                 println!("the database already has data: demo region not loaded");
+            }
+        }
+        Command::Plan {
+            date,
+            region,
+            time_limit,
+            replan_confirmed,
+        } => {
+            if !dispatch::auth::REGIONS.contains(&region.as_str()) {
+                anyhow::bail!(
+                    "unknown region {region:?}; one of {:?}",
+                    dispatch::auth::REGIONS
+                );
+            }
+            let state = AppState::new(pool, config);
+            let mut conn = state.db.acquire().await?;
+            let job =
+                dispatch::runs::plan::create_job(&mut conn, &region, date, !replan_confirmed, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            drop(conn);
+            println!("planning {region} on {date} (job {job}); progress is logged");
+            match dispatch::runs::plan::run_job(
+                state,
+                job,
+                std::time::Duration::from_secs(time_limit),
+            )
+            .await
+            {
+                Some(summary) => println!("{}", serde_json::to_string_pretty(&summary)?),
+                None => anyhow::bail!("planning failed: see the log, or GET /api/plans/{job}"),
             }
         }
         Command::Serve => {

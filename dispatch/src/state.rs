@@ -2,26 +2,52 @@
 
 use std::sync::Arc;
 
+use routing::travel::{
+    CachedTravelTimes, Calibration, FallbackModel, OsrmClient, OsrmConfig, TravelTimes,
+    WithFallback,
+};
 use sqlx::PgPool;
 
 use crate::config::Config;
 
-/// What handlers share: the database pool and the configuration.
+/// What handlers share: the database pool, the travel-time provider and the configuration.
 #[derive(Clone)]
 pub struct AppState {
     /// Connection pool to PostgreSQL/PostGIS.
     pub db: PgPool,
+    /// Road travel times: OSRM with the calibrated fallback model, behind a cache; the model
+    /// alone when no OSRM is configured.
+    pub travel: Arc<dyn TravelTimes>,
     /// The service configuration.
     pub config: Arc<Config>,
 }
 
 impl AppState {
-    /// Builds the state from a pool and a configuration.
+    /// Builds the state; the travel-time provider follows `config.osrm_url`.
+    ///
+    /// # Panics
+    /// When the OSRM URL cannot be used to build a client (checked at start).
     #[must_use]
     pub fn new(db: PgPool, config: Config) -> Self {
+        let model = FallbackModel::new(Calibration::rural());
+        let inner: Arc<dyn TravelTimes> = match &config.osrm_url {
+            Some(url) => {
+                let client = OsrmClient::new(OsrmConfig::new(url.clone())).expect("OSRM client");
+                Arc::new(WithFallback::new(Arc::new(client), model))
+            }
+            None => Arc::new(model),
+        };
         Self {
             db,
+            travel: Arc::new(CachedTravelTimes::new(inner)),
             config: Arc::new(config),
         }
+    }
+
+    /// The same state with another travel-time provider (tests inject their own).
+    #[must_use]
+    pub fn with_travel(mut self, travel: Arc<dyn TravelTimes>) -> Self {
+        self.travel = travel;
+        self
     }
 }

@@ -1,0 +1,471 @@
+//! HTTP routes for ride requests and appointments. Booking is done by the staff of the
+//! person's Polo (coordinator, case worker, mediator) on the person's behalf; who booked is
+//! recorded. A retried booking with the same `Idempotency-Key` header returns the first one.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::db::{self, Booking};
+use super::{
+    BookingChannel, Endpoint, NewRideRequest, RidePurpose, RideRequestView, RideStatus, StatusEvent,
+};
+use crate::audit::record_case_access;
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/ride-requests", post(book).get(list))
+        .route("/api/ride-requests/{id}", get(show))
+        .route("/api/ride-requests/{id}/cancel", post(cancel))
+        .route("/api/appointments", post(create_appointment))
+}
+
+fn channel(staff: &Staff) -> AppResult<BookingChannel> {
+    match staff.role {
+        Role::PoloCoordinator => Ok(BookingChannel::Coordinator),
+        Role::CaseWorker => Ok(BookingChannel::CaseWorker),
+        Role::Mediator => Ok(BookingChannel::Mediator),
+        _ => Err(AppError::Forbidden(
+            "rides are booked by the staff of the person's Polo".into(),
+        )),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CaseRef {
+    region_code: String,
+    person_id: Uuid,
+    wheelchair: bool,
+}
+
+/// The case, if it belongs to the caller's Polo; audits the access.
+async fn case_ref(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    case_id: Uuid,
+    purpose: &str,
+) -> AppResult<CaseRef> {
+    let polo = staff.case_polo()?;
+    let case: CaseRef = sqlx::query_as(
+        "select c.region_code, c.person_id, p.wheelchair from care_case c join person p using (region_code, person_id)
+         where c.case_id = $1 and c.polo_id = $2 and c.status = 'open'",
+    )
+    .bind(case_id)
+    .bind(polo)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::invalid("case_id", "no open case with this id at your Polo"))?;
+    record_case_access(conn, staff, &case.region_code, case_id, purpose).await?;
+    Ok(case)
+}
+
+/// The answer to a booking.
+#[derive(Serialize)]
+pub struct Booked {
+    /// The first day's request.
+    pub request: RideRequestView,
+    /// All requests written (one per day of a recurrence).
+    pub ride_request_ids: Vec<Uuid>,
+    /// True when this is a retry of an earlier booking with the same key.
+    pub replayed: bool,
+}
+
+fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| AppError::invalid("Idempotency-Key", "must be ASCII"))?
+                .trim();
+            if k.is_empty() || k.len() > 200 {
+                return Err(AppError::invalid("Idempotency-Key", "1..200 characters"));
+            }
+            Ok(Some(k.to_owned()))
+        }
+    }
+}
+
+async fn replay(
+    state: &AppState,
+    staff: &Staff,
+    key: &str,
+) -> AppResult<Option<(StatusCode, Json<Booked>)>> {
+    let mut conn = state.db.acquire().await?;
+    let Some(id) = db::by_idempotency_key(&mut conn, staff.staff_id, key).await? else {
+        return Ok(None);
+    };
+    let polo = staff.case_polo()?;
+    let request = db::view(&mut conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    let ids = match request.recurrence_id {
+        Some(r) => sqlx::query_scalar("select ride_request_id from ride_request where recurrence_id = $1 order by service_date")
+            .bind(r)
+            .fetch_all(&mut *conn)
+            .await?,
+        None => vec![id],
+    };
+    Ok(Some((
+        StatusCode::OK,
+        Json(Booked {
+            request,
+            ride_request_ids: ids,
+            replayed: true,
+        }),
+    )))
+}
+
+async fn book(
+    State(state): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    AppJson(body): AppJson<NewRideRequest>,
+) -> AppResult<(StatusCode, Json<Booked>)> {
+    let channel = channel(&staff)?;
+    let key = idempotency_key(&headers)?;
+    if let Some(k) = &key {
+        if let Some(done) = replay(&state, &staff, k).await? {
+            return Ok(done);
+        }
+    }
+    body.validate()?;
+    let result = book_in_tx(&state, &staff, channel, &body, key.as_deref(), None).await;
+    match (result, &key) {
+        // Two retries raced: the loser reports the winner's booking.
+        (Err(AppError::Sqlx(e)), Some(k)) if is_idempotency_clash(&e) => {
+            replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
+        }
+        (Ok(ids), _) => {
+            let live = crate::runs::live::after_booking(&state, &ids).await;
+            let mut conn = state.db.acquire().await?;
+            let polo = staff.case_polo()?;
+            let request = db::view(&mut conn, polo, ids[0])
+                .await?
+                .ok_or(AppError::NotFound("ride request"))?;
+            if let Err(e) = live {
+                tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
+            }
+            Ok((
+                StatusCode::CREATED,
+                Json(Booked {
+                    request,
+                    ride_request_ids: ids,
+                    replayed: false,
+                }),
+            ))
+        }
+        (Err(e), _) => Err(e),
+    }
+}
+
+fn is_idempotency_clash(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.constraint())
+        .is_some_and(|c| c.contains("idempotency_key"))
+}
+
+/// Validates against the database and writes the requests of one booking in one transaction.
+///
+/// # Errors
+/// Validation errors naming the field; database errors.
+pub async fn book_in_tx(
+    state: &AppState,
+    staff: &Staff,
+    channel: BookingChannel,
+    body: &NewRideRequest,
+    key: Option<&str>,
+    appointment_id: Option<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let mut tx = state.db.begin().await?;
+    let ids = book_on(&mut tx, staff, channel, body, key, appointment_id).await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
+async fn book_on(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    channel: BookingChannel,
+    body: &NewRideRequest,
+    key: Option<&str>,
+    appointment_id: Option<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let case = case_ref(conn, staff, body.case_id, "booking").await?;
+    let pickup = db::resolve(conn, &case.region_code, "pickup", &body.pickup).await?;
+    let dropoff = db::resolve(conn, &case.region_code, "dropoff", &body.dropoff).await?;
+    if pickup.place_id == dropoff.place_id && pickup.meeting_point_id == dropoff.meeting_point_id {
+        return Err(AppError::invalid("dropoff", "the same as the pickup"));
+    }
+    let booking = Booking {
+        region_code: &case.region_code,
+        person_id: case.person_id,
+        req: body,
+        pickup: &pickup,
+        dropoff: &dropoff,
+        wheelchair: body.wheelchair.unwrap_or(case.wheelchair),
+        booked_by: staff.staff_id,
+        channel,
+        appointment_id,
+        idempotency_key: key,
+    };
+    let ids = db::insert_requests(conn, &booking).await?;
+    if ids.is_empty() {
+        return Err(AppError::invalid(
+            "recurrence.weekdays",
+            "no day between service_date and until matches",
+        ));
+    }
+    Ok(ids)
+}
+
+#[derive(Deserialize)]
+struct DayQuery {
+    date: NaiveDate,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<DayQuery>,
+) -> AppResult<Json<Vec<RideRequestView>>> {
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    let list = db::list_for_day(&mut tx, polo, q.date).await?;
+    let cases: Vec<(String, Uuid)> = list
+        .iter()
+        .map(|r| (r.region_code.clone(), r.case_id))
+        .collect();
+    crate::audit::record_case_accesses(&mut tx, &staff, &cases, "ride list").await?;
+    tx.commit().await?;
+    Ok(Json(list))
+}
+
+#[derive(Serialize)]
+struct Detail {
+    #[serde(flatten)]
+    request: RideRequestView,
+    history: Vec<StatusEvent>,
+}
+
+async fn show(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<Detail>> {
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    let request = db::view(&mut tx, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    record_case_access(
+        &mut tx,
+        &staff,
+        &request.region_code,
+        request.case_id,
+        "ride request",
+    )
+    .await?;
+    let history = db::history(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(Detail { request, history }))
+}
+
+#[derive(Deserialize)]
+struct CancelBody {
+    reason: String,
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<CancelBody>,
+) -> AppResult<Json<Detail>> {
+    let polo = staff.case_polo()?;
+    let reason = crate::geo::non_blank("reason", &body.reason)?;
+    let mut tx = state.db.begin().await?;
+    let request = db::view(&mut tx, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    record_case_access(
+        &mut tx,
+        &staff,
+        &request.region_code,
+        request.case_id,
+        "cancel ride",
+    )
+    .await?;
+    db::set_status(
+        &mut tx,
+        id,
+        RideStatus::Cancelled,
+        Some(&reason),
+        Some(staff.staff_id),
+    )
+    .await?;
+    let run = crate::runs::db::remove_request(&mut tx, id).await?;
+    tx.commit().await?;
+    if let Some(run_id) = run {
+        if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
+            tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
+        }
+    }
+    let mut conn = state.db.acquire().await?;
+    let request = db::view(&mut conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    let history = db::history(&mut conn, id).await?;
+    Ok(Json(Detail { request, history }))
+}
+
+/// An appointment with the transport to and from it.
+#[derive(Debug, Deserialize)]
+pub struct NewAppointment {
+    /// Case.
+    pub case_id: Uuid,
+    /// Where (a Polo's place, an office).
+    pub place_id: Uuid,
+    /// Start, RFC 3339.
+    pub starts_at: DateTime<Utc>,
+    /// End, RFC 3339.
+    pub ends_at: DateTime<Utc>,
+    /// What it is, e.g. "rinnovo permesso di soggiorno".
+    pub description: String,
+    /// Where to pick the person up, and bring them back.
+    pub from: Endpoint,
+    /// Whether to book the return ride (default true).
+    #[serde(default = "yes")]
+    pub return_ride: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize)]
+struct AppointmentBooked {
+    appointment_id: Uuid,
+    outbound: Uuid,
+    #[serde(rename = "return")]
+    return_ride: Option<Uuid>,
+}
+
+/// Minutes between arrival and the start of an appointment.
+const ARRIVE_BEFORE_MIN: i64 = 15;
+
+async fn create_appointment(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewAppointment>,
+) -> AppResult<(StatusCode, Json<AppointmentBooked>)> {
+    let channel = channel(&staff)?;
+    let description = crate::geo::non_blank("description", &body.description)?;
+    if body.ends_at <= body.starts_at {
+        return Err(AppError::invalid("ends_at", "must be after starts_at"));
+    }
+    let mut tx = state.db.begin().await?;
+    let case = case_ref(&mut tx, &staff, body.case_id, "appointment").await?;
+    let local: (NaiveDate, chrono::NaiveTime, chrono::NaiveTime) = sqlx::query_as(
+        "select ($1 at time zone 'Europe/Rome')::date, ($1 at time zone 'Europe/Rome')::time, ($2 at time zone 'Europe/Rome')::time",
+    )
+    .bind(body.starts_at - chrono::Duration::minutes(ARRIVE_BEFORE_MIN))
+    .bind(body.ends_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    let appointment_id: Uuid = sqlx::query_scalar(
+        "insert into appointment (region_code, case_id, place_id, starts_at, ends_at, description, created_by)
+         select $1, $2, place_id, $4, $5, $6, $7 from place where region_code = $1 and place_id = $3
+         returning appointment_id",
+    )
+    .bind(&case.region_code)
+    .bind(body.case_id)
+    .bind(body.place_id)
+    .bind(body.starts_at)
+    .bind(body.ends_at)
+    .bind(&description)
+    .bind(staff.staff_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::invalid("place_id", "no such place in the case's region"))?;
+    let to_place = Endpoint {
+        place_id: Some(body.place_id),
+        meeting_point_id: None,
+        position: None,
+    };
+    let outbound = NewRideRequest {
+        case_id: body.case_id,
+        purpose: RidePurpose::Appointment,
+        service_date: local.0,
+        pickup: body.from.clone(),
+        dropoff: to_place.clone(),
+        earliest_pickup: None,
+        latest_arrival: Some(local.1),
+        passengers: 1,
+        wheelchair: None,
+        recurrence: None,
+    };
+    outbound.validate().map_err(|e| rename_field(e, "from"))?;
+    let out_ids = book_on(
+        &mut tx,
+        &staff,
+        channel,
+        &outbound,
+        None,
+        Some(appointment_id),
+    )
+    .await
+    .map_err(|e| rename_field(e, "from"))?;
+    let mut ret_id = None;
+    if body.return_ride {
+        let back = NewRideRequest {
+            purpose: RidePurpose::Return,
+            pickup: to_place,
+            dropoff: body.from.clone(),
+            earliest_pickup: Some(local.2),
+            latest_arrival: None,
+            ..outbound
+        };
+        ret_id = book_on(&mut tx, &staff, channel, &back, None, Some(appointment_id))
+            .await?
+            .first()
+            .copied();
+    }
+    tx.commit().await?;
+    let mut ids = out_ids.clone();
+    ids.extend(ret_id);
+    if let Err(e) = crate::runs::live::after_booking(&state, &ids).await {
+        tracing::warn!(error = %e, "live insertion failed; the requests wait for the next plan");
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(AppointmentBooked {
+            appointment_id,
+            outbound: out_ids[0],
+            return_ride: ret_id,
+        }),
+    ))
+}
+
+/// Appointment bodies say `from` where ride requests say `pickup`.
+fn rename_field(e: AppError, to: &str) -> AppError {
+    match e {
+        AppError::Validation { field, message } if field.starts_with("pickup") => {
+            AppError::Validation {
+                field: field.replacen("pickup", to, 1),
+                message,
+            }
+        }
+        other => other,
+    }
+}

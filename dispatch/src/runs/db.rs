@@ -1,0 +1,354 @@
+//! SQL for planning: what to plan, and writing runs and stops back.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use routing::matrix::Location;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{PlanRequest, PlanVehicle};
+use crate::error::AppResult;
+
+/// The UTC instant of local (Europe/Rome) midnight starting `day`.
+///
+/// # Errors
+/// Database errors.
+pub async fn day_zero(conn: &mut PgConnection, day: NaiveDate) -> AppResult<DateTime<Utc>> {
+    Ok(
+        sqlx::query_scalar("select ($1::date::timestamp at time zone 'Europe/Rome')")
+            .bind(day)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// Today in Europe/Rome, and the seconds since its local midnight.
+///
+/// # Errors
+/// Database errors.
+pub async fn today(conn: &mut PgConnection) -> AppResult<(NaiveDate, f64)> {
+    Ok(sqlx::query_as(
+        "select (now() at time zone 'Europe/Rome')::date,
+                extract(epoch from now() - ((now() at time zone 'Europe/Rome')::date::timestamp at time zone 'Europe/Rome'))::float8",
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
+#[derive(sqlx::FromRow)]
+struct RequestRow {
+    ride_request_id: Uuid,
+    p_lon: f64,
+    p_lat: f64,
+    d_lon: f64,
+    d_lat: f64,
+    earliest_s: Option<f64>,
+    latest_s: Option<f64>,
+    promised_s: Option<f64>,
+    passengers: i16,
+    wheelchair: bool,
+    vehicle_id: Option<Uuid>,
+}
+
+/// Requests of a region's day that the optimiser may (re)place: those not yet in a run that
+/// started, not on a work line, not final. With `keep_confirmed`, confirmed riders keep their
+/// promised pickup time (and their vehicle, via `pinned`).
+///
+/// # Errors
+/// Database errors.
+pub async fn plannable_requests(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+    keep_confirmed: bool,
+    vehicles: &[PlanVehicle],
+) -> AppResult<Vec<PlanRequest>> {
+    let zero = day_zero(conn, day).await?;
+    let rows: Vec<RequestRow> = sqlx::query_as(
+        "select r.ride_request_id,
+                st_x(r.pickup_location::geometry) as p_lon, st_y(r.pickup_location::geometry) as p_lat,
+                st_x(r.dropoff_location::geometry) as d_lon, st_y(r.dropoff_location::geometry) as d_lat,
+                extract(epoch from r.earliest_pickup - $3)::float8 as earliest_s,
+                extract(epoch from r.latest_arrival - $3)::float8 as latest_s,
+                case when $4 and r.status = 'confirmed' then extract(epoch from r.promised_pickup_at - $3)::float8 end as promised_s,
+                r.passengers, r.wheelchair,
+                case when $4 and r.status = 'confirmed' then run.vehicle_id end as vehicle_id
+         from ride_request r
+         left join run on run.run_id = r.run_id
+         where r.region_code = $1 and r.service_date = $2
+           and r.status in ('requested', 'planned', 'confirmed')
+           and r.line_subscription_id is null
+           and coalesce(run.status, 'planned') = 'planned'
+         order by coalesce(r.earliest_pickup, r.latest_arrival), r.ride_request_id",
+    )
+    .bind(region)
+    .bind(day)
+    .bind(zero)
+    .bind(keep_confirmed)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PlanRequest {
+            id: r.ride_request_id,
+            pickup: Location {
+                lon: r.p_lon,
+                lat: r.p_lat,
+            },
+            dropoff: Location {
+                lon: r.d_lon,
+                lat: r.d_lat,
+            },
+            earliest_s: r.earliest_s,
+            latest_s: r.latest_s,
+            promised_s: r.promised_s,
+            seats: u32::try_from(r.passengers)
+                .unwrap_or(1)
+                .saturating_sub(u32::from(r.wheelchair)),
+            wheelchair: u32::from(r.wheelchair),
+            pinned: r
+                .vehicle_id
+                .and_then(|v| vehicles.iter().position(|x| x.id == v)),
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct VehicleRow {
+    vehicle_id: Uuid,
+    lon: f64,
+    lat: f64,
+    seats: i16,
+    wheelchair_places: i16,
+    cost_per_km_cents: i32,
+    cost_per_hour_cents: i32,
+}
+
+/// Active vehicles of the region free for demand-responsive work that day: not on a work line
+/// and not in a run that has started.
+///
+/// # Errors
+/// Database errors.
+pub async fn free_vehicles(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<PlanVehicle>> {
+    let rows: Vec<VehicleRow> = sqlx::query_as(
+        "select v.vehicle_id, st_x(v.depot::geometry) as lon, st_y(v.depot::geometry) as lat, v.seats,
+                v.wheelchair_places, v.cost_per_km_cents, v.cost_per_hour_cents
+         from vehicle v
+         where v.region_code = $1 and v.active
+           and not exists (select 1 from run where run.vehicle_id = v.vehicle_id and run.service_date = $2
+                           and run.status <> 'cancelled' and (run.line_id is not null or run.status <> 'planned'))
+         order by v.label",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|v| PlanVehicle {
+            id: v.vehicle_id,
+            depot: Location {
+                lon: v.lon,
+                lat: v.lat,
+            },
+            seats: u32::try_from(v.seats).unwrap_or(0),
+            wheelchair_places: u32::try_from(v.wheelchair_places).unwrap_or(0),
+            cost_per_km_cents: f64::from(v.cost_per_km_cents),
+            cost_per_hour_cents: f64::from(v.cost_per_hour_cents),
+        })
+        .collect())
+}
+
+/// Drivers of the region, in a stable order, for assigning runs.
+///
+/// # Errors
+/// Database errors.
+pub async fn drivers(conn: &mut PgConnection, region: &str) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select driver_id from driver where region_code = $1 order by display_name",
+    )
+    .bind(region)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Takes a request out of its run: its pending stops go, the run is re-timed by the caller.
+/// Returns the run it was in.
+///
+/// # Errors
+/// Database errors.
+pub async fn remove_request(
+    conn: &mut PgConnection,
+    ride_request_id: Uuid,
+) -> AppResult<Option<Uuid>> {
+    let run: Option<Uuid> =
+        sqlx::query_scalar("select run_id from ride_request where ride_request_id = $1 for update")
+            .bind(ride_request_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    sqlx::query("delete from run_stop where ride_request_id = $1 and status = 'pending'")
+        .bind(ride_request_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("update ride_request set run_id = null, promised_pickup_at = null where ride_request_id = $1")
+        .bind(ride_request_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(run)
+}
+
+/// A stop to write.
+#[derive(Debug, Clone)]
+pub struct NewStop {
+    /// Kind: start, pickup, dropoff, end.
+    pub kind: &'static str,
+    /// The request served, for pickups and drop-offs.
+    pub ride_request_id: Option<Uuid>,
+    /// Where.
+    pub location: Location,
+    /// Planned arrival.
+    pub arrival: DateTime<Utc>,
+    /// Planned departure.
+    pub departure: DateTime<Utc>,
+}
+
+/// Writes stops of a run from sequence number `first_seq` on; places and meeting points are
+/// taken from the request's pickup or drop-off.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_stops(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    first_seq: i32,
+    stops: &[NewStop],
+) -> AppResult<()> {
+    for (k, s) in stops.iter().enumerate() {
+        let seq = first_seq + i32::try_from(k).unwrap_or(i32::MAX);
+        sqlx::query(&format!(
+            "insert into run_stop (region_code, run_id, seq, kind, ride_request_id, place_id, meeting_point_id,
+                                   location, planned_arrival, planned_departure)
+             select $1, $2, $3, $4::stop_kind, $5,
+                    case $4 when 'pickup' then r.pickup_place_id when 'dropoff' then r.dropoff_place_id end,
+                    case $4 when 'pickup' then r.pickup_meeting_point_id when 'dropoff' then r.dropoff_meeting_point_id end,
+                    {}, $8, $9
+             from (select 1) one left join ride_request r on r.ride_request_id = $5",
+            crate::sql_point!("$6", "$7")
+        ))
+        .bind(region)
+        .bind(run_id)
+        .bind(seq)
+        .bind(s.kind)
+        .bind(s.ride_request_id)
+        .bind(s.location.lon)
+        .bind(s.location.lat)
+        .bind(s.arrival)
+        .bind(s.departure)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A run as the coordinators see it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunView {
+    /// Id.
+    pub run_id: Uuid,
+    /// Day.
+    pub service_date: NaiveDate,
+    /// Vehicle.
+    pub vehicle_id: Uuid,
+    /// Vehicle label.
+    pub vehicle_label: String,
+    /// Driver.
+    pub driver_id: Option<Uuid>,
+    /// Work line.
+    pub line_id: Option<Uuid>,
+    /// Status.
+    pub status: String,
+    /// Planned on estimated travel times.
+    pub estimated_times: bool,
+    /// Planned distance, metres.
+    pub planned_distance_m: i32,
+    /// Stops in order.
+    #[sqlx(skip)]
+    pub stops: Vec<StopView>,
+}
+
+/// A stop as the coordinators see it: no names of riders (those are in the Polo's views).
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct StopView {
+    /// Order.
+    pub seq: i32,
+    /// Kind.
+    pub kind: String,
+    /// Request served.
+    pub ride_request_id: Option<Uuid>,
+    /// Place name, when known.
+    pub place_name: Option<String>,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Planned arrival.
+    pub planned_arrival: DateTime<Utc>,
+    /// Planned departure.
+    pub planned_departure: DateTime<Utc>,
+    /// Actual arrival.
+    pub actual_arrival: Option<DateTime<Utc>>,
+    /// Status.
+    pub status: String,
+}
+
+/// Runs of a region's day with their stops.
+///
+/// # Errors
+/// Database errors.
+pub async fn runs_of_day(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<RunView>> {
+    let mut runs: Vec<RunView> = sqlx::query_as(
+        "select r.run_id, r.service_date, r.vehicle_id, v.label as vehicle_label, r.driver_id, r.line_id,
+                r.status::text as status, r.estimated_times, r.planned_distance_m
+         from run r join vehicle v using (vehicle_id)
+         where r.region_code = $1 and r.service_date = $2 and r.status <> 'cancelled'
+         order by v.label, r.run_id",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(&mut *conn)
+    .await?;
+    for run in &mut runs {
+        run.stops = stops_of(conn, run.run_id).await?;
+    }
+    Ok(runs)
+}
+
+/// Stops of a run in order.
+///
+/// # Errors
+/// Database errors.
+pub async fn stops_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<StopView>> {
+    Ok(sqlx::query_as(
+        "select s.seq, s.kind::text as kind, s.ride_request_id,
+                coalesce(p.name || coalesce(' - ' || m.name, ''), null) as place_name,
+                st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
+                s.planned_arrival, s.planned_departure, s.actual_arrival, s.status::text as status
+         from run_stop s
+         left join place p on p.place_id = s.place_id
+         left join meeting_point m on m.meeting_point_id = s.meeting_point_id
+         where s.run_id = $1 order by s.seq",
+    )
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -1,0 +1,171 @@
+//! HTTP routes for planning jobs, the day's runs, and manual moves.
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::db::{self, RunView};
+use super::live::{self, LiveOutcome};
+use super::plan;
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::AppState;
+
+const PLANNERS: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/plans", post(create_plan))
+        .route("/api/plans/{id}", get(get_plan))
+        .route("/api/runs", get(list_runs))
+        .route("/api/ride-requests/{id}/move", post(move_request))
+}
+
+#[derive(Deserialize)]
+struct NewPlan {
+    region_code: String,
+    service_date: NaiveDate,
+    #[serde(default = "yes")]
+    keep_confirmed: bool,
+    time_limit_s: Option<u64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct PlanJob {
+    plan_job_id: Uuid,
+    region_code: String,
+    service_date: NaiveDate,
+    status: String,
+    progress: String,
+    keep_confirmed: bool,
+    estimated_times: bool,
+    summary: Option<serde_json::Value>,
+    error: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[sqlx(skip)]
+    unserved: Vec<UnservedView>,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct UnservedView {
+    ride_request_id: Uuid,
+    reason: String,
+}
+
+async fn create_plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewPlan>,
+) -> AppResult<(StatusCode, Json<PlanJob>)> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region_code", &body.region_code)?;
+    let limit = body.time_limit_s.unwrap_or(10);
+    if !(1..=600).contains(&limit) {
+        return Err(AppError::invalid("time_limit_s", "1..600 seconds"));
+    }
+    let mut conn = state.db.acquire().await?;
+    let job = plan::create_job(
+        &mut conn,
+        &body.region_code,
+        body.service_date,
+        body.keep_confirmed,
+        Some(staff.staff_id),
+    )
+    .await?;
+    drop(conn);
+    tokio::spawn(plan::run_job(
+        state.clone(),
+        job,
+        Duration::from_secs(limit),
+    ));
+    let view = load_job(&state, job).await?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+async fn load_job(state: &AppState, id: Uuid) -> AppResult<PlanJob> {
+    let mut job: PlanJob = sqlx::query_as(
+        "select plan_job_id, region_code, service_date, status::text as status, progress, keep_confirmed, estimated_times,
+                summary, error, created_at, started_at, finished_at
+         from plan_job where plan_job_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?
+    .ok_or(AppError::NotFound("plan"))?;
+    job.unserved = sqlx::query_as(
+        "select ride_request_id, reason from plan_unserved where plan_job_id = $1 order by 1",
+    )
+    .bind(id)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(job)
+}
+
+async fn get_plan(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+) -> AppResult<Json<PlanJob>> {
+    staff.require(PLANNERS)?;
+    let job = load_job(&state, id).await?;
+    staff.require_region("region_code", &job.region_code)?;
+    Ok(Json(job))
+}
+
+#[derive(Deserialize)]
+struct DayQuery {
+    region: String,
+    date: NaiveDate,
+}
+
+async fn list_runs(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<DayQuery>,
+) -> AppResult<Json<Vec<RunView>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region", &q.region)?;
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(db::runs_of_day(&mut conn, &q.region, q.date).await?))
+}
+
+#[derive(Deserialize)]
+struct MoveBody {
+    run_id: Uuid,
+}
+
+async fn move_request(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<MoveBody>,
+) -> AppResult<Json<LiveOutcome>> {
+    staff.require(&[Role::PoloCoordinator])?;
+    let polo = staff.case_polo()?;
+    let mut conn = state.db.acquire().await?;
+    let request = crate::bookings::db::view(&mut conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    drop(conn);
+    if request.status.is_final() {
+        return Err(AppError::conflict(
+            "final_status",
+            "the request is already final",
+        ));
+    }
+    Ok(Json(live::move_request(&state, id, body.run_id).await?))
+}

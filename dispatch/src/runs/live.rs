@@ -1,0 +1,616 @@
+//! Live dispatch: today's plan changes while vehicles drive it.
+//!
+//! - A request booked for today is inserted into the running plan ([`after_booking`]): the
+//!   rider gets a promised pickup time, or a refusal with the reason and alternatives.
+//! - A coordinator can move a request to another run by hand ([`move_request`]); the move is
+//!   checked by the optimiser's feasibility logic and refused if it breaks any promise.
+//! - A cancellation, a no-show or a late vehicle re-times the other stops of the run
+//!   ([`retime_run`]).
+//!
+//! Changes to one region's plan are serialised with a transaction-scoped advisory lock, so
+//! two insertions never build on the same stale state. What already happened (done stops,
+//! passengers on board) is never moved: the optimiser's `routing::dynamic` works on the rest.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use routing::dynamic::{self, InsertError, OnBoard, PlanState, PlannedStop, VehicleState};
+use routing::matrix::Location;
+use routing::solution::StopKind;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::db::{self, NewStop};
+use super::{build_problem, locations, PlanRequest, PlanVehicle, SHIFT_START_S};
+use crate::bookings::RideStatus;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// What happened to a request booked for today.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LiveOutcome {
+    /// In a run, with a promised pickup time.
+    Confirmed {
+        /// Request.
+        ride_request_id: Uuid,
+        /// Run.
+        run_id: Uuid,
+        /// Promised pickup.
+        pickup_at: DateTime<Utc>,
+    },
+    /// No vehicle can take it.
+    Refused {
+        /// Request.
+        ride_request_id: Uuid,
+        /// Why.
+        reason: String,
+        /// What the rider can do instead.
+        alternatives: Vec<String>,
+    },
+}
+
+/// Inserts each request that is for today into the running plan. Requests for other days wait
+/// for their day's planning.
+///
+/// # Errors
+/// Database or travel-time failures (the requests then stay `requested`).
+pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<LiveOutcome>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let mut tx = state.db.begin().await?;
+        let (day, _) = db::today(&mut tx).await?;
+        let (region, service_date): (String, NaiveDate) = sqlx::query_as(
+            "select region_code, service_date from ride_request where ride_request_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if service_date != day {
+            continue;
+        }
+        let outcome = insert_locked(state, &mut tx, &region, *id, None).await?;
+        tx.commit().await?;
+        out.push(outcome);
+    }
+    Ok(out)
+}
+
+/// Moves a request to another run of the same day, if the optimiser finds a feasible place
+/// for it there without breaking any other rider's promise.
+///
+/// # Errors
+/// Not found for an unknown run; a conflict `infeasible` with the reason.
+pub async fn move_request(state: &AppState, id: Uuid, target_run: Uuid) -> AppResult<LiveOutcome> {
+    let mut tx = state.db.begin().await?;
+    let (region, vehicle): (String, Uuid) = sqlx::query_as(
+        "select run.region_code, run.vehicle_id from run join ride_request r
+             on r.region_code = run.region_code and r.service_date = run.service_date
+         where run.run_id = $1 and r.ride_request_id = $2 and run.status in ('planned', 'in_progress') and run.line_id is null",
+    )
+    .bind(target_run)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::invalid("run_id", "no open run of the request's day and region"))?;
+    lock_region(&mut tx, &region).await?;
+    let old_run = db::remove_request(&mut tx, id).await?;
+    let outcome = insert_locked(state, &mut tx, &region, id, Some(vehicle)).await?;
+    if let LiveOutcome::Refused { reason, .. } = &outcome {
+        return Err(AppError::conflict(
+            "infeasible",
+            format!("the request does not fit in that run: {reason}"),
+        ));
+    }
+    tx.commit().await?;
+    if let Some(old) = old_run.filter(|o| *o != target_run) {
+        retime_run(state, old).await?;
+    }
+    Ok(outcome)
+}
+
+async fn lock_region(conn: &mut PgConnection, region: &str) -> AppResult<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('live-plan:' || $1))")
+        .bind(region)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct StopRow {
+    run_id: Uuid,
+    vehicle_id: Uuid,
+    seq: i32,
+    kind: String,
+    status: String,
+    ride_request_id: Option<Uuid>,
+    lon: f64,
+    lat: f64,
+    at_s: f64,
+}
+
+/// Today's demand-responsive runs as the optimiser's state.
+struct Day {
+    vehicles: Vec<PlanVehicle>,
+    requests: Vec<PlanRequest>,
+    state: PlanState,
+    /// Where each vehicle with a run is now: the last stop it reached, or its depot.
+    positions: HashMap<usize, Location>,
+    /// Run of each vehicle index, with its highest stop number.
+    runs: HashMap<usize, (Uuid, i32)>,
+    zero: DateTime<Utc>,
+}
+
+async fn load_day(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+    now_s: f64,
+) -> AppResult<Day> {
+    let zero = db::day_zero(conn, day).await?;
+    let vehicles = all_vehicles(conn, region, day).await?;
+    let stops: Vec<StopRow> = sqlx::query_as(
+        "select s.run_id, r.vehicle_id, s.seq, s.kind::text as kind, s.status::text as status, s.ride_request_id,
+                st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
+                extract(epoch from coalesce(s.actual_arrival, s.planned_departure) - $3)::float8 as at_s
+         from run_stop s join run r using (region_code, run_id)
+         where r.region_code = $1 and r.service_date = $2 and r.line_id is null and r.status in ('planned', 'in_progress')
+         order by s.run_id, s.seq",
+    )
+    .bind(region)
+    .bind(day)
+    .bind(zero)
+    .fetch_all(&mut *conn)
+    .await?;
+    let on_runs: Vec<Uuid> = stops.iter().filter_map(|s| s.ride_request_id).collect();
+    let requests = requests_by_id(conn, &on_runs, zero, &vehicles).await?;
+    let index: HashMap<Uuid, usize> = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id, i))
+        .collect();
+    let mut by_vehicle: HashMap<usize, VehicleState> = HashMap::new();
+    let mut positions = HashMap::new();
+    let mut runs = HashMap::new();
+    for s in &stops {
+        let Some(v) = vehicles.iter().position(|x| x.id == s.vehicle_id) else {
+            continue;
+        };
+        runs.entry(v)
+            .and_modify(|e: &mut (Uuid, i32)| e.1 = e.1.max(s.seq))
+            .or_insert((s.run_id, s.seq));
+        positions.entry(v).or_insert(vehicles[v].depot);
+        let vs = by_vehicle.entry(v).or_insert_with(|| VehicleState {
+            vehicle: v,
+            position: 0,
+            time: now_s.max(SHIFT_START_S),
+            departed_at: None,
+            on_board: Vec::new(),
+            planned: Vec::new(),
+        });
+        let done = s.status != "pending";
+        match (
+            s.kind.as_str(),
+            s.ride_request_id.and_then(|id| index.get(&id).copied()),
+        ) {
+            ("pickup", Some(r)) if done => vs.on_board.push(OnBoard {
+                request: r,
+                picked_up_at: s.at_s,
+            }),
+            ("dropoff", Some(r)) if done => vs.on_board.retain(|b| b.request != r),
+            ("pickup", Some(r)) => vs.planned.push(PlannedStop {
+                request: r,
+                kind: StopKind::Pickup,
+            }),
+            ("dropoff", Some(r)) => vs.planned.push(PlannedStop {
+                request: r,
+                kind: StopKind::Delivery,
+            }),
+            _ => {}
+        }
+        if done {
+            vs.departed_at.get_or_insert(s.at_s);
+            vs.time = now_s.max(s.at_s);
+            positions.insert(
+                v,
+                Location {
+                    lon: s.lon,
+                    lat: s.lat,
+                },
+            );
+        }
+    }
+    let mut state = PlanState {
+        vehicles: by_vehicle.into_values().collect(),
+    };
+    state.vehicles.sort_by_key(|v| v.vehicle);
+    Ok(Day {
+        vehicles,
+        requests,
+        state,
+        positions,
+        runs,
+        zero,
+    })
+}
+
+/// Every active vehicle of the region not on a work line that day.
+async fn all_vehicles(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<PlanVehicle>> {
+    let free = db::free_vehicles(conn, region, day).await?;
+    let busy: Vec<PlanVehicle> = {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "select distinct vehicle_id from run where region_code = $1 and service_date = $2
+               and line_id is null and status = 'in_progress'",
+        )
+        .bind(region)
+        .bind(day)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut out = Vec::new();
+        for id in ids {
+            let all = sqlx::query_as::<_, (f64, f64, i16, i16, i32, i32)>(
+                "select st_x(depot::geometry), st_y(depot::geometry), seats, wheelchair_places, cost_per_km_cents, cost_per_hour_cents
+                 from vehicle where vehicle_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+            out.push(PlanVehicle {
+                id,
+                depot: Location {
+                    lon: all.0,
+                    lat: all.1,
+                },
+                seats: u32::try_from(all.2).unwrap_or(0),
+                wheelchair_places: u32::try_from(all.3).unwrap_or(0),
+                cost_per_km_cents: f64::from(all.4),
+                cost_per_hour_cents: f64::from(all.5),
+            });
+        }
+        out
+    };
+    Ok(free.into_iter().chain(busy).collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct LiveRequestRow {
+    ride_request_id: Uuid,
+    p_lon: f64,
+    p_lat: f64,
+    d_lon: f64,
+    d_lat: f64,
+    earliest_s: Option<f64>,
+    latest_s: Option<f64>,
+    promised_s: Option<f64>,
+    passengers: i16,
+    wheelchair: bool,
+    vehicle_id: Option<Uuid>,
+}
+
+/// Requests by id, in the given order, each pinned to the vehicle of its run.
+async fn requests_by_id(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    zero: DateTime<Utc>,
+    vehicles: &[PlanVehicle],
+) -> AppResult<Vec<PlanRequest>> {
+    let mut unique: Vec<Uuid> = Vec::new();
+    for id in ids {
+        if !unique.contains(id) {
+            unique.push(*id);
+        }
+    }
+    let rows: Vec<LiveRequestRow> = sqlx::query_as(
+        "select r.ride_request_id,
+                st_x(r.pickup_location::geometry) as p_lon, st_y(r.pickup_location::geometry) as p_lat,
+                st_x(r.dropoff_location::geometry) as d_lon, st_y(r.dropoff_location::geometry) as d_lat,
+                extract(epoch from r.earliest_pickup - $2)::float8 as earliest_s,
+                extract(epoch from r.latest_arrival - $2)::float8 as latest_s,
+                extract(epoch from r.promised_pickup_at - $2)::float8 as promised_s,
+                r.passengers, r.wheelchair, run.vehicle_id
+         from unnest($1::uuid[]) with ordinality as ids(id, n)
+         join ride_request r on r.ride_request_id = ids.id
+         left join run on run.run_id = r.run_id
+         order by ids.n",
+    )
+    .bind(&unique)
+    .bind(zero)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PlanRequest {
+            id: r.ride_request_id,
+            pickup: Location {
+                lon: r.p_lon,
+                lat: r.p_lat,
+            },
+            dropoff: Location {
+                lon: r.d_lon,
+                lat: r.d_lat,
+            },
+            earliest_s: r.earliest_s,
+            latest_s: r.latest_s,
+            promised_s: r.promised_s,
+            seats: u32::try_from(r.passengers)
+                .unwrap_or(1)
+                .saturating_sub(u32::from(r.wheelchair)),
+            wheelchair: u32::from(r.wheelchair),
+            pinned: r
+                .vehicle_id
+                .and_then(|v| vehicles.iter().position(|x| x.id == v)),
+        })
+        .collect())
+}
+
+/// Inserts request `id` into today's plan of `region`, under the region's lock, in `conn`'s
+/// transaction. With `pin`, only that vehicle may take it.
+async fn insert_locked(
+    state: &AppState,
+    conn: &mut PgConnection,
+    region: &str,
+    id: Uuid,
+    pin: Option<Uuid>,
+) -> AppResult<LiveOutcome> {
+    lock_region(conn, region).await?;
+    let (today, now_s) = db::today(conn).await?;
+    let mut day = load_day(conn, region, today, now_s).await?;
+    let mut new = requests_by_id(conn, &[id], day.zero, &day.vehicles).await?;
+    let Some(mut new) = new.pop() else {
+        return Err(AppError::NotFound("ride request"));
+    };
+    new.promised_s = None;
+    new.pinned =
+        match pin {
+            Some(v) => Some(day.vehicles.iter().position(|x| x.id == v).ok_or_else(|| {
+                AppError::invalid("run_id", "that run's vehicle is not available")
+            })?),
+            None => None,
+        };
+    let new_idx = day.requests.len();
+    day.requests.push(new);
+    let mut locs = locations(&day.vehicles, &day.requests);
+    for p in day.positions.values() {
+        locs.add(*p);
+    }
+    for vs in &mut day.state.vehicles {
+        vs.position = locs
+            .get(day.positions[&vs.vehicle])
+            .expect("position in locations");
+    }
+    let travel = state
+        .travel
+        .matrix(&locs.points)
+        .await
+        .map_err(|e| anyhow::anyhow!("travel times: {e}"))?;
+    let problem = build_problem(&day.vehicles, &day.requests, &locs, &travel.matrix)
+        .map_err(|e| anyhow::anyhow!("building the live problem: {e}"))?;
+    match dynamic::insert(&problem, &travel.matrix, &day.state, new_idx) {
+        Ok(replanned) => {
+            let mut pickup = None;
+            for route in &replanned.routes {
+                let run_id =
+                    write_route(conn, region, today, &day, route, travel.estimated).await?;
+                if let Some(s) = route
+                    .stops
+                    .iter()
+                    .find(|s| s.request == new_idx && s.kind == StopKind::Pickup)
+                {
+                    pickup = Some((run_id, at(day.zero, s.service_start)));
+                }
+            }
+            let (run_id, pickup_at) = pickup
+                .ok_or_else(|| anyhow::anyhow!("inserted request missing from the routes"))?;
+            super::plan::confirm(conn, id, run_id, pickup_at).await?;
+            Ok(LiveOutcome::Confirmed {
+                ride_request_id: id,
+                run_id,
+                pickup_at,
+            })
+        }
+        Err(InsertError::Refused(reason)) => {
+            let reason = format!("{reason:?}");
+            if pin.is_none() {
+                crate::bookings::db::set_status(conn, id, RideStatus::Refused, Some(&reason), None)
+                    .await?;
+            }
+            let alternatives = vec![
+                "book a later time today (another vehicle may be free)".to_owned(),
+                "book for tomorrow: the night's planning places every request it can".to_owned(),
+                "ask the Polo whether a work line passes near the pickup (GET /api/lines/passing)"
+                    .to_owned(),
+            ];
+            Ok(LiveOutcome::Refused {
+                ride_request_id: id,
+                reason,
+                alternatives,
+            })
+        }
+        Err(InsertError::Invalid(e)) => Err(anyhow::anyhow!("live insertion: {e}").into()),
+    }
+}
+
+fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (s * 1000.0).round() as i64;
+    zero + chrono::Duration::milliseconds(ms)
+}
+
+/// Rewrites the pending part of a vehicle's run from a replanned route (a vehicle with no
+/// run yet gets one). Returns the run.
+async fn write_route(
+    conn: &mut PgConnection,
+    region: &str,
+    today: NaiveDate,
+    day: &Day,
+    route: &routing::solution::Route,
+    estimated: bool,
+) -> AppResult<Uuid> {
+    let vehicle = &day.vehicles[route.vehicle];
+    let (run_id, next_seq) = match day.runs.get(&route.vehicle) {
+        Some(&(run_id, _)) => {
+            sqlx::query(
+                "delete from run_stop where run_id = $1 and status = 'pending' and kind <> 'start'",
+            )
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+            let max: Option<i32> =
+                sqlx::query_scalar("select max(seq) from run_stop where run_id = $1")
+                    .bind(run_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            (run_id, max.map_or(0, |m| m + 1))
+        }
+        None => {
+            let run_id: Uuid = sqlx::query_scalar(
+                "insert into run (region_code, service_date, vehicle_id, estimated_times) values ($1, $2, $3, $4) returning run_id",
+            )
+            .bind(region)
+            .bind(today)
+            .bind(vehicle.id)
+            .bind(estimated)
+            .fetch_one(&mut *conn)
+            .await?;
+            let start = NewStop {
+                kind: "start",
+                ride_request_id: None,
+                location: vehicle.depot,
+                arrival: at(day.zero, route.start_time),
+                departure: at(day.zero, route.start_time),
+            };
+            db::insert_stops(conn, region, run_id, 0, &[start]).await?;
+            (run_id, 1)
+        }
+    };
+    let mut stops = Vec::new();
+    for s in &route.stops {
+        let r = &day.requests[s.request];
+        let service = if r.wheelchair > 0 {
+            super::WHEELCHAIR_SERVICE_S
+        } else {
+            super::SERVICE_S
+        };
+        let (kind, location) = match s.kind {
+            StopKind::Pickup => ("pickup", r.pickup),
+            StopKind::Delivery => ("dropoff", r.dropoff),
+        };
+        stops.push(NewStop {
+            kind,
+            ride_request_id: Some(r.id),
+            location,
+            arrival: at(day.zero, s.arrival),
+            departure: at(day.zero, s.service_start + service),
+        });
+    }
+    stops.push(NewStop {
+        kind: "end",
+        ride_request_id: None,
+        location: vehicle.depot,
+        arrival: at(day.zero, route.end_time),
+        departure: at(day.zero, route.end_time),
+    });
+    db::insert_stops(conn, region, run_id, next_seq, &stops).await?;
+    #[allow(clippy::cast_possible_truncation)]
+    sqlx::query("update run set planned_distance_m = $2 where run_id = $1")
+        .bind(run_id)
+        .bind(route.distance.round() as i32)
+        .execute(&mut *conn)
+        .await?;
+    Ok(run_id)
+}
+
+#[derive(sqlx::FromRow)]
+struct RetimeRow {
+    seq: i32,
+    status: String,
+    kind: String,
+    lon: f64,
+    lat: f64,
+    departure: DateTime<Utc>,
+    actual_arrival: Option<DateTime<Utc>>,
+    not_before: Option<DateTime<Utc>>,
+    wheelchair: Option<bool>,
+}
+
+/// Recomputes the planned times of a run's pending stops from the last stop reached (its
+/// actual time) on road travel times: after a cancellation, a no-show or a late vehicle.
+/// A vehicle never leaves a pickup before the promised time minus five minutes.
+///
+/// # Errors
+/// Database or travel-time failures.
+pub async fn retime_run(state: &AppState, run_id: Uuid) -> AppResult<()> {
+    let rows: Vec<RetimeRow> = sqlx::query_as(
+        "select s.seq, s.status::text as status, s.kind::text as kind,
+                st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
+                s.planned_departure as departure, s.actual_arrival,
+                case when s.kind = 'pickup' then coalesce(r.promised_pickup_at - interval '5 minutes', r.earliest_pickup) end as not_before,
+                r.wheelchair
+         from run_stop s left join ride_request r on r.ride_request_id = s.ride_request_id
+         where s.run_id = $1 order by s.seq",
+    )
+    .bind(run_id)
+    .fetch_all(&state.db)
+    .await?;
+    if rows.len() < 2 {
+        return Ok(());
+    }
+    let points: Vec<Location> = rows
+        .iter()
+        .map(|r| Location {
+            lon: r.lon,
+            lat: r.lat,
+        })
+        .collect();
+    let travel = state
+        .travel
+        .matrix(&points)
+        .await
+        .map_err(|e| anyhow::anyhow!("travel times: {e}"))?;
+    let mut updates = Vec::new();
+    let mut clock: Option<DateTime<Utc>> = None;
+    for (i, r) in rows.iter().enumerate() {
+        if r.status != "pending" || r.kind == "start" {
+            clock = Some(r.actual_arrival.unwrap_or(r.departure).max(r.departure));
+            continue;
+        }
+        let Some(prev) = clock else { continue };
+        #[allow(clippy::cast_possible_truncation)]
+        let drive = chrono::Duration::milliseconds(
+            (travel.matrix.duration(i - 1, i) * 1000.0).round() as i64,
+        );
+        let arrival = prev + drive;
+        let service = if r.wheelchair == Some(true) {
+            super::WHEELCHAIR_SERVICE_S
+        } else {
+            super::SERVICE_S
+        };
+        let start = r.not_before.map_or(arrival, |nb| nb.max(arrival));
+        #[allow(clippy::cast_possible_truncation)]
+        let departure = if r.kind == "end" {
+            start
+        } else {
+            start + chrono::Duration::seconds(service as i64)
+        };
+        updates.push((r.seq, arrival, departure));
+        clock = Some(departure);
+    }
+    let mut tx = state.db.begin().await?;
+    for (seq, arrival, departure) in updates {
+        sqlx::query("update run_stop set planned_arrival = $3, planned_departure = $4 where run_id = $1 and seq = $2")
+            .bind(run_id)
+            .bind(seq)
+            .bind(arrival)
+            .bind(departure)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

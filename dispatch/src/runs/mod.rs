@@ -1,0 +1,270 @@
+//! Runs: planning a region's day with the optimiser, inserting new requests into the running
+//! plan, and keeping stop times right when things change.
+//!
+//! The pure part lives here: turning requests and vehicles into a `routing::model::Problem`
+//! over a travel-time matrix, with times in seconds from the local midnight of the service day
+//! (Europe/Rome). `db.rs` loads and persists, `plan.rs` runs planning jobs, `live.rs` changes
+//! the plan of today, `http.rs` exposes them. A pooled connection is never held across a solve.
+
+pub mod db;
+pub mod http;
+pub mod live;
+pub mod plan;
+
+use std::collections::HashMap;
+
+use routing::matrix::{Location, Matrix};
+use routing::model::{Load, ModelError, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use uuid::Uuid;
+
+/// Seconds from local midnight when vehicles may leave their depot (05:00).
+pub const SHIFT_START_S: f64 = 5.0 * 3600.0;
+/// Seconds from local midnight by which vehicles are back (22:00).
+pub const SHIFT_END_S: f64 = 22.0 * 3600.0;
+/// How long after the earliest pickup the vehicle may come, seconds.
+pub const PICKUP_SLACK_S: f64 = 20.0 * 60.0;
+/// A promised pickup may move this much earlier / later when the plan changes, seconds.
+pub const PROMISE_EARLY_S: f64 = 5.0 * 60.0;
+/// See [`PROMISE_EARLY_S`].
+pub const PROMISE_LATE_S: f64 = 10.0 * 60.0;
+/// Boarding or alighting, seconds; a wheelchair takes longer.
+pub const SERVICE_S: f64 = 60.0;
+/// See [`SERVICE_S`].
+pub const WHEELCHAIR_SERVICE_S: f64 = 180.0;
+
+/// Maximum ride time for a trip whose direct drive takes `direct_s`: nobody rides much longer
+/// than the direct trip (10 minutes plus half the direct time of detour at most).
+#[must_use]
+pub fn max_ride_time(direct_s: f64) -> f64 {
+    600.0 + 1.5 * direct_s
+}
+
+/// A request as the planner sees it (times in seconds from local midnight).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRequest {
+    /// Ride request id.
+    pub id: Uuid,
+    /// Pickup position.
+    pub pickup: Location,
+    /// Drop-off position.
+    pub dropoff: Location,
+    /// Earliest pickup.
+    pub earliest_s: Option<f64>,
+    /// Latest arrival.
+    pub latest_s: Option<f64>,
+    /// Pickup time promised to the rider: kept within a few minutes.
+    pub promised_s: Option<f64>,
+    /// Seats taken (companions included), wheelchair excluded.
+    pub seats: u32,
+    /// Wheelchair places taken.
+    pub wheelchair: u32,
+    /// Only this vehicle (index into the vehicle list) may serve it.
+    pub pinned: Option<usize>,
+}
+
+/// A vehicle as the planner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanVehicle {
+    /// Vehicle id.
+    pub id: Uuid,
+    /// Depot.
+    pub depot: Location,
+    /// Seats.
+    pub seats: u32,
+    /// Wheelchair places.
+    pub wheelchair_places: u32,
+    /// Cost per km, cents.
+    pub cost_per_km_cents: f64,
+    /// Cost per hour, cents.
+    pub cost_per_hour_cents: f64,
+}
+
+/// Distinct locations of a plan, in matrix order: depots first, then pickups and drop-offs.
+#[derive(Debug, Clone, Default)]
+pub struct Locations {
+    /// The points.
+    pub points: Vec<Location>,
+    index: HashMap<(u64, u64), usize>,
+}
+
+impl Locations {
+    /// The matrix index of `p`, adding it when new.
+    pub fn add(&mut self, p: Location) -> usize {
+        let key = (p.lon.to_bits(), p.lat.to_bits());
+        *self.index.entry(key).or_insert_with(|| {
+            self.points.push(p);
+            self.points.len() - 1
+        })
+    }
+
+    /// The matrix index of a known point.
+    #[must_use]
+    pub fn get(&self, p: Location) -> Option<usize> {
+        self.index.get(&(p.lon.to_bits(), p.lat.to_bits())).copied()
+    }
+}
+
+/// Collects the locations of vehicles and requests.
+#[must_use]
+pub fn locations(vehicles: &[PlanVehicle], requests: &[PlanRequest]) -> Locations {
+    let mut l = Locations::default();
+    for v in vehicles {
+        l.add(v.depot);
+    }
+    for r in requests {
+        l.add(r.pickup);
+        l.add(r.dropoff);
+    }
+    l
+}
+
+fn window(start: f64, end: f64) -> Result<TimeWindow, ModelError> {
+    TimeWindow::new(start.max(0.0), end.max(start.max(0.0)))
+}
+
+/// Builds the optimiser's problem; request `i` of the problem is `requests[i]`, vehicle `j`
+/// is `vehicles[j]`.
+///
+/// Windows: an earliest pickup gives the pickup `[earliest, earliest + 20 min]`; a latest
+/// arrival gives the drop-off `[.., latest]`; a promised pickup narrows the pickup to
+/// `[promise - 5 min, promise + 10 min]`. Ride time at most 10 min + 1.5 × the direct drive.
+///
+/// # Errors
+/// [`ModelError`] for an inconsistent request (the database constraints make it unlikely).
+pub fn build_problem(
+    vehicles: &[PlanVehicle],
+    requests: &[PlanRequest],
+    locs: &Locations,
+    matrix: &Matrix,
+) -> Result<Problem, ModelError> {
+    let vs = vehicles
+        .iter()
+        .map(|v| {
+            let depot = locs.get(v.depot).expect("depot in locations");
+            let mut veh = Vehicle::new(
+                depot,
+                Some(depot),
+                Load(vec![v.seats, v.wheelchair_places]),
+                window(SHIFT_START_S, SHIFT_END_S)?,
+            );
+            veh.cost_per_distance = v.cost_per_km_cents / 1000.0;
+            veh.cost_per_time = v.cost_per_hour_cents / 3600.0;
+            Ok(veh)
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    let rs = requests
+        .iter()
+        .map(|r| {
+            let p = locs.get(r.pickup).expect("pickup in locations");
+            let d = locs.get(r.dropoff).expect("drop-off in locations");
+            let direct = matrix.duration(p, d);
+            let service = if r.wheelchair > 0 {
+                WHEELCHAIR_SERVICE_S
+            } else {
+                SERVICE_S
+            };
+            let (ps, pe) = match (r.promised_s, r.earliest_s, r.latest_s) {
+                (Some(t), _, _) => (t - PROMISE_EARLY_S, t + PROMISE_LATE_S),
+                (None, Some(e), _) => (e, e + PICKUP_SLACK_S),
+                (None, None, Some(l)) => (SHIFT_START_S, l - direct.min(l)),
+                (None, None, None) => (SHIFT_START_S, SHIFT_END_S),
+            };
+            let de = r.latest_s.unwrap_or(SHIFT_END_S + 3600.0);
+            Ok(Request {
+                pickup: Stop {
+                    location: p,
+                    window: window(ps, pe)?,
+                    service,
+                },
+                delivery: Stop {
+                    location: d,
+                    window: window(0.0, de)?,
+                    service,
+                },
+                load: Load(vec![r.seats, r.wheelchair]),
+                max_ride_time: direct.is_finite().then(|| max_ride_time(direct)),
+                skills: Vec::new(),
+                vehicle: r.pinned,
+            })
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    Problem::new(rs, vs, Objective::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(lon: f64, lat: f64) -> Location {
+        Location { lon, lat }
+    }
+
+    fn van() -> PlanVehicle {
+        PlanVehicle {
+            id: Uuid::nil(),
+            depot: at(15.56, 41.47),
+            seats: 8,
+            wheelchair_places: 1,
+            cost_per_km_cents: 45.0,
+            cost_per_hour_cents: 2200.0,
+        }
+    }
+
+    fn ride(earliest: Option<f64>, latest: Option<f64>, promised: Option<f64>) -> PlanRequest {
+        PlanRequest {
+            id: Uuid::nil(),
+            pickup: at(15.63, 41.49),
+            dropoff: at(15.54, 41.46),
+            earliest_s: earliest,
+            latest_s: latest,
+            promised_s: promised,
+            seats: 1,
+            wheelchair: 0,
+            pinned: None,
+        }
+    }
+
+    fn problem(r: PlanRequest) -> Problem {
+        let vehicles = [van()];
+        let requests = [r];
+        let locs = locations(&vehicles, &requests);
+        let pts: Vec<(f64, f64)> = locs
+            .points
+            .iter()
+            .map(|p| (p.lon * 1e4, p.lat * 1e4))
+            .collect();
+        build_problem(&vehicles, &requests, &locs, &Matrix::euclidean(&pts)).unwrap()
+    }
+
+    #[test]
+    fn an_earliest_pickup_opens_a_twenty_minute_pickup_window() {
+        let p = problem(ride(Some(18_000.0), None, None));
+        let w = p.requests()[0].pickup.window;
+        assert_eq!((w.start(), w.end()), (18_000.0, 18_000.0 + PICKUP_SLACK_S));
+    }
+
+    #[test]
+    fn a_promise_narrows_the_pickup_window_around_it() {
+        let p = problem(ride(Some(18_000.0), None, Some(18_600.0)));
+        let w = p.requests()[0].pickup.window;
+        assert_eq!(
+            (w.start(), w.end()),
+            (18_600.0 - PROMISE_EARLY_S, 18_600.0 + PROMISE_LATE_S)
+        );
+    }
+
+    #[test]
+    fn a_latest_arrival_bounds_the_drop_off_and_ride_time_is_limited() {
+        let p = problem(ride(None, Some(30_000.0), None));
+        let r = &p.requests()[0];
+        assert_eq!(r.delivery.window.end(), 30_000.0);
+        assert!(r.max_ride_time.unwrap() > 600.0);
+    }
+
+    #[test]
+    fn shared_points_share_a_matrix_index() {
+        let vehicles = [van(), van()];
+        let locs = locations(&vehicles, &[ride(Some(1.0), None, None)]);
+        assert_eq!(locs.points.len(), 3);
+    }
+}

@@ -1,0 +1,433 @@
+//! Planning jobs: plan a region's day off the request thread, with progress visible while it
+//! runs, and write the result as runs. Replanning keeps what riders were promised unless told
+//! otherwise (`keep_confirmed`).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use routing::matrix::Matrix;
+use routing::solution::{Solution, StopKind};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::db::{self, NewStop};
+use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle};
+use crate::bookings::RideStatus;
+use crate::error::AppResult;
+use crate::state::AppState;
+
+/// What a finished plan reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSummary {
+    /// Requests considered.
+    pub requests: usize,
+    /// Requests placed in a run.
+    pub served: usize,
+    /// Requests left out (reasons in `plan_unserved`).
+    pub unserved: usize,
+    /// Vehicles available.
+    pub vehicles_available: usize,
+    /// Vehicles used.
+    pub vehicles_used: usize,
+    /// Planned kilometres.
+    pub distance_km: f64,
+    /// Planned on estimates (OSRM unavailable).
+    pub estimated_times: bool,
+    /// Matrix time, ms.
+    pub matrix_ms: u128,
+    /// Solve time, ms.
+    pub solve_ms: u128,
+    /// Work-line runs created for the day.
+    pub line_runs: usize,
+}
+
+/// Creates a queued job.
+///
+/// # Errors
+/// Database errors.
+pub async fn create_job(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+    keep_confirmed: bool,
+    by: Option<Uuid>,
+) -> AppResult<Uuid> {
+    Ok(sqlx::query_scalar(
+        "insert into plan_job (region_code, service_date, keep_confirmed, requested_by) values ($1, $2, $3, $4)
+         returning plan_job_id",
+    )
+    .bind(region)
+    .bind(day)
+    .bind(keep_confirmed)
+    .bind(by)
+    .fetch_one(conn)
+    .await?)
+}
+
+async fn progress(state: &AppState, job: Uuid, status: &str, text: &str) {
+    tracing::info!(%job, status, "{text}");
+    let r = sqlx::query(
+        "update plan_job set status = $2::plan_status, progress = $3,
+             started_at = coalesce(started_at, case when $2 = 'running' then now() end),
+             finished_at = case when $2 in ('done', 'failed') then now() end
+         where plan_job_id = $1",
+    )
+    .bind(job)
+    .bind(status)
+    .bind(text)
+    .execute(&state.db)
+    .await;
+    if let Err(e) = r {
+        tracing::warn!(error = %e, "could not record plan progress");
+    }
+}
+
+/// Runs a job to the end, recording progress; failures are recorded on the job too.
+pub async fn run_job(state: AppState, job: Uuid, time_limit: Duration) -> Option<PlanSummary> {
+    match plan(&state, job, time_limit).await {
+        Ok(summary) => {
+            let text = format!(
+                "done: {} of {} requests served with {} vehicles",
+                summary.served, summary.requests, summary.vehicles_used
+            );
+            let _ = sqlx::query("update plan_job set summary = $2 where plan_job_id = $1")
+                .bind(job)
+                .bind(sqlx::types::Json(&summary))
+                .execute(&state.db)
+                .await;
+            progress(&state, job, "done", &text).await;
+            Some(summary)
+        }
+        Err(e) => {
+            tracing::error!(%job, error = format!("{e:#}"), "planning failed");
+            let _ = sqlx::query("update plan_job set error = $2 where plan_job_id = $1")
+                .bind(job)
+                .bind(format!("{e:#}"))
+                .execute(&state.db)
+                .await;
+            progress(&state, job, "failed", "failed: see error").await;
+            None
+        }
+    }
+}
+
+async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Result<PlanSummary> {
+    let (region, day, keep): (String, NaiveDate, bool) = sqlx::query_as(
+        "select region_code, service_date, keep_confirmed from plan_job where plan_job_id = $1",
+    )
+    .bind(job)
+    .fetch_one(&state.db)
+    .await?;
+    progress(state, job, "running", "collecting requests and vehicles").await;
+    let line_runs = materialise_lines(state, &region, day).await?;
+    let (vehicles, requests) = {
+        let mut conn = state.db.acquire().await?;
+        let vehicles = db::free_vehicles(&mut conn, &region, day).await?;
+        let requests = db::plannable_requests(&mut conn, &region, day, keep, &vehicles).await?;
+        (vehicles, requests)
+    };
+    let locs = locations(&vehicles, &requests);
+    progress(
+        state,
+        job,
+        "running",
+        &format!("travel times for {} places", locs.points.len()),
+    )
+    .await;
+    let t = Instant::now();
+    let travel = state.travel.matrix(&locs.points).await?;
+    let matrix_ms = t.elapsed().as_millis();
+    progress(
+        state,
+        job,
+        "running",
+        &format!(
+            "optimising {} requests on {} vehicles ({} s at most)",
+            requests.len(),
+            vehicles.len(),
+            time_limit.as_secs()
+        ),
+    )
+    .await;
+    let t = Instant::now();
+    let solution = solve_off_thread(
+        &vehicles,
+        &requests,
+        &locs,
+        travel.matrix.clone(),
+        time_limit,
+    )
+    .await?;
+    let solve_ms = t.elapsed().as_millis();
+    progress(state, job, "running", "saving runs").await;
+    let mut tx = state.db.begin().await?;
+    let zero = db::day_zero(&mut tx, day).await?;
+    let drivers = db::drivers(&mut tx, &region).await?;
+    clear_planned_runs(&mut tx, &region, day).await?;
+    let written = write_solution(
+        &mut tx,
+        &Written {
+            region: &region,
+            day,
+            job: Some(job),
+            zero,
+            estimated: travel.estimated,
+            drivers: &drivers,
+        },
+        &vehicles,
+        &requests,
+        &solution,
+    )
+    .await?;
+    for u in &solution.unserved {
+        sqlx::query("insert into plan_unserved (region_code, plan_job_id, ride_request_id, reason) values ($1, $2, $3, $4)")
+            .bind(&region)
+            .bind(job)
+            .bind(requests[u.request].id)
+            .bind(format!("{:?}", u.reason))
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("update plan_job set estimated_times = $2 where plan_job_id = $1")
+        .bind(job)
+        .bind(travel.estimated)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(PlanSummary {
+        requests: requests.len(),
+        served: requests.len() - solution.unserved.len(),
+        unserved: solution.unserved.len(),
+        vehicles_available: vehicles.len(),
+        vehicles_used: solution.routes.len(),
+        distance_km: written / 1000.0,
+        estimated_times: travel.estimated,
+        matrix_ms,
+        solve_ms,
+        line_runs,
+    })
+}
+
+/// Work-line runs of the day, when the lines module is present.
+async fn materialise_lines(
+    _state: &AppState,
+    _region: &str,
+    _day: NaiveDate,
+) -> anyhow::Result<usize> {
+    Ok(0)
+}
+
+/// Solves on a blocking thread: the async threads keep serving requests meanwhile.
+///
+/// # Errors
+/// When the problem is inconsistent or the solver thread fails.
+pub async fn solve_off_thread(
+    vehicles: &[PlanVehicle],
+    requests: &[PlanRequest],
+    locs: &Locations,
+    matrix: Matrix,
+    time_limit: Duration,
+) -> anyhow::Result<Solution> {
+    let problem = build_problem(vehicles, requests, locs, &matrix)?;
+    let options = routing::Options {
+        seed: 1,
+        time_limit,
+        max_iterations: None,
+    };
+    let solution =
+        tokio::task::spawn_blocking(move || routing::solve(&problem, &matrix, &options)).await??;
+    Ok(solution)
+}
+
+/// Removes the demand-responsive runs of a day that have not started; their requests go back
+/// to being plannable.
+async fn clear_planned_runs(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<()> {
+    let runs: Vec<Uuid> = sqlx::query_scalar(
+        "select run_id from run where region_code = $1 and service_date = $2 and status = 'planned' and line_id is null
+         for update",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("update ride_request set run_id = null where run_id = any($1)")
+        .bind(&runs)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from run_stop where run_id = any($1)")
+        .bind(&runs)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("delete from run where run_id = any($1)")
+        .bind(&runs)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Where and how a solution is written.
+pub struct Written<'a> {
+    /// Region.
+    pub region: &'a str,
+    /// Day.
+    pub day: NaiveDate,
+    /// Planning job, if any.
+    pub job: Option<Uuid>,
+    /// Local midnight of the day.
+    pub zero: DateTime<Utc>,
+    /// Planned on estimates.
+    pub estimated: bool,
+    /// Drivers to assign, in order.
+    pub drivers: &'a [Uuid],
+}
+
+fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
+    #[allow(clippy::cast_possible_truncation)]
+    let ms = (s * 1000.0).round() as i64;
+    zero + chrono::Duration::milliseconds(ms)
+}
+
+/// Writes one run per route and confirms the served riders with their pickup time. Returns
+/// the planned metres.
+///
+/// # Errors
+/// Database errors.
+pub async fn write_solution(
+    conn: &mut PgConnection,
+    w: &Written<'_>,
+    vehicles: &[PlanVehicle],
+    requests: &[PlanRequest],
+    solution: &Solution,
+) -> AppResult<f64> {
+    let mut metres = 0.0;
+    for (i, route) in solution.routes.iter().enumerate() {
+        let vehicle = &vehicles[route.vehicle];
+        #[allow(clippy::cast_possible_truncation)]
+        let distance = route.distance.round() as i32;
+        metres += route.distance;
+        let run_id: Uuid = sqlx::query_scalar(
+            "insert into run (region_code, service_date, vehicle_id, driver_id, plan_job_id, estimated_times, planned_distance_m)
+             values ($1, $2, $3, $4, $5, $6, $7) returning run_id",
+        )
+        .bind(w.region)
+        .bind(w.day)
+        .bind(vehicle.id)
+        .bind(w.drivers.get(i).copied())
+        .bind(w.job)
+        .bind(w.estimated)
+        .bind(distance)
+        .fetch_one(&mut *conn)
+        .await?;
+        let stops = route_stops(w.zero, vehicle, requests, route);
+        db::insert_stops(conn, w.region, run_id, 0, &stops).await?;
+        for s in &route.stops {
+            if s.kind == StopKind::Pickup {
+                confirm(
+                    conn,
+                    requests[s.request].id,
+                    run_id,
+                    at(w.zero, s.service_start),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(metres)
+}
+
+/// The stops of a route: start at the depot, the pickups and drop-offs, end at the depot.
+fn route_stops(
+    zero: DateTime<Utc>,
+    vehicle: &PlanVehicle,
+    requests: &[PlanRequest],
+    route: &routing::solution::Route,
+) -> Vec<NewStop> {
+    let mut out = vec![NewStop {
+        kind: "start",
+        ride_request_id: None,
+        location: vehicle.depot,
+        arrival: at(zero, route.start_time),
+        departure: at(zero, route.start_time),
+    }];
+    for s in &route.stops {
+        let r = &requests[s.request];
+        let service = if r.wheelchair > 0 {
+            super::WHEELCHAIR_SERVICE_S
+        } else {
+            super::SERVICE_S
+        };
+        let (kind, location) = match s.kind {
+            StopKind::Pickup => ("pickup", r.pickup),
+            StopKind::Delivery => ("dropoff", r.dropoff),
+        };
+        out.push(NewStop {
+            kind,
+            ride_request_id: Some(r.id),
+            location,
+            arrival: at(zero, s.arrival),
+            departure: at(zero, s.service_start + service),
+        });
+    }
+    out.push(NewStop {
+        kind: "end",
+        ride_request_id: None,
+        location: vehicle.depot,
+        arrival: at(zero, route.end_time),
+        departure: at(zero, route.end_time),
+    });
+    out
+}
+
+/// Puts a request in a run with its promised pickup time, and records the confirmation (or
+/// the move of an already promised time) in the request's history.
+///
+/// # Errors
+/// Database errors; a conflict when the request is already final.
+pub async fn confirm(
+    conn: &mut PgConnection,
+    id: Uuid,
+    run_id: Uuid,
+    pickup: DateTime<Utc>,
+) -> AppResult<()> {
+    let (status, before): (RideStatus, Option<DateTime<Utc>>) = sqlx::query_as(
+        "select status, promised_pickup_at from ride_request where ride_request_id = $1 for update",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update ride_request set run_id = $2, promised_pickup_at = $3 where ride_request_id = $1",
+    )
+    .bind(id)
+    .bind(run_id)
+    .bind(pickup)
+    .execute(&mut *conn)
+    .await?;
+    if status != RideStatus::Confirmed {
+        let reason = format!("pickup at {}", pickup.to_rfc3339());
+        return crate::bookings::db::set_status(
+            conn,
+            id,
+            RideStatus::Confirmed,
+            Some(&reason),
+            None,
+        )
+        .await;
+    }
+    if before.is_none_or(|b| (b - pickup).num_seconds().abs() >= 60) {
+        sqlx::query(
+            "insert into ride_request_event (region_code, ride_request_id, status, reason)
+             select region_code, ride_request_id, status, $2 from ride_request where ride_request_id = $1",
+        )
+        .bind(id)
+        .bind(format!("pickup moved to {}", pickup.to_rfc3339()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

@@ -36,6 +36,8 @@ pub struct Extract {
     pub amenities: Vec<Poi>,
     /// Ends of car roads (`unclassified`, `service`, `residential`) that join no other road.
     pub road_dead_ends: Vec<Poi>,
+    /// Nodes of streets where people live (`residential`, `living_street`): door-to-door pickups.
+    pub street_nodes: Vec<Poi>,
 }
 
 #[derive(Default)]
@@ -71,6 +73,7 @@ pub fn read(path: &Path) -> std::io::Result<Extract> {
     let mut out = Extract::default();
     let mut road_ends: HashMap<i64, u32> = HashMap::new();
     let mut road_nodes: HashMap<i64, u32> = HashMap::new();
+    let mut streets: Vec<i64> = Vec::new();
     let mut current: Option<Element> = None;
     for line in BufReader::new(reader).lines() {
         let line = line?;
@@ -95,7 +98,14 @@ pub fn read(path: &Path) -> std::io::Result<Extract> {
                 e.location = Some(loc);
             }
             if t.ends_with("/>") {
-                finish(&e, &nodes, &mut out, &mut road_ends, &mut road_nodes);
+                finish(
+                    &e,
+                    &nodes,
+                    &mut out,
+                    &mut road_ends,
+                    &mut road_nodes,
+                    &mut streets,
+                );
             } else {
                 current = Some(e);
             }
@@ -109,7 +119,14 @@ pub fn read(path: &Path) -> std::io::Result<Extract> {
             }
         } else if t.starts_with("</node>") || t.starts_with("</way>") {
             if let Some(e) = current.take() {
-                finish(&e, &nodes, &mut out, &mut road_ends, &mut road_nodes);
+                finish(
+                    &e,
+                    &nodes,
+                    &mut out,
+                    &mut road_ends,
+                    &mut road_nodes,
+                    &mut streets,
+                );
             }
         }
     }
@@ -131,6 +148,19 @@ pub fn read(path: &Path) -> std::io::Result<Extract> {
             })
         })
         .collect();
+    streets.sort_unstable();
+    streets.dedup();
+    out.street_nodes = streets
+        .into_iter()
+        .filter_map(|id| {
+            nodes.get(&id).map(|&location| Poi {
+                id,
+                kind: "street".to_owned(),
+                name: String::new(),
+                location,
+            })
+        })
+        .collect();
     Ok(out)
 }
 
@@ -140,6 +170,7 @@ fn finish(
     out: &mut Extract,
     road_ends: &mut HashMap<i64, u32>,
     road_nodes: &mut HashMap<i64, u32>,
+    streets: &mut Vec<i64>,
 ) {
     let location = match e.kind {
         "node" => e.location,
@@ -187,6 +218,9 @@ fn finish(
             if car {
                 for r in &e.refs {
                     *road_nodes.entry(*r).or_default() += 1;
+                }
+                if matches!(h, "residential" | "living_street") {
+                    streets.extend(&e.refs);
                 }
                 // Interior nodes can join other roads too; count them as non-ends.
                 if matches!(h, "unclassified" | "service" | "residential") && e.refs.len() >= 2 {

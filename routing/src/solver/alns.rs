@@ -19,6 +19,21 @@ use super::Options;
 
 const DESTROYS: usize = 4;
 const REPAIRS: usize = 4;
+/// Route elimination stops at this fraction of the budget at the latest...
+const ELIM_END: f64 = 0.5;
+/// ...or after this many attempts that did not shrink the bank within `ELIM_STALL`.
+const ELIM_FAILURES: usize = 2;
+const ELIM_STALL: f64 = 0.08;
+/// A solution 1 % worse than the start is accepted with probability 1/2 at first...
+const T_START: f64 = 0.01;
+/// ...and the temperature falls geometrically to this fraction of the start.
+const T_END: f64 = 0.002;
+
+/// Start temperature from the route costs of `st` (vehicle weights excluded).
+fn start_temperature(d: &Data, st: &State) -> f64 {
+    let base = (st.cost(d) - st.used() as f64 * d.objective.vehicle_weight).max(1e-6);
+    T_START * base / std::f64::consts::LN_2
+}
 
 /// Stop condition and progress measure.
 struct Clock {
@@ -101,13 +116,12 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
     }
     let eliminate = d.objective.vehicle_weight > 0.0;
     let mut elim_phase = eliminate && cur.bank.is_empty();
-    let elim_end = 0.6;
     let mut max_routes = d.nveh;
-    let mut attempt_start = 0.0;
-    let mut attempt_bank = usize::MAX;
+    let (mut attempt_start, mut attempt_bank, mut failures) = (0.0, usize::MAX, 0);
     let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
-    let base = (cur.cost(d) - cur.used() as f64 * d.objective.vehicle_weight).max(1e-6);
-    let t0 = 0.01 * base / std::f64::consts::LN_2;
+    // The distance phase gets its own cooling schedule from `dist_start` to the end.
+    let mut dist_start = 0.0;
+    let mut t0 = start_temperature(d, &cur);
     let mut iter: u64 = 0;
     loop {
         let progress = clock.progress(iter);
@@ -119,9 +133,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
                 if cur.objective(d) <= best.objective(d) {
                     best = cur.clone();
                 }
-                if cur.used() <= 1 {
-                    elim_phase = false;
-                } else {
+                if cur.used() > 1 {
                     start_elimination(d, &mut cur, rng);
                     max_routes = cur.used();
                     attempt_start = progress;
@@ -130,15 +142,20 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
             } else if cur.bank.len() < attempt_bank {
                 attempt_bank = cur.bank.len();
                 attempt_start = progress;
-            } else if progress - attempt_start > 0.15 {
+            } else if progress - attempt_start > ELIM_STALL {
                 // stalled: restart from the best complete solution with another route
+                failures += 1;
                 cur = best.clone();
-                continue;
+                if failures < ELIM_FAILURES {
+                    continue;
+                }
             }
-            if progress >= elim_end {
+            if progress >= ELIM_END || failures >= ELIM_FAILURES || cur.used() <= 1 {
                 elim_phase = false;
                 cur = best.clone();
                 max_routes = d.nveh;
+                dist_start = progress;
+                t0 = start_temperature(d, &cur);
             }
         }
         iter += 1;
@@ -160,7 +177,12 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         let (k, noise) = [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.2)][ri];
         cand.repair(d, k, max_routes, noise, rng, &mut s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
-        let temp = t0 * 0.002f64.powf(progress);
+        let local = if elim_phase {
+            progress / ELIM_END
+        } else {
+            (progress - dist_start) / (1.0 - dist_start).max(1e-9)
+        };
+        let temp = t0 * T_END.powf(local);
         let score;
         if obj_c < best.objective(d) - 1e-9 {
             best = cand.clone();

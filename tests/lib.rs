@@ -36,12 +36,27 @@ impl Resp {
 
 /// Starts the service on 127.0.0.1:0 with `pool` (migrations already applied by `sqlx::test`).
 pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_with(pool, |s| s).await
+}
+
+/// Starts the service with the demo region and a fixed clock.
+pub async fn spawn_demo_at(pool: PgPool, now: &str) -> TestApp {
+    assert!(dispatch::demo::seed(&pool, false).await.expect("demo seed"));
+    let now: chrono::DateTime<chrono::Utc> = now.parse().expect("RFC 3339 time");
+    spawn_with(pool, move |s| s.with_now(now)).await
+}
+
+/// Starts the service with a state adjusted by `adjust` (a clock, a travel-time provider).
+pub async fn spawn_with(
+    pool: PgPool,
+    adjust: impl FnOnce(dispatch::state::AppState) -> dispatch::state::AppState,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
     let addr = listener.local_addr().expect("local addr");
     let config = dispatch::config::Config::for_tests("postgres://unused");
-    let state = dispatch::state::AppState::new(pool.clone(), config);
+    let state = adjust(dispatch::state::AppState::new(pool.clone(), config));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         dispatch::serve(listener, state, async {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use routing::travel::{
     CachedTravelTimes, Calibration, FallbackModel, OsrmClient, OsrmConfig, TravelTimes,
     WithFallback,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub travel: Arc<dyn TravelTimes>,
     /// The service configuration.
     pub config: Arc<Config>,
+    /// A fixed "now" for tests; `None` reads the system clock.
+    pub fixed_now: Option<DateTime<Utc>>,
 }
 
 impl AppState {
@@ -41,7 +44,21 @@ impl AppState {
             db,
             travel: Arc::new(CachedTravelTimes::new(inner)),
             config: Arc::new(config),
+            fixed_now: None,
         }
+    }
+
+    /// The current time (fixed in tests).
+    #[must_use]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.fixed_now.unwrap_or_else(Utc::now)
+    }
+
+    /// The same state with a fixed clock (tests).
+    #[must_use]
+    pub fn with_now(mut self, now: DateTime<Utc>) -> Self {
+        self.fixed_now = Some(now);
+        self
     }
 
     /// The same state with another travel-time provider (tests inject their own).

@@ -78,6 +78,8 @@ pub struct Booked {
     pub ride_request_ids: Vec<Uuid>,
     /// True when this is a retry of an earlier booking with the same key.
     pub replayed: bool,
+    /// For a ride today: confirmed with a pickup time, or refused with alternatives.
+    pub live: Vec<crate::runs::live::LiveOutcome>,
 }
 
 fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
@@ -122,6 +124,7 @@ async fn replay(
             request,
             ride_request_ids: ids,
             replayed: true,
+            live: Vec::new(),
         }),
     )))
 }
@@ -147,21 +150,24 @@ async fn book(
             replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
-            let live = crate::runs::live::after_booking(&state, &ids).await;
+            let live = crate::runs::live::after_booking(&state, &ids)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
+                    Vec::new()
+                });
             let mut conn = state.db.acquire().await?;
             let polo = staff.case_polo()?;
             let request = db::view(&mut conn, polo, ids[0])
                 .await?
                 .ok_or(AppError::NotFound("ride request"))?;
-            if let Err(e) = live {
-                tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
-            }
             Ok((
                 StatusCode::CREATED,
                 Json(Booked {
                     request,
                     ride_request_ids: ids,
                     replayed: false,
+                    live,
                 }),
             ))
         }

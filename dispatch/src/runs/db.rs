@@ -22,15 +22,16 @@ pub async fn day_zero(conn: &mut PgConnection, day: NaiveDate) -> AppResult<Date
     )
 }
 
-/// Today in Europe/Rome, and the seconds since its local midnight.
+/// The day of `now` in Europe/Rome, and the seconds since its local midnight.
 ///
 /// # Errors
 /// Database errors.
-pub async fn today(conn: &mut PgConnection) -> AppResult<(NaiveDate, f64)> {
+pub async fn today(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<(NaiveDate, f64)> {
     Ok(sqlx::query_as(
-        "select (now() at time zone 'Europe/Rome')::date,
-                extract(epoch from now() - ((now() at time zone 'Europe/Rome')::date::timestamp at time zone 'Europe/Rome'))::float8",
+        "select ($1 at time zone 'Europe/Rome')::date,
+                extract(epoch from $1 - (($1 at time zone 'Europe/Rome')::date::timestamp at time zone 'Europe/Rome'))::float8",
     )
+    .bind(now)
     .fetch_one(conn)
     .await?)
 }

@@ -60,7 +60,7 @@ pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<Live
     let mut out = Vec::new();
     for id in ids {
         let mut tx = state.db.begin().await?;
-        let (day, _) = db::today(&mut tx).await?;
+        let (day, _) = db::today(&mut tx, state.now()).await?;
         let (region, service_date): (String, NaiveDate) = sqlx::query_as(
             "select region_code, service_date from ride_request where ride_request_id = $1",
         )
@@ -359,7 +359,7 @@ async fn insert_locked(
     pin: Option<Uuid>,
 ) -> AppResult<LiveOutcome> {
     lock_region(conn, region).await?;
-    let (today, now_s) = db::today(conn).await?;
+    let (today, now_s) = db::today(conn, state.now()).await?;
     let mut day = load_day(conn, region, today, now_s).await?;
     let mut new = requests_by_id(conn, &[id], day.zero, &day.vehicles).await?;
     let Some(mut new) = new.pop() else {

@@ -1,0 +1,577 @@
+//! Bookings, appointments, day planning and live changes against the real service.
+
+use std::time::Duration;
+
+use passaggio_tests::{spawn_demo, spawn_demo_at, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+/// Tuesday 24 November 2026, 07:00 in Rome.
+const NOW: &str = "2026-11-24T06:00:00Z";
+const TODAY: &str = "2026-11-24";
+const TOMORROW: &str = "2026-11-25";
+
+async fn id(app: &TestApp, sql: &str) -> String {
+    let v: uuid::Uuid = sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap();
+    v.to_string()
+}
+
+async fn meeting_point(app: &TestApp, place: &str) -> String {
+    id(app, &format!(
+        "select m.meeting_point_id from meeting_point m join place p using (place_id) where p.name = '{place}' order by m.name limit 1"
+    ))
+    .await
+}
+
+async fn farm(app: &TestApp, n: i64) -> String {
+    id(
+        app,
+        &format!("select place_id from place where kind = 'farm' order by name offset {n} limit 1"),
+    )
+    .await
+}
+
+/// Open cases of the Foggia hub, oldest first.
+async fn foggia_cases(app: &TestApp) -> Vec<String> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select c.case_id from care_case c join polo p using (polo_id) where p.name = 'Polo Sociale Integrato Foggia' order by c.opened_on",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    ids.iter().map(ToString::to_string).collect()
+}
+
+fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -> Value {
+    json!({ "case_id": case, "purpose": "work_shift", "service_date": date,
+            "pickup": { "meeting_point_id": from_mp }, "dropoff": { "place_id": to_place },
+            "earliest_pickup": earliest })
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let case = foggia_cases(&app).await.remove(0);
+    let mp = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
+    let to = farm(&app, 0).await;
+    let body = ride(&case, &mp, &to, TOMORROW, "05:30");
+    let send = |key: &'static str| {
+        let client = reqwest::Client::new();
+        let url = app.url("/api/ride-requests");
+        let cw = cw.clone();
+        let body = body.clone();
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(cw)
+                .header("Idempotency-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (first, second) = tokio::join!(send("k-1"), send("k-1"));
+    let statuses = [first.0, second.0];
+    assert!(
+        statuses.contains(&StatusCode::CREATED) && statuses.contains(&StatusCode::OK),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        first.1["request"]["ride_request_id"],
+        second.1["request"]["ride_request_id"]
+    );
+    assert_eq!(app.count("ride_request").await, 1);
+    let r = &first.1["request"];
+    assert_eq!(r["status"], "requested");
+    assert_eq!(r["booked_channel"], "case_worker");
+    // 05:30 in Rome is 04:30 UTC in November.
+    assert_eq!(r["earliest_pickup"], "2026-11-25T04:30:00Z");
+
+    // A position outside every service area is refused, naming the field; nothing is written.
+    let mut outside = body.clone();
+    outside["pickup"] = json!({ "position": { "lon": 16.60, "lat": 40.66 } });
+    let r = app.post("/api/ride-requests", &cw, &outside).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "pickup.position");
+    // A position inside is snapped to the nearest meeting point of the area.
+    let mut inside = body.clone();
+    inside["pickup"] = json!({ "position": { "lon": 15.5070, "lat": 41.5930 } });
+    let r = app.post("/api/ride-requests", &cw, &inside).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert!(r.body["request"]["pickup_name"]
+        .as_str()
+        .unwrap()
+        .starts_with("Torretta Antonacci"));
+    // Another Polo's staff cannot book for this case; drivers cannot book at all.
+    let other = app
+        .post(
+            "/api/ride-requests",
+            &app.login("cw.sansevero").await,
+            &body,
+        )
+        .await;
+    assert_eq!(other.error_field(), "case_id");
+    let driver = app
+        .post(
+            "/api/ride-requests",
+            &app.login("driver.marco").await,
+            &body,
+        )
+        .await;
+    assert_eq!(driver.status, StatusCode::FORBIDDEN);
+    let mut bad = body.clone();
+    bad["purpose"] = json!("party");
+    assert_eq!(
+        app.post("/api/ride-requests", &cw, &bad)
+            .await
+            .error_field(),
+        "purpose"
+    );
+    let mut bad = body.clone();
+    bad["latest_arrival"] = json!("05:00");
+    assert_eq!(
+        app.post("/api/ride-requests", &cw, &bad)
+            .await
+            .error_field(),
+        "latest_arrival"
+    );
+    assert_eq!(app.count("ride_request").await, 2);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_recurring_booking_writes_one_request_per_day_and_cancel_keeps_history(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let case = foggia_cases(&app).await.remove(0);
+    let mut body = ride(
+        &case,
+        &meeting_point(&app, "Palmori").await,
+        &farm(&app, 1).await,
+        "2026-11-30",
+        "06:00",
+    );
+    body["recurrence"] = json!({ "weekdays": [1, 3, 5], "until": "2026-12-11" });
+    let r = app.post("/api/ride-requests", &cw, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        r.body["ride_request_ids"].as_array().unwrap().len(),
+        6,
+        "Mon/Wed/Fri for two weeks"
+    );
+    let id = r.body["ride_request_ids"][2].as_str().unwrap();
+    let c = app
+        .post(
+            &format!("/api/ride-requests/{id}/cancel"),
+            &cw,
+            &json!({ "reason": "giorno di riposo" }),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(c.body["status"], "cancelled");
+    let history: Vec<&str> = c.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(history, ["requested", "cancelled"]);
+    assert_eq!(c.body["history"][1]["reason"], "giorno di riposo");
+    let again = app
+        .post(
+            &format!("/api/ride-requests/{id}/cancel"),
+            &cw,
+            &json!({ "reason": "x" }),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "cancelling twice is harmless");
+    let day = app.get("/api/ride-requests?date=2026-12-02", &cw).await;
+    assert_eq!(day.body.as_array().unwrap().len(), 1);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn an_appointment_books_the_outbound_and_return_rides(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let coord = app.login("coord.foggia").await;
+    let case = foggia_cases(&app).await.remove(1);
+    let asl = id(
+        &app,
+        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
+    )
+    .await;
+    let mp = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
+    let r = app
+        .post(
+            "/api/appointments",
+            &coord,
+            &json!({ "case_id": case, "place_id": asl, "starts_at": "2026-11-26T09:00:00Z", "ends_at": "2026-11-26T10:00:00Z",
+                     "description": "visita medica", "from": { "meeting_point_id": mp } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let out = app
+        .get(
+            &format!(
+                "/api/ride-requests/{}",
+                r.body["outbound"].as_str().unwrap()
+            ),
+            &coord,
+        )
+        .await;
+    assert_eq!(out.body["purpose"], "appointment");
+    assert_eq!(
+        out.body["latest_arrival"], "2026-11-26T08:45:00Z",
+        "15 minutes before the start"
+    );
+    assert_eq!(out.body["appointment_id"], r.body["appointment_id"]);
+    let back = app
+        .get(
+            &format!("/api/ride-requests/{}", r.body["return"].as_str().unwrap()),
+            &coord,
+        )
+        .await;
+    assert_eq!(back.body["purpose"], "return");
+    assert_eq!(back.body["earliest_pickup"], "2026-11-26T10:00:00Z");
+    assert_eq!(back.body["dropoff_place_id"], out.body["pickup_place_id"]);
+    let bad = app
+        .post(
+            "/api/appointments",
+            &coord,
+            &json!({ "case_id": case, "place_id": asl, "starts_at": "2026-11-26T09:00:00Z", "ends_at": "2026-11-26T08:00:00Z",
+                     "description": "x", "from": { "meeting_point_id": mp } }),
+        )
+        .await;
+    assert_eq!(bad.error_field(), "ends_at");
+}
+
+async fn wait_for_plan(app: &TestApp, token: &str, job: &str) -> Value {
+    for _ in 0..300 {
+        let r = app.get(&format!("/api/plans/{job}"), token).await;
+        if r.body["status"] == "done" || r.body["status"] == "failed" {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("plan {job} did not finish");
+}
+
+/// Books `n` morning rides from settlements to farms for `date` and returns their ids.
+async fn book_morning(app: &TestApp, token: &str, date: &str, n: usize) -> Vec<String> {
+    let cases = foggia_cases(app).await;
+    let camps = [
+        "Borgo Mezzanone - ex pista",
+        "Palmori",
+        "Contrada Arena (Borgo Mezzanone)",
+        "Borgo Incoronata",
+    ];
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mp = meeting_point(app, camps[i % camps.len()]).await;
+        let to = farm(app, i64::try_from(i % 6).unwrap()).await;
+        let r = app
+            .post(
+                "/api/ride-requests",
+                token,
+                &ride(&cases[i % cases.len()], &mp, &to, date, "06:00"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        ids.push(
+            r.body["request"]["ride_request_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    ids
+}
+
+/// Every request of a run is picked up before it is dropped off, and times never go back.
+fn assert_runs_consistent(runs: &Value) {
+    for run in runs.as_array().unwrap() {
+        let stops = run["stops"].as_array().unwrap();
+        let times: Vec<&str> = stops
+            .iter()
+            .map(|s| s["planned_arrival"].as_str().unwrap())
+            .collect();
+        let parsed: Vec<chrono::DateTime<chrono::Utc>> =
+            times.iter().map(|t| t.parse().unwrap()).collect();
+        assert!(
+            parsed.windows(2).all(|w| w[0] <= w[1]),
+            "times go back in {}: {times:?}",
+            run["run_id"]
+        );
+        for (i, s) in stops.iter().enumerate() {
+            if s["kind"] == "pickup" {
+                let later = stops[i + 1..].iter().any(|d| {
+                    d["kind"] == "dropoff" && d["ride_request_id"] == s["ride_request_id"]
+                });
+                assert!(
+                    later,
+                    "pickup without a later drop-off in {}",
+                    run["run_id"]
+                );
+            }
+        }
+    }
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let ids = book_morning(&app, &cw, TOMORROW, 10).await;
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 2 }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job:?}");
+    assert_eq!(job["summary"]["served"], 10, "{job:?}");
+    assert_eq!(
+        job["summary"]["estimated_times"], true,
+        "no OSRM in this test: planned on estimates"
+    );
+    for id in &ids {
+        let r = app.get(&format!("/api/ride-requests/{id}"), &cw).await;
+        assert_eq!(r.body["status"], "confirmed", "{:?}", r.body);
+        let promised: chrono::DateTime<chrono::Utc> = r.body["promised_pickup_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let earliest: chrono::DateTime<chrono::Utc> =
+            r.body["earliest_pickup"].as_str().unwrap().parse().unwrap();
+        let slack = (promised - earliest).num_seconds();
+        assert!(
+            (0..=20 * 60).contains(&slack),
+            "pickup {slack} s after the earliest"
+        );
+    }
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+    let stops: usize = runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["stops"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(stops, 10 * 2 + 2 * runs.body.as_array().unwrap().len());
+
+    // Replanning keeps every promise.
+    let mut before = Vec::new();
+    for id in &ids {
+        before.push(
+            app.get(&format!("/api/ride-requests/{id}"), &cw).await.body["promised_pickup_at"]
+                .clone(),
+        );
+    }
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
+        )
+        .await;
+    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    assert_eq!(job["summary"]["served"], 10);
+    for (id, b) in ids.iter().zip(before) {
+        let r = app.get(&format!("/api/ride-requests/{id}"), &cw).await;
+        let was: chrono::DateTime<chrono::Utc> = b.as_str().unwrap().parse().unwrap();
+        let now: chrono::DateTime<chrono::Utc> = r.body["promised_pickup_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (now - was).num_seconds().abs() <= 10 * 60,
+            "a promise moved by more than the allowed 10 minutes"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    // The morning plan (07:00 now; rides from 09:00).
+    let cases = foggia_cases(&app).await;
+    let mp = meeting_point(&app, "Palmori").await;
+    for i in 0..4 {
+        let r = app
+            .post(
+                "/api/ride-requests",
+                &cw,
+                &ride(&cases[i], &mp, &farm(&app, i as i64).await, TODAY, "09:00"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert_eq!(
+            r.body["live"][0]["outcome"], "confirmed",
+            "{:?}",
+            r.body["live"]
+        );
+    }
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TODAY}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+    // One more, live: confirmed with a pickup time in its window.
+    let body = ride(
+        &cases[0],
+        &meeting_point(&app, "Borgo Mezzanone - ex pista").await,
+        &farm(&app, 5).await,
+        TODAY,
+        "10:00",
+    );
+    let r = app.post("/api/ride-requests", &cw, &body).await;
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    let pickup: chrono::DateTime<chrono::Utc> = r.body["live"][0]["pickup_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        pickup
+            >= "2026-11-24T09:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap()
+    );
+    assert_eq!(r.body["request"]["status"], "confirmed");
+    // One that no vehicle can do before the shifts end: refused, with alternatives.
+    let late = ride(
+        &cases[1],
+        &meeting_point(&app, "Borgo Tre Titoli").await,
+        &farm(&app, 7).await,
+        TODAY,
+        "21:58",
+    );
+    let r = app.post("/api/ride-requests", &cw, &late).await;
+    assert_eq!(r.body["live"][0]["outcome"], "refused", "{:?}", r.body);
+    assert!(!r.body["live"][0]["alternatives"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(r.body["request"]["status"], "refused");
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TODAY}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+
+    // A cancellation takes the rider's stops out and re-times the run.
+    let id = r.body["request"]["ride_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _ = id;
+    let first = runs.body[0].clone();
+    let victim = first["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "pickup")
+        .unwrap()["ride_request_id"]
+        .clone();
+    let c = app
+        .post(
+            &format!("/api/ride-requests/{}/cancel", victim.as_str().unwrap()),
+            &cw,
+            &json!({ "reason": "malato" }),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    let after = app
+        .get(&format!("/api/runs?region=puglia&date={TODAY}"), &coord)
+        .await;
+    assert_runs_consistent(&after.body);
+    assert!(after.body.as_array().unwrap().iter().all(|run| run["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["ride_request_id"] != victim)));
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = foggia_cases(&app).await;
+    // Two riders far apart in time and place, so they end up on different vehicles only if
+    // the optimiser wants; then move the second onto the first one's run.
+    let a = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(
+                &cases[0],
+                &meeting_point(&app, "Palmori").await,
+                &farm(&app, 0).await,
+                TODAY,
+                "09:00",
+            ),
+        )
+        .await;
+    let b = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(
+                &cases[1],
+                &meeting_point(&app, "Borgo Mezzanone - ex pista").await,
+                &farm(&app, 2).await,
+                TODAY,
+                "13:00",
+            ),
+        )
+        .await;
+    assert_eq!(a.body["live"][0]["outcome"], "confirmed");
+    assert_eq!(b.body["live"][0]["outcome"], "confirmed");
+    let run_a = a.body["live"][0]["run_id"].as_str().unwrap();
+    let b_id = b.body["request"]["ride_request_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/ride-requests/{b_id}/move"),
+            &coord,
+            &json!({ "run_id": run_a }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["outcome"], "confirmed");
+    assert_eq!(r.body["run_id"], run_a);
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TODAY}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+    // A case worker may not move rides; an unknown run is refused naming the field.
+    assert_eq!(
+        app.post(
+            &format!("/api/ride-requests/{b_id}/move"),
+            &cw,
+            &json!({ "run_id": run_a })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = app
+        .post(
+            &format!("/api/ride-requests/{b_id}/move"),
+            &coord,
+            &json!({ "run_id": uuid::Uuid::new_v4() }),
+        )
+        .await;
+    assert_eq!(r.error_field(), "run_id");
+}

@@ -438,3 +438,89 @@ impl Parsed {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::tests::checked;
+    use crate::solver::{solve, Options};
+
+    const INPUT: &str = r#"{
+      "vehicles": [{"id": 7, "start_index": 0, "end_index": 0, "capacity": [4],
+                    "time_window": [0, 10000], "costs": {"per_hour": 3600}}],
+      "shipments": [
+        {"amount": [2], "pickup": {"id": 1, "location_index": 1, "service": 30},
+         "delivery": {"id": 2, "location_index": 2, "service": 30, "time_windows": [[0, 5000]]},
+         "max_ride_time": 900},
+        {"amount": [1], "pickup": {"id": 3, "location_index": 2},
+         "delivery": {"id": 4, "location_index": 3}, "max_ride_time": 10}
+      ],
+      "matrices": {"car": {
+        "durations": [[0, 100, 200, 300], [100, 0, 100, 200], [200, 100, 0, 100], [300, 200, 100, 0]],
+        "distances": [[0, 1000, 2000, 3000], [1000, 0, 1000, 2000], [2000, 1000, 0, 1000], [3000, 2000, 1000, 0]]
+      }}
+    }"#;
+
+    #[test]
+    fn a_vroom_input_is_solved_and_written_in_vroom_format() {
+        let parsed = parse(INPUT, 10.0).unwrap();
+        let options = Options {
+            max_iterations: Some(50),
+            ..Options::default()
+        };
+        let sol = solve(&parsed.problem, &parsed.matrix, &options).unwrap();
+        checked(&parsed.problem, &parsed.matrix, &sol);
+        let out = parsed.output(&sol);
+        assert_eq!(out["code"], 0);
+        assert_eq!(out["routes"][0]["vehicle"], 7);
+        let steps = out["routes"][0]["steps"].as_array().unwrap();
+        let kinds: Vec<&str> = steps.iter().map(|s| s["type"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["start", "pickup", "delivery", "end"]);
+        assert_eq!(steps[1]["id"], 1);
+        assert_eq!(steps[1]["arrival"], 100);
+        assert_eq!(out["routes"][0]["duration"], 400);
+        assert_eq!(out["summary"]["cost"], 400);
+        // the second shipment needs 100 s of riding but allows 10: unassigned, with the reason
+        let unassigned = out["unassigned"].as_array().unwrap();
+        assert_eq!(unassigned.len(), 2);
+        assert_eq!(unassigned[0]["id"], 3);
+        assert_eq!(unassigned[0]["reason"], "ride_time_impossible");
+    }
+
+    #[test]
+    fn unsupported_vroom_features_are_rejected_not_ignored() {
+        let jobs = r#"{"vehicles": [], "jobs": [{"id": 1, "location_index": 0}], "matrix": [[0]]}"#;
+        assert!(matches!(parse(jobs, 10.0), Err(VroomError::Unsupported(_))));
+        let two_windows = INPUT.replace("[[0, 5000]]", "[[0, 50], [100, 5000]]");
+        assert!(matches!(
+            parse(&two_windows, 10.0),
+            Err(VroomError::Unsupported(_))
+        ));
+        let inverted = INPUT.replace("[[0, 5000]]", "[[5000, 0]]");
+        assert!(matches!(parse(&inverted, 10.0), Err(VroomError::Json(_))));
+    }
+
+    #[test]
+    fn coordinates_without_a_matrix_use_great_circle_distances() {
+        let input = r#"{
+          "vehicles": [{"id": 1, "start": [15.55, 41.46], "end": [15.55, 41.46], "capacity": [8]}],
+          "shipments": [{"amount": [1], "pickup": {"id": 1, "location": [15.60, 41.40]},
+                         "delivery": {"id": 2, "location": [15.55, 41.46]}}]
+        }"#;
+        let parsed = parse(input, 10.0).unwrap();
+        assert_eq!(parsed.matrix.len(), 2);
+        let d = parsed.matrix.distance(0, 1);
+        assert!((7000.0..8500.0).contains(&d), "{d}");
+        let sol = solve(
+            &parsed.problem,
+            &parsed.matrix,
+            &Options {
+                max_iterations: Some(10),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        checked(&parsed.problem, &parsed.matrix, &sol);
+        assert_eq!(sol.routes.len(), 1);
+    }
+}

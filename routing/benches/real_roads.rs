@@ -37,6 +37,8 @@ options:
   --osm PATH       OSM extract (default ../shared/osm/north-bayreuth.osm.gz)
   --seed N         random seed (default 1)
   --n N            matrix size for `matrix` (default 2000)
+  --tile N         `matrix`: tile side, = the server's --max-table-size (default 1000)
+  --concurrency N  `matrix`: tiles in flight (default 2)
   --sizes A,B,C    request counts for `scenario` (default 100,500,2000)
   --time-limit S   solver time limit per size for `scenario`, seconds (default 30)
   --write          `calibrate`: write routing/calibration/rural.json";
@@ -51,6 +53,8 @@ pub struct Args {
     sizes: Vec<usize>,
     time_limit_s: f64,
     write: bool,
+    tile: usize,
+    concurrency: usize,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -73,6 +77,8 @@ fn parse_args() -> Result<Option<Args>, String> {
         sizes: vec![100, 500, 2000],
         time_limit_s: 30.0,
         write: false,
+        tile: 1000,
+        concurrency: 2,
     };
     let mut it = raw.into_iter().skip(1);
     while let Some(flag) = it.next() {
@@ -92,6 +98,12 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--write" => args.write = true,
+            "--tile" => args.tile = value()?.parse().map_err(|e| format!("--tile: {e}"))?,
+            "--concurrency" => {
+                args.concurrency = value()?
+                    .parse()
+                    .map_err(|e| format!("--concurrency: {e}"))?;
+            }
             other => return Err(format!("unknown option {other}\n{USAGE}")),
         }
     }
@@ -151,7 +163,10 @@ fn random_points(extract: &osm::Extract, n: usize, seed: u64) -> Vec<Location> {
 async fn matrix(args: &Args) -> Result<(), String> {
     let extract = osm::read(&args.osm).map_err(|e| format!("{}: {e}", args.osm.display()))?;
     let points = random_points(&extract, args.n, args.seed);
-    let osrm = osrm_client(&args.osrm)?;
+    let mut config = OsrmConfig::new(args.osrm.as_str());
+    config.max_table_size = args.tile;
+    config.concurrency = args.concurrency;
+    let osrm = Arc::new(OsrmClient::new(config).map_err(|e| e.to_string())?);
     println!(
         "matrix {n} x {n} from {url} (tiles of {t}, {c} in flight)",
         n = args.n,

@@ -12,7 +12,8 @@
 //! never as a number. Memory is bounded: past `max_pairs` entries the cache is cleared.
 //!
 //! Values are kept as tenths (of seconds, of metres) in a `u32`, OSRM's own precision, so an
-//! entry is 16 bytes and a 2,000-location day about 64 MB; a value read back equals OSRM's.
+//! entry is 16 bytes and a 2,000-location day about 64 MB; a value read back equals OSRM's
+//! (another provider's values come back rounded to a tenth).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -141,10 +142,20 @@ impl CachedTravelTimes {
             let Some((rows, cols)) = self.next_rectangle(sources, destinations) else {
                 break;
             };
-            let row_locs: Vec<Location> = rows.iter().map(|&i| sources[i]).collect();
-            let col_locs: Vec<Location> = cols.iter().map(|&j| destinations[j]).collect();
             self.inner_calls.fetch_add(1, Ordering::Relaxed);
             asked += (rows.len() * cols.len()) as u64;
+            if rows.len() == n && cols.len() == m {
+                // Nothing known (a new day): ask with the caller's own slices, so a square
+                // request stays square for the provider, and answer from it directly.
+                let whole = self.inner.table(sources, destinations).await?;
+                if !whole.estimated {
+                    self.store(sources, destinations, &whole);
+                }
+                self.misses.fetch_add(asked, Ordering::Relaxed);
+                return Ok(whole);
+            }
+            let row_locs: Vec<Location> = rows.iter().map(|&i| sources[i]).collect();
+            let col_locs: Vec<Location> = cols.iter().map(|&j| destinations[j]).collect();
             let part = self.inner.table(&row_locs, &col_locs).await?;
             if part.estimated {
                 // Not stored: keep it aside for this answer only.
@@ -418,6 +429,10 @@ mod tests {
             Box::pin(async move {
                 let mut t = self.model.table(sources, destinations).await?;
                 t.estimated = false;
+                // Like OSRM, answer in tenths.
+                let tenth = |v: Option<f64>| v.map(|x| (x * 10.0).round() / 10.0);
+                t.durations = t.durations.into_iter().map(tenth).collect();
+                t.distances = t.distances.into_iter().map(tenth).collect();
                 Ok(t)
             })
         }

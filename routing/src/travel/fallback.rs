@@ -300,7 +300,7 @@ pub fn calibrate(region: &str, samples: &[Sample]) -> Result<Calibration, Travel
     for chunk in usable.chunks(usable.len().div_ceil(bins)) {
         let km = median(chunk.iter().map(|(d, _)| d / 1000.0).collect());
         let s = median(chunk.iter().map(|(_, s)| s.road_s).collect());
-        if knots.last().map_or(true, |&(k0, s0)| km > k0 && s > s0) {
+        if knots.last().is_none_or(|&(k0, s0)| km > k0 && s > s0) {
             knots.push((km, s));
         }
     }

@@ -32,6 +32,35 @@ pub use failover::WithFallback;
 pub use fallback::{Calibration, FallbackModel};
 pub use osrm::{OsrmClient, OsrmConfig};
 
+/// The provider the dispatch service uses: OSRM (`config`) behind a [`CachedTravelTimes`],
+/// falling back to `model` when OSRM fails. Hold it as `Arc<dyn TravelTimes>`, or as
+/// `Arc<WithFallback>` to also read [`WithFallback::is_degraded`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use routing::travel::{osrm_with_fallback, Calibration, FallbackModel, OsrmConfig, TravelTimes};
+///
+/// let travel: Arc<dyn TravelTimes> = Arc::new(
+///     osrm_with_fallback(
+///         OsrmConfig::new("http://127.0.0.1:5001"),
+///         FallbackModel::new(Calibration::rural()),
+///     )
+///     .unwrap(),
+/// );
+/// assert_eq!(travel.name(), "osrm");
+/// ```
+///
+/// # Errors
+/// [`TravelError::Config`] when the OSRM URL does not parse.
+pub fn osrm_with_fallback(
+    config: OsrmConfig,
+    model: FallbackModel,
+) -> Result<WithFallback, TravelError> {
+    let osrm = std::sync::Arc::new(OsrmClient::new(config)?);
+    let cached = std::sync::Arc::new(CachedTravelTimes::new(osrm));
+    Ok(WithFallback::new(cached, model))
+}
+
 /// A source of travel durations (seconds) and distances (metres) between locations.
 ///
 /// Object-safe and `Send + Sync`, so the service holds an `Arc<dyn TravelTimes>` and tests

@@ -4,6 +4,8 @@
 
 mod auth_scoping;
 mod budgets;
+mod driver;
 mod places;
+mod rides;
 mod service;
 mod validation;

@@ -1,0 +1,554 @@
+//! SQL for the driver API: whose runs, the manifest, storing events and positions once, and
+//! applying events to stops, requests, rides and the run.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{EventKind, NewEvent, NewPosition, RunStatus, StopKind, StopRef, StopStatus};
+use crate::bookings::RideStatus;
+use crate::error::{AppError, AppResult};
+use crate::rides::db::{record_ride, RideToRecord};
+use crate::rides::RideOutcome;
+
+/// The driver behind a staff login.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DriverRef {
+    /// Region.
+    pub region_code: String,
+    /// Driver id.
+    pub driver_id: Uuid,
+    /// The staff login.
+    pub staff_id: Uuid,
+}
+
+/// The driver row of a staff login, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn driver_of_staff(
+    conn: &mut PgConnection,
+    staff_id: Uuid,
+) -> AppResult<Option<DriverRef>> {
+    Ok(
+        sqlx::query_as("select region_code, driver_id, staff_id from driver where staff_id = $1")
+            .bind(staff_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Today in Europe/Rome, the programme's clock for "today's runs".
+///
+/// # Errors
+/// Database errors.
+pub async fn today_in_rome(conn: &mut PgConnection) -> AppResult<NaiveDate> {
+    Ok(
+        sqlx::query_scalar("select (now() at time zone 'Europe/Rome')::date")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// A run in a driver's list of the day.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct RunHeader {
+    /// Run.
+    pub run_id: Uuid,
+    /// Day.
+    pub service_date: NaiveDate,
+    /// Status.
+    pub status: RunStatus,
+    /// Vehicle plate/label.
+    pub vehicle_label: String,
+    /// Seats.
+    pub seats: i16,
+    /// Wheelchair places.
+    pub wheelchair_places: i16,
+    /// Number of stops.
+    pub stops: i64,
+    /// Planned arrival at the first stop.
+    pub first_stop_at: Option<DateTime<Utc>>,
+    /// Planned departure from the last stop.
+    pub last_stop_at: Option<DateTime<Utc>>,
+    /// Whether the times are straight-line estimates rather than road times.
+    pub estimated_times: bool,
+}
+
+/// A driver's runs of a day (not cancelled), earliest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn runs_of_driver(
+    conn: &mut PgConnection,
+    driver_id: Uuid,
+    day: NaiveDate,
+) -> AppResult<Vec<RunHeader>> {
+    Ok(sqlx::query_as(
+        "select r.run_id, r.service_date, r.status, v.label as vehicle_label, v.seats,
+                v.wheelchair_places, count(s.seq) as stops, min(s.planned_arrival) as first_stop_at,
+                max(s.planned_departure) as last_stop_at, r.estimated_times
+         from run r
+         join vehicle v on v.vehicle_id = r.vehicle_id
+         left join run_stop s on s.region_code = r.region_code and s.run_id = r.run_id
+         where r.driver_id = $1 and r.service_date = $2 and r.status <> 'cancelled'
+         group by r.region_code, r.run_id, v.region_code, v.vehicle_id
+         order by first_stop_at nulls last, r.run_id",
+    )
+    .bind(driver_id)
+    .bind(day)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A run of `driver_id`, if it is theirs.
+///
+/// # Errors
+/// Database errors.
+pub async fn run_of_driver(
+    conn: &mut PgConnection,
+    driver_id: Uuid,
+    run_id: Uuid,
+) -> AppResult<Option<RunHeader>> {
+    let runs: Option<RunHeader> = sqlx::query_as(
+        "select r.run_id, r.service_date, r.status, v.label as vehicle_label, v.seats,
+                v.wheelchair_places, count(s.seq) as stops, min(s.planned_arrival) as first_stop_at,
+                max(s.planned_departure) as last_stop_at, r.estimated_times
+         from run r
+         join vehicle v on v.vehicle_id = r.vehicle_id
+         left join run_stop s on s.region_code = r.region_code and s.run_id = r.run_id
+         where r.driver_id = $1 and r.run_id = $2
+         group by r.region_code, r.run_id, v.region_code, v.vehicle_id",
+    )
+    .bind(driver_id)
+    .bind(run_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(runs)
+}
+
+/// A stop of a manifest: where, when, and per rider only what the run needs.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ManifestRow {
+    /// Sequence.
+    pub seq: i32,
+    /// Kind.
+    pub kind: StopKind,
+    /// Status.
+    pub status: StopStatus,
+    /// Planned arrival.
+    pub planned_arrival: DateTime<Utc>,
+    /// Planned departure.
+    pub planned_departure: DateTime<Utc>,
+    /// Actual arrival.
+    pub actual_arrival: Option<DateTime<Utc>>,
+    /// Place (or depot) name.
+    pub place_name: Option<String>,
+    /// Meeting point name.
+    pub meeting_point_name: Option<String>,
+    /// Meeting point landmark.
+    pub landmark: Option<String>,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// The rider's name to greet them by.
+    pub known_as: Option<String>,
+    /// Passengers of the request.
+    pub passengers: Option<i16>,
+    /// Wheelchair needed.
+    pub wheelchair: Option<bool>,
+    /// Languages the rider speaks.
+    pub languages: Option<Vec<String>>,
+    /// `expected`, `on_board`, `dropped_off`, `no_show` or `cancelled`.
+    pub rider_status: Option<String>,
+}
+
+/// The stops of a run with what the driver needs, in order.
+///
+/// # Errors
+/// Database errors.
+pub async fn manifest(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<ManifestRow>> {
+    Ok(sqlx::query_as(
+        "select s.seq, s.kind, s.status, s.planned_arrival, s.planned_departure, s.actual_arrival,
+                coalesce(pl.name, case when s.kind in ('start', 'end') then v.depot_name end) as place_name,
+                mp.name as meeting_point_name, mp.landmark,
+                st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
+                p.known_as, rr.passengers, rr.wheelchair, p.languages,
+                case when rr.ride_request_id is null then null
+                     when rr.status = 'completed' then 'dropped_off'
+                     when rr.status = 'no_show' then 'no_show'
+                     when rr.status in ('cancelled', 'refused') then 'cancelled'
+                     when exists (select 1 from driver_event e where e.run_id = s.run_id
+                                  and e.ride_request_id = rr.ride_request_id and e.kind = 'boarded')
+                          then 'on_board'
+                     else 'expected' end as rider_status
+         from run_stop s
+         join run r on r.region_code = s.region_code and r.run_id = s.run_id
+         join vehicle v on v.vehicle_id = r.vehicle_id
+         left join place pl on pl.place_id = s.place_id
+         left join meeting_point mp on mp.meeting_point_id = s.meeting_point_id
+         left join ride_request rr on rr.ride_request_id = s.ride_request_id
+         left join person p on p.region_code = rr.region_code and p.person_id = rr.person_id
+         where s.run_id = $1
+         order by s.seq",
+    )
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Locks a run of `driver_id` for an upload; its status, or none when it is not theirs.
+///
+/// # Errors
+/// Database errors.
+pub async fn lock_run(
+    conn: &mut PgConnection,
+    driver_id: Uuid,
+    run_id: Uuid,
+) -> AppResult<Option<(String, RunStatus)>> {
+    Ok(sqlx::query_as(
+        "select region_code, status from run where run_id = $1 and driver_id = $2 for update",
+    )
+    .bind(run_id)
+    .bind(driver_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The stops of a run, for validation.
+///
+/// # Errors
+/// Database errors.
+pub async fn stop_refs(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<StopRef>> {
+    Ok(sqlx::query_as(
+        "select seq, kind, ride_request_id from run_stop where run_id = $1 order by seq",
+    )
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Stores an event unless its `client_event_id` is known; returns whether it is new.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_event(
+    conn: &mut PgConnection,
+    driver: &DriverRef,
+    run_id: Uuid,
+    e: &NewEvent,
+    ride_request_id: Option<Uuid>,
+) -> AppResult<bool> {
+    let stored: Option<Uuid> = sqlx::query_scalar(
+        "insert into driver_event (region_code, client_event_id, run_id, driver_id, kind, stop_seq,
+            ride_request_id, occurred_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         on conflict (region_code, client_event_id) do nothing
+         returning client_event_id",
+    )
+    .bind(&driver.region_code)
+    .bind(e.client_event_id)
+    .bind(run_id)
+    .bind(driver.driver_id)
+    .bind(e.kind)
+    .bind(e.stop_seq)
+    .bind(ride_request_id)
+    .bind(e.occurred_at)
+    .fetch_optional(conn)
+    .await?;
+    Ok(stored.is_some())
+}
+
+/// Stores a position unless its `client_event_id` is known; returns whether it is new.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_position(
+    conn: &mut PgConnection,
+    driver: &DriverRef,
+    run_id: Uuid,
+    p: &NewPosition,
+) -> AppResult<bool> {
+    let sql = format!(
+        "insert into vehicle_position (region_code, client_event_id, run_id, driver_id, location, recorded_at)
+         values ($1, $2, $3, $4, {}, $7)
+         on conflict (region_code, client_event_id) do nothing
+         returning client_event_id",
+        crate::sql_point!("$5", "$6")
+    );
+    let stored: Option<Uuid> = sqlx::query_scalar(&sql)
+        .bind(&driver.region_code)
+        .bind(p.client_event_id)
+        .bind(run_id)
+        .bind(driver.driver_id)
+        .bind(p.lon)
+        .bind(p.lat)
+        .bind(p.recorded_at)
+        .fetch_optional(conn)
+        .await?;
+    Ok(stored.is_some())
+}
+
+/// What applying one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The event changed (or confirmed) the run's state.
+    Applied,
+    /// Newer or contradicting state was already there (e.g. a no-show after the rider was
+    /// dropped off); the event is stored but changes nothing.
+    Superseded,
+}
+
+/// Moves a stop forward to `to` (never back) and keeps the earliest reported arrival.
+async fn advance_stop(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    seq: i32,
+    to: StopStatus,
+    at: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    let current: StopStatus =
+        sqlx::query_scalar("select status from run_stop where run_id = $1 and seq = $2")
+            .bind(run_id)
+            .bind(seq)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "update run_stop set status = $3,
+                actual_arrival = case when $4::timestamptz is null then actual_arrival
+                                      else least(coalesce(actual_arrival, $4), $4) end
+         where run_id = $1 and seq = $2",
+    )
+    .bind(run_id)
+    .bind(seq)
+    .bind(current.advance(to))
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The other stop of the same request on the run (the drop-off of a pickup and vice versa).
+async fn paired_stop(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    ride_request_id: Uuid,
+    kind: StopKind,
+) -> AppResult<Option<i32>> {
+    Ok(sqlx::query_scalar(
+        "select seq from run_stop where run_id = $1 and ride_request_id = $2 and kind = $3
+         order by seq limit 1",
+    )
+    .bind(run_id)
+    .bind(ride_request_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?)
+}
+
+async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
+    Ok(
+        sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
+            .bind(ride_request_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+async fn boarded_at(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    ride_request_id: Uuid,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "select min(occurred_at) from driver_event
+         where run_id = $1 and ride_request_id = $2 and kind = 'boarded'",
+    )
+    .bind(run_id)
+    .bind(ride_request_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Applies one new event (already stored and validated) in the upload's transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn apply_event(
+    conn: &mut PgConnection,
+    driver: &DriverRef,
+    run_id: Uuid,
+    stop: &StopRef,
+    e: &NewEvent,
+) -> AppResult<Effect> {
+    let at = Some(e.occurred_at);
+    let Some(request) = stop.ride_request_id else {
+        // Start and end stops: being there is all there is to do.
+        let to = match stop.kind {
+            StopKind::Start | StopKind::End => StopStatus::Done,
+            StopKind::Pickup | StopKind::Dropoff => StopStatus::Arrived,
+        };
+        advance_stop(conn, run_id, stop.seq, to, at).await?;
+        return Ok(Effect::Applied);
+    };
+    let status = request_status(conn, request).await?;
+    let by = Some(driver.staff_id);
+    match e.kind {
+        EventKind::Arrived => {
+            advance_stop(conn, run_id, stop.seq, StopStatus::Arrived, at).await?;
+        }
+        EventKind::Boarded => {
+            if matches!(
+                status,
+                RideStatus::NoShow | RideStatus::Cancelled | RideStatus::Refused
+            ) {
+                return Ok(Effect::Superseded);
+            }
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            // A drop-off uploaded before this boarding recorded the ride without it.
+            sqlx::query(
+                "update ride set picked_up_at = least(coalesce(picked_up_at, $2), $2)
+                 where ride_request_id = $1 and outcome = 'completed'",
+            )
+            .bind(request)
+            .bind(e.occurred_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        EventKind::NoShow => {
+            let boarded = boarded_at(conn, run_id, request).await?.is_some();
+            if status.is_final() || boarded {
+                return Ok(Effect::Superseded);
+            }
+            crate::bookings::db::set_status(
+                conn,
+                request,
+                RideStatus::NoShow,
+                Some("driver: no-show"),
+                by,
+            )
+            .await?;
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            if let Some(d) = paired_stop(conn, run_id, request, StopKind::Dropoff).await? {
+                advance_stop(conn, run_id, d, StopStatus::Skipped, None).await?;
+            }
+            let ride = RideToRecord {
+                ride_request_id: request,
+                run_id,
+                outcome: RideOutcome::NoShow,
+                picked_up_at: None,
+                dropped_off_at: None,
+            };
+            record_ride(conn, &ride, by).await?;
+        }
+        EventKind::DroppedOff => {
+            if status.is_final() {
+                return Ok(Effect::Superseded);
+            }
+            crate::bookings::db::set_status(
+                conn,
+                request,
+                RideStatus::Completed,
+                Some("driver: dropped off"),
+                by,
+            )
+            .await?;
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            // The rider was evidently picked up, even if the boarding is not uploaded yet.
+            if let Some(p) = paired_stop(conn, run_id, request, StopKind::Pickup).await? {
+                advance_stop(conn, run_id, p, StopStatus::Done, None).await?;
+            }
+            let ride = RideToRecord {
+                ride_request_id: request,
+                run_id,
+                outcome: RideOutcome::Completed,
+                picked_up_at: boarded_at(conn, run_id, request).await?,
+                dropped_off_at: at,
+            };
+            record_ride(conn, &ride, by).await?;
+        }
+    }
+    Ok(Effect::Applied)
+}
+
+/// Moves the run forward after an upload: `in_progress` once anything happened, `completed`
+/// when every pickup and drop-off stop is done or skipped. Returns the new status.
+///
+/// # Errors
+/// Database errors.
+pub async fn advance_run(conn: &mut PgConnection, run_id: Uuid) -> AppResult<RunStatus> {
+    Ok(sqlx::query_scalar(
+        "update run set status = case
+             when status in ('completed', 'cancelled') then status
+             when not exists (select 1 from run_stop s where s.run_id = run.run_id
+                              and s.kind in ('pickup', 'dropoff') and s.status in ('pending', 'arrived'))
+                  then 'completed'::run_status
+             else 'in_progress'::run_status end
+         where run_id = $1
+         returning status",
+    )
+    .bind(run_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The latest reported position of a run, for the coordinators of its region.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LatestPosition {
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// By the phone's clock.
+    pub recorded_at: DateTime<Utc>,
+    /// When the service got it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The run's region and status, the vehicle's label, and the latest position if any;
+/// none when the run is not in `region_code`.
+///
+/// # Errors
+/// Database errors.
+pub async fn latest_position(
+    conn: &mut PgConnection,
+    region_code: &str,
+    run_id: Uuid,
+) -> AppResult<Option<(RunStatus, String, Option<LatestPosition>)>> {
+    let run: Option<(RunStatus, String)> = sqlx::query_as(
+        "select r.status, v.label from run r join vehicle v on v.vehicle_id = r.vehicle_id
+         where r.run_id = $1 and r.region_code = $2",
+    )
+    .bind(run_id)
+    .bind(region_code)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((status, label)) = run else {
+        return Ok(None);
+    };
+    let pos: Option<LatestPosition> = sqlx::query_as(
+        "select st_x(location::geometry) as lon, st_y(location::geometry) as lat, recorded_at, received_at
+         from vehicle_position where run_id = $1
+         order by recorded_at desc, received_at desc limit 1",
+    )
+    .bind(run_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(Some((status, label, pos)))
+}
+
+/// Refuses an upload to a cancelled run.
+///
+/// # Errors
+/// A conflict `run_cancelled`.
+pub fn require_not_cancelled(status: RunStatus) -> AppResult<()> {
+    if status == RunStatus::Cancelled {
+        return Err(AppError::conflict(
+            "run_cancelled",
+            "this run was cancelled; call the coordinator",
+        ));
+    }
+    Ok(())
+}

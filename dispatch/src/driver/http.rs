@@ -1,0 +1,301 @@
+//! Routes of the driver API (`/driver/api/*`, the only routes the driver app calls) and the
+//! coordinators' view of a run's latest position (`/api/runs/{run_id}/position`).
+//!
+//! Refusals: a login that is not a driver → 403; a run that is not the caller's (another
+//! driver's, or unknown) → 404, so a driver cannot even learn that a run id exists; a manifest
+//! of a run that is not today's (Europe/Rome) → 404 as well: rider names are shown on the day only.
+
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::db::{self, DriverRef, Effect, LatestPosition, ManifestRow, RunHeader};
+use super::{apply_order, EventBatch, PositionBatch, RunStatus, StopKind, StopStatus};
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/driver/api/runs", get(my_runs))
+        .route("/driver/api/runs/{run_id}", get(my_manifest))
+        .route("/driver/api/runs/{run_id}/events", post(post_events))
+        .route("/driver/api/runs/{run_id}/positions", post(post_positions))
+        .route("/api/runs/{run_id}/position", get(run_position))
+}
+
+/// A JSON body read with [`AppJson`], whose error names array elements with dots
+/// (`events.3.kind`, as every 422 of the API does) rather than serde's `events[3].kind`.
+struct Batch<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Batch<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match AppJson::<T>::from_request(req, state).await {
+            Ok(AppJson(t)) => Ok(Self(t)),
+            Err(AppError::Validation { field, message }) => {
+                Err(AppError::invalid(dotted(&field), message))
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// `events[3].kind` → `events.3.kind`.
+fn dotted(field: &str) -> String {
+    field.replace('[', ".").replace(']', "")
+}
+
+/// The driver behind the caller's login: 403 for other roles or an unlinked login.
+async fn me_as_driver(state: &AppState, staff: &Staff) -> AppResult<DriverRef> {
+    staff.require(&[Role::Driver])?;
+    let mut conn = state.db.acquire().await?;
+    db::driver_of_staff(&mut conn, staff.staff_id)
+        .await?
+        .ok_or_else(|| AppError::Forbidden("this login is not linked to a driver".into()))
+}
+
+#[derive(Deserialize)]
+struct DayQuery {
+    date: Option<NaiveDate>,
+}
+
+#[derive(Serialize)]
+struct MyRuns {
+    date: NaiveDate,
+    runs: Vec<RunHeader>,
+}
+
+async fn my_runs(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<DayQuery>,
+) -> AppResult<Json<MyRuns>> {
+    let driver = me_as_driver(&state, &staff).await?;
+    let mut conn = state.db.acquire().await?;
+    let date = match q.date {
+        Some(d) => d,
+        None => db::today_in_rome(&mut conn).await?,
+    };
+    let runs = db::runs_of_driver(&mut conn, driver.driver_id, date).await?;
+    Ok(Json(MyRuns { date, runs }))
+}
+
+/// The manifest: the run and its stops, with per rider only what the run needs.
+#[derive(Serialize)]
+struct Manifest {
+    #[serde(flatten)]
+    run: RunHeader,
+    stops: Vec<DriverStop>,
+}
+
+#[derive(Serialize)]
+struct DriverStop {
+    seq: i32,
+    kind: StopKind,
+    status: StopStatus,
+    planned_arrival: DateTime<Utc>,
+    planned_departure: DateTime<Utc>,
+    actual_arrival: Option<DateTime<Utc>>,
+    place_name: Option<String>,
+    meeting_point_name: Option<String>,
+    landmark: Option<String>,
+    lon: f64,
+    lat: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rider: Option<DriverRider>,
+}
+
+#[derive(Serialize)]
+struct DriverRider {
+    known_as: String,
+    passengers: i16,
+    wheelchair: bool,
+    languages: Vec<String>,
+    status: String,
+}
+
+impl From<ManifestRow> for DriverStop {
+    fn from(r: ManifestRow) -> Self {
+        let rider = r.known_as.map(|known_as| DriverRider {
+            known_as,
+            passengers: r.passengers.unwrap_or(1),
+            wheelchair: r.wheelchair.unwrap_or(false),
+            languages: r.languages.unwrap_or_default(),
+            status: r.rider_status.unwrap_or_else(|| "expected".into()),
+        });
+        Self {
+            seq: r.seq,
+            kind: r.kind,
+            status: r.status,
+            planned_arrival: r.planned_arrival,
+            planned_departure: r.planned_departure,
+            actual_arrival: r.actual_arrival,
+            place_name: r.place_name,
+            meeting_point_name: r.meeting_point_name,
+            landmark: r.landmark,
+            lon: r.lon,
+            lat: r.lat,
+            rider,
+        }
+    }
+}
+
+async fn my_manifest(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(run_id): Path<Uuid>,
+) -> AppResult<Json<Manifest>> {
+    let driver = me_as_driver(&state, &staff).await?;
+    let mut conn = state.db.acquire().await?;
+    let run = db::run_of_driver(&mut conn, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    if run.service_date != db::today_in_rome(&mut conn).await? || run.status == RunStatus::Cancelled
+    {
+        return Err(AppError::NotFound("run"));
+    }
+    let stops = db::manifest(&mut conn, run_id).await?;
+    Ok(Json(Manifest {
+        run,
+        stops: stops.into_iter().map(DriverStop::from).collect(),
+    }))
+}
+
+/// What an upload did, by `client_event_id`.
+#[derive(Serialize)]
+struct EventsResult {
+    /// New events that changed the run's state, in the order they were applied.
+    applied: Vec<Uuid>,
+    /// Events already received before (or twice in this batch): nothing done.
+    duplicates: Vec<Uuid>,
+    /// New events stored but overtaken by newer or contradicting state (e.g. a no-show for
+    /// a rider already dropped off).
+    superseded: Vec<Uuid>,
+    run_status: RunStatus,
+}
+
+async fn post_events(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(run_id): Path<Uuid>,
+    Batch(batch): Batch<EventBatch>,
+) -> AppResult<Json<EventsResult>> {
+    let driver = me_as_driver(&state, &staff).await?;
+    let mut tx = state.db.begin().await?;
+    // The lock orders concurrent uploads for one run: each sees the state the previous left.
+    let (_, status) = db::lock_run(&mut tx, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    db::require_not_cancelled(status)?;
+    let stops = db::stop_refs(&mut tx, run_id).await?;
+    batch.validate(&stops, Utc::now())?;
+    let stop_of = |seq: i32| stops.iter().find(|s| s.seq == seq).expect("validated");
+    let mut result = EventsResult {
+        applied: Vec::new(),
+        duplicates: Vec::new(),
+        superseded: Vec::new(),
+        run_status: status,
+    };
+    let mut fresh = Vec::new();
+    for (i, e) in batch.events.iter().enumerate() {
+        let stop = stop_of(e.stop_seq);
+        if db::insert_event(&mut tx, &driver, run_id, e, stop.ride_request_id).await? {
+            fresh.push(i);
+        } else {
+            result.duplicates.push(e.client_event_id);
+        }
+    }
+    let fresh_events: Vec<_> = fresh.iter().map(|&i| batch.events[i].clone()).collect();
+    for i in apply_order(&fresh_events) {
+        let e = &fresh_events[i];
+        match db::apply_event(&mut tx, &driver, run_id, stop_of(e.stop_seq), e).await? {
+            Effect::Applied => result.applied.push(e.client_event_id),
+            Effect::Superseded => result.superseded.push(e.client_event_id),
+        }
+    }
+    if !fresh_events.is_empty() {
+        result.run_status = db::advance_run(&mut tx, run_id).await?;
+    }
+    tx.commit().await?;
+    Ok(Json(result))
+}
+
+#[derive(Serialize)]
+struct PositionsResult {
+    accepted: usize,
+    duplicates: Vec<Uuid>,
+}
+
+async fn post_positions(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(run_id): Path<Uuid>,
+    Batch(batch): Batch<PositionBatch>,
+) -> AppResult<Json<PositionsResult>> {
+    let driver = me_as_driver(&state, &staff).await?;
+    batch.validate(Utc::now())?;
+    let mut tx = state.db.begin().await?;
+    let (_, status) = db::lock_run(&mut tx, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    db::require_not_cancelled(status)?;
+    let mut result = PositionsResult {
+        accepted: 0,
+        duplicates: Vec::new(),
+    };
+    for p in &batch.positions {
+        if db::insert_position(&mut tx, &driver, run_id, p).await? {
+            result.accepted += 1;
+        } else {
+            result.duplicates.push(p.client_event_id);
+        }
+    }
+    tx.commit().await?;
+    Ok(Json(result))
+}
+
+#[derive(Serialize)]
+struct RunPosition {
+    run_id: Uuid,
+    status: RunStatus,
+    vehicle_label: String,
+    position: Option<LatestPosition>,
+}
+
+async fn run_position(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(run_id): Path<Uuid>,
+) -> AppResult<Json<RunPosition>> {
+    staff.require(&[Role::PoloCoordinator])?;
+    let polo = staff.case_polo()?;
+    let mut conn = state.db.acquire().await?;
+    let region = crate::places::db::polo_region(&mut conn, polo)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    let (status, vehicle_label, position) = db::latest_position(&mut conn, &region, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    Ok(Json(RunPosition {
+        run_id,
+        status,
+        vehicle_label,
+        position,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn array_indexes_are_named_with_dots() {
+        assert_eq!(super::dotted("events[3].kind"), "events.3.kind");
+        assert_eq!(super::dotted("body"), "body");
+    }
+}

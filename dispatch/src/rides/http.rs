@@ -1,0 +1,178 @@
+//! `GET /api/cases/{case_id}/rides`: a case's rides for the staff of its Polo: the timeline of
+//! its requests (status history, ride outcome, times, cost, who paid) and a summary (rides
+//! taken, missed, cost, what is left of each budget area). Every read is audited.
+
+use axum::extract::{Path, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::db::{self, CaseRideRow, StatusChange};
+use super::RideOutcome;
+use crate::auth::Staff;
+use crate::bookings::{RidePurpose, RideStatus};
+use crate::budgets::{AreaBalance, Balance};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/cases/{case_id}/rides", get(case_rides))
+}
+
+/// A case's rides as its Polo sees them.
+#[derive(Debug, Serialize)]
+struct CaseRides {
+    case_id: Uuid,
+    summary: Summary,
+    timeline: Vec<TimelineEntry>,
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    rides_taken: usize,
+    rides_missed: usize,
+    /// Cost of the rides taken, cents (paid or not).
+    cost_cents: i64,
+    /// Cost that no funding source could pay, cents.
+    unfunded_cents: i64,
+    budgets: Vec<BudgetLeft>,
+}
+
+#[derive(Debug, Serialize)]
+struct BudgetLeft {
+    funding_source_id: Uuid,
+    name: String,
+    period_start: NaiveDate,
+    period_end: NaiveDate,
+    remaining_cents: i64,
+    areas: Vec<AreaBalance>,
+}
+
+impl From<Balance> for BudgetLeft {
+    fn from(b: Balance) -> Self {
+        Self {
+            funding_source_id: b.source.funding_source_id,
+            name: b.source.name,
+            period_start: b.source.period_start,
+            period_end: b.source.period_end,
+            remaining_cents: b.remaining_cents,
+            areas: b.areas,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct TimelineEntry {
+    ride_request_id: Uuid,
+    purpose: RidePurpose,
+    service_date: NaiveDate,
+    status: RideStatus,
+    pickup_place_name: String,
+    dropoff_place_name: String,
+    earliest_pickup: Option<DateTime<Utc>>,
+    latest_arrival: Option<DateTime<Utc>>,
+    promised_pickup_at: Option<DateTime<Utc>>,
+    history: Vec<HistoryEntry>,
+    ride: Option<RideView>,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryEntry {
+    status: RideStatus,
+    reason: Option<String>,
+    changed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct RideView {
+    outcome: RideOutcome,
+    picked_up_at: Option<DateTime<Utc>>,
+    dropped_off_at: Option<DateTime<Utc>>,
+    distance_m: i32,
+    cost_cents: i64,
+    funded: bool,
+    funding_source_id: Option<Uuid>,
+    funding_source_name: Option<String>,
+}
+
+fn timeline(rows: Vec<CaseRideRow>, history: &[StatusChange]) -> Vec<TimelineEntry> {
+    rows.into_iter()
+        .map(|r| {
+            let ride = r.outcome.map(|outcome| {
+                let cost_cents = r.cost_cents.unwrap_or(0);
+                RideView {
+                    outcome,
+                    picked_up_at: r.picked_up_at,
+                    dropped_off_at: r.dropped_off_at,
+                    distance_m: r.distance_m.unwrap_or(0),
+                    cost_cents,
+                    funded: cost_cents == 0 || r.funding_source_id.is_some(),
+                    funding_source_id: r.funding_source_id,
+                    funding_source_name: r.funding_source_name,
+                }
+            });
+            TimelineEntry {
+                history: history
+                    .iter()
+                    .filter(|h| h.ride_request_id == r.ride_request_id)
+                    .map(|h| HistoryEntry {
+                        status: h.status,
+                        reason: h.reason.clone(),
+                        changed_at: h.changed_at,
+                    })
+                    .collect(),
+                ride_request_id: r.ride_request_id,
+                purpose: r.purpose,
+                service_date: r.service_date,
+                status: r.status,
+                pickup_place_name: r.pickup_place_name,
+                dropoff_place_name: r.dropoff_place_name,
+                earliest_pickup: r.earliest_pickup,
+                latest_arrival: r.latest_arrival,
+                promised_pickup_at: r.promised_pickup_at,
+                ride,
+            }
+        })
+        .collect()
+}
+
+async fn case_rides(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(case_id): Path<Uuid>,
+) -> AppResult<Json<CaseRides>> {
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    let case = crate::cases::db::case_of_polo(&mut tx, polo, case_id)
+        .await?
+        .ok_or(AppError::NotFound("case"))?;
+    crate::audit::record_case_access(&mut tx, &staff, &case.region_code, case_id, "rides").await?;
+    let rows = db::rides_of_case(&mut tx, case_id).await?;
+    let history = db::status_history_of_case(&mut tx, case_id).await?;
+    let mut budgets = Vec::new();
+    for src in crate::budgets::db::sources_of_person(&mut tx, case.person_id).await? {
+        budgets.push(BudgetLeft::from(
+            crate::budgets::db::balance(&mut tx, src).await?,
+        ));
+    }
+    tx.commit().await?;
+    let timeline = timeline(rows, &history);
+    let rides = || timeline.iter().filter_map(|t| t.ride.as_ref());
+    let summary = Summary {
+        rides_taken: rides()
+            .filter(|r| r.outcome == RideOutcome::Completed)
+            .count(),
+        rides_missed: rides().filter(|r| r.outcome == RideOutcome::NoShow).count(),
+        cost_cents: rides().map(|r| r.cost_cents).sum(),
+        unfunded_cents: rides().filter(|r| !r.funded).map(|r| r.cost_cents).sum(),
+        budgets,
+    };
+    Ok(Json(CaseRides {
+        case_id,
+        summary,
+        timeline,
+    }))
+}

@@ -409,12 +409,12 @@ async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(p
     // The morning plan (07:00 now; rides from 09:00).
     let cases = foggia_cases(&app).await;
     let mp = meeting_point(&app, "Palmori").await;
-    for i in 0..4 {
+    for (i, case) in (0_i64..).zip(cases.iter().take(4)) {
         let r = app
             .post(
                 "/api/ride-requests",
                 &cw,
-                &ride(&cases[i], &mp, &farm(&app, i as i64).await, TODAY, "09:00"),
+                &ride(case, &mp, &farm(&app, i).await, TODAY, "09:00"),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED);

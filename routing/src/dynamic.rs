@@ -334,7 +334,7 @@ trait Cheaper {
 
 impl Cheaper for Option<(f64, usize, crate::solver::route::Insertion)> {
     fn is_none_or_cheaper(&self, delta: f64) -> bool {
-        self.as_ref().map_or(true, |b| delta < b.0)
+        self.as_ref().is_none_or(|b| delta < b.0)
     }
 }
 

@@ -322,7 +322,7 @@ impl Problem {
     pub fn compatible(&self, r: usize, v: usize) -> bool {
         let req = &self.requests[r];
         let veh = &self.vehicles[v];
-        req.vehicle.map_or(true, |p| p == v)
+        req.vehicle.is_none_or(|p| p == v)
             && req.skills.iter().all(|s| veh.skills.contains(s))
             && req.load.fits_in(&veh.capacity)
     }

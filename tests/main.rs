@@ -5,6 +5,7 @@
 mod auth_scoping;
 mod budgets;
 mod driver;
+mod lines;
 mod places;
 mod rides;
 mod service;

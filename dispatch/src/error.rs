@@ -36,6 +36,18 @@ pub enum AppError {
         /// Human-readable explanation.
         message: String,
     },
+    /// A conflict that also says what the client could do instead (a full line names other
+    /// lines and its next free day); `details` are added to the error object next to `code`
+    /// and `message`.
+    #[error("{message}")]
+    ConflictWith {
+        /// Machine-readable reason, e.g. `line_full`.
+        code: &'static str,
+        /// Human-readable explanation.
+        message: String,
+        /// Extra members of the error object (boxed to keep the error small).
+        details: Box<serde_json::Map<String, serde_json::Value>>,
+    },
     /// A database failure that is not an expected constraint.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
@@ -64,13 +76,33 @@ impl AppError {
         }
     }
 
+    /// A conflict with a machine-readable code and extra members for the error object; a
+    /// `details` that is not a JSON object is put under `details`.
+    pub fn conflict_with(
+        code: &'static str,
+        message: impl Into<String>,
+        details: serde_json::Value,
+    ) -> Self {
+        let details = match details {
+            serde_json::Value::Object(map) => map,
+            other => std::iter::once(("details".to_owned(), other)).collect(),
+        };
+        Self::ConflictWith {
+            code,
+            message: message.into(),
+            details: Box::new(details),
+        }
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => {
+                (StatusCode::CONFLICT, code)
+            }
             Self::Sqlx(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -131,6 +163,17 @@ impl IntoResponse for AppError {
         let body = match &self {
             Self::Validation { field, message } => {
                 json!({ "error": { "code": code, "field": field, "message": message } })
+            }
+            Self::ConflictWith {
+                message, details, ..
+            } => {
+                let mut error = serde_json::Map::new();
+                error.insert("code".into(), json!(code));
+                error.insert("message".into(), json!(message));
+                for (k, v) in details.iter() {
+                    error.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                json!({ "error": error })
             }
             Self::Sqlx(e) => {
                 tracing::error!(error = ?e, "database error");

@@ -1,0 +1,268 @@
+//! HTTP routes for work lines: create and read lines, subscribe people, make a day's runs, and
+//! find lines passing near an on-demand trip.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
+use crate::audit::record_case_accesses;
+use crate::auth::{Role, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::{AppJson, AppQuery};
+use crate::geo::LonLat;
+use crate::state::AppState;
+
+/// Who may read lines.
+const READERS: &[Role] = &[
+    Role::ProgrammeAdmin,
+    Role::PoloCoordinator,
+    Role::CaseWorker,
+    Role::Mediator,
+];
+/// Who may create lines and make a day's runs.
+const PLANNERS: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
+
+/// Routes of this module.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/lines", post(create_line).get(list_lines))
+        .route("/api/lines/passing", get(passing))
+        .route("/api/lines/materialise", post(materialise))
+        .route("/api/lines/{line_id}", get(get_line))
+        .route("/api/lines/{line_id}/subscriptions", post(subscribe))
+        .route(
+            "/api/lines/{line_id}/subscriptions/{subscription_id}/end",
+            post(end_subscription),
+        )
+}
+
+/// A line with its stops; subscriber identities only for the caller's own Polo.
+#[derive(Serialize)]
+struct LineDetail {
+    #[serde(flatten)]
+    line: Line,
+    stops: Vec<LineStop>,
+    /// Active subscriptions, all Poli (a number, no identities).
+    active_subscriptions: i64,
+    /// Subscriptions of the caller's Polo's cases; absent for callers without a Polo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscriptions: Option<Vec<Subscription>>,
+}
+
+async fn detail(conn: &mut sqlx::PgConnection, staff: &Staff, line: Line) -> AppResult<LineDetail> {
+    let stops = db::stops_of(conn, line.line_id).await?;
+    let active_subscriptions = db::active_subscriptions(conn, line.line_id).await?;
+    let subscriptions = match staff.case_polo() {
+        Ok(polo) => {
+            let subs = db::subscriptions_of_polo(conn, line.line_id, polo).await?;
+            let read: Vec<(String, Uuid)> = subs
+                .iter()
+                .map(|s| (line.region_code.clone(), s.case_id))
+                .collect();
+            record_case_accesses(conn, staff, &read, "line subscribers").await?;
+            Some(subs)
+        }
+        Err(_) => None,
+    };
+    Ok(LineDetail {
+        line,
+        stops,
+        active_subscriptions,
+        subscriptions,
+    })
+}
+
+async fn create_line(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewLine>,
+) -> AppResult<(StatusCode, Json<LineDetail>)> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region_code", &body.region_code)?;
+    let body = body.validate()?;
+    let mut tx = state.db.begin().await?;
+    let line_id = db::insert_line(&mut tx, &body).await?;
+    let line = db::get_line(&mut tx, line_id, false)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    let out = detail(&mut tx, &staff, line).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    region: String,
+    date: Option<NaiveDate>,
+}
+
+#[derive(Serialize)]
+struct LineSummary {
+    #[serde(flatten)]
+    line: Line,
+    /// People on the busiest leg that day (with `date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seats_taken: Option<i64>,
+    /// Seats left on the busiest leg that day (with `date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seats_free: Option<i64>,
+}
+
+async fn list_lines(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> AppResult<Json<Vec<LineSummary>>> {
+    staff.require(READERS)?;
+    staff.require_region("region", &q.region)?;
+    let mut conn = state.db.acquire().await?;
+    let lines = db::list_lines(&mut conn, &q.region, q.date).await?;
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        let taken = match q.date {
+            Some(day) => Some(db::seats_taken(&mut conn, &line, day).await?),
+            None => None,
+        };
+        out.push(LineSummary {
+            seats_free: taken.map(|t| i64::from(line.capacity) - t),
+            seats_taken: taken,
+            line,
+        });
+    }
+    Ok(Json(out))
+}
+
+async fn get_line(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(line_id): Path<Uuid>,
+) -> AppResult<Json<LineDetail>> {
+    staff.require(READERS)?;
+    let mut tx = state.db.begin().await?;
+    let line = db::get_line(&mut tx, line_id, false)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    staff.require_region("region_code", &line.region_code)?;
+    let out = detail(&mut tx, &staff, line).await?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+async fn subscribe(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(line_id): Path<Uuid>,
+    AppJson(body): AppJson<NewSubscription>,
+) -> AppResult<(StatusCode, Json<Subscription>)> {
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    let sub = db::subscribe(&mut tx, &staff, polo, line_id, &body).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(sub)))
+}
+
+#[derive(Deserialize)]
+struct EndBody {
+    /// Last day the person travels; defaults to today (Europe/Rome).
+    valid_to: Option<NaiveDate>,
+}
+
+async fn end_subscription(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((line_id, subscription_id)): Path<(Uuid, Uuid)>,
+    AppJson(body): AppJson<EndBody>,
+) -> AppResult<Json<Subscription>> {
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    let last_day = match body.valid_to {
+        Some(d) => d,
+        None => {
+            sqlx::query_scalar("select (now() at time zone 'Europe/Rome')::date")
+                .fetch_one(&mut *tx)
+                .await?
+        }
+    };
+    let sub =
+        db::end_subscription(&mut tx, &staff, polo, line_id, subscription_id, last_day).await?;
+    tx.commit().await?;
+    Ok(Json(sub))
+}
+
+#[derive(Deserialize)]
+struct MaterialiseBody {
+    region_code: String,
+    date: NaiveDate,
+}
+
+async fn materialise(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<MaterialiseBody>,
+) -> AppResult<Json<db::Materialised>> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region_code", &body.region_code)?;
+    let mut tx = state.db.begin().await?;
+    let done = db::materialise(&mut tx, &body.region_code, body.date, staff.staff_id).await?;
+    tx.commit().await?;
+    Ok(Json(done))
+}
+
+#[derive(Deserialize)]
+struct PassingQuery {
+    region: String,
+    date: NaiveDate,
+    from_lon: f64,
+    from_lat: f64,
+    to_lon: f64,
+    to_lat: f64,
+    radius_m: Option<f64>,
+}
+
+async fn passing(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<PassingQuery>,
+) -> AppResult<Json<Vec<db::PassingLine>>> {
+    staff.require(READERS)?;
+    staff.require_region("region", &q.region)?;
+    let from = LonLat {
+        lon: q.from_lon,
+        lat: q.from_lat,
+    }
+    .validate("from")
+    .map_err(|e| rename_point_field(e, "from"))?;
+    let to = LonLat {
+        lon: q.to_lon,
+        lat: q.to_lat,
+    }
+    .validate("to")
+    .map_err(|e| rename_point_field(e, "to"))?;
+    let radius = q.radius_m.unwrap_or(1_000.0);
+    if !(radius > 0.0 && radius <= 20_000.0) {
+        return Err(AppError::invalid(
+            "radius_m",
+            "must be in (0, 20000] metres",
+        ));
+    }
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        db::lines_passing(&mut conn, &q.region, q.date, from, to, radius).await?,
+    ))
+}
+
+/// `from.lat` → `from_lat`: the query parameters are flat.
+fn rename_point_field(e: AppError, prefix: &str) -> AppError {
+    match e {
+        AppError::Validation { field, message } => AppError::Validation {
+            field: field.replacen(&format!("{prefix}."), &format!("{prefix}_"), 1),
+            message,
+        },
+        other => other,
+    }
+}

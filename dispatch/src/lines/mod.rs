@@ -1,0 +1,817 @@
+//! Linee lavoro: scheduled work lines from settlements to farms. A line has ordered stops with
+//! local (Europe/Rome) times, operating days (ISO 1 = Monday .. 7 = Sunday) within a season, and
+//! a capacity; people subscribe through their case for a date range and a segment
+//! `[board_seq, alight_seq)`; each operating day becomes one run (see [`db::materialise`]).
+//!
+//! Invariants kept here and in `db.rs`:
+//! - a line has at least two stops with strictly increasing times (so a line never crosses
+//!   midnight and the drop-off is always after the pickup);
+//! - on no operating day and no leg of the line do more active subscriptions travel than the
+//!   capacity: a subscription is checked under a lock on the line row, against the peak load
+//!   over every (day, leg) it would use ([`peak_load`]);
+//! - subscriber identities are case data: only the case's Polo sees them, and reads are audited.
+
+pub mod db;
+pub mod http;
+
+use chrono::{Datelike, Days, NaiveDate, NaiveTime};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::geo::non_blank;
+
+/// When a line runs: a season and ISO weekdays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// First day of the season.
+    pub season_start: NaiveDate,
+    /// Last day of the season.
+    pub season_end: NaiveDate,
+    /// ISO weekdays, 1 = Monday .. 7 = Sunday.
+    pub operating_days: Vec<i16>,
+}
+
+impl Schedule {
+    /// Whether the line runs on `day`: in season and on one of its weekdays.
+    ///
+    /// ```
+    /// use chrono::NaiveDate;
+    /// use dispatch::lines::Schedule;
+    /// let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+    /// let s = Schedule { season_start: d("2027-06-01"), season_end: d("2027-09-30"),
+    ///                    operating_days: vec![1, 2, 3, 4, 5] };
+    /// assert!(s.operates_on(d("2027-06-07")));   // a Monday
+    /// assert!(!s.operates_on(d("2027-06-13")));  // a Sunday
+    /// assert!(!s.operates_on(d("2027-10-04")));  // a Monday after the season
+    /// ```
+    #[must_use]
+    pub fn operates_on(&self, day: NaiveDate) -> bool {
+        let iso = i16::try_from(day.weekday().number_from_monday()).unwrap_or(0);
+        self.season_start <= day && day <= self.season_end && self.operating_days.contains(&iso)
+    }
+
+    /// The first operating day in `from..=until`, if any.
+    #[must_use]
+    pub fn next_operating_day(&self, from: NaiveDate, until: NaiveDate) -> Option<NaiveDate> {
+        let until = until.min(self.season_end);
+        let mut day = from.max(self.season_start);
+        // At most a week of steps: the weekdays repeat.
+        for _ in 0..7 {
+            if day > until {
+                return None;
+            }
+            if self.operates_on(day) {
+                return Some(day);
+            }
+            day = day.checked_add_days(Days::new(1))?;
+        }
+        None
+    }
+}
+
+/// Whether the segments `[a.0, a.1)` and `[b.0, b.1)` of a line share a leg.
+#[must_use]
+pub fn segments_overlap(a: (i16, i16), b: (i16, i16)) -> bool {
+    a.0 < b.1 && b.0 < a.1
+}
+
+/// A subscription's use of a line: which legs, which days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Span {
+    /// Stop where the person boards.
+    pub board_seq: i16,
+    /// Stop where the person gets off (after `board_seq`).
+    pub alight_seq: i16,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_to: NaiveDate,
+}
+
+impl Span {
+    fn covers(&self, day: NaiveDate, leg: i16) -> bool {
+        self.valid_from <= day
+            && day <= self.valid_to
+            && self.board_seq <= leg
+            && leg < self.alight_seq
+    }
+}
+
+/// People on the busiest leg of `board..alight` on `day`.
+#[must_use]
+pub fn load_on(existing: &[Span], day: NaiveDate, board: i16, alight: i16) -> usize {
+    (board..alight)
+        .map(|leg| existing.iter().filter(|s| s.covers(day, leg)).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The most people already travelling on any operating day and any leg that `new` would use.
+///
+/// The load only grows on a day some subscription starts, so it is enough to look at the first
+/// operating day on or after each such start (and after `new.valid_from`).
+#[must_use]
+pub fn peak_load(schedule: &Schedule, existing: &[Span], new: &Span) -> usize {
+    let starts = std::iter::once(new.valid_from).chain(
+        existing
+            .iter()
+            .map(|s| s.valid_from)
+            .filter(|d| *d > new.valid_from && *d <= new.valid_to),
+    );
+    starts
+        .filter_map(|start| schedule.next_operating_day(start, new.valid_to))
+        .map(|day| load_on(existing, day, new.board_seq, new.alight_seq))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The first operating day in `from..=season end` when `board..alight` has a free seat.
+#[must_use]
+pub fn first_day_with_seat(
+    schedule: &Schedule,
+    existing: &[Span],
+    capacity: usize,
+    board: i16,
+    alight: i16,
+    from: NaiveDate,
+) -> Option<NaiveDate> {
+    let mut day = schedule.next_operating_day(from, schedule.season_end)?;
+    loop {
+        if load_on(existing, day, board, alight) < capacity {
+            return Some(day);
+        }
+        let next = day.checked_add_days(Days::new(1))?;
+        day = schedule.next_operating_day(next, schedule.season_end)?;
+    }
+}
+
+/// Kind of a run stop made from a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStopKind {
+    /// The line's first stop, where the run begins.
+    Start,
+    /// A rider boards.
+    Pickup,
+    /// A rider gets off.
+    Dropoff,
+    /// The line's last stop, where the run ends.
+    End,
+}
+
+impl RunStopKind {
+    /// The `stop_kind` value in the database.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Start => "start",
+            Self::Pickup => "pickup",
+            Self::Dropoff => "dropoff",
+            Self::End => "end",
+        }
+    }
+}
+
+/// One stop of a run made from a line, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedStop {
+    /// What happens there.
+    pub kind: RunStopKind,
+    /// The rider's request, for pickups and drop-offs.
+    pub ride_request_id: Option<Uuid>,
+    /// The line stop where it happens.
+    pub line_seq: i16,
+}
+
+/// The stops of a line's run: `start` at the first line stop, then at each line stop the
+/// drop-offs (so seats free up) and then the pickups, in the riders' order, and `end` at the
+/// last line stop. `riders` are `(ride_request_id, board_seq, alight_seq)`.
+#[must_use]
+pub fn plan_run_stops(stop_count: i16, riders: &[(Uuid, i16, i16)]) -> Vec<PlannedStop> {
+    let mut out = vec![PlannedStop {
+        kind: RunStopKind::Start,
+        ride_request_id: None,
+        line_seq: 0,
+    }];
+    for seq in 0..stop_count {
+        let dropoffs = riders
+            .iter()
+            .filter(|r| r.2 == seq)
+            .map(|r| (RunStopKind::Dropoff, r.0));
+        let pickups = riders
+            .iter()
+            .filter(|r| r.1 == seq)
+            .map(|r| (RunStopKind::Pickup, r.0));
+        out.extend(dropoffs.chain(pickups).map(|(kind, id)| PlannedStop {
+            kind,
+            ride_request_id: Some(id),
+            line_seq: seq,
+        }));
+    }
+    out.push(PlannedStop {
+        kind: RunStopKind::End,
+        ride_request_id: None,
+        line_seq: stop_count - 1,
+    });
+    out
+}
+
+/// A stop of a line to create.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewStop {
+    /// The place (settlement, farm, packing house...).
+    pub place_id: Uuid,
+    /// A meeting point of that place, where people wait.
+    pub meeting_point_id: Option<Uuid>,
+    /// Local (Europe/Rome) time at the stop, `HH:MM`.
+    pub stop_time: String,
+}
+
+/// A line to create.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewLine {
+    /// Name, e.g. "Borgo Mezzanone - Tricarico".
+    pub name: String,
+    /// Region.
+    pub region_code: String,
+    /// First day of the season.
+    pub season_start: NaiveDate,
+    /// Last day of the season.
+    pub season_end: NaiveDate,
+    /// ISO weekdays, 1 = Monday .. 7 = Sunday.
+    pub operating_days: Vec<i16>,
+    /// Seats; defaults to the vehicle's seats.
+    pub capacity: Option<i16>,
+    /// The vehicle that drives the line.
+    pub vehicle_id: Option<Uuid>,
+    /// The employer contribution (or fund) paying for the line's rides.
+    pub funding_source_id: Option<Uuid>,
+    /// Ordered stops, at least two.
+    pub stops: Vec<NewStop>,
+}
+
+/// A stop whose time has been parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidStop {
+    /// Place.
+    pub place_id: Uuid,
+    /// Meeting point of the place.
+    pub meeting_point_id: Option<Uuid>,
+    /// Local time.
+    pub stop_time: NaiveTime,
+}
+
+/// A line whose fields have been checked (the references are checked by `db::insert_line`).
+#[derive(Debug, Clone)]
+pub struct ValidLine {
+    /// Name, trimmed.
+    pub name: String,
+    /// Region.
+    pub region_code: String,
+    /// When it runs, with sorted, distinct weekdays.
+    pub schedule: Schedule,
+    /// Seats, if given.
+    pub capacity: Option<i16>,
+    /// Vehicle.
+    pub vehicle_id: Option<Uuid>,
+    /// Funding source.
+    pub funding_source_id: Option<Uuid>,
+    /// Stops in order.
+    pub stops: Vec<ValidStop>,
+}
+
+/// Parses `HH:MM` (24 h).
+#[must_use]
+pub fn parse_stop_time(s: &str) -> Option<NaiveTime> {
+    let (h, m) = s.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    NaiveTime::from_hms_opt(h.parse().ok()?, m.parse().ok()?, 0)
+}
+
+/// Checks the stops: at least two, times `HH:MM` and strictly increasing.
+///
+/// # Errors
+/// A validation error naming `stops` or `stops.<i>.stop_time`.
+pub fn validate_stops(stops: &[NewStop]) -> AppResult<Vec<ValidStop>> {
+    if stops.len() < 2 {
+        return Err(AppError::invalid(
+            "stops",
+            "a line needs at least two stops",
+        ));
+    }
+    if stops.len() > 50 {
+        return Err(AppError::invalid("stops", "at most 50 stops"));
+    }
+    let mut out: Vec<ValidStop> = Vec::with_capacity(stops.len());
+    for (i, s) in stops.iter().enumerate() {
+        let field = format!("stops.{i}.stop_time");
+        let t = parse_stop_time(&s.stop_time)
+            .ok_or_else(|| AppError::invalid(&field, "use HH:MM, e.g. \"05:30\""))?;
+        if let Some(prev) = out.last() {
+            if t <= prev.stop_time {
+                return Err(AppError::invalid(
+                    field,
+                    format!(
+                        "must be after the previous stop's time ({}); a line does not cross midnight",
+                        prev.stop_time.format("%H:%M")
+                    ),
+                ));
+            }
+        }
+        out.push(ValidStop {
+            place_id: s.place_id,
+            meeting_point_id: s.meeting_point_id,
+            stop_time: t,
+        });
+    }
+    Ok(out)
+}
+
+impl NewLine {
+    /// Checks every field that needs no database, naming the first wrong one.
+    ///
+    /// # Errors
+    /// A validation error.
+    pub fn validate(self) -> AppResult<ValidLine> {
+        let name = non_blank("name", &self.name)?;
+        if self.season_end < self.season_start {
+            return Err(AppError::invalid(
+                "season_end",
+                "the season ends before it starts",
+            ));
+        }
+        if self.operating_days.is_empty() {
+            return Err(AppError::invalid(
+                "operating_days",
+                "give at least one ISO weekday (1 = Monday .. 7 = Sunday)",
+            ));
+        }
+        let mut days: Vec<i16> = Vec::with_capacity(self.operating_days.len());
+        for (i, d) in self.operating_days.iter().enumerate() {
+            if !(1..=7).contains(d) || days.contains(d) {
+                return Err(AppError::invalid(
+                    format!("operating_days.{i}"),
+                    "distinct ISO weekdays, 1 = Monday .. 7 = Sunday",
+                ));
+            }
+            days.push(*d);
+        }
+        days.sort_unstable();
+        match (self.capacity, self.vehicle_id) {
+            (Some(c), _) if c <= 0 => {
+                return Err(AppError::invalid("capacity", "must be at least 1"))
+            }
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "capacity",
+                    "give a capacity, or a vehicle whose seats are the capacity",
+                ))
+            }
+            _ => {}
+        }
+        let stops = validate_stops(&self.stops)?;
+        Ok(ValidLine {
+            name,
+            region_code: self.region_code,
+            schedule: Schedule {
+                season_start: self.season_start,
+                season_end: self.season_end,
+                operating_days: days,
+            },
+            capacity: self.capacity,
+            vehicle_id: self.vehicle_id,
+            funding_source_id: self.funding_source_id,
+            stops,
+        })
+    }
+}
+
+/// A subscription to create.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewSubscription {
+    /// The person's case (of the caller's Polo).
+    pub case_id: Uuid,
+    /// Stop where the person boards.
+    pub board_seq: i16,
+    /// Stop where the person gets off.
+    pub alight_seq: i16,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_to: NaiveDate,
+}
+
+impl NewSubscription {
+    /// Checks the subscription against the line's schedule and number of stops.
+    ///
+    /// # Errors
+    /// A validation error naming the field.
+    pub fn validate(&self, schedule: &Schedule, stop_count: usize) -> AppResult<Span> {
+        let last = i16::try_from(stop_count).unwrap_or(i16::MAX) - 1;
+        if !(0..last).contains(&self.board_seq) {
+            return Err(AppError::invalid(
+                "board_seq",
+                format!("board at a stop 0..{}, before the last one", last - 1),
+            ));
+        }
+        if self.alight_seq <= self.board_seq || self.alight_seq > last {
+            return Err(AppError::invalid(
+                "alight_seq",
+                format!("get off at a stop after board_seq, at most {last}"),
+            ));
+        }
+        if self.valid_to < self.valid_from {
+            return Err(AppError::invalid("valid_to", "ends before valid_from"));
+        }
+        if self.valid_from < schedule.season_start || self.valid_from > schedule.season_end {
+            return Err(AppError::invalid(
+                "valid_from",
+                format!(
+                    "outside the season {} .. {}",
+                    schedule.season_start, schedule.season_end
+                ),
+            ));
+        }
+        if self.valid_to > schedule.season_end {
+            return Err(AppError::invalid(
+                "valid_to",
+                format!("after the season's end {}", schedule.season_end),
+            ));
+        }
+        if schedule
+            .next_operating_day(self.valid_from, self.valid_to)
+            .is_none()
+        {
+            return Err(AppError::invalid(
+                "valid_to",
+                "the line does not run on any day of this range",
+            ));
+        }
+        Ok(Span {
+            board_seq: self.board_seq,
+            alight_seq: self.alight_seq,
+            valid_from: self.valid_from,
+            valid_to: self.valid_to,
+        })
+    }
+}
+
+/// What a subscription may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "subscription_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    /// The person travels on the line's operating days in the range.
+    Active,
+    /// Ended: no longer travels, the seat is free.
+    Ended,
+}
+
+/// A stop of a line as the API returns it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LineStop {
+    /// Position in the line, from 0.
+    pub seq: i16,
+    /// Place.
+    pub place_id: Uuid,
+    /// Place name.
+    pub place_name: String,
+    /// Meeting point, if any.
+    pub meeting_point_id: Option<Uuid>,
+    /// Meeting point name.
+    pub meeting_point_name: Option<String>,
+    /// Local time, `HH:MM`.
+    pub stop_time: String,
+    /// Longitude of the meeting point, or of the place.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+}
+
+/// A line as the API returns it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Line {
+    /// Region.
+    pub region_code: String,
+    /// Id.
+    pub line_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// First day of the season.
+    pub season_start: NaiveDate,
+    /// Last day of the season.
+    pub season_end: NaiveDate,
+    /// ISO weekdays.
+    pub operating_days: Vec<i16>,
+    /// Seats.
+    pub capacity: i16,
+    /// Vehicle.
+    pub vehicle_id: Option<Uuid>,
+    /// Vehicle label.
+    pub vehicle_label: Option<String>,
+    /// Funding source.
+    pub funding_source_id: Option<Uuid>,
+}
+
+impl Line {
+    /// The line's schedule.
+    #[must_use]
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            season_start: self.season_start,
+            season_end: self.season_end,
+            operating_days: self.operating_days.clone(),
+        }
+    }
+}
+
+/// A subscription as the case's Polo sees it.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct Subscription {
+    /// Id.
+    pub subscription_id: Uuid,
+    /// Line.
+    pub line_id: Uuid,
+    /// Case.
+    pub case_id: Uuid,
+    /// The person's name (case data).
+    pub known_as: String,
+    /// Boarding stop.
+    pub board_seq: i16,
+    /// Alighting stop.
+    pub alight_seq: i16,
+    /// First day.
+    pub valid_from: NaiveDate,
+    /// Last day.
+    pub valid_to: NaiveDate,
+    /// Status.
+    pub status: SubscriptionStatus,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn weekdays() -> Schedule {
+        Schedule {
+            season_start: d("2027-06-01"),
+            season_end: d("2027-09-30"),
+            operating_days: vec![1, 2, 3, 4, 5],
+        }
+    }
+
+    fn span(board: i16, alight: i16, from: &str, to: &str) -> Span {
+        Span {
+            board_seq: board,
+            alight_seq: alight,
+            valid_from: d(from),
+            valid_to: d(to),
+        }
+    }
+
+    fn stop(t: &str) -> NewStop {
+        NewStop {
+            place_id: Uuid::nil(),
+            meeting_point_id: None,
+            stop_time: t.into(),
+        }
+    }
+
+    fn field_of<T: std::fmt::Debug>(r: AppResult<T>) -> String {
+        match r {
+            Err(AppError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn segments_overlap_only_when_they_share_a_leg() {
+        let table = [
+            ((0, 2), (1, 3), true),
+            ((0, 1), (1, 2), false), // one gets off where the other boards
+            ((1, 2), (0, 1), false),
+            ((0, 3), (1, 2), true),
+            ((2, 3), (0, 1), false),
+            ((0, 1), (0, 1), true),
+        ];
+        for (a, b, want) in table {
+            assert_eq!(segments_overlap(a, b), want, "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn a_line_operates_only_on_its_weekdays_in_season() {
+        let s = weekdays();
+        assert!(s.operates_on(d("2027-06-01"))); // Tuesday, first day
+        assert!(s.operates_on(d("2027-09-30"))); // Thursday, last day
+        assert!(!s.operates_on(d("2027-06-12"))); // Saturday
+        assert!(!s.operates_on(d("2027-05-31"))); // Monday before the season
+        assert_eq!(
+            s.next_operating_day(d("2027-06-12"), d("2027-06-30")),
+            Some(d("2027-06-14"))
+        );
+        assert_eq!(s.next_operating_day(d("2027-06-12"), d("2027-06-13")), None);
+        assert_eq!(s.next_operating_day(d("2027-10-01"), d("2027-12-31")), None);
+    }
+
+    #[test]
+    fn the_peak_counts_only_people_on_the_same_legs_and_days() {
+        let s = weekdays();
+        let existing = [
+            span(0, 1, "2027-06-01", "2027-09-30"), // first leg only
+            span(1, 2, "2027-06-01", "2027-09-30"), // second leg only
+            span(0, 2, "2027-07-01", "2027-07-31"), // whole line in July
+        ];
+        // Two people never share a leg in June: the peak is 1.
+        assert_eq!(
+            peak_load(&s, &existing, &span(0, 2, "2027-06-01", "2027-06-30")),
+            1
+        );
+        // In July the July rider is on both legs too.
+        assert_eq!(
+            peak_load(&s, &existing, &span(0, 2, "2027-06-01", "2027-07-15")),
+            2
+        );
+        // Beyond the last stop pair: nothing.
+        assert_eq!(
+            peak_load(&s, &existing, &span(2, 3, "2027-06-01", "2027-09-30")),
+            0
+        );
+    }
+
+    #[test]
+    fn a_rider_starting_on_a_weekend_counts_from_the_next_operating_day() {
+        let s = weekdays();
+        // Starts on a Saturday, so rides from Monday 14 June.
+        let existing = [span(0, 1, "2027-06-12", "2027-06-20")];
+        assert_eq!(
+            peak_load(&s, &existing, &span(0, 1, "2027-06-14", "2027-06-14")),
+            1
+        );
+        assert_eq!(
+            peak_load(&s, &existing, &span(0, 1, "2027-06-01", "2027-06-11")),
+            0
+        );
+    }
+
+    #[test]
+    fn the_first_day_with_a_seat_follows_the_end_of_a_subscription() {
+        let s = weekdays();
+        let existing = [span(0, 2, "2027-06-01", "2027-06-11")]; // ends on a Friday
+        assert_eq!(
+            first_day_with_seat(&s, &existing, 1, 0, 1, d("2027-06-01")),
+            Some(d("2027-06-14"))
+        );
+        let forever = [span(0, 2, "2027-06-01", "2027-09-30")];
+        assert_eq!(
+            first_day_with_seat(&s, &forever, 1, 0, 1, d("2027-06-01")),
+            None
+        );
+    }
+
+    #[test]
+    fn stops_need_two_increasing_hhmm_times() {
+        assert_eq!(field_of(validate_stops(&[stop("05:00")])), "stops");
+        assert_eq!(
+            field_of(validate_stops(&[stop("05:00"), stop("5:30")])),
+            "stops.1.stop_time"
+        );
+        assert_eq!(
+            field_of(validate_stops(&[
+                stop("05:00"),
+                stop("06:00"),
+                stop("06:00")
+            ])),
+            "stops.2.stop_time"
+        );
+        assert_eq!(
+            field_of(validate_stops(&[stop("24:00"), stop("06:00")])),
+            "stops.0.stop_time"
+        );
+        let ok = validate_stops(&[stop("05:00"), stop("05:40"), stop("06:10")]).unwrap();
+        assert_eq!(ok[2].stop_time, NaiveTime::from_hms_opt(6, 10, 0).unwrap());
+    }
+
+    fn line() -> NewLine {
+        NewLine {
+            name: "Borgo Mezzanone - Tricarico".into(),
+            region_code: "puglia".into(),
+            season_start: d("2027-06-01"),
+            season_end: d("2027-09-30"),
+            operating_days: vec![5, 1, 2],
+            capacity: Some(8),
+            vehicle_id: None,
+            funding_source_id: None,
+            stops: vec![stop("05:00"), stop("05:30")],
+        }
+    }
+
+    #[test]
+    fn line_fields_are_checked_by_name() {
+        let table: [(&str, NewLine); 5] = [
+            (
+                "season_end",
+                NewLine {
+                    season_end: d("2027-05-01"),
+                    ..line()
+                },
+            ),
+            (
+                "operating_days.1",
+                NewLine {
+                    operating_days: vec![1, 8],
+                    ..line()
+                },
+            ),
+            (
+                "operating_days.1",
+                NewLine {
+                    operating_days: vec![2, 2],
+                    ..line()
+                },
+            ),
+            (
+                "capacity",
+                NewLine {
+                    capacity: None,
+                    ..line()
+                },
+            ),
+            (
+                "name",
+                NewLine {
+                    name: " ".into(),
+                    ..line()
+                },
+            ),
+        ];
+        for (field, l) in table {
+            assert_eq!(field_of(l.validate()), field);
+        }
+        assert_eq!(
+            line().validate().unwrap().schedule.operating_days,
+            [1, 2, 5]
+        );
+    }
+
+    #[test]
+    fn a_subscription_must_fit_the_line_and_the_season() {
+        let s = weekdays();
+        let sub = |board, alight, from: &str, to: &str| NewSubscription {
+            case_id: Uuid::nil(),
+            board_seq: board,
+            alight_seq: alight,
+            valid_from: d(from),
+            valid_to: d(to),
+        };
+        let table = [
+            ("alight_seq", sub(1, 1, "2027-06-01", "2027-06-30")),
+            ("alight_seq", sub(0, 3, "2027-06-01", "2027-06-30")),
+            ("board_seq", sub(2, 3, "2027-06-01", "2027-06-30")),
+            ("valid_from", sub(0, 1, "2027-05-01", "2027-06-30")),
+            ("valid_to", sub(0, 1, "2027-06-01", "2027-10-30")),
+            ("valid_to", sub(0, 1, "2027-06-30", "2027-06-01")),
+            ("valid_to", sub(0, 1, "2027-06-12", "2027-06-13")), // a weekend only
+        ];
+        for (field, s2) in table {
+            assert_eq!(field_of(s2.validate(&s, 3)), field, "{s2:?}");
+        }
+        assert!(sub(0, 2, "2027-06-01", "2027-06-30")
+            .validate(&s, 3)
+            .is_ok());
+    }
+
+    #[test]
+    fn a_run_drops_off_before_it_picks_up_at_each_stop() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let plan = plan_run_stops(3, &[(a, 0, 2), (b, 0, 1), (c, 1, 2)]);
+        let got: Vec<(&str, Option<Uuid>, i16)> = plan
+            .iter()
+            .map(|p| (p.kind.as_str(), p.ride_request_id, p.line_seq))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("start", None, 0),
+                ("pickup", Some(a), 0),
+                ("pickup", Some(b), 0),
+                ("dropoff", Some(b), 1),
+                ("pickup", Some(c), 1),
+                ("dropoff", Some(a), 2),
+                ("dropoff", Some(c), 2),
+                ("end", None, 2),
+            ]
+        );
+        assert_eq!(
+            plan_run_stops(2, &[]).len(),
+            2,
+            "an empty run still drives the line"
+        );
+    }
+}

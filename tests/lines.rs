@@ -1,0 +1,742 @@
+//! Linee lavoro: lines with ordered stops, subscriptions that never overbook a seat (also when
+//! two coordinators race for the last one), a full line naming an alternative, daily runs made
+//! once with Europe/Rome times, and lines passing near an on-demand trip.
+
+use passaggio_tests::{spawn_demo, Resp, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+// 2027-06-07 is a Monday (summer time, UTC+2); 2027-01-04 a Monday (winter, UTC+1).
+const MONDAY: &str = "2027-06-07";
+const SUNDAY: &str = "2027-06-13";
+
+async fn id_of(app: &TestApp, sql: &str, name: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar(sql)
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    id.to_string()
+}
+
+async fn place(app: &TestApp, name: &str) -> String {
+    id_of(app, "select place_id from place where name = $1", name).await
+}
+
+async fn meeting_point(app: &TestApp, name: &str) -> String {
+    id_of(
+        app,
+        "select meeting_point_id from meeting_point where name = $1",
+        name,
+    )
+    .await
+}
+
+async fn vehicle(app: &TestApp, label: &str) -> String {
+    id_of(
+        app,
+        "select vehicle_id from vehicle where label = $1",
+        label,
+    )
+    .await
+}
+
+/// Open cases of a Polo, oldest first.
+async fn cases_of(app: &TestApp, polo: &str) -> Vec<String> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select c.case_id from care_case c join polo p using (polo_id)
+         where p.name = $1 and c.status = 'open' order by c.opened_on, c.case_id",
+    )
+    .bind(polo)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    ids.into_iter().map(|i| i.to_string()).collect()
+}
+
+const FOGGIA: &str = "Polo Sociale Integrato Foggia";
+const SAN_SEVERO: &str = "Spoke San Severo";
+
+/// Borgo Mezzanone (Ingresso pista) 05:00 → Tricarico 05:20 → Russo 05:50, Monday to Friday.
+async fn line_body(app: &TestApp, name: &str) -> Value {
+    json!({
+        "name": name, "region_code": "puglia",
+        "season_start": "2027-01-01", "season_end": "2027-12-31",
+        "operating_days": [1, 2, 3, 4, 5],
+        "stops": [
+            { "place_id": place(app, "Borgo Mezzanone - ex pista").await,
+              "meeting_point_id": meeting_point(app, "Ingresso pista").await, "stop_time": "05:00" },
+            { "place_id": place(app, "Azienda agricola Tricarico (asparagi)").await, "stop_time": "05:20" },
+            { "place_id": place(app, "Azienda agricola Russo (pomodoro)").await, "stop_time": "05:50" },
+        ]
+    })
+}
+
+async fn create_line(app: &TestApp, token: &str, body: &Value) -> String {
+    let r = app.post("/api/lines", token, body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    r.body["line_id"].as_str().unwrap().to_owned()
+}
+
+async fn line_with_capacity(app: &TestApp, admin: &str, name: &str, capacity: i64) -> String {
+    let mut body = line_body(app, name).await;
+    body["capacity"] = json!(capacity);
+    create_line(app, admin, &body).await
+}
+
+fn sub(case: &str, board: i64, alight: i64, from: &str, to: &str) -> Value {
+    json!({ "case_id": case, "board_seq": board, "alight_seq": alight, "valid_from": from, "valid_to": to })
+}
+
+async fn subscribe(app: &TestApp, token: &str, line: &str, body: &Value) -> Resp {
+    app.post(&format!("/api/lines/{line}/subscriptions"), token, body)
+        .await
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_line_is_created_and_listed_on_its_operating_days(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Borgo Mezzanone - Russo").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-01").await);
+    let r = app.post("/api/lines", &coord, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["capacity"], 8, "the vehicle's seats");
+    assert_eq!(r.body["vehicle_label"], "FG-PSG-01");
+    let line = r.body["line_id"].as_str().unwrap().to_owned();
+
+    let got = app.get(&format!("/api/lines/{line}"), &coord).await;
+    assert_eq!(got.status, StatusCode::OK);
+    let stops = got.body["stops"].as_array().unwrap();
+    assert_eq!(stops.len(), 3);
+    assert_eq!(stops[0]["place_name"], "Borgo Mezzanone - ex pista");
+    assert_eq!(stops[0]["meeting_point_name"], "Ingresso pista");
+    assert_eq!(stops[0]["stop_time"], "05:00");
+    assert!(
+        (stops[0]["lon"].as_f64().unwrap() - 15.6352).abs() < 1e-6,
+        "the meeting point"
+    );
+    assert!(
+        (stops[2]["lat"].as_f64().unwrap() - 41.35216).abs() < 1e-6,
+        "the farm"
+    );
+    assert_eq!(got.body["active_subscriptions"], 0);
+
+    let on = |date: &str| format!("/api/lines?region=puglia&date={date}");
+    let monday = app.get(&on(MONDAY), &coord).await;
+    assert_eq!(monday.status, StatusCode::OK, "{:?}", monday.body);
+    let listed = &monday.body.as_array().unwrap()[0];
+    assert_eq!(
+        (listed["seats_taken"].clone(), listed["seats_free"].clone()),
+        (json!(0), json!(8))
+    );
+    for date in [SUNDAY, "2028-01-03"] {
+        assert_eq!(app.get(&on(date), &coord).await.body, json!([]), "{date}");
+    }
+    assert_eq!(
+        app.get("/api/lines?region=puglia", &coord)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn bad_lines_are_refused_naming_the_field_and_write_nothing(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let good = line_body(&app, "Linea di prova").await;
+    let other_mp = meeting_point(&app, "Piazza del borgo").await; // of the same settlement: fine
+    let wrong_mp = meeting_point(&app, "Santuario").await; // of Borgo Incoronata
+    let nobody = uuid::Uuid::new_v4().to_string();
+    let small_van = vehicle(&app, "FG-PSG-01").await;
+    let cases: Vec<(&str, Value)> = vec![
+        ("name", json!({ "name": " " })),
+        ("season_end", json!({ "season_end": "2026-12-31" })),
+        ("operating_days.1", json!({ "operating_days": [1, 9] })),
+        ("operating_days", json!({ "operating_days": [] })),
+        ("capacity", json!({ "capacity": 0 })),
+        (
+            "capacity",
+            json!({ "capacity": 9, "vehicle_id": small_van }),
+        ),
+        ("vehicle_id", json!({ "vehicle_id": nobody })),
+        ("funding_source_id", json!({ "funding_source_id": nobody })),
+        ("stops.1.stop_time", json!({ "stops.1.stop_time": "04:59" })),
+        ("stops.2.stop_time", json!({ "stops.2.stop_time": "5:50" })),
+        (
+            "stops.0.meeting_point_id",
+            json!({ "stops.0.meeting_point_id": wrong_mp }),
+        ),
+        ("stops.1.place_id", json!({ "stops.1.place_id": nobody })),
+        ("stops", json!({ "stops": [good["stops"][0]] })),
+        ("region_code", json!({ "region_code": "lombardia" })),
+    ];
+    let (lines_before, stops_before) = (
+        app.count("work_line").await,
+        app.count("work_line_stop").await,
+    );
+    for (field, patch) in cases {
+        let mut body = good.clone();
+        body["capacity"] = json!(4);
+        for (k, v) in patch.as_object().unwrap() {
+            match k.split('.').collect::<Vec<_>>()[..] {
+                ["stops", i, f] => body["stops"][i.parse::<usize>().unwrap()][f] = v.clone(),
+                _ => body[k] = v.clone(),
+            }
+        }
+        let r = app.post("/api/lines", &admin, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {:?}",
+            r.body
+        );
+        assert_eq!(r.error_field(), field, "{:?}", r.body);
+    }
+    assert_eq!(
+        app.count("work_line").await,
+        lines_before,
+        "nothing half-written"
+    );
+    assert_eq!(app.count("work_line_stop").await, stops_before);
+
+    let mut body = good.clone();
+    body["capacity"] = json!(4);
+    let cw = app.login("cw.foggia").await;
+    assert_eq!(
+        app.post("/api/lines", &cw, &body).await.status,
+        StatusCode::FORBIDDEN
+    );
+    body["stops"][0]["meeting_point_id"] = json!(other_mp);
+    create_line(&app, &admin, &body).await;
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_full_line_refuses_naming_another_line_and_its_next_free_day(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let full = line_with_capacity(&app, &admin, "Linea A", 2).await;
+    let other = line_with_capacity(&app, &admin, "Linea B", 3).await;
+    let cases = cases_of(&app, FOGGIA).await;
+    assert!(cases.len() >= 4, "the demo Polo of Foggia has four cases");
+    // Two people to Tricarico in June fill the first leg of line A.
+    let mut subs = Vec::new();
+    for case in &cases[..2] {
+        let r = subscribe(
+            &app,
+            &coord,
+            &full,
+            &sub(case, 0, 1, "2027-06-01", "2027-06-30"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        subs.push(r.body["subscription_id"].as_str().unwrap().to_owned());
+    }
+    // The second leg is still free: someone boarding at Tricarico fits.
+    let r = subscribe(
+        &app,
+        &coord,
+        &full,
+        &sub(&cases[2], 1, 2, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    let asked = sub(&cases[3], 0, 2, "2027-06-01", "2027-07-31");
+    let r = subscribe(&app, &coord, &full, &asked).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    let error = &r.body["error"];
+    assert_eq!(error["code"], "line_full");
+    assert!(
+        error["message"].as_str().unwrap().contains("Linea A"),
+        "{error}"
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("Linea B"),
+        "{error}"
+    );
+    let alternatives = error["alternatives"].as_array().unwrap();
+    assert_eq!(alternatives.len(), 1, "{error}");
+    assert_eq!(alternatives[0]["line_id"], other.as_str());
+    assert_eq!(alternatives[0]["free_seats"], 3);
+    assert_eq!(
+        (
+            alternatives[0]["board_seq"].clone(),
+            alternatives[0]["alight_seq"].clone()
+        ),
+        (json!(0), json!(2))
+    );
+    assert_eq!(
+        error["next_free_date"], "2027-07-01",
+        "the June riders leave a seat in July"
+    );
+
+    // Ending one June subscription frees the seat.
+    let ended = app
+        .post(
+            &format!("/api/lines/{full}/subscriptions/{}/end", subs[0]),
+            &coord,
+            &json!({ "valid_to": "2027-05-31" }),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
+    assert_eq!(ended.body["status"], "ended");
+    assert_eq!(
+        ended.body["valid_to"], "2027-06-01",
+        "never before it started"
+    );
+    let r = subscribe(&app, &coord, &full, &asked).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let again = app
+        .post(
+            &format!("/api/lines/{full}/subscriptions/{}/end", subs[0]),
+            &coord,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    let listed = app
+        .get(&format!("/api/lines?region=puglia&date={MONDAY}"), &coord)
+        .await;
+    let a = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["line_id"] == full.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (a["seats_taken"].clone(), a["seats_free"].clone()),
+        (json!(2), json!(0))
+    );
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn two_coordinators_booking_the_last_seat_one_wins_one_gets_a_conflict(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let (foggia, sansevero) = (
+        app.login("coord.foggia").await,
+        app.login("coord.sansevero").await,
+    );
+    let (f_cases, s_cases) = (
+        cases_of(&app, FOGGIA).await,
+        cases_of(&app, SAN_SEVERO).await,
+    );
+    for round in 0..3 {
+        let line = line_with_capacity(&app, &admin, &format!("Linea corsa {round}"), 1).await;
+        let a = sub(&f_cases[round], 0, 2, "2027-06-01", "2027-09-30");
+        let b = sub(&s_cases[round], 0, 2, "2027-06-01", "2027-09-30");
+        let (ra, rb) = futures::join!(
+            subscribe(&app, &foggia, &line, &a),
+            subscribe(&app, &sansevero, &line, &b)
+        );
+        let mut statuses = [ra.status, rb.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::CREATED, StatusCode::CONFLICT],
+            "{ra:?} {rb:?}"
+        );
+        let loser = if ra.status == StatusCode::CONFLICT {
+            &ra
+        } else {
+            &rb
+        };
+        assert_eq!(loser.body["error"]["code"], "line_full");
+        assert_eq!(
+            loser.body["error"]["next_free_date"], "2027-10-01",
+            "the winner rides until the end of September"
+        );
+        let active: i64 = sqlx::query_scalar(
+            "select count(*) from line_subscription where line_id = $1::uuid and status = 'active'",
+        )
+        .bind(&line)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(active, 1, "round {round}");
+    }
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_subscription_must_fit_the_season_the_days_and_the_stops(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let cw = app.login("cw.foggia").await;
+    let mut body = line_body(&app, "Linea estiva").await;
+    body["capacity"] = json!(5);
+    body["season_start"] = json!("2027-06-01");
+    body["season_end"] = json!("2027-09-30");
+    let line = create_line(&app, &admin, &body).await;
+    let case = cases_of(&app, FOGGIA).await.remove(0);
+    let table = [
+        ("valid_from", sub(&case, 0, 1, "2027-05-15", "2027-06-30")),
+        ("valid_to", sub(&case, 0, 1, "2027-09-01", "2027-10-15")),
+        ("valid_to", sub(&case, 0, 1, "2027-06-20", "2027-06-10")),
+        ("valid_to", sub(&case, 0, 1, "2027-06-12", "2027-06-13")), // a weekend
+        ("alight_seq", sub(&case, 0, 3, "2027-06-01", "2027-06-30")),
+        ("alight_seq", sub(&case, 1, 1, "2027-06-01", "2027-06-30")),
+        ("board_seq", sub(&case, -1, 1, "2027-06-01", "2027-06-30")),
+    ];
+    for (field, s) in table {
+        let r = subscribe(&app, &cw, &line, &s).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{field}: {:?}",
+            r.body
+        );
+        assert_eq!(r.error_field(), field, "{:?}", r.body);
+    }
+    let ok = sub(&case, 0, 1, "2027-06-01", "2027-06-30");
+    assert_eq!(
+        subscribe(&app, &cw, &line, &ok).await.status,
+        StatusCode::CREATED
+    );
+    let dup = subscribe(
+        &app,
+        &cw,
+        &line,
+        &sub(&case, 1, 2, "2027-06-15", "2027-07-15"),
+    )
+    .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT);
+    assert_eq!(dup.body["error"]["code"], "already_subscribed");
+    assert_eq!(app.count("line_subscription").await, 1);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn only_the_cases_polo_subscribes_and_sees_who_is_on_a_line(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let line = line_with_capacity(&app, &admin, "Linea riservata", 4).await;
+    let case = cases_of(&app, FOGGIA).await.remove(0);
+    let body = sub(&case, 0, 2, "2027-06-01", "2027-06-30");
+    let audits = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from case_access_audit where case_id = $1::uuid",
+        )
+        .bind(&case)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = audits().await;
+    let other = subscribe(&app, &app.login("cw.sansevero").await, &line, &body).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{:?}", other.body);
+    assert_eq!(
+        subscribe(&app, &admin, &line, &body).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let driver = app.login("driver.marco").await;
+    assert_eq!(
+        subscribe(&app, &driver, &line, &body).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(app.count("line_subscription").await, 0);
+    assert_eq!(audits().await, before, "refused requests read no case");
+
+    let cw = app.login("cw.foggia").await;
+    let r = subscribe(&app, &cw, &line, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(audits().await, before + 1, "the subscription read the case");
+    let sid = r.body["subscription_id"].as_str().unwrap().to_owned();
+
+    let own = app
+        .get(
+            &format!("/api/lines/{line}"),
+            &app.login("coord.foggia").await,
+        )
+        .await;
+    assert_eq!(own.body["active_subscriptions"], 1);
+    assert_eq!(own.body["subscriptions"][0]["case_id"], case.as_str());
+    assert!(own.body["subscriptions"][0]["known_as"].is_string());
+    assert_eq!(
+        audits().await,
+        before + 2,
+        "listing subscribers is a read of the case"
+    );
+    let foreign = app
+        .get(
+            &format!("/api/lines/{line}"),
+            &app.login("coord.sansevero").await,
+        )
+        .await;
+    assert_eq!(foreign.body["active_subscriptions"], 1);
+    assert_eq!(foreign.body["subscriptions"], json!([]));
+    assert!(!foreign.body.to_string().contains(&case));
+    let programme = app.get(&format!("/api/lines/{line}"), &admin).await;
+    assert!(programme.body.get("subscriptions").is_none());
+    assert!(!programme.body.to_string().contains(&case));
+    assert_eq!(
+        app.get(&format!("/api/lines/{line}"), &driver).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    let end = format!("/api/lines/{line}/subscriptions/{sid}/end");
+    let r = app
+        .post(&end, &app.login("coord.sansevero").await, &json!({}))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another Polo cannot end it"
+    );
+}
+
+async fn local_times(app: &TestApp, sql: &str, run: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, String>(sql)
+        .bind(run)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Linea con mezzo").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    let line = create_line(&app, &admin, &body).await;
+    line_with_capacity(&app, &admin, "Linea senza mezzo", 4).await;
+    let cases = cases_of(&app, FOGGIA).await;
+    let year = |c: &str, b, a| sub(c, b, a, "2027-01-01", "2027-12-31");
+    for s in [
+        year(&cases[0], 0, 1),
+        year(&cases[1], 0, 2),
+        sub(&cases[2], 1, 2, "2027-07-01", "2027-07-31"),
+    ] {
+        assert_eq!(
+            subscribe(&app, &coord, &line, &s).await.status,
+            StatusCode::CREATED
+        );
+    }
+
+    let day = |date: &str| json!({ "region_code": "puglia", "date": date });
+    let r = app
+        .post("/api/lines/materialise", &coord, &day(MONDAY))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let runs = r.body["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{:?}", r.body);
+    assert_eq!(runs[0]["line_id"], line.as_str());
+    assert_eq!(
+        runs[0]["ride_requests"], 2,
+        "the July rider does not travel in June"
+    );
+    assert_eq!(
+        runs[0]["stops"], 6,
+        "start, two pickups, two drop-offs, end"
+    );
+    assert_eq!(r.body["skipped"][0]["reason"], "no_vehicle");
+    let run = runs[0]["run_id"].as_str().unwrap().to_owned();
+
+    // 05:00 in Rome in June is 03:00 UTC.
+    let requests = local_times(
+        &app,
+        "select to_char(promised_pickup_at at time zone 'UTC', 'HH24:MI') || ' ' || status::text
+            || ' ' || booked_channel::text || ' ' || to_char(latest_arrival at time zone 'UTC', 'HH24:MI')
+         from ride_request where run_id = $1::uuid order by latest_arrival",
+        &run,
+    )
+    .await;
+    assert_eq!(
+        requests,
+        [
+            "03:00 confirmed coordinator 03:20",
+            "03:00 confirmed coordinator 03:50"
+        ]
+    );
+    let stops = local_times(
+        &app,
+        "select kind::text || ' ' || to_char(planned_arrival at time zone 'UTC', 'HH24:MI')
+         from run_stop where run_id = $1::uuid order by seq",
+        &run,
+    )
+    .await;
+    assert_eq!(
+        stops,
+        [
+            "start 03:00",
+            "pickup 03:00",
+            "pickup 03:00",
+            "dropoff 03:20",
+            "dropoff 03:50",
+            "end 03:50"
+        ]
+    );
+    let events: i64 = sqlx::query_scalar(
+        "select count(*) from ride_request_event e join ride_request r using (ride_request_id)
+         where r.run_id = $1::uuid and e.status = 'confirmed'",
+    )
+    .bind(&run)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        events, 2,
+        "the history says how each request became confirmed"
+    );
+
+    // Again: nothing new.
+    let counts = (
+        app.count("run").await,
+        app.count("ride_request").await,
+        app.count("run_stop").await,
+    );
+    let again = app
+        .post("/api/lines/materialise", &admin, &day(MONDAY))
+        .await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["runs"], json!([]));
+    assert!(again.body["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["reason"] == "already_materialised"));
+    assert_eq!(
+        (
+            app.count("run").await,
+            app.count("ride_request").await,
+            app.count("run_stop").await
+        ),
+        counts
+    );
+    // No runs on a Sunday.
+    let sunday = app
+        .post("/api/lines/materialise", &coord, &day(SUNDAY))
+        .await;
+    assert_eq!(
+        (sunday.body["runs"].clone(), sunday.body["skipped"].clone()),
+        (json!([]), json!([]))
+    );
+    // In winter 05:00 in Rome is 04:00 UTC; the public function used by the day planning.
+    let staff: uuid::Uuid =
+        sqlx::query_scalar("select staff_id from staff where username = 'admin'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let winter = "2027-01-04".parse().unwrap();
+    let made = dispatch::lines::db::materialise_day(&mut conn, "puglia", winter, staff)
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 1);
+    let first = local_times(
+        &app,
+        "select to_char(planned_arrival at time zone 'UTC', 'HH24:MI') from run_stop where run_id = $1::uuid and seq = 0",
+        &made[0].to_string(),
+    )
+    .await;
+    assert_eq!(first, ["04:00"]);
+    assert!(
+        dispatch::lines::db::materialise_day(&mut conn, "puglia", winter, staff)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let cw = app.login("cw.foggia").await;
+    assert_eq!(
+        app.post("/api/lines/materialise", &cw, &day(MONDAY))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn lines_passing_near_a_trip_are_found_with_their_free_seats(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let line = line_with_capacity(&app, &admin, "Linea di passaggio", 2).await;
+    // Near the Ingresso pista meeting point, to near the Russo farm.
+    let q = |date: &str, from: (f64, f64), to: (f64, f64)| {
+        format!(
+            "/api/lines/passing?region=puglia&date={date}&from_lon={}&from_lat={}&to_lon={}&to_lat={}&radius_m=800",
+            from.0, from.1, to.0, to.1
+        )
+    };
+    let (camp, farm) = ((15.6360, 41.4900), (15.6180, 41.3530));
+    let r = app.get(&q(MONDAY, camp, farm), &coord).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let found = r.body.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{:?}", r.body);
+    assert_eq!(found[0]["line_id"], line.as_str());
+    assert_eq!(
+        (
+            found[0]["board_seq"].clone(),
+            found[0]["alight_seq"].clone()
+        ),
+        (json!(0), json!(2))
+    );
+    assert_eq!(found[0]["free_seats"], 2);
+    assert!(found[0]["board_distance_m"].as_f64().unwrap() < 200.0);
+    assert_eq!(found[0]["board_time"], "05:00");
+
+    assert_eq!(
+        app.get(&q(MONDAY, farm, camp), &coord).await.body,
+        json!([]),
+        "the line runs one way"
+    );
+    assert_eq!(
+        app.get(&q(SUNDAY, camp, farm), &coord).await.body,
+        json!([]),
+        "not on Sundays"
+    );
+    assert_eq!(
+        app.get(&q(MONDAY, (15.55, 41.46), farm), &coord).await.body,
+        json!([]),
+        "Foggia is far"
+    );
+
+    let cases = cases_of(&app, FOGGIA).await;
+    for c in &cases[..2] {
+        let r = subscribe(
+            &app,
+            &coord,
+            &line,
+            &sub(c, 0, 1, "2027-06-01", "2027-06-30"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED);
+    }
+    assert_eq!(
+        app.get(&q(MONDAY, camp, farm), &coord).await.body,
+        json!([]),
+        "full on its first leg"
+    );
+    let tricarico = (15.6312, 41.5000);
+    let later = app.get(&q(MONDAY, tricarico, farm), &coord).await;
+    assert_eq!(
+        later.body[0]["board_seq"], 1,
+        "boarding at Tricarico uses only the free leg"
+    );
+
+    let bad = app
+        .get("/api/lines/passing?region=puglia&date=2027-06-07&from_lon=15.6&from_lat=123&to_lon=15.6&to_lat=41.3", &coord)
+        .await;
+    assert_eq!(bad.error_field(), "from_lat");
+    let bad = app
+        .get(&format!("{}0", q(MONDAY, camp, farm)), &coord)
+        .await; // 8000 m is fine
+    assert_eq!(bad.status, StatusCode::OK);
+    let bad = app
+        .get(
+            &q(MONDAY, camp, farm).replace("radius_m=800", "radius_m=0"),
+            &coord,
+        )
+        .await;
+    assert_eq!(bad.error_field(), "radius_m");
+}

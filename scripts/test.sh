@@ -1,21 +1,37 @@
 #!/usr/bin/env bash
-# `make test`: a throwaway PostgreSQL/PostGIS cluster (fsync off), then `cargo test --workspace`
-# (one build), then stop what was started, by PID. Used by CI through .ci/run.
+# `make test`: a throwaway PostgreSQL/PostGIS cluster (fsync off) and local OSRM servers
+# (the rural OSM extract and a synthetic graph with unreachable pairs), then
+# `cargo test --workspace` (one build), then stop what was started, by PID. CI runs this
+# through .ci/run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 pg_port=${PASSAGGIO_TEST_PG_PORT:-5434}
+osrm_rural_port=${PASSAGGIO_TEST_OSRM_PORT:-5011}
+osrm_islands_port=${PASSAGGIO_TEST_OSRM_ISLANDS_PORT:-5012}
+
+cleanup() {
+    scripts/osrm.sh stop rural "$osrm_rural_port" || true
+    scripts/osrm.sh stop islands "$osrm_islands_port" || true
+    scripts/pg.sh stop test || true
+}
+trap cleanup EXIT
 
 scripts/pg.sh install
 scripts/pg.sh stop test
 rm -rf .local/pg/test
 scripts/pg.sh start test "$pg_port" fast
-cleanup() {
-    scripts/pg.sh stop test
-}
-trap cleanup EXIT
+
+scripts/osrm.sh install
+scripts/osrm.sh build rural
+scripts/osrm.sh build islands
+scripts/osrm.sh start rural "$osrm_rural_port"
+scripts/osrm.sh start islands "$osrm_islands_port"
 
 export DATABASE_URL="$(scripts/pg.sh url test "$pg_port")"
-echo "test: database $DATABASE_URL" >&2
+export PASSAGGIO_TEST_OSRM_URL="http://127.0.0.1:$osrm_rural_port"
+export PASSAGGIO_TEST_OSRM_ISLANDS_URL="http://127.0.0.1:$osrm_islands_port"
+export PASSAGGIO_REQUIRE_OSRM=1
+echo "test: database $DATABASE_URL, OSRM $PASSAGGIO_TEST_OSRM_URL and $PASSAGGIO_TEST_OSRM_ISLANDS_URL" >&2
 cargo test --workspace

@@ -47,12 +47,20 @@ impl Config {
         let session_hours = hours.parse().map_err(|e| {
             anyhow::anyhow!("PASSAGGIO_SESSION_HOURS={hours:?} is not a number ({e})")
         })?;
+        let osrm_url = var("PASSAGGIO_OSRM_URL");
+        if let Some(u) = &osrm_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                anyhow::bail!(
+                    "PASSAGGIO_OSRM_URL={u:?} is not an http(s) URL, e.g. http://127.0.0.1:5001"
+                );
+            }
+        }
         Ok(Self {
             database_url,
             listen,
             db_max_connections,
             session_hours,
-            osrm_url: var("PASSAGGIO_OSRM_URL"),
+            osrm_url,
         })
     }
 

@@ -3,10 +3,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use routing::travel::{
-    CachedTravelTimes, Calibration, FallbackModel, OsrmClient, OsrmConfig, TravelTimes,
-    WithFallback,
-};
+use routing::travel::{osrm_with_fallback, Calibration, FallbackModel, OsrmConfig, TravelTimes};
 use sqlx::PgPool;
 
 use crate::config::Config;
@@ -33,16 +30,18 @@ impl AppState {
     #[must_use]
     pub fn new(db: PgPool, config: Config) -> Self {
         let model = FallbackModel::new(Calibration::rural());
-        let inner: Arc<dyn TravelTimes> = match &config.osrm_url {
-            Some(url) => {
-                let client = OsrmClient::new(OsrmConfig::new(url.clone())).expect("OSRM client");
-                Arc::new(WithFallback::new(Arc::new(client), model))
-            }
+        // OSRM answers are cached by snapped location; estimates are cheap and never cached,
+        // so a day planned on estimates asks OSRM again once it is back.
+        let travel: Arc<dyn TravelTimes> = match &config.osrm_url {
+            Some(url) => Arc::new(
+                osrm_with_fallback(OsrmConfig::new(url.clone()), model)
+                    .expect("OSRM URL checked at start"),
+            ),
             None => Arc::new(model),
         };
         Self {
             db,
-            travel: Arc::new(CachedTravelTimes::new(inner)),
+            travel,
             config: Arc::new(config),
             fixed_now: None,
         }

@@ -266,6 +266,10 @@ async fn a_full_line_refuses_naming_another_line_and_its_next_free_day(pool: PgP
     assert_eq!(alternatives[0]["line_id"], other.as_str());
     assert_eq!(alternatives[0]["free_seats"], 3);
     assert_eq!(
+        (&alternatives[0]["valid_from"], &alternatives[0]["valid_to"]),
+        (&json!("2027-06-01"), &json!("2027-07-31"))
+    );
+    assert_eq!(
         (
             alternatives[0]["board_seq"].clone(),
             alternatives[0]["alight_seq"].clone()
@@ -512,16 +516,26 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     line_with_capacity(&app, &admin, "Linea senza mezzo", 4).await;
     let cases = cases_of(&app, FOGGIA).await;
     let year = |c: &str, b, a| sub(c, b, a, "2027-01-01", "2027-12-31");
+    let mut subs = Vec::new();
     for s in [
         year(&cases[0], 0, 1),
         year(&cases[1], 0, 2),
         sub(&cases[2], 1, 2, "2027-07-01", "2027-07-31"),
     ] {
-        assert_eq!(
-            subscribe(&app, &coord, &line, &s).await.status,
-            StatusCode::CREATED
-        );
+        let r = subscribe(&app, &coord, &line, &s).await;
+        assert_eq!(r.status, StatusCode::CREATED);
+        subs.push(r.body["subscription_id"].as_str().unwrap().to_owned());
     }
+    // Sekou travels in a wheelchair; his case worker in San Severo subscribes him at Tricarico.
+    let sekou = id_of(
+        &app,
+        "select c.case_id from care_case c join person p using (person_id) where p.known_as = $1",
+        "Sekou",
+    )
+    .await;
+    let cw_sansevero = app.login("cw.sansevero").await;
+    let r = subscribe(&app, &cw_sansevero, &line, &year(&sekou, 1, 2)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 
     let day = |date: &str| json!({ "region_code": "puglia", "date": date });
     let r = app
@@ -532,12 +546,12 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     assert_eq!(runs.len(), 1, "{:?}", r.body);
     assert_eq!(runs[0]["line_id"], line.as_str());
     assert_eq!(
-        runs[0]["ride_requests"], 2,
+        runs[0]["ride_requests"], 3,
         "the July rider does not travel in June"
     );
     assert_eq!(
-        runs[0]["stops"], 6,
-        "start, two pickups, two drop-offs, end"
+        runs[0]["stops"], 8,
+        "start, three pickups, three drop-offs, end"
     );
     assert_eq!(r.body["skipped"][0]["reason"], "no_vehicle");
     let run = runs[0]["run_id"].as_str().unwrap().to_owned();
@@ -547,15 +561,17 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
         &app,
         "select to_char(promised_pickup_at at time zone 'UTC', 'HH24:MI') || ' ' || status::text
             || ' ' || booked_channel::text || ' ' || to_char(latest_arrival at time zone 'UTC', 'HH24:MI')
-         from ride_request where run_id = $1::uuid order by latest_arrival",
+            || ' ' || wheelchair::text
+         from ride_request where run_id = $1::uuid order by latest_arrival, promised_pickup_at",
         &run,
     )
     .await;
     assert_eq!(
         requests,
         [
-            "03:00 confirmed coordinator 03:20",
-            "03:00 confirmed coordinator 03:50"
+            "03:00 confirmed coordinator 03:20 false",
+            "03:00 confirmed coordinator 03:50 false",
+            "03:20 confirmed case_worker 03:50 true",
         ]
     );
     let stops = local_times(
@@ -572,6 +588,8 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
             "pickup 03:00",
             "pickup 03:00",
             "dropoff 03:20",
+            "pickup 03:20",
+            "dropoff 03:50",
             "dropoff 03:50",
             "end 03:50"
         ]
@@ -585,7 +603,7 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(
-        events, 2,
+        events, 3,
         "the history says how each request became confirmed"
     );
 
@@ -652,6 +670,53 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
             .await
             .status,
         StatusCode::FORBIDDEN
+    );
+
+    // The day's run is cancelled and made again: the riders move to the new run, none doubled.
+    sqlx::query("update run set status = 'cancelled' where run_id = $1::uuid")
+        .bind(&run)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let requests = app.count("ride_request").await;
+    let remade = app
+        .post("/api/lines/materialise", &coord, &day(MONDAY))
+        .await;
+    assert_eq!(
+        remade.body["runs"][0]["ride_requests"], 3,
+        "{:?}",
+        remade.body
+    );
+    assert_eq!(app.count("ride_request").await, requests);
+    let new_run = remade.body["runs"][0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A subscription ended before that Monday cancels the request already made for it.
+    let ended = app
+        .post(
+            &format!("/api/lines/{line}/subscriptions/{}/end", subs[0]),
+            &coord,
+            &json!({ "valid_to": "2027-06-06" }),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
+    let statuses = local_times(
+        &app,
+        "select r.status::text || ' ' || string_agg(e.status::text, ',' order by e.ride_request_event_id)
+         from ride_request r join ride_request_event e using (ride_request_id)
+         where r.run_id = $1::uuid group by r.ride_request_id, r.status order by 1",
+        &new_run,
+    )
+    .await;
+    assert_eq!(
+        statuses,
+        [
+            "cancelled confirmed,cancelled",
+            "confirmed confirmed",
+            "confirmed confirmed"
+        ]
     );
 }
 

@@ -68,7 +68,9 @@ pub async fn materialise_day(
 /// request (and its `confirmed` history row) per subscriber travelling that day and the run's
 /// stops: `start` at the first stop, at each stop the drop-offs then the pickups, `end` at the
 /// last stop, all at the stop's local time. Idempotent: a line that already has a run that day
-/// (not cancelled) is skipped, as is a line without vehicle. Call it in a transaction.
+/// (not cancelled) is skipped, as is a line without vehicle; after a cancelled run, the riders'
+/// open requests move to the new run instead of being made again. Subscribers whose case is
+/// closed get no request. Call it in a transaction.
 ///
 /// # Errors
 /// Database errors.
@@ -138,21 +140,39 @@ async fn materialise_line(
     .fetch_one(&mut *conn)
     .await?;
     let local = |alias: &str| format!("($2::date + {alias}.stop_time) at time zone 'Europe/Rome'");
+    // Requests of this line's riders left on a cancelled run that day (or on none) move to the
+    // new run, so re-making a cancelled day neither loses nor doubles a rider.
+    sqlx::query(
+        "update ride_request r set run_id = $3
+         from line_subscription s
+         where s.subscription_id = r.line_subscription_id and s.line_id = $1
+            and r.service_date = $2::date
+            and r.status not in ('cancelled', 'refused', 'completed', 'no_show')
+            and (r.run_id is null
+                or r.run_id in (select run_id from run where status = 'cancelled'))",
+    )
+    .bind(line.line_id)
+    .bind(date)
+    .bind(run_id)
+    .execute(&mut *conn)
+    .await?;
     let sql = format!(
-        "insert into ride_request (region_code, case_id, person_id, purpose, service_date,
+        "with made as (
+         insert into ride_request (region_code, case_id, person_id, purpose, service_date,
             pickup_place_id, pickup_meeting_point_id, pickup_location,
             dropoff_place_id, dropoff_meeting_point_id, dropoff_location,
-            earliest_pickup, latest_arrival, status, booked_by, booked_channel,
+            earliest_pickup, latest_arrival, wheelchair, status, booked_by, booked_channel,
             line_subscription_id, run_id, promised_pickup_at)
          select s.region_code, s.case_id, s.person_id, 'work_shift', $2::date,
             b.place_id, b.meeting_point_id, coalesce(bm.location, bp.location),
             a.place_id, a.meeting_point_id, coalesce(am.location, ap.location),
-            {board}, {alight}, 'confirmed', s.created_by,
+            {board}, {alight}, pe.wheelchair, 'confirmed', s.created_by,
             (case st.role when 'case_worker' then 'case_worker' when 'mediator' then 'mediator'
                 else 'coordinator' end)::booking_channel,
             s.subscription_id, $3, {board}
          from line_subscription s
          join care_case c on c.case_id = s.case_id and c.status <> 'closed'
+         join person pe on pe.person_id = s.person_id
          join staff st on st.staff_id = s.created_by
          join work_line_stop b on b.line_id = s.line_id and b.seq = s.board_seq
          join place bp on bp.place_id = b.place_id
@@ -161,7 +181,13 @@ async fn materialise_line(
          join place ap on ap.place_id = a.place_id
          left join meeting_point am on am.meeting_point_id = a.meeting_point_id
          where s.line_id = $1 and s.status = 'active' and $2::date between s.valid_from and s.valid_to
-         order by s.board_seq, s.created_at",
+            and not exists (select 1 from ride_request r
+                where r.line_subscription_id = s.subscription_id and r.service_date = $2::date
+                    and r.status not in ('cancelled', 'refused'))
+         order by s.board_seq, s.created_at
+         returning region_code, ride_request_id)
+         insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
+         select region_code, ride_request_id, 'confirmed', 'seat on a work line run', $4 from made",
         board = local("b"),
         alight = local("a"),
     );
@@ -169,17 +195,9 @@ async fn materialise_line(
         .bind(line.line_id)
         .bind(date)
         .bind(run_id)
+        .bind(created_by)
         .execute(&mut *conn)
         .await?;
-    sqlx::query(
-        "insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
-         select region_code, ride_request_id, 'confirmed', 'seat on a work line run', $2
-         from ride_request where run_id = $1",
-    )
-    .bind(run_id)
-    .bind(created_by)
-    .execute(&mut *conn)
-    .await?;
     let riders: Vec<(Uuid, i16, i16)> = sqlx::query_as(
         "select r.ride_request_id, s.board_seq, s.alight_seq from ride_request r
          join line_subscription s on s.subscription_id = r.line_subscription_id

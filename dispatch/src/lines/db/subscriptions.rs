@@ -58,6 +58,12 @@ pub struct Alternative {
     /// Seats free on the busiest day of the range.
     #[sqlx(skip)]
     pub free_seats: i64,
+    /// The part of the dates asked that falls in this line's season.
+    #[sqlx(skip)]
+    pub valid_from: NaiveDate,
+    /// Its last day.
+    #[sqlx(skip)]
+    pub valid_to: NaiveDate,
     #[serde(skip)]
     capacity: i16,
     #[serde(skip)]
@@ -125,6 +131,8 @@ pub async fn alternatives(
             .saturating_sub(taken);
         if free > 0 {
             c.free_seats = i64::try_from(free).unwrap_or(i64::MAX);
+            c.valid_from = wanted.valid_from;
+            c.valid_to = wanted.valid_to;
             out.push(c);
         }
     }

@@ -629,3 +629,91 @@ async fn positions_are_stored_once_and_coordinators_see_the_latest(pool: PgPool)
         StatusCode::NOT_FOUND
     );
 }
+
+fn keyed(kind: &str, stop_key: &Value, minutes: i64) -> Value {
+    json!({ "client_event_id": Uuid::new_v4(), "kind": kind, "stop_key": stop_key,
+            "occurred_at": at(minutes).to_rfc3339() })
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let fx = make_run(
+        &app.pool,
+        "driver.marco",
+        today(&app.pool).await,
+        &[
+            trip("Moussa", "appointment", BORGO, ASL),
+            trip("Lamin", "appointment", PALMORI, JOB_CENTRE),
+        ],
+    )
+    .await;
+    let marco = app.login("driver.marco").await;
+    let m = app
+        .get(&format!("/driver/api/runs/{}", fx.run_id), &marco)
+        .await;
+    let key = |seq: i64| m.body["stops"][usize::try_from(seq).unwrap()]["stop_key"].clone();
+    let (p, d, lamin_pickup) = (
+        key(fx.pickup_seq(0)),
+        key(fx.dropoff_seq(0)),
+        key(fx.pickup_seq(1)),
+    );
+    // While the phone is offline, a live re-plan renumbers the stops and moves Lamin away.
+    sqlx::query("delete from run_stop where ride_request_id = $1")
+        .bind(fx.requests[1])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("update run_stop set seq = seq + 10 where run_id = $1 and kind <> 'start'")
+        .bind(fx.run_id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let stale = app
+        .post(
+            &events_path(&fx),
+            &marco,
+            &json!({ "events": [ev("arrived", fx.pickup_seq(0), 1)] }),
+        )
+        .await;
+    assert_eq!(
+        stale.error_field(),
+        "events.0.stop_seq",
+        "an old position is refused: {:?}",
+        stale.body
+    );
+    let batch = json!({ "events": [keyed("arrived", &p, 1), keyed("boarded", &p, 2), keyed("no_show", &lamin_pickup, 5),
+                                   keyed("arrived", &d, 20), keyed("dropped_off", &d, 21)] });
+    let r = app.post(&events_path(&fx), &marco, &batch).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["applied"].as_array().unwrap().len(),
+        4,
+        "{:?}",
+        r.body
+    );
+    assert_eq!(
+        r.body["unmatched"][0],
+        batch["events"][2]["client_event_id"]
+    );
+    assert_eq!(r.body["run_status"], "completed");
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "select status::text from ride_request where ride_request_id = any($1) order by status",
+    )
+    .bind(&fx.requests)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        statuses,
+        ["completed", "confirmed"],
+        "the moved rider is untouched"
+    );
+    assert_eq!(
+        app.count("driver_event").await,
+        5,
+        "the unmatched event is kept for the record"
+    );
+    let again = app.post(&events_path(&fx), &marco, &batch).await;
+    assert_eq!(again.body["duplicates"].as_array().unwrap().len(), 5);
+}

@@ -12,6 +12,10 @@ use crate::error::{AppError, AppResult};
 use crate::rides::db::{record_ride, RideToRecord};
 use crate::rides::RideOutcome;
 
+/// SQL for a stop's stable key (alias `s` for `run_stop`): a hash of the run, the request and
+/// the kind, so it survives the renumbering of a live re-plan and tells nothing about the rider.
+const STOP_KEY: &str = "md5(s.run_id::text || ':' || coalesce(s.ride_request_id::text, '') || ':' || s.kind::text)::uuid";
+
 /// The driver behind a staff login.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DriverRef {
@@ -133,6 +137,8 @@ pub async fn run_of_driver(
 pub struct ManifestRow {
     /// Sequence.
     pub seq: i32,
+    /// Stable key (see [`super::StopRef::stop_key`]).
+    pub stop_key: Uuid,
     /// Kind.
     pub kind: StopKind,
     /// Status.
@@ -170,8 +176,8 @@ pub struct ManifestRow {
 /// # Errors
 /// Database errors.
 pub async fn manifest(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<ManifestRow>> {
-    Ok(sqlx::query_as(
-        "select s.seq, s.kind, s.status, s.planned_arrival, s.planned_departure, s.actual_arrival,
+    let sql = format!(
+        "select s.seq, {STOP_KEY} as stop_key, s.kind, s.status, s.planned_arrival, s.planned_departure, s.actual_arrival,
                 coalesce(pl.name, case when s.kind in ('start', 'end') then v.depot_name end) as place_name,
                 mp.name as meeting_point_name, mp.landmark,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
@@ -192,11 +198,9 @@ pub async fn manifest(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<Ma
          left join ride_request rr on rr.ride_request_id = s.ride_request_id
          left join person p on p.region_code = rr.region_code and p.person_id = rr.person_id
          where s.run_id = $1
-         order by s.seq",
-    )
-    .bind(run_id)
-    .fetch_all(conn)
-    .await?)
+         order by s.seq"
+    );
+    Ok(sqlx::query_as(&sql).bind(run_id).fetch_all(conn).await?)
 }
 
 /// Locks a run of `driver_id` for an upload; its status, or none when it is not theirs.
@@ -222,12 +226,11 @@ pub async fn lock_run(
 /// # Errors
 /// Database errors.
 pub async fn stop_refs(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<StopRef>> {
-    Ok(sqlx::query_as(
-        "select seq, kind, ride_request_id from run_stop where run_id = $1 order by seq",
-    )
-    .bind(run_id)
-    .fetch_all(conn)
-    .await?)
+    let sql = format!(
+        "select s.seq, s.kind, s.ride_request_id, {STOP_KEY} as stop_key
+         from run_stop s where s.run_id = $1 order by s.seq"
+    );
+    Ok(sqlx::query_as(&sql).bind(run_id).fetch_all(conn).await?)
 }
 
 /// Stores an event unless its `client_event_id` is known; returns whether it is new.
@@ -239,7 +242,7 @@ pub async fn insert_event(
     driver: &DriverRef,
     run_id: Uuid,
     e: &NewEvent,
-    ride_request_id: Option<Uuid>,
+    stop: Option<&StopRef>,
 ) -> AppResult<bool> {
     let stored: Option<Uuid> = sqlx::query_scalar(
         "insert into driver_event (region_code, client_event_id, run_id, driver_id, kind, stop_seq,
@@ -253,8 +256,8 @@ pub async fn insert_event(
     .bind(run_id)
     .bind(driver.driver_id)
     .bind(e.kind)
-    .bind(e.stop_seq)
-    .bind(ride_request_id)
+    .bind(stop.map(|s| s.seq))
+    .bind(stop.and_then(|s| s.ride_request_id))
     .bind(e.occurred_at)
     .fetch_optional(conn)
     .await?;

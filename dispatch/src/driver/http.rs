@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::db::{self, DriverRef, Effect, LatestPosition, ManifestRow, RunHeader};
-use super::{apply_order, EventBatch, PositionBatch, RunStatus, StopKind, StopStatus};
+use super::{
+    apply_order, EventBatch, NewEvent, PositionBatch, RunStatus, StopKind, StopStatus, Target,
+};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
@@ -98,6 +100,8 @@ struct Manifest {
 #[derive(Serialize)]
 struct DriverStop {
     seq: i32,
+    /// Stable across re-plans: the phone should report events with it.
+    stop_key: Uuid,
     kind: StopKind,
     status: StopStatus,
     planned_arrival: DateTime<Utc>,
@@ -132,6 +136,7 @@ impl From<ManifestRow> for DriverStop {
         });
         Self {
             seq: r.seq,
+            stop_key: r.stop_key,
             kind: r.kind,
             status: r.status,
             planned_arrival: r.planned_arrival,
@@ -178,6 +183,9 @@ struct EventsResult {
     /// New events stored but overtaken by newer or contradicting state (e.g. a no-show for
     /// a rider already dropped off).
     superseded: Vec<Uuid>,
+    /// New events for a `stop_key` the run no longer has (the rider was moved to another run
+    /// or cancelled meanwhile): stored for the record, nothing changed.
+    unmatched: Vec<Uuid>,
     run_status: RunStatus,
 }
 
@@ -195,27 +203,32 @@ async fn post_events(
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
     let stops = db::stop_refs(&mut tx, run_id).await?;
-    batch.validate(&stops, Utc::now())?;
-    let stop_of = |seq: i32| stops.iter().find(|s| s.seq == seq).expect("validated");
+    let targets = batch.resolve(&stops, Utc::now())?;
     let mut result = EventsResult {
         applied: Vec::new(),
         duplicates: Vec::new(),
         superseded: Vec::new(),
+        unmatched: Vec::new(),
         run_status: status,
     };
     let mut fresh = Vec::new();
-    for (i, e) in batch.events.iter().enumerate() {
-        let stop = stop_of(e.stop_seq);
-        if db::insert_event(&mut tx, &driver, run_id, e, stop.ride_request_id).await? {
-            fresh.push(i);
-        } else {
+    for (e, target) in batch.events.iter().zip(&targets) {
+        let stop = match target {
+            Target::Stop(s) => Some(s),
+            Target::Unmatched => None,
+        };
+        if !db::insert_event(&mut tx, &driver, run_id, e, stop).await? {
             result.duplicates.push(e.client_event_id);
+        } else if let Some(stop) = stop {
+            fresh.push((e.clone(), *stop));
+        } else {
+            result.unmatched.push(e.client_event_id);
         }
     }
-    let fresh_events: Vec<_> = fresh.iter().map(|&i| batch.events[i].clone()).collect();
+    let fresh_events: Vec<NewEvent> = fresh.iter().map(|(e, _)| e.clone()).collect();
     for i in apply_order(&fresh_events) {
-        let e = &fresh_events[i];
-        match db::apply_event(&mut tx, &driver, run_id, stop_of(e.stop_seq), e).await? {
+        let (e, stop) = &fresh[i];
+        match db::apply_event(&mut tx, &driver, run_id, stop, e).await? {
             Effect::Applied => result.applied.push(e.client_event_id),
             Effect::Superseded => result.superseded.push(e.client_event_id),
         }

@@ -125,8 +125,13 @@ pub struct NewEvent {
     pub client_event_id: Uuid,
     /// What happened.
     pub kind: EventKind,
-    /// At which stop of the run (its `seq`).
-    pub stop_seq: i32,
+    /// At which stop of the run, by its place in the manifest the phone holds (`seq`).
+    #[serde(default)]
+    pub stop_seq: Option<i32>,
+    /// At which stop, by the stable key of the manifest (preferred: a live re-plan renumbers
+    /// the pending stops, and the key survives it). Wins over `stop_seq` when both are given.
+    #[serde(default)]
+    pub stop_key: Option<Uuid>,
     /// When, by the phone's clock (RFC 3339).
     pub occurred_at: DateTime<Utc>,
 }
@@ -173,6 +178,18 @@ pub struct StopRef {
     pub kind: StopKind,
     /// The request served there (pickups and drop-offs).
     pub ride_request_id: Option<Uuid>,
+    /// Stable key: the same for the same request, kind and run whatever its `seq`.
+    pub stop_key: Uuid,
+}
+
+/// Where a new event applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A stop of the run.
+    Stop(StopRef),
+    /// A `stop_key` the run no longer has (its request was moved or cancelled while the phone
+    /// was offline): stored for the record, changes nothing, does not block the phone's queue.
+    Unmatched,
 }
 
 fn check_batch_len(field: &str, len: usize) -> AppResult<()> {
@@ -189,20 +206,40 @@ fn check_batch_len(field: &str, len: usize) -> AppResult<()> {
 }
 
 impl EventBatch {
-    /// Checks every event against the run's stops, naming the first wrong field
-    /// (`events.3.stop_seq`).
+    /// Checks every event against the run's stops and finds the stop each applies to, naming
+    /// the first wrong field (`events.3.stop_seq`).
     ///
     /// # Errors
     /// A validation error.
-    pub fn validate(&self, stops: &[StopRef], now: DateTime<Utc>) -> AppResult<()> {
+    pub fn resolve(&self, stops: &[StopRef], now: DateTime<Utc>) -> AppResult<Vec<Target>> {
         check_batch_len("events", self.events.len())?;
         let by_seq: HashMap<i32, &StopRef> = stops.iter().map(|s| (s.seq, s)).collect();
+        let by_key: HashMap<Uuid, &StopRef> = stops.iter().map(|s| (s.stop_key, s)).collect();
+        let mut out = Vec::with_capacity(self.events.len());
         for (i, e) in self.events.iter().enumerate() {
-            let Some(stop) = by_seq.get(&e.stop_seq) else {
-                return Err(AppError::invalid(
-                    format!("events.{i}.stop_seq"),
-                    format!("the run has no stop {}", e.stop_seq),
-                ));
+            let (field, stop) = match (e.stop_key, e.stop_seq) {
+                (Some(key), _) => match by_key.get(&key) {
+                    Some(stop) => ("stop_key", *stop),
+                    None => {
+                        out.push(Target::Unmatched);
+                        continue;
+                    }
+                },
+                (None, Some(seq)) => match by_seq.get(&seq) {
+                    Some(stop) => ("stop_seq", *stop),
+                    None => {
+                        return Err(AppError::invalid(
+                            format!("events.{i}.stop_seq"),
+                            format!("the run has no stop {seq}"),
+                        ))
+                    }
+                },
+                (None, None) => {
+                    return Err(AppError::invalid(
+                        format!("events.{i}.stop_seq"),
+                        "name the stop: stop_seq or stop_key",
+                    ))
+                }
             };
             let fits = match e.kind {
                 EventKind::Arrived => true,
@@ -211,10 +248,10 @@ impl EventBatch {
             };
             if !fits {
                 return Err(AppError::invalid(
-                    format!("events.{i}.stop_seq"),
+                    format!("events.{i}.{field}"),
                     format!(
                         "{:?} is not reported at a {:?} stop (stop {})",
-                        e.kind, stop.kind, e.stop_seq
+                        e.kind, stop.kind, stop.seq
                     ),
                 ));
             }
@@ -224,8 +261,9 @@ impl EventBatch {
                     "in the future: check the phone's clock",
                 ));
             }
+            out.push(Target::Stop(*stop));
         }
-        Ok(())
+        Ok(out)
     }
 }
 
@@ -273,16 +311,19 @@ mod tests {
                 seq: 0,
                 kind: StopKind::Start,
                 ride_request_id: None,
+                stop_key: Uuid::from_u128(10),
             },
             StopRef {
                 seq: 1,
                 kind: StopKind::Pickup,
                 ride_request_id: r,
+                stop_key: Uuid::from_u128(11),
             },
             StopRef {
                 seq: 2,
                 kind: StopKind::Dropoff,
                 ride_request_id: r,
+                stop_key: Uuid::from_u128(12),
             },
         ]
     }
@@ -291,7 +332,8 @@ mod tests {
         NewEvent {
             client_event_id: Uuid::new_v4(),
             kind,
-            stop_seq,
+            stop_seq: Some(stop_seq),
+            stop_key: None,
             occurred_at: format!("2026-11-23T07:{minute:02}:00Z").parse().unwrap(),
         }
     }
@@ -330,18 +372,54 @@ mod tests {
             ev(EventKind::Arrived, 0, 1),
             ev(EventKind::Boarded, 1, 2)
         ])
-        .validate(&stops(), now())
+        .resolve(&stops(), now())
+        .map(|_| ())
         .is_ok());
         let b = batch(vec![
             ev(EventKind::Arrived, 1, 1),
             ev(EventKind::Arrived, 9, 2),
         ]);
-        assert_eq!(field(b.validate(&stops(), now())), "events.1.stop_seq");
+        assert_eq!(
+            field(b.resolve(&stops(), now()).map(|_| ())),
+            "events.1.stop_seq"
+        );
         let b = batch(vec![ev(EventKind::Boarded, 2, 1)]);
-        assert_eq!(field(b.validate(&stops(), now())), "events.0.stop_seq");
+        assert_eq!(
+            field(b.resolve(&stops(), now()).map(|_| ())),
+            "events.0.stop_seq"
+        );
         let b = batch(vec![ev(EventKind::DroppedOff, 1, 1)]);
-        assert_eq!(field(b.validate(&stops(), now())), "events.0.stop_seq");
-        assert_eq!(field(batch(vec![]).validate(&stops(), now())), "events");
+        assert_eq!(
+            field(b.resolve(&stops(), now()).map(|_| ())),
+            "events.0.stop_seq"
+        );
+        assert_eq!(
+            field(batch(vec![]).resolve(&stops(), now()).map(|_| ())),
+            "events"
+        );
+    }
+
+    #[test]
+    fn a_stop_key_wins_over_the_seq_and_an_unknown_key_is_unmatched() {
+        let mut moved = ev(EventKind::Boarded, 2, 1);
+        moved.stop_key = Some(Uuid::from_u128(11));
+        let mut gone = ev(EventKind::NoShow, 1, 2);
+        gone.stop_key = Some(Uuid::from_u128(99));
+        let b = EventBatch {
+            events: vec![moved, gone],
+        };
+        let targets = b.resolve(&stops(), now()).unwrap();
+        assert_eq!(targets[0], Target::Stop(stops()[1]));
+        assert_eq!(targets[1], Target::Unmatched);
+        let mut wrong = ev(EventKind::DroppedOff, 2, 1);
+        wrong.stop_key = Some(Uuid::from_u128(11));
+        let b = EventBatch {
+            events: vec![wrong],
+        };
+        assert_eq!(
+            field(b.resolve(&stops(), now()).map(|_| ())),
+            "events.0.stop_key"
+        );
     }
 
     #[test]
@@ -349,7 +427,10 @@ mod tests {
         let mut e = ev(EventKind::Arrived, 1, 1);
         e.occurred_at = now() + Duration::hours(1);
         let b = EventBatch { events: vec![e] };
-        assert_eq!(field(b.validate(&stops(), now())), "events.0.occurred_at");
+        assert_eq!(
+            field(b.resolve(&stops(), now()).map(|_| ())),
+            "events.0.occurred_at"
+        );
     }
 
     #[test]

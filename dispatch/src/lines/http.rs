@@ -208,7 +208,7 @@ async fn materialise(
     staff.require(PLANNERS)?;
     staff.require_region("region_code", &body.region_code)?;
     let mut tx = state.db.begin().await?;
-    let done = db::materialise(&mut tx, &body.region_code, body.date, staff.staff_id).await?;
+    let done = db::materialise(&mut tx, &body.region_code, body.date, Some(staff.staff_id)).await?;
     tx.commit().await?;
     Ok(Json(done))
 }

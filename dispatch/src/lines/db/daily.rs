@@ -50,7 +50,9 @@ pub struct Materialised {
     pub skipped: Vec<SkippedLine>,
 }
 
-/// Runs the lines of `region_code` operating on `date` (run ids of the runs created now).
+/// Runs the lines of `region_code` operating on `date` (run ids of the runs created now); see
+/// [`materialise`]. `created_by` is who asked, recorded in the requests' history; none for a
+/// scheduled job.
 ///
 /// # Errors
 /// Database errors.
@@ -58,7 +60,7 @@ pub async fn materialise_day(
     conn: &mut PgConnection,
     region_code: &str,
     date: NaiveDate,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
     let done = materialise(conn, region_code, date, created_by).await?;
     Ok(done.runs.into_iter().map(|r| r.run_id).collect())
@@ -78,7 +80,7 @@ pub async fn materialise(
     conn: &mut PgConnection,
     region_code: &str,
     date: NaiveDate,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> AppResult<Materialised> {
     // Lock the lines in one order so concurrent calls for the same day make each run once.
     let sql = format!(
@@ -127,7 +129,7 @@ async fn materialise_line(
     line: &Line,
     vehicle_id: Uuid,
     date: NaiveDate,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> AppResult<MaterialisedRun> {
     let run_id: Uuid = sqlx::query_scalar(
         "insert into run (region_code, service_date, vehicle_id, line_id) values ($1, $2, $3, $4)

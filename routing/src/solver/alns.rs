@@ -18,7 +18,7 @@ use super::state::{State, NONE};
 use super::Options;
 
 const DESTROYS: usize = 4;
-const REPAIRS: usize = 4;
+const REPAIRS: usize = 6;
 /// Route elimination stops at this fraction of the budget at the latest...
 const ELIM_END: f64 = 0.5;
 /// ...or after this many attempts that did not shrink the bank within `ELIM_STALL`.
@@ -28,6 +28,22 @@ const ELIM_STALL: f64 = 0.08;
 const T_START: f64 = 0.01;
 /// ...and the temperature falls geometrically to this fraction of the start.
 const T_END: f64 = 0.002;
+/// Insertion-cost noise, as a fraction of the mean arc cost of the first solution.
+const NOISE: f64 = 0.25;
+/// A distance phase without a new best for this fraction of the budget is reheated.
+const REHEAT: f64 = 0.15;
+
+/// Mean cost of an arc in `st`.
+fn mean_arc(st: &State) -> f64 {
+    let arcs: usize = st
+        .routes
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| r.len() + 1)
+        .sum();
+    let cost: f64 = st.routes.iter().map(|r| r.cost).sum();
+    cost / arcs.max(1) as f64
+}
 
 /// Start temperature from the route costs of `st` (vehicle weights excluded).
 fn start_temperature(d: &Data, st: &State) -> f64 {
@@ -122,6 +138,8 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
     // The distance phase gets its own cooling schedule from `dist_start` to the end.
     let mut dist_start = 0.0;
     let mut t0 = start_temperature(d, &cur);
+    let noise_amp = NOISE * mean_arc(&cur);
+    let mut last_best: f64 = 0.0;
     let mut iter: u64 = 0;
     loop {
         let progress = clock.progress(iter);
@@ -158,6 +176,11 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
                 t0 = start_temperature(d, &cur);
             }
         }
+        if !elim_phase && progress - last_best.max(dist_start) > REHEAT && progress < 0.9 {
+            // stagnating: restart from the best with the full temperature
+            cur = best.clone();
+            dist_start = progress;
+        }
         iter += 1;
         let mut cand = cur.clone();
         let (di, ri) = (destroys.pick(rng), repairs.pick(rng));
@@ -174,7 +197,15 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
             2 => worst_removal(d, &mut cand, &assigned, q, rng),
             _ => route_removal(d, &mut cand, q, rng),
         }
-        let (k, noise) = [(1, 0.0), (2, 0.0), (3, 0.0), (2, 0.2)][ri];
+        let (k, noisy) = [
+            (1, false),
+            (2, false),
+            (3, false),
+            (1, true),
+            (2, true),
+            (3, true),
+        ][ri];
+        let noise = if noisy { noise_amp } else { 0.0 };
         cand.repair(d, k, max_routes, noise, rng, &mut s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = if elim_phase {
@@ -185,6 +216,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         let temp = t0 * T_END.powf(local);
         let score;
         if obj_c < best.objective(d) - 1e-9 {
+            last_best = progress;
             best = cand.clone();
             cur = cand;
             score = 33.0;

@@ -35,12 +35,32 @@ pub(crate) struct Route {
     pub cost: f64,
 }
 
-/// Reusable buffers for [`Route::best_insertion`].
+/// Reusable buffers for [`Route::best_insertion`], and its noise setting.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// Amplitude of the noise added to insertion costs (Ropke & Pisinger); 0 = exact costs.
+    pub noise: f64,
+    /// Seed of the noise, so that repeated evaluations in one repair agree.
+    pub salt: u64,
     cands: Vec<Insertion>,
     nodes: Vec<usize>,
     times: Vec<f64>,
+}
+
+impl Scratch {
+    /// Deterministic noise in `[-noise, noise]` for one candidate.
+    #[inline]
+    fn jitter(&self, r: usize, a: usize, b: usize) -> f64 {
+        if self.noise == 0.0 {
+            return 0.0;
+        }
+        let mut z = self.salt ^ ((r as u64) << 32) ^ ((a as u64) << 16) ^ (b as u64);
+        // splitmix64 finaliser
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        self.noise * ((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0)
+    }
 }
 
 impl Route {
@@ -165,6 +185,7 @@ impl Route {
             {
                 let delta =
                     d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - d.arc(v, la, ln);
+                let delta = delta + s.jitter(r, a, a);
                 s.cands.push(Insertion { delta, a, b: a });
             }
             // delivery later: walk the segment with the pickup inserted
@@ -182,7 +203,8 @@ impl Route {
                     && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_at(d, b + 1))
                         <= self.latest[b + 1] + TOL
                 {
-                    let delta = pick + d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln);
+                    let delta = pick + d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln)
+                        + s.jitter(r, a, b);
                     s.cands.push(Insertion { delta, a, b });
                 }
                 (t, prev_loc, prev_serv) = (tb, lb, d.serv[self.nodes[b - 1]]);

@@ -67,7 +67,7 @@ impl State {
     }
 
     /// Inserts bank requests by regret-`k` insertion (`k = 1`: greedy) while any fits, using at
-    /// most `max_routes` vehicles. `noise` randomises the choice (0 = none).
+    /// most `max_routes` vehicles. `noise` is added to insertion costs (0 = exact costs).
     pub fn repair(
         &mut self,
         d: &Data,
@@ -78,6 +78,8 @@ impl State {
         s: &mut Scratch,
     ) {
         let pool = std::mem::take(&mut self.bank);
+        s.noise = noise;
+        s.salt = rng.gen();
         let nv = d.nveh;
         let mut alive = vec![true; pool.len()];
         let mut cache: Vec<Option<Insertion>> = vec![None; pool.len() * nv];
@@ -127,12 +129,7 @@ impl State {
                 } else {
                     (1..k).map(|j| top.get(j).map_or(1e15, |t| t.0 - c1)).sum()
                 };
-                let factor = if noise > 0.0 {
-                    1.0 + noise * (rng.gen::<f64>() - 0.5)
-                } else {
-                    1.0
-                };
-                let key = (regret * factor, -c1);
+                let key = (regret, -c1);
                 if best.is_none_or_less(key) {
                     best = Some((key, i, v1));
                 }
@@ -140,14 +137,15 @@ impl State {
             let Some((_, i, v)) = best else {
                 break;
             };
-            let r = pool[i];
             let ins = cache[i * nv + v].expect("cached insertion of the chosen request");
+            let r = pool[i];
             self.routes[v].insert(d, r, ins);
             self.route_of[r] = v;
             version[v] += 1;
             alive[i] = false;
             left -= 1;
         }
+        s.noise = 0.0;
         self.bank = pool
             .iter()
             .zip(&alive)

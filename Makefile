@@ -1,13 +1,17 @@
 # Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
 #   make run    install what is missing, start the local database, load the demo, serve
 #   make test   the same for a throwaway test cluster, then the whole test suite
-.PHONY: run test bench fmt lint db-stop osrm osrm-stop
+.PHONY: run test bench-dispatch fmt lint db-stop osrm osrm-stop
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# Bookings per second and live-insertion latency with 150 vehicles (prints its figures).
+bench-dispatch:
+	@scripts/bench-dispatch.sh
 
 # Stops the local run database (make run stops it on Ctrl-C already).
 db-stop:

@@ -120,3 +120,39 @@ async fn a_wrong_password_is_refused_and_logout_ends_the_session(pool: PgPool) {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn every_path_in_the_openapi_document_is_served(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let doc = reqwest::get(app.url("/api/openapi.yaml")).await.unwrap();
+    assert_eq!(doc.headers()["content-type"], "application/yaml");
+    let text = doc.text().await.unwrap();
+    assert_eq!(text, dispatch::OPENAPI_YAML);
+    let paths: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "paths:")
+        .filter(|l| l.starts_with("  /") && l.ends_with(':'))
+        .map(|l| l.trim().trim_end_matches(':'))
+        .collect();
+    assert!(paths.len() >= 40, "{paths:?}");
+    let id = uuid::Uuid::new_v4().to_string();
+    for path in paths {
+        let concrete: String = path
+            .split('/')
+            .map(|seg| {
+                if seg.starts_with('{') {
+                    id.as_str()
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in [Method::GET, Method::POST] {
+            let r = app.call(method.clone(), &concrete, None, None).await;
+            let unrouted = r.status == StatusCode::NOT_FOUND
+                && r.body["error"]["message"] == "route not found";
+            assert!(!unrouted, "{method} {path} is documented but not served");
+        }
+    }
+}

@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/api/regions", get(regions))
+        .route("/api/openapi.yaml", get(openapi))
         .merge(auth::router())
         .merge(places::http::router())
         .merge(cases::http::router())
@@ -90,6 +91,16 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::
             )
         }
     }
+}
+
+/// The OpenAPI document of this service.
+pub const OPENAPI_YAML: &str = include_str!("../api/openapi.yaml");
+
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        OPENAPI_YAML,
+    )
 }
 
 #[derive(serde::Serialize, sqlx::FromRow)]

@@ -157,11 +157,23 @@ async fn a_no_show_is_missed_and_not_charged(pool: PgPool) {
         &app.pool,
         "driver.marco",
         today(&app.pool).await,
-        &[trip("Mamadou", "appointment", BORGO, ASL)],
+        &[
+            trip("Mamadou", "appointment", BORGO, ASL),
+            trip("Lamin", "appointment", PALMORI, JOB_CENTRE),
+        ],
     )
     .await;
     let marco = app.login("driver.marco").await;
     let p = fx.pickup_seq(0);
+    let planned = |seq: i64| {
+        sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
+            "select planned_arrival from run_stop where run_id = $1 and seq = $2",
+        )
+        .bind(fx.run_id)
+        .bind(i32::try_from(seq).unwrap())
+        .fetch_one(&app.pool)
+    };
+    let lamin_before = planned(fx.pickup_seq(1)).await.unwrap();
     let r = app
         .post(
             &events_path(&fx),
@@ -170,9 +182,11 @@ async fn a_no_show_is_missed_and_not_charged(pool: PgPool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(
-        r.body["run_status"], "completed",
-        "the drop-off stop is skipped"
+    assert_eq!(r.body["run_status"], "in_progress");
+    assert_ne!(
+        planned(fx.pickup_seq(1)).await.unwrap(),
+        lamin_before,
+        "a no-show re-times the rest of the run"
     );
     assert_eq!(
         ride_cost(&app, fx.requests[0]).await,
@@ -280,8 +294,12 @@ async fn run_share_mode_splits_the_runs_cost_by_passengers(pool: PgPool) {
         .await
         .unwrap();
     let marco = app.login("driver.marco").await;
-    complete(&app, &marco, &fx, 0).await;
-    complete(&app, &marco, &fx, 1).await;
+    // One upload for the whole run: no re-timing in between changes the run's planned hours.
+    let mut events = whole_trip(&fx, 0);
+    let more = whole_trip(&fx, 1)["events"].as_array().unwrap().clone();
+    events["events"].as_array_mut().unwrap().extend(more);
+    let r = app.post(&events_path(&fx), &marco, &events).await;
+    assert_eq!(r.body["run_status"], "completed", "{:?}", r.body);
     // Six stops 10 minutes apart, 2 minutes at the last: 52 minutes. 45 c/km × 40 km +
     // 22 €/h × 52/60 h = 3706.67 cents, split 1:3 → 926.67 and 2780.
     assert_eq!(ride_cost(&app, fx.requests[0]).await.2, 927);

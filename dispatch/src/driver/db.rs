@@ -542,6 +542,29 @@ pub async fn latest_position(
     Ok(Some((status, label, pos)))
 }
 
+/// How late an arrival must be for the rest of the run to be re-timed.
+pub const LATE_AFTER_MINUTES: i32 = 5;
+
+/// Whether any of the stops `seqs` was reached later than planned by more than
+/// [`LATE_AFTER_MINUTES`].
+///
+/// # Errors
+/// Database errors.
+pub async fn any_late(conn: &mut PgConnection, run_id: Uuid, seqs: &[i32]) -> AppResult<bool> {
+    if seqs.is_empty() {
+        return Ok(false);
+    }
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from run_stop where run_id = $1 and seq = any($2)
+                        and actual_arrival > planned_arrival + make_interval(mins => $3))",
+    )
+    .bind(run_id)
+    .bind(seqs)
+    .bind(LATE_AFTER_MINUTES)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Refuses an upload to a cancelled run.
 ///
 /// # Errors

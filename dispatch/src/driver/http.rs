@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use super::db::{self, DriverRef, Effect, LatestPosition, ManifestRow, RunHeader};
 use super::{
-    apply_order, EventBatch, NewEvent, PositionBatch, RunStatus, StopKind, StopStatus, Target,
+    apply_order, EventBatch, EventKind, NewEvent, PositionBatch, RunStatus, StopKind, StopStatus,
+    Target,
 };
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
@@ -226,17 +227,33 @@ async fn post_events(
         }
     }
     let fresh_events: Vec<NewEvent> = fresh.iter().map(|(e, _)| e.clone()).collect();
+    let (mut no_show, mut arrivals) = (false, Vec::new());
     for i in apply_order(&fresh_events) {
         let (e, stop) = &fresh[i];
         match db::apply_event(&mut tx, &driver, run_id, stop, e).await? {
-            Effect::Applied => result.applied.push(e.client_event_id),
+            Effect::Applied => {
+                result.applied.push(e.client_event_id);
+                no_show |= e.kind == EventKind::NoShow;
+                if e.kind == EventKind::Arrived {
+                    arrivals.push(stop.seq);
+                }
+            }
             Effect::Superseded => result.superseded.push(e.client_event_id),
         }
     }
     if !fresh_events.is_empty() {
         result.run_status = db::advance_run(&mut tx, run_id).await?;
     }
+    let retime = result.run_status == RunStatus::InProgress
+        && (no_show || db::any_late(&mut tx, run_id, &arrivals).await?);
     tx.commit().await?;
+    if retime {
+        // A no-show or a late vehicle moves the rest of the run: re-time its pending stops
+        // (the live planner's rule). Best effort: the upload is already safely stored.
+        if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
+            tracing::warn!(run_id = %run_id, error = %e, "re-timing a run after a driver upload failed");
+        }
+    }
     Ok(Json(result))
 }
 

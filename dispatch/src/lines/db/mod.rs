@@ -1,5 +1,5 @@
-//! SQL for work lines (this file), their subscriptions ([`subscriptions`]: the seat check under
-//! a lock on the line row) and what they become each operating day ([`daily`]: runs, lines
+//! SQL for work lines (this file), their subscriptions (`subscriptions.rs`: the seat check under
+//! a lock on the line row) and what they become each operating day (`daily.rs`: runs, lines
 //! passing near a trip). Everything is re-exported here, so callers write `lines::db::...`.
 
 mod daily;

@@ -174,15 +174,28 @@ async fn matrix(args: &Args) -> Result<(), String> {
         t = osrm.config().max_table_size,
         c = osrm.config().concurrency
     );
-    let start = Instant::now();
+    let (start, cpu0, server0) = (
+        Instant::now(),
+        cpu_seconds("self"),
+        server_cpu_seconds(&args.osrm),
+    );
     let m = osrm.matrix(&points).await.map_err(|e| e.to_string())?;
     let direct = start.elapsed();
     let unreachable = m.matrix.unreachable_pairs().len();
     println!(
-        "  OSRM direct:      {:.2} s, {} requests, {} unreachable pairs",
+        "  OSRM direct:      {:.2} s, {} requests, {} unreachable pairs; CPU: client {:.2} s, osrm-routed {}; load average {}",
         direct.as_secs_f64(),
         osrm.stats().requests,
-        unreachable
+        unreachable,
+        cpu_seconds("self") - cpu0,
+        match (server0, server_cpu_seconds(&args.osrm)) {
+            (Some(a), Some(b)) => format!("{:.2} s", b - a),
+            _ => "unknown (not started by scripts/osrm.sh)".to_owned(),
+        },
+        std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+            .unwrap_or_default()
     );
 
     let cache = CachedTravelTimes::new(osrm.clone());
@@ -204,6 +217,38 @@ async fn matrix(args: &Args) -> Result<(), String> {
         again.matrix == first.matrix && first.matrix == m.matrix
     );
     Ok(())
+}
+
+/// User + system CPU seconds of process `pid` (`self` for this one), from /proc (Linux).
+fn cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |k: usize| {
+        fields
+            .get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat, 12 and 13 after the name; 100 ticks/s.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of the osrm-routed that scripts/osrm.sh started for the port in `url`.
+fn server_cpu_seconds(url: &str) -> Option<f64> {
+    let port = url.rsplit(':').next()?.trim_end_matches('/');
+    let run = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/osrm/run");
+    for entry in std::fs::read_dir(run).ok()?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(&format!("-{port}.pid")) {
+            let pid = std::fs::read_to_string(entry.path()).ok()?;
+            return Some(cpu_seconds(pid.trim()));
+        }
+    }
+    None
 }
 
 /// Pairs between distinct real places of the extract, measured by OSRM.

@@ -68,14 +68,22 @@ struct State {
     snapped: HashMap<Key, u32>,
     /// Snapped point → id.
     ids: HashMap<Key, u32>,
+    /// Id → snapped point.
+    points: Vec<Key>,
     /// (from id << 32 | to id) → (tenths of seconds, tenths of metres).
     pairs: HashMap<u64, (u32, u32), BuildHasherDefault<PairHasher>>,
 }
 
 impl State {
     fn id_of_snap(&mut self, snap: Location) -> u32 {
-        let next = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
-        *self.ids.entry(key(snap)).or_insert(next)
+        let k = key(snap);
+        if let Some(&id) = self.ids.get(&k) {
+            return id;
+        }
+        let id = u32::try_from(self.points.len()).unwrap_or(u32::MAX);
+        self.ids.insert(k, id);
+        self.points.push(k);
+        id
     }
 
     fn lookup(&self, from: Option<u32>, to: Option<u32>) -> Option<(u32, u32)> {
@@ -135,6 +143,11 @@ impl CachedTravelTimes {
         validate_locations(sources)?;
         validate_locations(destinations)?;
         let (n, m) = (sources.len(), destinations.len());
+        // A day seen before: one pass over the pairs, no provider call.
+        if let Some(table) = self.assemble(sources, destinations, Vec::new()) {
+            self.hits.fetch_add((n * m) as u64, Ordering::Relaxed);
+            return Ok(table);
+        }
         let mut asked = 0u64;
         let mut estimated_parts: Vec<(Vec<usize>, Vec<usize>, Table)> = Vec::new();
         // At most three rounds: new sources, then new destinations, then leftover pairs.
@@ -167,7 +180,13 @@ impl CachedTravelTimes {
         self.misses.fetch_add(asked, Ordering::Relaxed);
         self.hits
             .fetch_add(((n * m) as u64).saturating_sub(asked), Ordering::Relaxed);
+        // Missing only if the cache was cleared (full) while this answer was built.
         self.assemble(sources, destinations, estimated_parts)
+            .ok_or_else(|| {
+                TravelError::BadResponse(
+                    "travel-time cache was cleared while answering; retry".to_owned(),
+                )
+            })
     }
 
     /// The next rectangle (source indices, destination indices) to ask for, or `None` when the
@@ -256,12 +275,14 @@ impl CachedTravelTimes {
         }
     }
 
+    /// The answer from the cache (and the estimated parts fetched for it), or `None` if a pair
+    /// is missing.
     fn assemble(
         &self,
         sources: &[Location],
         destinations: &[Location],
         estimated_parts: Vec<(Vec<usize>, Vec<usize>, Table)>,
-    ) -> Result<Table, TravelError> {
+    ) -> Option<Table> {
         let (n, m) = (sources.len(), destinations.len());
         let mut table = Table {
             sources: n,
@@ -283,8 +304,7 @@ impl CachedTravelTimes {
             }
         }
         let state = self.lock();
-        let snap_of: HashMap<u32, Location> =
-            state.ids.iter().map(|(k, id)| (*id, unkey(*k))).collect();
+        let snap_of = |id: u32| state.points.get(id as usize).map(|k| unkey(*k));
         let src: Vec<Option<u32>> = sources
             .iter()
             .map(|l| state.snapped.get(&key(*l)).copied())
@@ -294,8 +314,8 @@ impl CachedTravelTimes {
             .map(|l| state.snapped.get(&key(*l)).copied())
             .collect();
         for (i, s) in src.iter().enumerate() {
-            if let Some(loc) = s.and_then(|id| snap_of.get(&id)) {
-                table.source_snaps[i] = *loc;
+            if let Some(loc) = s.and_then(snap_of) {
+                table.source_snaps[i] = loc;
             }
             for (j, d) in dst.iter().enumerate() {
                 if filled[i * m + j] {
@@ -307,21 +327,16 @@ impl CachedTravelTimes {
                         table.durations[i * m + j] = Some(f64::from(d) / 10.0);
                         table.distances[i * m + j] = Some(f64::from(l) / 10.0);
                     }
-                    // Only possible if the cache was cleared while this answer was built.
-                    None => {
-                        return Err(TravelError::BadResponse(
-                            "travel-time cache was cleared while answering; retry".to_owned(),
-                        ))
-                    }
+                    None => return None,
                 }
             }
         }
         for (j, d) in dst.iter().enumerate() {
-            if let Some(loc) = d.and_then(|id| snap_of.get(&id)) {
-                table.destination_snaps[j] = *loc;
+            if let Some(loc) = d.and_then(snap_of) {
+                table.destination_snaps[j] = loc;
             }
         }
-        Ok(table)
+        Some(table)
     }
 }
 

@@ -215,3 +215,26 @@ pub fn summary(lines: &[BenchLine], kind: Option<Kind>) -> String {
         same.len()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::tests::bench_dir;
+
+    #[test]
+    fn a_bench_run_checks_the_solution_and_writes_every_node_once() {
+        let inst = read(&bench_dir("lilim100").join("lc101.txt")).unwrap();
+        let options = Options {
+            seed: 1,
+            time_limit: std::time::Duration::from_secs(20),
+            max_iterations: Some(50),
+        };
+        let (line, sol) = run_one(&inst, Some((10, 828.9369)), &options);
+        assert!(line.feasible);
+        assert!(line.gap().unwrap() < 5.0);
+        let mut nodes: Vec<usize> = node_routes(&inst, &sol).into_iter().flatten().collect();
+        nodes.sort_unstable();
+        assert_eq!(nodes, (1..=106).collect::<Vec<_>>());
+        assert!(summary(&[line], Some(Kind::LiLim)).contains("1 instances, 1 feasible"));
+    }
+}

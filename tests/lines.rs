@@ -298,13 +298,18 @@ async fn a_full_line_refuses_naming_another_line_and_its_next_free_day(pool: PgP
     let r = subscribe(&app, &coord, &full, &asked).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let again = app
-        .post(
+        .call(
+            reqwest::Method::POST,
             &format!("/api/lines/{full}/subscriptions/{}/end", subs[0]),
-            &coord,
-            &json!({}),
+            Some(&coord),
+            None,
         )
         .await;
-    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
+    assert_eq!(
+        again.body["error"]["code"], "already_ended",
+        "no body is fine"
+    );
 
     let listed = app
         .get(&format!("/api/lines?region=puglia&date={MONDAY}"), &coord)

@@ -13,7 +13,7 @@ use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
 use crate::audit::record_case_accesses;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{parse_json, AppJson, AppQuery};
 use crate::geo::LonLat;
 use crate::state::AppState;
 
@@ -166,6 +166,7 @@ async fn subscribe(
     Ok((StatusCode::CREATED, Json(sub)))
 }
 
+/// Optional body of `.../end`.
 #[derive(Deserialize)]
 struct EndBody {
     /// Last day the person travels; defaults to today (Europe/Rome).
@@ -176,9 +177,15 @@ async fn end_subscription(
     State(state): State<AppState>,
     staff: Staff,
     Path((line_id, subscription_id)): Path<(Uuid, Uuid)>,
-    AppJson(body): AppJson<EndBody>,
+    raw: axum::body::Bytes,
 ) -> AppResult<Json<Subscription>> {
     let polo = staff.case_polo()?;
+    // The body is optional: no body ends the subscription today.
+    let body: EndBody = if raw.iter().all(u8::is_ascii_whitespace) {
+        EndBody { valid_to: None }
+    } else {
+        parse_json(&raw)?
+    };
     let mut tx = state.db.begin().await?;
     let last_day = match body.valid_to {
         Some(d) => d,

@@ -331,6 +331,11 @@ async fn a_driver_sees_todays_runs_and_a_manifest_without_case_data(pool: PgPool
         StatusCode::NOT_FOUND,
         "rider names are shown on the day only"
     );
+    let r = app
+        .post(&events_path(&tomorrow), &marco, &whole_trip(&tomorrow, 0))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "run_not_started");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

@@ -2,6 +2,8 @@
 //! (never over a cap, falling back to the transport fund, then unfunded), a no-show is missed
 //! and free, and the case's Polo sees it all in the case's timeline.
 
+use dispatch::rides::db::{record_ride, RideToRecord};
+use dispatch::rides::RideOutcome;
 use futures::future::join_all;
 use passaggio_tests::{spawn_demo, TestApp};
 use reqwest::StatusCode;
@@ -312,25 +314,28 @@ async fn run_share_mode_splits_the_runs_cost_by_passengers(pool: PgPool) {
     assert!(total > 0 && total <= 2 * 40_000, "{total}");
 }
 
-#[sqlx::test(migrator = "dispatch::MIGRATOR")]
-async fn a_hundred_parallel_completions_charging_one_budget_never_exceed_its_cap(pool: PgPool) {
-    let app = spawn_demo(pool).await;
-    let cw = app.login("cw.foggia").await;
+/// A new person, Awa, whose budget has only 30 € for social and health care, and 100 runs of
+/// today each taking her from Borgo Mezzanone to the ASL. Returns the person, the case, the
+/// budget and the runs.
+async fn awa_and_a_hundred_runs(
+    app: &TestApp,
+    cw: &str,
+) -> (String, String, String, Vec<RunFixture>) {
     let day = today(&app.pool).await;
     let case = app
         .post(
             "/api/cases",
-            &cw,
+            cw,
             &json!({ "known_as": "Awa", "arrival_channel": "helpdesk", "opened_on": day }),
         )
         .await;
     assert_eq!(case.status, StatusCode::CREATED, "{:?}", case.body);
-    let person = case.body["person_id"].as_str().unwrap();
+    let person = case.body["person_id"].as_str().unwrap().to_owned();
     let end = day.checked_add_months(chrono::Months::new(6)).unwrap();
     let r = app
         .post(
             "/api/funding-sources",
-            &cw,
+            cw,
             &json!({ "region_code": "puglia", "kind": "integration_budget", "name": "BdI Awa", "person_id": person,
                      "period_start": day, "period_end": end,
                      "area_caps": { "housing": 600000, "social_health": 3000,
@@ -351,31 +356,34 @@ async fn a_hundred_parallel_completions_charging_one_budget_never_exceed_its_cap
             .await,
         );
     }
-    let marco = app.login("driver.marco").await;
-    let bodies: Vec<Value> = runs.iter().map(|fx| whole_trip(fx, 0)).collect();
-    let paths: Vec<String> = runs.iter().map(events_path).collect();
-    let results = join_all(
-        paths
-            .iter()
-            .zip(&bodies)
-            .map(|(p, b)| app.post(p, &marco, b)),
-    )
-    .await;
-    for r in &results {
-        assert_eq!(
-            r.status,
-            StatusCode::OK,
-            "money never fails an upload: {:?}",
-            r.body
-        );
-    }
+    let case_id = case.body["case_id"].as_str().unwrap().to_owned();
+    (person, case_id, budget, runs)
+}
+
+/// Every ride is recorded once; the budget's area and the fund's monthly allowance for the
+/// person are filled as far as whole rides fit, never beyond; the rest is unfunded.
+async fn assert_caps_held(
+    app: &TestApp,
+    cw: &str,
+    awa: &(String, String, String, Vec<RunFixture>),
+) {
+    let (person, case_id, budget, runs) = awa;
     assert_eq!(app.count("ride").await, 100);
-    let cost = ride_cost(&app, runs[0].requests[0]).await.2;
+    let charges: i64 = sqlx::query_scalar("select count(distinct external_ref) from ledger_entry")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.count("ledger_entry").await,
+        charges,
+        "one charge per ride"
+    );
+    let cost = ride_cost(app, runs[0].requests[0]).await.2;
     assert!(cost > 0);
     let (on_budget, budget_spent): (i64, i64) = sqlx::query_as(
         "select count(*), coalesce(sum(amount_cents), 0)::bigint from ledger_entry where funding_source_id = $1::uuid",
     )
-    .bind(&budget)
+    .bind(budget)
     .fetch_one(&app.pool)
     .await
     .unwrap();
@@ -405,15 +413,63 @@ async fn a_hundred_parallel_completions_charging_one_budget_never_exceed_its_cap
     .await
     .unwrap();
     assert_eq!(on_budget + on_fund + unfunded, 100);
-    let r = app
-        .get(
-            &format!(
-                "/api/cases/{}/rides",
-                case.body["case_id"].as_str().unwrap()
-            ),
-            &cw,
-        )
-        .await;
+    let r = app.get(&format!("/api/cases/{case_id}/rides"), cw).await;
     assert_eq!(r.body["summary"]["rides_taken"], 100);
     assert_eq!(r.body["summary"]["unfunded_cents"], unfunded * cost);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_hundred_parallel_completions_charging_one_budget_never_exceed_its_cap(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let awa = awa_and_a_hundred_runs(&app, &cw).await;
+    let marco = app.login("driver.marco").await;
+    let bodies: Vec<Value> = awa.3.iter().map(|fx| whole_trip(fx, 0)).collect();
+    let paths: Vec<String> = awa.3.iter().map(events_path).collect();
+    let results = join_all(
+        paths
+            .iter()
+            .zip(&bodies)
+            .map(|(p, b)| app.post(p, &marco, b)),
+    )
+    .await;
+    for r in &results {
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "money never fails an upload: {:?}",
+            r.body
+        );
+    }
+    assert_caps_held(&app, &cw, &awa).await;
+}
+
+/// The same through the rides service function, which takes no planning lock: 100 recordings
+/// (each sent twice, as a retry would) race for the budget's lock in the ledger itself.
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_hundred_parallel_ride_records_race_for_one_budget_and_never_exceed_its_cap(
+    pool: PgPool,
+) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let awa = awa_and_a_hundred_runs(&app, &cw).await;
+    let record = |fx: &RunFixture| {
+        let ride = RideToRecord {
+            ride_request_id: fx.requests[0],
+            run_id: fx.run_id,
+            outcome: RideOutcome::Completed,
+            picked_up_at: None,
+            dropped_off_at: Some(chrono::Utc::now()),
+        };
+        let pool = app.pool.clone();
+        async move {
+            let mut tx = pool.begin().await.unwrap();
+            record_ride(&mut tx, &ride, None)
+                .await
+                .expect("money never fails a recording");
+            tx.commit().await.unwrap();
+        }
+    };
+    join_all(awa.3.iter().chain(awa.3.iter()).map(record)).await;
+    assert_caps_held(&app, &cw, &awa).await;
 }

@@ -6,11 +6,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{EventKind, NewEvent, NewPosition, RunStatus, StopKind, StopRef, StopStatus};
-use crate::bookings::RideStatus;
+use super::{NewEvent, NewPosition, RunStatus, StopKind, StopRef, StopStatus};
 use crate::error::{AppError, AppResult};
-use crate::rides::db::{record_ride, RideToRecord};
-use crate::rides::RideOutcome;
 
 /// SQL for a stop's stable key (alias `s` for `run_stop`): a hash of the run, the request and
 /// the kind, so it survives the renumbering of a live re-plan and tells nothing about the rider.
@@ -203,7 +200,7 @@ pub async fn manifest(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<Ma
     Ok(sqlx::query_as(&sql).bind(run_id).fetch_all(conn).await?)
 }
 
-/// Locks a run of `driver_id` for an upload; its status, or none when it is not theirs.
+/// Locks a run of `driver_id` for an upload; its status and day, or none when it is not theirs.
 ///
 /// # Errors
 /// Database errors.
@@ -211,9 +208,9 @@ pub async fn lock_run(
     conn: &mut PgConnection,
     driver_id: Uuid,
     run_id: Uuid,
-) -> AppResult<Option<(String, RunStatus)>> {
+) -> AppResult<Option<(RunStatus, NaiveDate)>> {
     Ok(sqlx::query_as(
-        "select region_code, status from run where run_id = $1 and driver_id = $2 for update",
+        "select status, service_date from run where run_id = $1 and driver_id = $2 for update",
     )
     .bind(run_id)
     .bind(driver_id)
@@ -294,209 +291,6 @@ pub async fn insert_position(
     Ok(stored.is_some())
 }
 
-/// What applying one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
-    /// The event changed (or confirmed) the run's state.
-    Applied,
-    /// Newer or contradicting state was already there (e.g. a no-show after the rider was
-    /// dropped off); the event is stored but changes nothing.
-    Superseded,
-}
-
-/// Moves a stop forward to `to` (never back) and keeps the earliest reported arrival.
-async fn advance_stop(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    seq: i32,
-    to: StopStatus,
-    at: Option<DateTime<Utc>>,
-) -> AppResult<()> {
-    let current: StopStatus =
-        sqlx::query_scalar("select status from run_stop where run_id = $1 and seq = $2")
-            .bind(run_id)
-            .bind(seq)
-            .fetch_one(&mut *conn)
-            .await?;
-    sqlx::query(
-        "update run_stop set status = $3,
-                actual_arrival = case when $4::timestamptz is null then actual_arrival
-                                      else least(coalesce(actual_arrival, $4), $4) end
-         where run_id = $1 and seq = $2",
-    )
-    .bind(run_id)
-    .bind(seq)
-    .bind(current.advance(to))
-    .bind(at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// The other stop of the same request on the run (the drop-off of a pickup and vice versa).
-async fn paired_stop(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    ride_request_id: Uuid,
-    kind: StopKind,
-) -> AppResult<Option<i32>> {
-    Ok(sqlx::query_scalar(
-        "select seq from run_stop where run_id = $1 and ride_request_id = $2 and kind = $3
-         order by seq limit 1",
-    )
-    .bind(run_id)
-    .bind(ride_request_id)
-    .bind(kind)
-    .fetch_optional(conn)
-    .await?)
-}
-
-async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
-    Ok(
-        sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
-            .bind(ride_request_id)
-            .fetch_one(conn)
-            .await?,
-    )
-}
-
-async fn boarded_at(
-    conn: &mut PgConnection,
-    run_id: Uuid,
-    ride_request_id: Uuid,
-) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar(
-        "select min(occurred_at) from driver_event
-         where run_id = $1 and ride_request_id = $2 and kind = 'boarded'",
-    )
-    .bind(run_id)
-    .bind(ride_request_id)
-    .fetch_one(conn)
-    .await?)
-}
-
-/// Applies one new event (already stored and validated) in the upload's transaction.
-///
-/// # Errors
-/// Database errors.
-pub async fn apply_event(
-    conn: &mut PgConnection,
-    driver: &DriverRef,
-    run_id: Uuid,
-    stop: &StopRef,
-    e: &NewEvent,
-) -> AppResult<Effect> {
-    let at = Some(e.occurred_at);
-    let Some(request) = stop.ride_request_id else {
-        // Start and end stops: being there is all there is to do.
-        let to = match stop.kind {
-            StopKind::Start | StopKind::End => StopStatus::Done,
-            StopKind::Pickup | StopKind::Dropoff => StopStatus::Arrived,
-        };
-        advance_stop(conn, run_id, stop.seq, to, at).await?;
-        return Ok(Effect::Applied);
-    };
-    let status = request_status(conn, request).await?;
-    let by = Some(driver.staff_id);
-    match e.kind {
-        EventKind::Arrived => {
-            advance_stop(conn, run_id, stop.seq, StopStatus::Arrived, at).await?;
-        }
-        EventKind::Boarded => {
-            if matches!(
-                status,
-                RideStatus::NoShow | RideStatus::Cancelled | RideStatus::Refused
-            ) {
-                return Ok(Effect::Superseded);
-            }
-            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
-            // A drop-off uploaded before this boarding recorded the ride without it.
-            sqlx::query(
-                "update ride set picked_up_at = least(coalesce(picked_up_at, $2), $2)
-                 where ride_request_id = $1 and outcome = 'completed'",
-            )
-            .bind(request)
-            .bind(e.occurred_at)
-            .execute(&mut *conn)
-            .await?;
-        }
-        EventKind::NoShow => {
-            let boarded = boarded_at(conn, run_id, request).await?.is_some();
-            if status.is_final() || boarded {
-                return Ok(Effect::Superseded);
-            }
-            crate::bookings::db::set_status(
-                conn,
-                request,
-                RideStatus::NoShow,
-                Some("driver: no-show"),
-                by,
-            )
-            .await?;
-            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
-            if let Some(d) = paired_stop(conn, run_id, request, StopKind::Dropoff).await? {
-                advance_stop(conn, run_id, d, StopStatus::Skipped, None).await?;
-            }
-            let ride = RideToRecord {
-                ride_request_id: request,
-                run_id,
-                outcome: RideOutcome::NoShow,
-                picked_up_at: None,
-                dropped_off_at: None,
-            };
-            record_ride(conn, &ride, by).await?;
-        }
-        EventKind::DroppedOff => {
-            if status.is_final() {
-                return Ok(Effect::Superseded);
-            }
-            crate::bookings::db::set_status(
-                conn,
-                request,
-                RideStatus::Completed,
-                Some("driver: dropped off"),
-                by,
-            )
-            .await?;
-            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
-            // The rider was evidently picked up, even if the boarding is not uploaded yet.
-            if let Some(p) = paired_stop(conn, run_id, request, StopKind::Pickup).await? {
-                advance_stop(conn, run_id, p, StopStatus::Done, None).await?;
-            }
-            let ride = RideToRecord {
-                ride_request_id: request,
-                run_id,
-                outcome: RideOutcome::Completed,
-                picked_up_at: boarded_at(conn, run_id, request).await?,
-                dropped_off_at: at,
-            };
-            record_ride(conn, &ride, by).await?;
-        }
-    }
-    Ok(Effect::Applied)
-}
-
-/// Moves the run forward after an upload: `in_progress` once anything happened, `completed`
-/// when every pickup and drop-off stop is done or skipped. Returns the new status.
-///
-/// # Errors
-/// Database errors.
-pub async fn advance_run(conn: &mut PgConnection, run_id: Uuid) -> AppResult<RunStatus> {
-    Ok(sqlx::query_scalar(
-        "update run set status = case
-             when status in ('completed', 'cancelled') then status
-             when not exists (select 1 from run_stop s where s.run_id = run.run_id
-                              and s.kind in ('pickup', 'dropoff') and s.status in ('pending', 'arrived'))
-                  then 'completed'::run_status
-             else 'in_progress'::run_status end
-         where run_id = $1
-         returning status",
-    )
-    .bind(run_id)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// The latest reported position of a run, for the coordinators of its region.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct LatestPosition {
@@ -540,29 +334,6 @@ pub async fn latest_position(
     .fetch_optional(conn)
     .await?;
     Ok(Some((status, label, pos)))
-}
-
-/// How late an arrival must be for the rest of the run to be re-timed.
-pub const LATE_AFTER_MINUTES: i32 = 5;
-
-/// Whether any of the stops `seqs` was reached later than planned by more than
-/// [`LATE_AFTER_MINUTES`].
-///
-/// # Errors
-/// Database errors.
-pub async fn any_late(conn: &mut PgConnection, run_id: Uuid, seqs: &[i32]) -> AppResult<bool> {
-    if seqs.is_empty() {
-        return Ok(false);
-    }
-    Ok(sqlx::query_scalar(
-        "select exists (select 1 from run_stop where run_id = $1 and seq = any($2)
-                        and actual_arrival > planned_arrival + make_interval(mins => $3))",
-    )
-    .bind(run_id)
-    .bind(seqs)
-    .bind(LATE_AFTER_MINUTES)
-    .fetch_one(conn)
-    .await?)
 }
 
 /// Refuses an upload to a cancelled run.

@@ -12,11 +12,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::db::{self, DriverRef, Effect, LatestPosition, ManifestRow, RunHeader};
-use super::{
-    apply_order, EventBatch, EventKind, NewEvent, PositionBatch, RunStatus, StopKind, StopStatus,
-    Target,
-};
+use super::db::{self, DriverRef, LatestPosition, ManifestRow, RunHeader};
+use super::upload::{self, UploadResult};
+use super::{EventBatch, PositionBatch, RunStatus, StopKind, StopStatus};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
@@ -174,20 +172,13 @@ async fn my_manifest(
     }))
 }
 
-/// What an upload did, by `client_event_id`.
-#[derive(Serialize)]
-struct EventsResult {
-    /// New events that changed the run's state, in the order they were applied.
-    applied: Vec<Uuid>,
-    /// Events already received before (or twice in this batch): nothing done.
-    duplicates: Vec<Uuid>,
-    /// New events stored but overtaken by newer or contradicting state (e.g. a no-show for
-    /// a rider already dropped off).
-    superseded: Vec<Uuid>,
-    /// New events for a `stop_key` the run no longer has (the rider was moved to another run
-    /// or cancelled meanwhile): stored for the record, nothing changed.
-    unmatched: Vec<Uuid>,
-    run_status: RunStatus,
+/// Attempts at an upload that lost a deadlock or serialization race (the live planner and
+/// cancellations touch the same rows); the upload is idempotent, so trying again is safe.
+const UPLOAD_ATTEMPTS: usize = 3;
+
+fn is_transient(e: &AppError) -> bool {
+    matches!(e, AppError::Sqlx(sqlx::Error::Database(d))
+        if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
 async fn post_events(
@@ -195,59 +186,24 @@ async fn post_events(
     staff: Staff,
     Path(run_id): Path<Uuid>,
     Batch(batch): Batch<EventBatch>,
-) -> AppResult<Json<EventsResult>> {
+) -> AppResult<Json<UploadResult>> {
     let driver = me_as_driver(&state, &staff).await?;
-    let mut tx = state.db.begin().await?;
-    // The lock orders concurrent uploads for one run: each sees the state the previous left.
-    let (_, status) = db::lock_run(&mut tx, driver.driver_id, run_id)
-        .await?
-        .ok_or(AppError::NotFound("run"))?;
-    db::require_not_cancelled(status)?;
-    let stops = db::stop_refs(&mut tx, run_id).await?;
-    let targets = batch.resolve(&stops, Utc::now())?;
-    let mut result = EventsResult {
-        applied: Vec::new(),
-        duplicates: Vec::new(),
-        superseded: Vec::new(),
-        unmatched: Vec::new(),
-        run_status: status,
-    };
-    let mut fresh = Vec::new();
-    for (e, target) in batch.events.iter().zip(&targets) {
-        let stop = match target {
-            Target::Stop(s) => Some(s),
-            Target::Unmatched => None,
-        };
-        if !db::insert_event(&mut tx, &driver, run_id, e, stop).await? {
-            result.duplicates.push(e.client_event_id);
-        } else if let Some(stop) = stop {
-            fresh.push((e.clone(), *stop));
-        } else {
-            result.unmatched.push(e.client_event_id);
-        }
-    }
-    let fresh_events: Vec<NewEvent> = fresh.iter().map(|(e, _)| e.clone()).collect();
-    let (mut no_show, mut arrivals) = (false, Vec::new());
-    for i in apply_order(&fresh_events) {
-        let (e, stop) = &fresh[i];
-        match db::apply_event(&mut tx, &driver, run_id, stop, e).await? {
-            Effect::Applied => {
-                result.applied.push(e.client_event_id);
-                no_show |= e.kind == EventKind::NoShow;
-                if e.kind == EventKind::Arrived {
-                    arrivals.push(stop.seq);
-                }
+    let mut attempt = 1;
+    let result = loop {
+        let mut tx = state.db.begin().await?;
+        match upload::upload_events(&mut tx, &driver, run_id, &batch, Utc::now()).await {
+            Ok(r) => {
+                tx.commit().await?;
+                break r;
             }
-            Effect::Superseded => result.superseded.push(e.client_event_id),
+            Err(e) if is_transient(&e) && attempt < UPLOAD_ATTEMPTS => {
+                tracing::info!(run_id = %run_id, attempt, error = %e, "driver upload retried");
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
         }
-    }
-    if !fresh_events.is_empty() {
-        result.run_status = db::advance_run(&mut tx, run_id).await?;
-    }
-    let retime = result.run_status == RunStatus::InProgress
-        && (no_show || db::any_late(&mut tx, run_id, &arrivals).await?);
-    tx.commit().await?;
-    if retime {
+    };
+    if result.retime {
         // A no-show or a late vehicle moves the rest of the run: re-time its pending stops
         // (the live planner's rule). Best effort: the upload is already safely stored.
         if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
@@ -272,7 +228,7 @@ async fn post_positions(
     let driver = me_as_driver(&state, &staff).await?;
     batch.validate(Utc::now())?;
     let mut tx = state.db.begin().await?;
-    let (_, status) = db::lock_run(&mut tx, driver.driver_id, run_id)
+    let (status, _) = db::lock_run(&mut tx, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;

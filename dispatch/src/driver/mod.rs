@@ -15,6 +15,7 @@
 
 pub mod db;
 pub mod http;
+pub mod upload;
 
 use std::collections::HashMap;
 

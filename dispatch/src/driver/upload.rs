@@ -1,0 +1,342 @@
+//! Applying a driver's upload: store each event once, apply the new ones in time order to
+//! stops, requests, rides and the run, all in one transaction. `upload_events` is the service
+//! function behind `POST /driver/api/runs/{run_id}/events`.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::db::{self, DriverRef};
+use super::{
+    apply_order, EventBatch, EventKind, NewEvent, RunStatus, StopKind, StopRef, StopStatus, Target,
+};
+use crate::bookings::RideStatus;
+use crate::error::{AppError, AppResult};
+use crate::rides::db::{record_ride, RideToRecord};
+use crate::rides::RideOutcome;
+
+/// What an upload did, by `client_event_id`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct UploadResult {
+    /// New events that changed the run's state, in the order they were applied.
+    pub applied: Vec<Uuid>,
+    /// Events received before (or twice in this batch): nothing done.
+    pub duplicates: Vec<Uuid>,
+    /// New events stored but overtaken by newer or contradicting state (e.g. a no-show for a
+    /// rider already dropped off).
+    pub superseded: Vec<Uuid>,
+    /// New events for a `stop_key` the run no longer has (the rider was moved to another run
+    /// or cancelled meanwhile): stored for the record, nothing changed.
+    pub unmatched: Vec<Uuid>,
+    /// The run's status after the upload.
+    pub run_status: Option<RunStatus>,
+    /// Whether the rest of the run should be re-timed (a no-show, or a late arrival, on a run
+    /// still in progress).
+    #[serde(skip)]
+    pub retime: bool,
+}
+
+/// Serialises a driver upload with the live planner of the region (`runs::live` takes the same
+/// transaction-scoped lock before it reads and rewrites a day's runs), so a re-plan never
+/// works from stop states an upload is changing.
+async fn lock_live_plan(conn: &mut PgConnection, region_code: &str) -> AppResult<()> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('live-plan:' || $1))")
+        .bind(region_code)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores and applies a batch of events of `driver` on `run_id`, in the caller's transaction.
+///
+/// # Errors
+/// Not found for a run that is not the driver's; a conflict for a cancelled run or a run of
+/// a later day; validation errors naming the event's field; database errors.
+pub async fn upload_events(
+    conn: &mut PgConnection,
+    driver: &DriverRef,
+    run_id: Uuid,
+    batch: &EventBatch,
+    now: DateTime<Utc>,
+) -> AppResult<UploadResult> {
+    lock_live_plan(conn, &driver.region_code).await?;
+    // The run's lock orders concurrent uploads for it: each sees the state the last one left.
+    let (status, service_date) = db::lock_run(conn, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    db::require_not_cancelled(status)?;
+    if service_date > db::today_in_rome(conn).await? {
+        return Err(AppError::conflict(
+            "run_not_started",
+            format!("this run is for {service_date}: report its events on the day"),
+        ));
+    }
+    let stops = db::stop_refs(conn, run_id).await?;
+    let targets = batch.resolve(&stops, now)?;
+    let mut result = UploadResult {
+        run_status: Some(status),
+        ..UploadResult::default()
+    };
+    let mut fresh = Vec::new();
+    for (e, target) in batch.events.iter().zip(&targets) {
+        let stop = match target {
+            Target::Stop(s) => Some(s),
+            Target::Unmatched => None,
+        };
+        if !db::insert_event(conn, driver, run_id, e, stop).await? {
+            result.duplicates.push(e.client_event_id);
+        } else if let Some(stop) = stop {
+            fresh.push((e.clone(), *stop));
+        } else {
+            result.unmatched.push(e.client_event_id);
+        }
+    }
+    let fresh_events: Vec<NewEvent> = fresh.iter().map(|(e, _)| e.clone()).collect();
+    let (mut no_show, mut arrivals) = (false, Vec::new());
+    for i in apply_order(&fresh_events) {
+        let (e, stop) = &fresh[i];
+        match apply_event(conn, driver, run_id, stop, e).await? {
+            Effect::Applied => {
+                result.applied.push(e.client_event_id);
+                no_show |= e.kind == EventKind::NoShow;
+                if e.kind == EventKind::Arrived {
+                    arrivals.push(stop.seq);
+                }
+            }
+            Effect::Superseded => result.superseded.push(e.client_event_id),
+        }
+    }
+    if !fresh_events.is_empty() {
+        let status = advance_run(conn, run_id).await?;
+        result.run_status = Some(status);
+        result.retime = status == RunStatus::InProgress
+            && (no_show || any_late(conn, run_id, &arrivals).await?);
+    }
+    Ok(result)
+}
+
+/// What applying one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The event changed (or confirmed) the run's state.
+    Applied,
+    /// Newer or contradicting state was already there (e.g. a no-show after the rider was
+    /// dropped off); the event is stored but changes nothing.
+    Superseded,
+}
+
+/// Moves a stop forward to `to` (never back) and keeps the earliest reported arrival.
+async fn advance_stop(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    seq: i32,
+    to: StopStatus,
+    at: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    let current: StopStatus =
+        sqlx::query_scalar("select status from run_stop where run_id = $1 and seq = $2")
+            .bind(run_id)
+            .bind(seq)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "update run_stop set status = $3,
+                actual_arrival = case when $4::timestamptz is null then actual_arrival
+                                      else least(coalesce(actual_arrival, $4), $4) end
+         where run_id = $1 and seq = $2",
+    )
+    .bind(run_id)
+    .bind(seq)
+    .bind(current.advance(to))
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The other stop of the same request on the run (the drop-off of a pickup and vice versa).
+async fn paired_stop(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    ride_request_id: Uuid,
+    kind: StopKind,
+) -> AppResult<Option<i32>> {
+    Ok(sqlx::query_scalar(
+        "select seq from run_stop where run_id = $1 and ride_request_id = $2 and kind = $3
+         order by seq limit 1",
+    )
+    .bind(run_id)
+    .bind(ride_request_id)
+    .bind(kind)
+    .fetch_optional(conn)
+    .await?)
+}
+
+async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
+    Ok(
+        sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
+            .bind(ride_request_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+async fn boarded_at(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    ride_request_id: Uuid,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar(
+        "select min(occurred_at) from driver_event
+         where run_id = $1 and ride_request_id = $2 and kind = 'boarded'",
+    )
+    .bind(run_id)
+    .bind(ride_request_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Applies one new event (already stored and validated) in the upload's transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn apply_event(
+    conn: &mut PgConnection,
+    driver: &DriverRef,
+    run_id: Uuid,
+    stop: &StopRef,
+    e: &NewEvent,
+) -> AppResult<Effect> {
+    let at = Some(e.occurred_at);
+    let Some(request) = stop.ride_request_id else {
+        // Start and end stops: being there is all there is to do.
+        let to = match stop.kind {
+            StopKind::Start | StopKind::End => StopStatus::Done,
+            StopKind::Pickup | StopKind::Dropoff => StopStatus::Arrived,
+        };
+        advance_stop(conn, run_id, stop.seq, to, at).await?;
+        return Ok(Effect::Applied);
+    };
+    let status = request_status(conn, request).await?;
+    let by = Some(driver.staff_id);
+    match e.kind {
+        EventKind::Arrived => {
+            advance_stop(conn, run_id, stop.seq, StopStatus::Arrived, at).await?;
+        }
+        EventKind::Boarded => {
+            if matches!(
+                status,
+                RideStatus::NoShow | RideStatus::Cancelled | RideStatus::Refused
+            ) {
+                return Ok(Effect::Superseded);
+            }
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            // A drop-off uploaded before this boarding recorded the ride without it.
+            sqlx::query(
+                "update ride set picked_up_at = least(coalesce(picked_up_at, $2), $2)
+                 where ride_request_id = $1 and outcome = 'completed'",
+            )
+            .bind(request)
+            .bind(e.occurred_at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        EventKind::NoShow => {
+            let boarded = boarded_at(conn, run_id, request).await?.is_some();
+            if status.is_final() || boarded {
+                return Ok(Effect::Superseded);
+            }
+            crate::bookings::db::set_status(
+                conn,
+                request,
+                RideStatus::NoShow,
+                Some("driver: no-show"),
+                by,
+            )
+            .await?;
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            if let Some(d) = paired_stop(conn, run_id, request, StopKind::Dropoff).await? {
+                advance_stop(conn, run_id, d, StopStatus::Skipped, None).await?;
+            }
+            let ride = RideToRecord {
+                ride_request_id: request,
+                run_id,
+                outcome: RideOutcome::NoShow,
+                picked_up_at: None,
+                dropped_off_at: None,
+            };
+            record_ride(conn, &ride, by).await?;
+        }
+        EventKind::DroppedOff => {
+            if status.is_final() {
+                return Ok(Effect::Superseded);
+            }
+            crate::bookings::db::set_status(
+                conn,
+                request,
+                RideStatus::Completed,
+                Some("driver: dropped off"),
+                by,
+            )
+            .await?;
+            advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
+            // The rider was evidently picked up, even if the boarding is not uploaded yet.
+            if let Some(p) = paired_stop(conn, run_id, request, StopKind::Pickup).await? {
+                advance_stop(conn, run_id, p, StopStatus::Done, None).await?;
+            }
+            let ride = RideToRecord {
+                ride_request_id: request,
+                run_id,
+                outcome: RideOutcome::Completed,
+                picked_up_at: boarded_at(conn, run_id, request).await?,
+                dropped_off_at: at,
+            };
+            record_ride(conn, &ride, by).await?;
+        }
+    }
+    Ok(Effect::Applied)
+}
+
+/// Moves the run forward after an upload: `in_progress` once anything happened, `completed`
+/// when every pickup and drop-off stop is done or skipped. Returns the new status.
+///
+/// # Errors
+/// Database errors.
+pub async fn advance_run(conn: &mut PgConnection, run_id: Uuid) -> AppResult<RunStatus> {
+    Ok(sqlx::query_scalar(
+        "update run set status = case
+             when status in ('completed', 'cancelled') then status
+             when not exists (select 1 from run_stop s where s.run_id = run.run_id
+                              and s.kind in ('pickup', 'dropoff') and s.status in ('pending', 'arrived'))
+                  then 'completed'::run_status
+             else 'in_progress'::run_status end
+         where run_id = $1
+         returning status",
+    )
+    .bind(run_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// How late an arrival must be for the rest of the run to be re-timed.
+pub const LATE_AFTER_MINUTES: i32 = 5;
+
+/// Whether any of the stops `seqs` was reached later than planned by more than
+/// [`LATE_AFTER_MINUTES`].
+///
+/// # Errors
+/// Database errors.
+pub async fn any_late(conn: &mut PgConnection, run_id: Uuid, seqs: &[i32]) -> AppResult<bool> {
+    if seqs.is_empty() {
+        return Ok(false);
+    }
+    Ok(sqlx::query_scalar(
+        "select exists (select 1 from run_stop where run_id = $1 and seq = any($2)
+                        and actual_arrival > planned_arrival + make_interval(mins => $3))",
+    )
+    .bind(run_id)
+    .bind(seqs)
+    .bind(LATE_AFTER_MINUTES)
+    .fetch_one(conn)
+    .await?)
+}

@@ -173,6 +173,7 @@ running() { local pid; pid="$(cat "$1" 2>/dev/null || true)"; [ -n "$pid" ] && k
 cmd_start() {
   local name="${1:-}" port="${2:-}"
   [ -n "$name" ] && [ -n "$port" ] || die "usage: osrm.sh start rural|monaco|foggia|islands PORT"
+  source_of "$name" > /dev/null
   need_install
   local base="$DATA/$name/$name.osrm"
   [ -f "$DATA/$name/.built" ] || die "graph '$name' is not built: run scripts/osrm.sh build $name"

@@ -473,3 +473,62 @@ async fn a_hundred_parallel_ride_records_race_for_one_budget_and_never_exceed_it
     join_all(awa.3.iter().chain(awa.3.iter()).map(record)).await;
     assert_caps_held(&app, &cw, &awa).await;
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_line_shift_charges_the_employer_and_a_return_from_the_asl_charges_social_health(
+    pool: PgPool,
+) {
+    let app = spawn_demo(pool).await;
+    let day = today(&app.pool).await;
+    let fx = make_run(
+        &app.pool,
+        "driver.marco",
+        day,
+        &[
+            trip(
+                "Lamin",
+                "work_shift",
+                PALMORI,
+                "Azienda agricola La Torre (asparagi)",
+            ),
+            trip("Moussa", "return", ASL, BORGO),
+        ],
+    )
+    .await;
+    // The run is a work line's, paid by the employer's contribution.
+    sqlx::query(
+        "with line as (
+             insert into work_line (region_code, name, season_start, season_end, operating_days, capacity, funding_source_id)
+             select 'puglia', 'Linea Palmori - La Torre', $2::date - 30, $2::date + 30, '{1,2,3,4,5,6,7}', 8, funding_source_id
+             from funding_source where kind = 'employer_contribution' returning line_id)
+         update run set line_id = (select line_id from line) where run_id = $1",
+    )
+    .bind(fx.run_id)
+    .bind(day)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    // Moussa goes home from an appointment at the ASL.
+    sqlx::query(
+        "with a as (
+             insert into appointment (region_code, case_id, place_id, starts_at, ends_at, description, created_by)
+             select r.region_code, r.case_id, r.pickup_place_id, now() - interval '4 hours', now() - interval '3 hours',
+                    'visita', r.booked_by
+             from ride_request r where r.ride_request_id = $1 returning appointment_id)
+         update ride_request set appointment_id = (select appointment_id from a) where ride_request_id = $1",
+    )
+    .bind(fx.requests[1])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let marco = app.login("driver.marco").await;
+    complete(&app, &marco, &fx, 0).await;
+    complete(&app, &marco, &fx, 1).await;
+    let shift = charge_of(&app, fx.requests[0]).await.expect("charged");
+    assert_eq!(shift.source_kind, "employer_contribution", "{shift:?}");
+    let back = charge_of(&app, fx.requests[1]).await.expect("charged");
+    assert_eq!(
+        (back.source_kind.as_str(), back.area.as_deref()),
+        ("integration_budget", Some("social_health"))
+    );
+}

@@ -374,6 +374,27 @@ async fn two_coordinators_booking_the_last_seat_one_wins_one_gets_a_conflict(poo
         .unwrap();
         assert_eq!(active, 1, "round {round}");
     }
+    // Eight people at once for three seats: three get one, five are told the line is full.
+    let line = line_with_capacity(&app, &admin, "Linea affollata", 3).await;
+    let everyone = f_cases
+        .iter()
+        .map(|c| (&foggia, c))
+        .chain(s_cases.iter().map(|c| (&sansevero, c)));
+    let results = futures::future::join_all(everyone.map(|(token, case)| {
+        let body = sub(case, 0, 2, "2027-06-01", "2027-09-30");
+        let (app, line) = (&app, &line);
+        async move { subscribe(app, token, line, &body).await }
+    }))
+    .await;
+    let created = results
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let full = results
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT && r.body["error"]["code"] == "line_full")
+        .count();
+    assert_eq!((created, full), (3, results.len() - 3), "{results:?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -519,6 +540,13 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
     let line = create_line(&app, &admin, &body).await;
     line_with_capacity(&app, &admin, "Linea senza mezzo", 4).await;
+    let mut parked = line_body(&app, "Linea con mezzo fermo").await;
+    parked["vehicle_id"] = json!(vehicle(&app, "FG-PSG-02").await);
+    create_line(&app, &admin, &parked).await;
+    sqlx::query("update vehicle set active = false where label = 'FG-PSG-02'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
     let cases = cases_of(&app, FOGGIA).await;
     let year = |c: &str, b, a| sub(c, b, a, "2027-01-01", "2027-12-31");
     let mut subs = Vec::new();
@@ -558,7 +586,14 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
         runs[0]["stops"], 8,
         "start, three pickups, three drop-offs, end"
     );
-    assert_eq!(r.body["skipped"][0]["reason"], "no_vehicle");
+    let mut reasons: Vec<&str> = r.body["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    reasons.sort_unstable();
+    assert_eq!(reasons, ["no_vehicle", "vehicle_inactive"]);
     let run = runs[0]["run_id"].as_str().unwrap().to_owned();
 
     // 05:00 in Rome in June is 03:00 UTC.

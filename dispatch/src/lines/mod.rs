@@ -389,6 +389,8 @@ pub struct Line {
     pub vehicle_id: Option<Uuid>,
     /// Vehicle label.
     pub vehicle_label: Option<String>,
+    /// Whether the vehicle is in service (a line's run needs an active vehicle).
+    pub vehicle_active: Option<bool>,
     /// Funding source.
     pub funding_source_id: Option<Uuid>,
 }

@@ -37,7 +37,7 @@ pub struct SkippedLine {
     pub line_id: Uuid,
     /// Its name.
     pub line_name: String,
-    /// `no_vehicle` (a run needs one) or `already_materialised`.
+    /// `no_vehicle` (a run needs one), `vehicle_inactive` or `already_materialised`.
     pub reason: &'static str,
 }
 
@@ -70,7 +70,7 @@ pub async fn materialise_day(
 /// request (and its `confirmed` history row) per subscriber travelling that day and the run's
 /// stops: `start` at the first stop, at each stop the drop-offs then the pickups, `end` at the
 /// last stop, all at the stop's local time. Idempotent: a line that already has a run that day
-/// (not cancelled) is skipped, as is a line without vehicle; after a cancelled run, the riders'
+/// (not cancelled) is skipped, as is a line without an active vehicle; after a cancelled run, the riders'
 /// open requests move to the new run instead of being made again. Subscribers whose case is
 /// closed get no request. Call it in a transaction.
 ///
@@ -118,6 +118,10 @@ pub async fn materialise(
             done.skipped.push(skip("no_vehicle"));
             continue;
         };
+        if line.vehicle_active != Some(true) {
+            done.skipped.push(skip("vehicle_inactive"));
+            continue;
+        }
         let run = materialise_line(conn, &line, vehicle_id, date, created_by).await?;
         done.runs.push(run);
     }

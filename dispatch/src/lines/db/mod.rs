@@ -21,7 +21,8 @@ use super::{load_on, Line, LineStop, Span, ValidLine};
 use crate::error::{on_constraint, AppError, AppResult};
 
 const LINE_COLUMNS: &str = "l.region_code, l.line_id, l.name, l.season_start, l.season_end,
-    l.operating_days, l.capacity, l.vehicle_id, v.label as vehicle_label, l.funding_source_id";
+    l.operating_days, l.capacity, l.vehicle_id, v.label as vehicle_label,
+    v.active as vehicle_active, l.funding_source_id";
 
 /// SQL condition: line `l` runs on the date bound as `$2`.
 const OPERATES_ON_2: &str = "$2::date between l.season_start and l.season_end

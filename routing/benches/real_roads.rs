@@ -41,7 +41,8 @@ options:
   --concurrency N  `matrix`: tiles in flight (default 2)
   --sizes A,B,C    request counts for `scenario` (default 100,500,2000)
   --time-limit S   solver time limit per size for `scenario`, seconds (default 30)
-  --write          `calibrate`: write routing/calibration/rural.json";
+  --region NAME    `calibrate`: region name (default rural)
+  --write          `calibrate`: write routing/calibration/REGION.json";
 
 /// Parsed command line.
 pub struct Args {
@@ -53,6 +54,7 @@ pub struct Args {
     sizes: Vec<usize>,
     time_limit_s: f64,
     write: bool,
+    region: String,
     tile: usize,
     concurrency: usize,
 }
@@ -77,6 +79,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         sizes: vec![100, 500, 2000],
         time_limit_s: 30.0,
         write: false,
+        region: "rural".to_owned(),
         tile: 1000,
         concurrency: 2,
     };
@@ -98,6 +101,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .collect::<Result<_, _>>()?;
             }
             "--write" => args.write = true,
+            "--region" => args.region = value()?,
             "--tile" => args.tile = value()?.parse().map_err(|e| format!("--tile: {e}"))?,
             "--concurrency" => {
                 args.concurrency = value()?
@@ -219,6 +223,12 @@ async fn matrix(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The file name of an extract, for reports.
+fn extract_name(path: &std::path::Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |f| f.to_string_lossy().into_owned())
+}
+
 /// User + system CPU seconds of process `pid` (`self` for this one), from /proc (Linux).
 fn cpu_seconds(pid: &str) -> f64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -294,13 +304,14 @@ async fn calibrate(args: &Args) -> Result<(), String> {
     let osrm = osrm_client(&args.osrm)?;
     let train = samples(&osrm, train).await?;
     let test = samples(&osrm, test).await?;
-    let mut calibration = fallback::calibrate("rural", &train).map_err(|e| e.to_string())?;
+    let mut calibration = fallback::calibrate(&args.region, &train).map_err(|e| e.to_string())?;
     let before = fallback::evaluate(&FallbackModel::default(), &test);
     let after = fallback::evaluate(&FallbackModel::new(calibration.clone()), &test);
     calibration.fit = Some(fallback::FitReport {
         source: format!(
-            "OSRM 26.10 car.lua on north-bayreuth.osm.gz; places, farmyards, amenities and road \
+            "OSRM 26.10 car.lua on {}; places, farmyards, amenities and road \
              dead ends, shuffled with seed {}: fitted on one half, errors on the other",
+            extract_name(&args.osm),
             args.seed
         ),
         before,
@@ -308,7 +319,8 @@ async fn calibrate(args: &Args) -> Result<(), String> {
         fitted_on: train.len(),
     });
     println!(
-        "fallback model against OSRM on the rural extract ({} held-out pairs):",
+        "fallback model against OSRM on {} ({} held-out pairs):",
+        extract_name(&args.osm),
         test.len()
     );
     for (name, r) in [
@@ -327,7 +339,8 @@ async fn calibrate(args: &Args) -> Result<(), String> {
     let json = serde_json::to_string_pretty(&calibration).map_err(|e| e.to_string())?;
     println!("{json}");
     if args.write {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("calibration/rural.json");
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("calibration/{}.json", args.region));
         std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
         println!("written to {}", path.display());
     }

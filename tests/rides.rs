@@ -532,3 +532,38 @@ async fn a_line_shift_charges_the_employer_and_a_return_from_the_asl_charges_soc
         ("integration_budget", Some("social_health"))
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_programme_that_charges_no_shows_charges_them_by_the_same_rules(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    sqlx::query("update programme_config set no_show_charge_cents = 200")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let fx = make_run(
+        &app.pool,
+        "driver.marco",
+        today(&app.pool).await,
+        &[trip("Mamadou", "appointment", BORGO, ASL)],
+    )
+    .await;
+    let marco = app.login("driver.marco").await;
+    let p = fx.pickup_seq(0);
+    let r = app
+        .post(
+            &events_path(&fx),
+            &marco,
+            &json!({ "events": [ev("arrived", p, 1), ev("no_show", p, 12)] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        ride_cost(&app, fx.requests[0]).await,
+        ("no_show".into(), 0, 200)
+    );
+    let c = charge_of(&app, fx.requests[0]).await.expect("charged");
+    assert_eq!(
+        (c.amount_cents, c.area.as_deref()),
+        (200, Some("social_health"))
+    );
+}

@@ -194,7 +194,8 @@ pub async fn ride_distance(
 
 async fn tariff(conn: &mut PgConnection) -> AppResult<Tariff> {
     Ok(sqlx::query_as(
-        "select ride_cost_mode, tariff_base_cents, tariff_per_km_cents from programme_config",
+        "select ride_cost_mode, tariff_base_cents, tariff_per_km_cents, no_show_charge_cents
+         from programme_config",
     )
     .fetch_one(conn)
     .await?)
@@ -236,11 +237,11 @@ pub async fn record_ride(
         return Ok(Recorded::Existing(existing));
     }
     let facts = request_facts(conn, r.ride_request_id, r.run_id).await?;
+    let t = tariff(conn).await?;
     let (distance_m, cost_cents) = match r.outcome {
-        RideOutcome::NoShow => (0, 0),
+        RideOutcome::NoShow => (0, i64::from(t.no_show_charge_cents)),
         RideOutcome::Completed => {
             let distance = ride_distance(conn, r.run_id, r.ride_request_id).await?;
-            let t = tariff(conn).await?;
             let cost = match t.ride_cost_mode {
                 CostMode::Tariff => {
                     tariff_cost_cents(t.tariff_base_cents, t.tariff_per_km_cents, distance)
@@ -363,7 +364,15 @@ async fn charge_with_fallback(
             person_id: Some(facts.person_id),
             occurred_on: facts.service_date,
             // No names or places: the ledger is read by fund managers who see no case data.
-            description: format!("ride of {} ({:?})", facts.service_date, facts.purpose),
+            description: format!(
+                "{} of {} ({:?})",
+                match r.outcome {
+                    RideOutcome::Completed => "ride",
+                    RideOutcome::NoShow => "missed ride",
+                },
+                facts.service_date,
+                facts.purpose
+            ),
             external_ref: Some(external_ref.clone()),
         };
         let mut sp = conn.begin().await?;

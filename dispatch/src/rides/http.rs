@@ -34,7 +34,8 @@ struct CaseRides {
 struct Summary {
     rides_taken: usize,
     rides_missed: usize,
-    /// Cost of the rides taken, cents (paid or not).
+    /// Cost of the case's rides, cents, paid or not (a missed ride costs nothing unless the
+    /// programme charges no-shows).
     cost_cents: i64,
     /// Cost that no funding source could pay, cents.
     unfunded_cents: i64,

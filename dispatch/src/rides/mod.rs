@@ -53,6 +53,8 @@ pub struct Tariff {
     pub tariff_base_cents: i32,
     /// Price per kilometre, cents.
     pub tariff_per_km_cents: i32,
+    /// What a missed ride (no-show) costs, cents; 0 unless the programme decides otherwise.
+    pub no_show_charge_cents: i32,
 }
 
 /// Road detour factor applied to straight-line distances when no planned road distance exists.

@@ -46,19 +46,25 @@ source_of() {
   esac
 }
 
+apt_install() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing $* with apt-get"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+  fi
+}
+
 find_python() {
-  if command -v python3 >/dev/null 2>&1; then echo python3; return; fi
-  die "python3 is needed to download the OSRM wheel (apt-get install python3)"
+  if ! command -v python3 >/dev/null 2>&1; then apt_install python3 python3-pip; fi
+  command -v python3 >/dev/null 2>&1 \
+    || die "python3 is needed to download the OSRM wheel (apt-get install python3 python3-pip)"
+  echo python3
 }
 
 # A pip that can download: `python3 -m pip`, installing Debian's python3-pip when it is missing.
 ensure_pip() {
   local py; py="$(find_python)"
   if "$py" -m pip --version >/dev/null 2>&1; then return; fi
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "pip is missing: installing python3-pip with apt-get"
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >&2
-  fi
+  apt_install python3-pip
   "$py" -m pip --version >/dev/null 2>&1 || die "no pip: install python3-pip"
 }
 
@@ -70,9 +76,7 @@ ensure_libs() {
   missing="$(ldd "$BIN/osrm-routed" "$BIN/osrm-extract" 2>/dev/null | grep 'not found' || true)"
   [ -z "$missing" ] && return 0
   log "missing shared libraries: $missing"
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libstdc++6 libgcc-s1 >&2
-  fi
+  apt_install libstdc++6 libgcc-s1
   missing="$(ldd "$BIN/osrm-routed" "$BIN/osrm-extract" 2>/dev/null | grep 'not found' || true)"
   [ -z "$missing" ] || die "OSRM executables still miss libraries: $missing"
 }

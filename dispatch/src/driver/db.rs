@@ -349,3 +349,17 @@ pub fn require_not_cancelled(status: RunStatus) -> AppResult<()> {
     }
     Ok(())
 }
+
+/// Refuses reports for a run of a later day (Europe/Rome).
+///
+/// # Errors
+/// A conflict `run_not_started`; database errors.
+pub async fn require_started(conn: &mut PgConnection, service_date: NaiveDate) -> AppResult<()> {
+    if service_date > today_in_rome(conn).await? {
+        return Err(AppError::conflict(
+            "run_not_started",
+            format!("this run is for {service_date}: report on the day"),
+        ));
+    }
+    Ok(())
+}

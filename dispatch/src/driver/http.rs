@@ -228,10 +228,11 @@ async fn post_positions(
     let driver = me_as_driver(&state, &staff).await?;
     batch.validate(Utc::now())?;
     let mut tx = state.db.begin().await?;
-    let (status, _) = db::lock_run(&mut tx, driver.driver_id, run_id)
+    let (status, service_date) = db::lock_run(&mut tx, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
+    db::require_started(&mut tx, service_date).await?;
     let mut result = PositionsResult {
         accepted: 0,
         duplicates: Vec::new(),

@@ -65,12 +65,7 @@ pub async fn upload_events(
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
-    if service_date > db::today_in_rome(conn).await? {
-        return Err(AppError::conflict(
-            "run_not_started",
-            format!("this run is for {service_date}: report its events on the day"),
-        ));
-    }
+    db::require_started(conn, service_date).await?;
     let stops = db::stop_refs(conn, run_id).await?;
     let targets = batch.resolve(&stops, now)?;
     let mut result = UploadResult {

@@ -302,11 +302,13 @@ async fn when_osrm_is_down_the_plan_is_made_on_estimates() {
     let port = dead_port();
     let mut config = OsrmConfig::new(format!("http://127.0.0.1:{port}"));
     config.retries = 0;
-    let osrm: Arc<dyn TravelTimes> = Arc::new(OsrmClient::new(config).unwrap());
-    let provider: Arc<dyn TravelTimes> = Arc::new(WithFallback::new(
-        Arc::new(CachedTravelTimes::new(osrm)),
-        FallbackModel::new(routing::travel::Calibration::rural()),
-    ));
+    let provider: Arc<dyn TravelTimes> = Arc::new(
+        routing::travel::osrm_with_fallback(
+            config,
+            FallbackModel::new(routing::travel::Calibration::rural()),
+        )
+        .unwrap(),
+    );
     let m = provider.matrix(&[NEUDROSSENFELD, HARSDORF]).await.unwrap();
     assert!(m.estimated);
     // A plausible estimate of OSRM's 576.9 s (the <= 20 % target is a mean over many pairs,

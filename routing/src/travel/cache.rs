@@ -122,6 +122,42 @@ impl CachedTravelTimes {
         }
     }
 
+    /// Fills `table` (same sources and destinations) with every pair the cache knows, without
+    /// asking anyone: used by [`super::WithFallback`] during an outage, so that only the pairs
+    /// the cache has never seen are estimated. Returns how many pairs were filled.
+    pub fn fill_known(
+        &self,
+        sources: &[Location],
+        destinations: &[Location],
+        table: &mut Table,
+    ) -> usize {
+        if table.sources != sources.len() || table.destinations != destinations.len() {
+            return 0;
+        }
+        let state = self.lock();
+        let ids = |locs: &[Location]| -> Vec<Option<u32>> {
+            locs.iter()
+                .map(|l| state.snapped.get(&key(*l)).copied())
+                .collect()
+        };
+        let (src, dst) = (ids(sources), ids(destinations));
+        let m = destinations.len();
+        let mut filled = 0;
+        for (i, s) in src.iter().enumerate() {
+            for (j, d) in dst.iter().enumerate() {
+                let value = match state.lookup(*s, *d) {
+                    None => continue,
+                    Some((UNREACHABLE, _) | (_, UNREACHABLE)) => (None, None),
+                    Some((d, l)) => (Some(f64::from(d) / 10.0), Some(f64::from(l) / 10.0)),
+                };
+                table.durations[i * m + j] = value.0;
+                table.distances[i * m + j] = value.1;
+                filled += 1;
+            }
+        }
+        filled
+    }
+
     /// Forgets everything (e.g. after the road graph was rebuilt).
     pub fn clear(&self) {
         *self.lock() = State::default();

@@ -10,12 +10,15 @@ use std::sync::Arc;
 
 use futures::future::BoxFuture;
 
-use super::{FallbackModel, Route, Snapped, Table, TravelError, TravelTimes};
+use super::{CachedTravelTimes, FallbackModel, Route, Snapped, Table, TravelError, TravelTimes};
 use crate::matrix::Location;
 
 /// A provider that answers from `primary`, or from the model when `primary` fails.
 pub struct WithFallback {
     primary: Arc<dyn TravelTimes>,
+    /// The cache in front of the primary, if any: during an outage, pairs it knows keep their
+    /// road values and only the others are estimated.
+    cache: Option<Arc<CachedTravelTimes>>,
     fallback: FallbackModel,
     degraded: AtomicBool,
     fallbacks: AtomicU64,
@@ -36,9 +39,21 @@ impl WithFallback {
     pub fn new(primary: Arc<dyn TravelTimes>, fallback: FallbackModel) -> Self {
         Self {
             primary,
+            cache: None,
             fallback,
             degraded: AtomicBool::new(false),
             fallbacks: AtomicU64::new(0),
+        }
+    }
+
+    /// `cache` (usually in front of OSRM) as the primary. During an outage a table keeps the
+    /// road values the cache has and estimates only the pairs it has never seen (the answer is
+    /// still marked `estimated`).
+    #[must_use]
+    pub fn over_cache(cache: Arc<CachedTravelTimes>, fallback: FallbackModel) -> Self {
+        Self {
+            cache: Some(cache.clone()),
+            ..Self::new(cache, fallback)
         }
     }
 
@@ -109,7 +124,12 @@ impl TravelTimes for WithFallback {
                 }
                 Err(e) if Self::falls_back(&e) => {
                     self.primary_failed("table", &e);
-                    self.fallback.table(sources, destinations).await
+                    let mut table = self.fallback.table(sources, destinations).await?;
+                    if let Some(cache) = &self.cache {
+                        let known = cache.fill_known(sources, destinations, &mut table);
+                        tracing::debug!(known, "outage: pairs answered from the cache");
+                    }
+                    Ok(table)
                 }
                 Err(e) => Err(e),
             }
@@ -216,6 +236,46 @@ mod tests {
         let m = p.matrix(&locs).await.unwrap();
         assert!(!m.estimated);
         assert!(!p.is_degraded());
+    }
+
+    #[tokio::test]
+    async fn during_an_outage_pairs_the_cache_knows_keep_their_road_values() {
+        let flaky = Arc::new(Flaky {
+            down: AtomicBool::new(false),
+        });
+        let cache = Arc::new(CachedTravelTimes::new(flaky.clone()));
+        // A model that differs from the "road" answers, to tell them apart.
+        let mut slow = crate::travel::Calibration::uncalibrated();
+        slow.bands[0].speed_kmh = 20.0;
+        let p = WithFallback::over_cache(cache, FallbackModel::new(slow.clone()));
+        let day = [
+            Location {
+                lon: 11.5,
+                lat: 50.0,
+            },
+            Location {
+                lon: 11.6,
+                lat: 50.0,
+            },
+        ];
+        let road = p.matrix(&day).await.unwrap();
+        assert!(!road.estimated);
+
+        flaky.down.store(true, Ordering::Relaxed);
+        let bigger = [
+            day[0],
+            day[1],
+            Location {
+                lon: 11.55,
+                lat: 50.05,
+            },
+        ];
+        let m = p.matrix(&bigger).await.unwrap();
+        assert!(m.estimated);
+        // From the cache (which keeps tenths of a second, OSRM's precision).
+        assert!((m.matrix.duration(0, 1) - road.matrix.duration(0, 1)).abs() <= 0.05);
+        let (estimate, _) = FallbackModel::new(slow).estimate(bigger[0], bigger[2]);
+        assert_eq!(m.matrix.duration(0, 2), estimate, "estimated");
     }
 
     #[tokio::test]

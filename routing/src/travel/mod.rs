@@ -33,7 +33,7 @@ pub use fallback::{Calibration, FallbackModel};
 pub use osrm::{OsrmClient, OsrmConfig};
 
 /// The provider the dispatch service uses: OSRM (`config`) behind a [`CachedTravelTimes`],
-/// falling back to `model` when OSRM fails. Hold it as `Arc<dyn TravelTimes>`, or as
+/// falling back to `model` when OSRM fails (pairs already in the cache keep their road values). Hold it as `Arc<dyn TravelTimes>`, or as
 /// `Arc<WithFallback>` to also read [`WithFallback::is_degraded`].
 ///
 /// ```
@@ -58,7 +58,7 @@ pub fn osrm_with_fallback(
 ) -> Result<WithFallback, TravelError> {
     let osrm = std::sync::Arc::new(OsrmClient::new(config)?);
     let cached = std::sync::Arc::new(CachedTravelTimes::new(osrm));
-    Ok(WithFallback::new(cached, model))
+    Ok(WithFallback::over_cache(cached, model))
 }
 
 /// A source of travel durations (seconds) and distances (metres) between locations.

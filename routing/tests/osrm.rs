@@ -319,3 +319,102 @@ async fn when_osrm_is_down_the_plan_is_made_on_estimates() {
     assert!(route.estimated);
     assert_eq!(route.geometry, vec![NEUDROSSENFELD, HARSDORF]);
 }
+
+/// A fake OSRM `/table` that refuses tiles of more than `max * max` pairs as OSRM does
+/// (`TooBig`), and otherwise answers duration = 10,000 × |Δlon| and distance = 2 × duration.
+fn fake_table_server(max: usize) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 65536];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let text = String::from_utf8_lossy(&request);
+            let target = text.split_whitespace().nth(1).unwrap_or("");
+            let (path, query) = target.split_once('?').unwrap_or((target, ""));
+            let coords: Vec<f64> = path
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .split(';')
+                .map(|c| c.split(',').next().unwrap().parse().unwrap())
+                .collect();
+            let param = |name: &str| -> Vec<usize> {
+                query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                    .map(|v| v.split(';').map(|i| i.parse().unwrap()).collect())
+                    .unwrap_or_else(|| (0..coords.len()).collect())
+            };
+            let (src, dst) = (param("sources"), param("destinations"));
+            let (status, body) = if src.len() * dst.len() > max * max {
+                (
+                    "400 Bad Request",
+                    r#"{"code":"TooBig","message":"Too many table coordinates"}"#.to_owned(),
+                )
+            } else {
+                let row = |i: usize, k: f64| {
+                    let cells: Vec<String> = dst
+                        .iter()
+                        .map(|&j| format!("{:.1}", k * 10_000.0 * (coords[i] - coords[j]).abs()))
+                        .collect();
+                    format!("[{}]", cells.join(","))
+                };
+                let rows = |k: f64| src.iter().map(|&i| row(i, k)).collect::<Vec<_>>().join(",");
+                (
+                    "200 OK",
+                    format!(
+                        r#"{{"code":"Ok","durations":[{}],"distances":[{}]}}"#,
+                        rows(1.0),
+                        rows(2.0)
+                    ),
+                )
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes());
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_tile_the_server_finds_too_big_is_halved_and_the_table_still_assembles() {
+    let port = fake_table_server(4);
+    let mut config = OsrmConfig::new(format!("http://127.0.0.1:{port}"));
+    config.max_table_size = 10; // the client believes 10, the server takes 4
+    let osrm = OsrmClient::new(config).unwrap();
+    let points: Vec<Location> = (0..11).map(|k| at(11.0 + 0.001 * k as f64, 50.0)).collect();
+    let m = osrm.matrix(&points).await.unwrap();
+    for i in 0..11 {
+        for j in 0..11 {
+            let want = (10.0 * (i as f64 - j as f64).abs() * 10.0).round() / 10.0;
+            assert!((m.matrix.duration(i, j) - want).abs() < 0.051, "({i},{j})");
+            assert!(
+                (m.matrix.distance(i, j) - 2.0 * want).abs() < 0.11,
+                "({i},{j})"
+            );
+        }
+    }
+    // 10 -> TooBig -> 5 -> TooBig (5 x 5 > 16) -> 2: 6 x 6 tiles of at most 2 x 2 (plus any
+    // small tile of a refused round that happened to finish first).
+    let first = osrm.stats().tiles;
+    assert!(first >= 36, "{first}");
+    let again = osrm.matrix(&points).await.unwrap();
+    assert_eq!(again.matrix, m.matrix);
+    assert_eq!(
+        osrm.stats().tiles - first,
+        36,
+        "the smaller tile is remembered"
+    );
+}

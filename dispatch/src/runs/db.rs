@@ -230,30 +230,37 @@ pub async fn insert_stops(
     first_seq: i32,
     stops: &[NewStop],
 ) -> AppResult<()> {
-    for (k, s) in stops.iter().enumerate() {
-        let seq = first_seq + i32::try_from(k).unwrap_or(i32::MAX);
-        sqlx::query(&format!(
-            "insert into run_stop (region_code, run_id, seq, kind, ride_request_id, place_id, meeting_point_id,
-                                   location, planned_arrival, planned_departure)
-             select $1, $2, $3, $4::stop_kind, $5,
-                    case $4 when 'pickup' then r.pickup_place_id when 'dropoff' then r.dropoff_place_id end,
-                    case $4 when 'pickup' then r.pickup_meeting_point_id when 'dropoff' then r.dropoff_meeting_point_id end,
-                    {}, $8, $9
-             from (select 1) one left join ride_request r on r.ride_request_id = $5",
-            crate::sql_point!("$6", "$7")
-        ))
-        .bind(region)
-        .bind(run_id)
-        .bind(seq)
-        .bind(s.kind)
-        .bind(s.ride_request_id)
-        .bind(s.location.lon)
-        .bind(s.location.lat)
-        .bind(s.arrival)
-        .bind(s.departure)
-        .execute(&mut *conn)
-        .await?;
-    }
+    // One statement for the whole run: a live insertion rewrites a route while riders wait.
+    let n = i32::try_from(stops.len()).unwrap_or(i32::MAX);
+    let seqs: Vec<i32> = (first_seq..first_seq + n).collect();
+    let kinds: Vec<&str> = stops.iter().map(|s| s.kind).collect();
+    let requests: Vec<Option<Uuid>> = stops.iter().map(|s| s.ride_request_id).collect();
+    let lons: Vec<f64> = stops.iter().map(|s| s.location.lon).collect();
+    let lats: Vec<f64> = stops.iter().map(|s| s.location.lat).collect();
+    let arrivals: Vec<DateTime<Utc>> = stops.iter().map(|s| s.arrival).collect();
+    let departures: Vec<DateTime<Utc>> = stops.iter().map(|s| s.departure).collect();
+    sqlx::query(
+        "insert into run_stop (region_code, run_id, seq, kind, ride_request_id, place_id, meeting_point_id,
+                               location, planned_arrival, planned_departure)
+         select $1, $2, t.seq, t.kind::stop_kind, t.req,
+                case t.kind when 'pickup' then r.pickup_place_id when 'dropoff' then r.dropoff_place_id end,
+                case t.kind when 'pickup' then r.pickup_meeting_point_id when 'dropoff' then r.dropoff_meeting_point_id end,
+                st_setsrid(st_makepoint(t.lon, t.lat), 4326)::geography, t.arr, t.dep
+         from unnest($3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[], $8::timestamptz[], $9::timestamptz[])
+              as t(seq, kind, req, lon, lat, arr, dep)
+         left join ride_request r on r.ride_request_id = t.req",
+    )
+    .bind(region)
+    .bind(run_id)
+    .bind(&seqs)
+    .bind(&kinds)
+    .bind(&requests)
+    .bind(&lons)
+    .bind(&lats)
+    .bind(&arrivals)
+    .bind(&departures)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 

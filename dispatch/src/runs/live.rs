@@ -394,7 +394,25 @@ async fn insert_locked(
     match dynamic::insert(&problem, &travel.matrix, &day.state, new_idx) {
         Ok(replanned) => {
             let mut pickup = None;
+            let before: HashMap<usize, &Vec<PlannedStop>> = day
+                .state
+                .vehicles
+                .iter()
+                .map(|v| (v.vehicle, &v.planned))
+                .collect();
             for route in &replanned.routes {
+                // Routes the insertion did not touch keep their stops and times.
+                let after: Vec<PlannedStop> = route
+                    .stops
+                    .iter()
+                    .map(|s| PlannedStop {
+                        request: s.request,
+                        kind: s.kind,
+                    })
+                    .collect();
+                if before.get(&route.vehicle).is_some_and(|b| **b == after) {
+                    continue;
+                }
                 let run_id =
                     write_route(conn, region, today, &day, route, travel.estimated).await?;
                 if let Some(s) = route

@@ -120,7 +120,7 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     .fetch_one(&state.db)
     .await?;
     progress(state, job, "running", "collecting requests and vehicles").await;
-    let line_runs = materialise_lines(state, &region, day).await?;
+    let line_runs = materialise_lines(state, job, &region, day).await?;
     let (vehicles, requests) = {
         let mut conn = state.db.acquire().await?;
         let vehicles = db::free_vehicles(&mut conn, &region, day).await?;
@@ -209,13 +209,25 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     })
 }
 
-/// Work-line runs of the day, when the lines module is present.
+/// Turns the day's work-line services into runs (idempotent), before the demand-responsive
+/// fleet is planned around them: a vehicle on a line that day is not free for other rides.
 async fn materialise_lines(
-    _state: &AppState,
-    _region: &str,
-    _day: NaiveDate,
+    state: &AppState,
+    job: Uuid,
+    region: &str,
+    day: NaiveDate,
 ) -> anyhow::Result<usize> {
-    Ok(0)
+    let requested_by: Option<Uuid> =
+        sqlx::query_scalar("select requested_by from plan_job where plan_job_id = $1")
+            .bind(job)
+            .fetch_one(&state.db)
+            .await?;
+    let mut tx = state.db.begin().await?;
+    let runs = crate::lines::db::materialise_day(&mut tx, region, day, requested_by)
+        .await
+        .map_err(|e| anyhow::anyhow!("work lines: {e}"))?;
+    tx.commit().await?;
+    Ok(runs.len())
 }
 
 /// Solves on a blocking thread: the async threads keep serving requests meanwhile.

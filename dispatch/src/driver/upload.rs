@@ -16,7 +16,7 @@ use crate::rides::db::{record_ride, RideToRecord};
 use crate::rides::RideOutcome;
 
 /// What an upload did, by `client_event_id`.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct UploadResult {
     /// New events that changed the run's state, in the order they were applied.
     pub applied: Vec<Uuid>,
@@ -29,7 +29,7 @@ pub struct UploadResult {
     /// or cancelled meanwhile): stored for the record, nothing changed.
     pub unmatched: Vec<Uuid>,
     /// The run's status after the upload.
-    pub run_status: Option<RunStatus>,
+    pub run_status: RunStatus,
     /// Whether the rest of the run should be re-timed (a no-show, or a late arrival, on a run
     /// still in progress).
     #[serde(skip)]
@@ -69,8 +69,12 @@ pub async fn upload_events(
     let stops = db::stop_refs(conn, run_id).await?;
     let targets = batch.resolve(&stops, now)?;
     let mut result = UploadResult {
-        run_status: Some(status),
-        ..UploadResult::default()
+        applied: Vec::new(),
+        duplicates: Vec::new(),
+        superseded: Vec::new(),
+        unmatched: Vec::new(),
+        run_status: status,
+        retime: false,
     };
     let mut fresh = Vec::new();
     for (e, target) in batch.events.iter().zip(&targets) {
@@ -103,7 +107,7 @@ pub async fn upload_events(
     }
     if !fresh_events.is_empty() {
         let status = advance_run(conn, run_id).await?;
-        result.run_status = Some(status);
+        result.run_status = status;
         result.retime = status == RunStatus::InProgress
             && (no_show || any_late(conn, run_id, &arrivals).await?);
     }

@@ -58,6 +58,9 @@ enum Command {
         /// Folder for `<instance>.json` solutions (node ids, depot omitted).
         #[arg(long)]
         solutions: Option<PathBuf>,
+        /// Optional iteration limit per instance (deterministic runs).
+        #[arg(long)]
+        max_iterations: Option<u64>,
         /// Only these instances (comma separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -105,12 +108,13 @@ fn main() -> ExitCode {
             seed,
             out,
             solutions,
+            max_iterations,
             only,
         } => {
             let options = Options {
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit),
-                max_iterations: None,
+                max_iterations,
             };
             match routing::bench::run_dir(
                 &dir,

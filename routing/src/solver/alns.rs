@@ -24,8 +24,8 @@ const ELIM_END: f64 = 0.5;
 /// ...or after this many attempts that did not shrink the bank within `ELIM_STALL`.
 const ELIM_FAILURES: usize = 2;
 const ELIM_STALL: f64 = 0.08;
-/// A solution 1 % worse than the start is accepted with probability 1/2 at first...
-const T_START: f64 = 0.01;
+/// A solution 3 % worse than the start is accepted with probability 1/2 at first...
+const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
 const T_END: f64 = 0.002;
 /// Insertion-cost noise, as a fraction of the mean arc cost of the first solution.

@@ -9,14 +9,14 @@
 //!
 //! Invariants: only road-network answers are stored (a table marked `estimated` is passed
 //! through and forgotten, so estimates never outlive an outage); "no route" is stored as such,
-//! never as a number. Memory is bounded: past `max_pairs` entries the cache is cleared.
+//! never as a number. Memory is bounded: past `max_pairs` cells the cache is cleared.
 //!
-//! Values are kept as tenths (of seconds, of metres) in a `u32`, OSRM's own precision, so an
-//! entry is 16 bytes and a 2,000-location day about 64 MB; a value read back equals OSRM's
+//! Values are kept as tenths (of seconds, of metres) in a `u32`, OSRM's own precision, in dense
+//! rows indexed by snapped point, so a pair is 8 bytes and a 2,000-location day 32 MB; a value
+//! read back equals OSRM's
 //! (another provider's values come back rounded to a tenth).
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -61,6 +61,8 @@ impl std::fmt::Debug for CachedTravelTimes {
 type Key = (i64, i64);
 /// No route: both values are this.
 const UNREACHABLE: u32 = u32::MAX;
+/// Not known yet.
+const UNKNOWN: u32 = u32::MAX - 1;
 
 #[derive(Default)]
 struct State {
@@ -70,8 +72,14 @@ struct State {
     ids: HashMap<Key, u32>,
     /// Id → snapped point.
     points: Vec<Key>,
-    /// (from id << 32 | to id) → (tenths of seconds, tenths of metres).
-    pairs: HashMap<u64, (u32, u32), BuildHasherDefault<PairHasher>>,
+    /// `rows[from id][to id]` = (tenths of seconds, tenths of metres), or `UNKNOWN`. Dense
+    /// rows indexed by id: storing a day is a sequential write and a look-up an index, which
+    /// is several times cheaper than a hash map of 4 million pairs.
+    rows: Vec<Vec<(u32, u32)>>,
+    /// Cells allocated in `rows` (the memory bound).
+    cells: usize,
+    /// Pairs known.
+    known: usize,
 }
 
 impl State {
@@ -87,18 +95,36 @@ impl State {
     }
 
     fn lookup(&self, from: Option<u32>, to: Option<u32>) -> Option<(u32, u32)> {
-        self.pairs.get(&pair_key(from?, to?)).copied()
+        let value = *self.rows.get(from? as usize)?.get(to? as usize)?;
+        (value.0 != UNKNOWN).then_some(value)
+    }
+
+    fn set(&mut self, from: u32, to: u32, value: (u32, u32)) {
+        let (a, b) = (from as usize, to as usize);
+        if self.rows.len() <= a {
+            self.rows.resize_with(a + 1, Vec::new);
+        }
+        let row = &mut self.rows[a];
+        if row.len() <= b {
+            self.cells += b + 1 - row.len();
+            row.resize(b + 1, (UNKNOWN, UNKNOWN));
+        }
+        if row[b].0 == UNKNOWN {
+            self.known += 1;
+        }
+        row[b] = value;
     }
 }
 
 impl CachedTravelTimes {
-    /// A cache in front of `inner`, holding at most 16 million pairs (about 300 MB).
+    /// A cache in front of `inner`, holding at most 16 million pairs (128 MB).
     #[must_use]
     pub fn new(inner: Arc<dyn TravelTimes>) -> Self {
         Self::with_capacity(inner, 16_000_000)
     }
 
-    /// A cache in front of `inner` holding at most `max_pairs` pairs; when full, it is cleared.
+    /// A cache in front of `inner` holding at most about `max_pairs` pairs (8 bytes each);
+    /// when a new answer would not fit, the cache is cleared first.
     #[must_use]
     pub fn with_capacity(inner: Arc<dyn TravelTimes>, max_pairs: usize) -> Self {
         Self {
@@ -118,7 +144,7 @@ impl CachedTravelTimes {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
             inner_calls: self.inner_calls.load(Ordering::Relaxed),
-            stored_pairs: self.lock().pairs.len() as u64,
+            stored_pairs: self.lock().known as u64,
         }
     }
 
@@ -277,9 +303,11 @@ impl CachedTravelTimes {
 
     fn store(&self, row_locs: &[Location], col_locs: &[Location], part: &Table) {
         let mut state = self.lock();
-        if state.pairs.len() + part.sources * part.destinations > self.max_pairs {
+        // Upper bound of the growth: each new row at most as long as there are points.
+        let growth = part.sources * (state.points.len() + part.destinations);
+        if state.cells > 0 && state.cells + growth > self.max_pairs {
             tracing::info!(
-                stored = state.pairs.len(),
+                stored = state.known,
                 max = self.max_pairs,
                 "travel-time cache full: clearing it"
             );
@@ -299,14 +327,13 @@ impl CachedTravelTimes {
                 id
             })
             .collect();
-        state.pairs.reserve(row_ids.len() * col_ids.len());
         for (i, &a) in row_ids.iter().enumerate() {
             for (j, &b) in col_ids.iter().enumerate() {
                 let value = match (part.duration(i, j), part.distance(i, j)) {
                     (Some(d), Some(l)) => (tenths(d), tenths(l)),
                     _ => (UNREACHABLE, UNREACHABLE),
                 };
-                state.pairs.insert(pair_key(a, b), value);
+                state.set(a, b, value);
             }
         }
     }
@@ -414,41 +441,11 @@ fn unkey(k: Key) -> Location {
     l
 }
 
-fn pair_key(from: u32, to: u32) -> u64 {
-    (u64::from(from) << 32) | u64::from(to)
-}
-
-/// Tenths, saturating below the "unreachable" marker.
+/// Tenths, saturating below the "unknown" and "unreachable" markers.
 fn tenths(value: f64) -> u32 {
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let t = (value * 10.0)
-        .round()
-        .clamp(0.0, f64::from(UNREACHABLE - 1)) as u32;
+    let t = (value * 10.0).round().clamp(0.0, f64::from(UNKNOWN - 1)) as u32;
     t
-}
-
-/// A fast hasher for the already well-spread `u64` pair keys (SipHash costs too much at 4
-/// million look-ups a day; the keys are our own ids, so there is no flooding risk).
-#[derive(Default)]
-struct PairHasher(u64);
-
-impl Hasher for PairHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Fibonacci hashing, then fold the high bits down: hashbrown uses the top 7 bits as tags
-        // and the low bits as the bucket index.
-        let h = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
 }
 
 #[cfg(test)]
@@ -552,6 +549,25 @@ mod tests {
         let day = points(5, 0.0);
         assert!(cache.matrix(&day).await.unwrap().estimated);
         assert_eq!(cache.stats().stored_pairs, 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_cache_is_cleared_before_it_grows_past_its_bound() {
+        let inner = Arc::new(Counting {
+            model: FallbackModel::default(),
+            calls: AtomicU64::new(0),
+            pairs: AtomicU64::new(0),
+        });
+        let cache = CachedTravelTimes::with_capacity(inner.clone(), 1000);
+        let (monday, tuesday) = (points(20, 0.0), points(20, 1.0));
+        cache.matrix(&monday).await.unwrap();
+        assert_eq!(cache.stats().stored_pairs, 400);
+        cache.matrix(&tuesday).await.unwrap();
+        // 400 + 20 x (20 + 20) > 1000: Monday was dropped to make room.
+        assert_eq!(cache.stats().stored_pairs, 400);
+        let m = cache.matrix(&tuesday).await.unwrap();
+        assert_eq!(inner.calls.load(Ordering::Relaxed), 2);
+        assert!(m.matrix.duration(0, 1) > 0.0);
     }
 
     #[test]

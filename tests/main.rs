@@ -4,9 +4,11 @@
 
 mod auth_scoping;
 mod budgets;
+mod dispatch_day;
 mod driver;
 mod lines;
 mod places;
 mod rides;
 mod service;
 mod validation;
+mod whole_day;

@@ -194,7 +194,10 @@ impl NewStaff {
             ));
         }
         crate::geo::non_blank("display_name", &self.display_name)?;
-        let needs_polo = matches!(self.role, Role::PoloCoordinator | Role::CaseWorker | Role::Mediator);
+        let needs_polo = matches!(
+            self.role,
+            Role::PoloCoordinator | Role::CaseWorker | Role::Mediator
+        );
         if needs_polo != self.polo_id.is_some() {
             return Err(AppError::invalid(
                 "polo_id",

@@ -42,7 +42,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
+        // serde_path_to_error says `events[3].kind`; the API names fields `events.3.kind`.
+        let path = e.path().to_string().replace('[', ".").replace(']', "");
         let inner = e.into_inner();
         let field = if path == "." || inner.is_syntax() || inner.is_eof() {
             "body".to_owned()

@@ -300,6 +300,17 @@ pub fn insert(
     res.problem.validate_against(matrix)?;
     let d = Data::new(&res.problem, matrix);
     let mut st = initial_state(&d, &res);
+    // The plan as it stands must be feasible from each vehicle's position and time; otherwise
+    // no insertion can be trusted (and the caller's state is wrong, e.g. a stale clock).
+    let mut times = Vec::new();
+    for (v, route) in st.routes.iter().enumerate() {
+        if !route.is_empty() && !crate::solver::route::schedule(&d, v, &route.nodes, &mut times) {
+            return Err(InsertError::Invalid(invalid(
+                format!("vehicle {v}"),
+                "its planned stops cannot all be made from its position and time",
+            )));
+        }
+    }
     let r = d.nreq - 1;
     let mut s = Scratch::default();
     let mut best: Option<(f64, usize, crate::solver::route::Insertion)> = None;

@@ -44,9 +44,10 @@ pub async fn driver_of_staff(
 ///
 /// # Errors
 /// Database errors.
-pub async fn today_in_rome(conn: &mut PgConnection) -> AppResult<NaiveDate> {
+pub async fn today_in_rome(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<NaiveDate> {
     Ok(
-        sqlx::query_scalar("select (now() at time zone 'Europe/Rome')::date")
+        sqlx::query_scalar("select ($1 at time zone 'Europe/Rome')::date")
+            .bind(now)
             .fetch_one(conn)
             .await?,
     )
@@ -354,8 +355,12 @@ pub fn require_not_cancelled(status: RunStatus) -> AppResult<()> {
 ///
 /// # Errors
 /// A conflict `run_not_started`; database errors.
-pub async fn require_started(conn: &mut PgConnection, service_date: NaiveDate) -> AppResult<()> {
-    if service_date > today_in_rome(conn).await? {
+pub async fn require_started(
+    conn: &mut PgConnection,
+    service_date: NaiveDate,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    if service_date > today_in_rome(conn, now).await? {
         return Err(AppError::conflict(
             "run_not_started",
             format!("this run is for {service_date}: report on the day"),

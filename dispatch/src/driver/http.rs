@@ -82,7 +82,7 @@ async fn my_runs(
     let mut conn = state.db.acquire().await?;
     let date = match q.date {
         Some(d) => d,
-        None => db::today_in_rome(&mut conn).await?,
+        None => db::today_in_rome(&mut conn, state.now()).await?,
     };
     let runs = db::runs_of_driver(&mut conn, driver.driver_id, date).await?;
     Ok(Json(MyRuns { date, runs }))
@@ -161,7 +161,8 @@ async fn my_manifest(
     let run = db::run_of_driver(&mut conn, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
-    if run.service_date != db::today_in_rome(&mut conn).await? || run.status == RunStatus::Cancelled
+    if run.service_date != db::today_in_rome(&mut conn, state.now()).await?
+        || run.status == RunStatus::Cancelled
     {
         return Err(AppError::NotFound("run"));
     }
@@ -191,7 +192,7 @@ async fn post_events(
     let mut attempt = 1;
     let result = loop {
         let mut tx = state.db.begin().await?;
-        match upload::upload_events(&mut tx, &driver, run_id, &batch, Utc::now()).await {
+        match upload::upload_events(&mut tx, &driver, run_id, &batch, state.now()).await {
             Ok(r) => {
                 tx.commit().await?;
                 break r;
@@ -226,13 +227,13 @@ async fn post_positions(
     Batch(batch): Batch<PositionBatch>,
 ) -> AppResult<Json<PositionsResult>> {
     let driver = me_as_driver(&state, &staff).await?;
-    batch.validate(Utc::now())?;
+    batch.validate(state.now())?;
     let mut tx = state.db.begin().await?;
     let (status, service_date) = db::lock_run(&mut tx, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
-    db::require_started(&mut tx, service_date).await?;
+    db::require_started(&mut tx, service_date, state.now()).await?;
     let mut result = PositionsResult {
         accepted: 0,
         duplicates: Vec::new(),

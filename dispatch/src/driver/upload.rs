@@ -40,11 +40,7 @@ pub struct UploadResult {
 /// transaction-scoped lock before it reads and rewrites a day's runs), so a re-plan never
 /// works from stop states an upload is changing.
 async fn lock_live_plan(conn: &mut PgConnection, region_code: &str) -> AppResult<()> {
-    sqlx::query("select pg_advisory_xact_lock(hashtext('live-plan:' || $1))")
-        .bind(region_code)
-        .execute(conn)
-        .await?;
-    Ok(())
+    crate::runs::live::lock_region(conn, region_code).await
 }
 
 /// Stores and applies a batch of events of `driver` on `run_id`, in the caller's transaction.
@@ -65,7 +61,7 @@ pub async fn upload_events(
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
-    db::require_started(conn, service_date).await?;
+    db::require_started(conn, service_date, now).await?;
     let stops = db::stop_refs(conn, run_id).await?;
     let targets = batch.resolve(&stops, now)?;
     let mut result = UploadResult {

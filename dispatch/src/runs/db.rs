@@ -110,6 +110,7 @@ pub async fn plannable_requests(
             pinned: r
                 .vehicle_id
                 .and_then(|v| vehicles.iter().position(|x| x.id == v)),
+            not_before_s: None,
         })
         .collect())
 }

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/plans/{id}", get(get_plan))
         .route("/api/runs", get(list_runs))
         .route("/api/ride-requests/{id}/move", post(move_request))
+        .route("/api/runs/{run_id}/driver", post(assign_driver))
 }
 
 #[derive(Deserialize)]
@@ -168,4 +169,49 @@ async fn move_request(
         ));
     }
     Ok(Json(live::move_request(&state, id, body.run_id).await?))
+}
+
+#[derive(Deserialize)]
+struct AssignBody {
+    driver_id: Uuid,
+}
+
+/// Gives a run to a driver of its region (work-line runs have none until assigned).
+async fn assign_driver(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<AssignBody>,
+) -> AppResult<Json<serde_json::Value>> {
+    staff.require(PLANNERS)?;
+    let mut tx = state.db.begin().await?;
+    let region: String =
+        sqlx::query_scalar("select region_code from run where run_id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(AppError::NotFound("run"))?;
+    staff.require_region("region_code", &region)?;
+    let ok: bool = sqlx::query_scalar(
+        "select exists (select 1 from driver where driver_id = $1 and region_code = $2)",
+    )
+    .bind(body.driver_id)
+    .bind(&region)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !ok {
+        return Err(AppError::invalid(
+            "driver_id",
+            "no driver with this id in the run's region",
+        ));
+    }
+    sqlx::query("update run set driver_id = $2 where run_id = $1")
+        .bind(id)
+        .bind(body.driver_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(
+        serde_json::json!({ "run_id": id, "driver_id": body.driver_id }),
+    ))
 }

@@ -110,7 +110,12 @@ pub async fn move_request(state: &AppState, id: Uuid, target_run: Uuid) -> AppRe
     Ok(outcome)
 }
 
-async fn lock_region(conn: &mut PgConnection, region: &str) -> AppResult<()> {
+/// Serialises changes to a region's live plan (insertions, moves, driver uploads) for the
+/// rest of the caller's transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn lock_region(conn: &mut PgConnection, region: &str) -> AppResult<()> {
     sqlx::query("select pg_advisory_xact_lock(hashtext('live-plan:' || $1))")
         .bind(region)
         .execute(conn)
@@ -143,12 +148,7 @@ struct Day {
     zero: DateTime<Utc>,
 }
 
-async fn load_day(
-    conn: &mut PgConnection,
-    region: &str,
-    day: NaiveDate,
-    now_s: f64,
-) -> AppResult<Day> {
+async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppResult<Day> {
     let zero = db::day_zero(conn, day).await?;
     let vehicles = all_vehicles(conn, region, day).await?;
     let stops: Vec<StopRow> = sqlx::query_as(
@@ -182,10 +182,16 @@ async fn load_day(
             .and_modify(|e: &mut (Uuid, i32)| e.1 = e.1.max(s.seq))
             .or_insert((s.run_id, s.seq));
         positions.entry(v).or_insert(vehicles[v].depot);
+        // A vehicle that has reported nothing is taken to follow its plan from its planned
+        // start; one that has, from its last stop's actual time.
         let vs = by_vehicle.entry(v).or_insert_with(|| VehicleState {
             vehicle: v,
             position: 0,
-            time: now_s.max(SHIFT_START_S),
+            time: if s.kind == "start" {
+                s.at_s.max(SHIFT_START_S)
+            } else {
+                SHIFT_START_S
+            },
             departed_at: None,
             on_board: Vec::new(),
             planned: Vec::new(),
@@ -212,7 +218,7 @@ async fn load_day(
         }
         if done {
             vs.departed_at.get_or_insert(s.at_s);
-            vs.time = now_s.max(s.at_s);
+            vs.time = vs.time.max(s.at_s);
             positions.insert(
                 v,
                 Location {
@@ -345,6 +351,7 @@ async fn requests_by_id(
             pinned: r
                 .vehicle_id
                 .and_then(|v| vehicles.iter().position(|x| x.id == v)),
+            not_before_s: None,
         })
         .collect())
 }
@@ -360,12 +367,14 @@ async fn insert_locked(
 ) -> AppResult<LiveOutcome> {
     lock_region(conn, region).await?;
     let (today, now_s) = db::today(conn, state.now()).await?;
-    let mut day = load_day(conn, region, today, now_s).await?;
+    let mut day = load_day(conn, region, today).await?;
     let mut new = requests_by_id(conn, &[id], day.zero, &day.vehicles).await?;
     let Some(mut new) = new.pop() else {
         return Err(AppError::NotFound("ride request"));
     };
     new.promised_s = None;
+    // Nobody can be picked up in the past.
+    new.not_before_s = Some(now_s);
     new.pinned =
         match pin {
             Some(v) => Some(day.vehicles.iter().position(|x| x.id == v).ok_or_else(|| {

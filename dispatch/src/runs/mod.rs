@@ -60,6 +60,8 @@ pub struct PlanRequest {
     pub wheelchair: u32,
     /// Only this vehicle (index into the vehicle list) may serve it.
     pub pinned: Option<usize>,
+    /// No pickup before this (now, for a ride booked during the day).
+    pub not_before_s: Option<f64>,
 }
 
 /// A vehicle as the planner sees it.
@@ -169,6 +171,7 @@ pub fn build_problem(
                 (None, None, Some(l)) => (SHIFT_START_S, l - direct.min(l)),
                 (None, None, None) => (SHIFT_START_S, SHIFT_END_S),
             };
+            let ps = ps.max(r.not_before_s.unwrap_or(0.0));
             let de = r.latest_s.unwrap_or(SHIFT_END_S + 3600.0);
             Ok(Request {
                 pickup: Stop {
@@ -221,6 +224,7 @@ mod tests {
             seats: 1,
             wheelchair: 0,
             pinned: None,
+            not_before_s: None,
         }
     }
 

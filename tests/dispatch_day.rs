@@ -575,3 +575,53 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
         .await;
     assert_eq!(r.error_field(), "run_id");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn the_days_requests_are_clustered_by_settlement_without_identities(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    book_morning(&app, &cw, TOMORROW, 8).await;
+    let r = app
+        .get(
+            &format!("/api/ride-requests/clusters?region=puglia&date={TOMORROW}&radius_m=1500"),
+            &coord,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let clusters = r.body.as_array().unwrap();
+    let total: i64 = clusters
+        .iter()
+        .map(|c| c["requests"].as_i64().unwrap())
+        .sum();
+    assert_eq!(total, 8);
+    // Four camps, two rides each; Borgo Mezzanone's two camps are 2.6 km apart: four clusters.
+    assert_eq!(clusters.len(), 4, "{clusters:?}");
+    assert!(clusters.iter().all(|c| c["requests"] == 2));
+    let names: Vec<&str> = clusters
+        .iter()
+        .map(|c| c["settlement"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Palmori") && names.contains(&"Borgo Mezzanone - ex pista"),
+        "{names:?}"
+    );
+    assert!(!r.body.to_string().contains("case_id") && !r.body.to_string().contains("known_as"));
+    // A wider radius merges the Borgo Mezzanone camps.
+    let r = app
+        .get(
+            &format!("/api/ride-requests/clusters?region=puglia&date={TOMORROW}&radius_m=4000"),
+            &coord,
+        )
+        .await;
+    assert!(r.body.as_array().unwrap().len() < 4, "{:?}", r.body);
+    assert_eq!(
+        app.get(
+            &format!("/api/ride-requests/clusters?region=puglia&date={TOMORROW}"),
+            &cw
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -156,3 +156,37 @@ async fn every_path_in_the_openapi_document_is_served(pool: PgPool) {
         }
     }
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn the_demo_season_has_a_running_work_line_with_subscribers(pool: PgPool) {
+    assert!(dispatch::demo::seed(&pool, false).await.unwrap());
+    dispatch::demo::seed_season(&pool).await.unwrap();
+    let subscribers: i64 = sqlx::query_scalar(
+        "select count(*) from line_subscription s join work_line l using (line_id) where l.funding_source_id is not null",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(subscribers >= 3, "{subscribers}");
+    // Next Monday the line runs with its subscribers on board.
+    let monday: chrono::NaiveDate = sqlx::query_scalar(
+        "select (current_date + (8 - extract(isodow from current_date))::int)::date",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let runs = dispatch::lines::db::materialise_day(&mut tx, "puglia", monday, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let riders: i64 = sqlx::query_scalar(
+        "select count(*) from ride_request where line_subscription_id is not null and run_id = $1",
+    )
+    .bind(runs[0])
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(riders, subscribers);
+}

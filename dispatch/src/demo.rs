@@ -44,6 +44,7 @@ struct Demo {
     people: Vec<DemoPerson>,
     transport_fund: DemoFund,
     service_areas: Vec<DemoArea>,
+    lines: Vec<DemoLine>,
     employers: Vec<DemoEmployer>,
 }
 
@@ -114,6 +115,23 @@ struct DemoPerson {
     arrival_channel: ArrivalChannel,
     opened_days_ago: u64,
     budget_months: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct DemoLine {
+    name: String,
+    vehicle: String,
+    paid_by_employer: bool,
+    operating_days: Vec<i16>,
+    stops: Vec<DemoLineStop>,
+    subscriber_staff: String,
+}
+
+#[derive(Deserialize)]
+struct DemoLineStop {
+    place: String,
+    meeting_point: Option<String>,
+    time: String,
 }
 
 #[derive(Deserialize)]
@@ -357,6 +375,106 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
     }
     tx.commit().await?;
     Ok(true)
+}
+
+/// The running season on top of the demo region: its work lines, from 30 days ago to 150 days
+/// ahead, with the open cases of a Polo subscribed from today. Loaded by `dispatch seed-demo`
+/// (and so by `make run`), not by the tests' `seed`, whose days are fixed.
+///
+/// # Errors
+/// When the demo region is not loaded or the data does not fit.
+pub async fn seed_season(pool: &PgPool) -> anyhow::Result<()> {
+    let demo: Demo = serde_json::from_str(DATA).context("parsing demo/foggia.json")?;
+    let today = Utc::now().date_naive();
+    let mut tx = pool.begin().await?;
+    for l in &demo.lines {
+        let polo: Uuid = sqlx::query_scalar("select s.polo_id from staff s where s.username = $1")
+            .bind(&l.subscriber_staff)
+            .fetch_one(&mut *tx)
+            .await
+            .context("the demo region must be loaded first")?;
+        let staff: Uuid = sqlx::query_scalar("select staff_id from staff where username = $1")
+            .bind(&l.subscriber_staff)
+            .fetch_one(&mut *tx)
+            .await?;
+        seed_line(&mut tx, &demo.region_code, today, l, polo, staff).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A work line running this season, paid by the employer, with the Polo's open cases
+/// subscribed from today.
+async fn seed_line(
+    conn: &mut sqlx::PgConnection,
+    region: &str,
+    today: NaiveDate,
+    l: &DemoLine,
+    polo: Uuid,
+    created_by: Uuid,
+) -> anyhow::Result<()> {
+    let mut stops = Vec::new();
+    for s in &l.stops {
+        let (place_id, meeting_point_id): (Uuid, Option<Uuid>) = sqlx::query_as(
+            "select p.place_id, m.meeting_point_id from place p
+             left join meeting_point m on m.place_id = p.place_id and m.name = $2
+             where p.region_code = $3 and p.name = $1",
+        )
+        .bind(&s.place)
+        .bind(&s.meeting_point)
+        .bind(region)
+        .fetch_one(&mut *conn)
+        .await
+        .with_context(|| format!("demo line stop {}", s.place))?;
+        stops.push(crate::lines::NewStop {
+            place_id,
+            meeting_point_id,
+            stop_time: s.time.clone(),
+        });
+    }
+    let vehicle_id: Uuid = sqlx::query_scalar("select vehicle_id from vehicle where label = $1")
+        .bind(&l.vehicle)
+        .fetch_one(&mut *conn)
+        .await?;
+    let funding_source_id: Option<Uuid> = if l.paid_by_employer {
+        sqlx::query_scalar("select funding_source_id from funding_source where kind = 'employer_contribution' and region_code = $1 limit 1")
+            .bind(region)
+            .fetch_optional(&mut *conn)
+            .await?
+    } else {
+        None
+    };
+    let line = crate::lines::NewLine {
+        name: l.name.clone(),
+        region_code: region.to_owned(),
+        season_start: today - Days::new(30),
+        season_end: today + Days::new(150),
+        operating_days: l.operating_days.clone(),
+        capacity: None,
+        vehicle_id: Some(vehicle_id),
+        funding_source_id,
+        stops,
+    }
+    .validate()
+    .map_err(|e| anyhow::anyhow!("demo line: {e}"))?;
+    let line_id = crate::lines::db::insert_line(conn, &line)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let last = i16::try_from(l.stops.len()).unwrap_or(1) - 1;
+    sqlx::query(
+        "insert into line_subscription (region_code, line_id, case_id, person_id, board_seq, alight_seq, valid_from, valid_to, created_by)
+         select c.region_code, $1, c.case_id, c.person_id, 0, $2, $3, $4, $5
+         from care_case c where c.polo_id = $6 and c.status = 'open'",
+    )
+    .bind(line_id)
+    .bind(last)
+    .bind(today)
+    .bind(today + Days::new(150))
+    .bind(created_by)
+    .bind(polo)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 async fn insert_source(

@@ -59,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo { if_empty } => {
             let loaded = dispatch::demo::seed(&pool, if_empty).await?;
             if loaded {
+                dispatch::demo::seed_season(&pool).await?;
                 println!("{}", dispatch::demo::LOGINS_HELP);
             } else {
                 println!("the database already has data: demo region not loaded");

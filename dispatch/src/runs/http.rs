@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/plans", post(create_plan))
         .route("/api/plans/{id}", get(get_plan))
         .route("/api/runs", get(list_runs))
+        .route("/api/ride-requests/clusters", get(clusters))
         .route("/api/ride-requests/{id}/move", post(move_request))
         .route("/api/runs/{run_id}/driver", post(assign_driver))
 }
@@ -214,4 +215,72 @@ async fn assign_driver(
     Ok(Json(
         serde_json::json!({ "run_id": id, "driver_id": body.driver_id }),
     ))
+}
+
+#[derive(Deserialize)]
+struct ClusterQuery {
+    region: String,
+    date: NaiveDate,
+    radius_m: Option<f64>,
+}
+
+/// Requests of a day grouped by where people are picked up: counts only, no identities.
+#[derive(Serialize, sqlx::FromRow)]
+struct Cluster {
+    requests: i64,
+    passengers: i64,
+    wheelchair: i64,
+    lon: f64,
+    lat: f64,
+    settlement: Option<String>,
+    first_time: Option<chrono::DateTime<chrono::Utc>>,
+    last_time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Clusters the day's pickups (PostGIS DBSCAN in metres, UTM zone 33N, which covers southern
+/// Italy) so a coordinator sees where demand gathers: each cluster with its size, centre,
+/// nearest settlement and time span.
+async fn clusters(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<ClusterQuery>,
+) -> AppResult<Json<Vec<Cluster>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region", &q.region)?;
+    let radius = q.radius_m.unwrap_or(1500.0);
+    if !(radius > 0.0 && radius <= 50_000.0) {
+        return Err(AppError::invalid(
+            "radius_m",
+            "must be in (0, 50000] metres",
+        ));
+    }
+    let rows = sqlx::query_as(
+        "with r as (
+             select pickup_location::geometry as g, passengers, wheelchair,
+                    coalesce(earliest_pickup, latest_arrival) as t
+             from ride_request
+             where region_code = $1 and service_date = $2 and status not in ('cancelled', 'refused')
+         ), c as (
+             select *, st_clusterdbscan(st_transform(g, 32633), eps := $3, minpoints := 1) over () as cid from r
+         ), g as (
+             select count(*) as requests, sum(passengers)::bigint as passengers,
+                    count(*) filter (where wheelchair) as wheelchair,
+                    st_centroid(st_collect(g)) as centre, min(t) as first_time, max(t) as last_time
+             from c group by cid
+         )
+         select g.requests, g.passengers, g.wheelchair, st_x(g.centre) as lon, st_y(g.centre) as lat,
+                s.name as settlement, g.first_time, g.last_time
+         from g
+         left join lateral (
+             select p.name from place p where p.region_code = $1 and p.kind = 'settlement'
+             order by p.location <-> g.centre::geography limit 1
+         ) s on true
+         order by g.requests desc, s.name",
+    )
+    .bind(&q.region)
+    .bind(q.date)
+    .bind(radius)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(rows))
 }

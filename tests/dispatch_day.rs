@@ -625,3 +625,39 @@ async fn the_days_requests_are_clustered_by_settlement_without_identities(pool: 
         StatusCode::FORBIDDEN
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
+    assert!(dispatch::demo::seed(&pool, false).await.unwrap());
+    // An OSRM that does not answer (nothing listens on this port): the fallback takes over.
+    let dead = routing::travel::OsrmConfig::new("http://127.0.0.1:9");
+    let model = routing::travel::FallbackModel::new(routing::travel::Calibration::rural());
+    let travel = std::sync::Arc::new(routing::travel::osrm_with_fallback(dead, model).unwrap());
+    let app = passaggio_tests::spawn_with(pool, move |s| s.with_travel(travel)).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    book_morning(&app, &cw, TOMORROW, 3).await;
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
+        )
+        .await;
+    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "done", "{job:?}");
+    assert_eq!(job["summary"]["served"], 3);
+    assert_eq!(
+        job["estimated_times"], true,
+        "the plan says it was made on estimates"
+    );
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    assert!(runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["estimated_times"] == true));
+}

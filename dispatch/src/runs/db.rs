@@ -36,8 +36,9 @@ pub async fn today(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<(Na
     .await?)
 }
 
+/// A request row as the planners read it (times in seconds from local midnight).
 #[derive(sqlx::FromRow)]
-struct RequestRow {
+pub(crate) struct RequestRow {
     ride_request_id: Uuid,
     p_lon: f64,
     p_lat: f64,
@@ -88,31 +89,36 @@ pub async fn plannable_requests(
     .bind(keep_confirmed)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PlanRequest {
-            id: r.ride_request_id,
+    Ok(rows.into_iter().map(|r| r.into_plan(vehicles)).collect())
+}
+
+impl RequestRow {
+    /// The planner's view; `vehicle_id` pins the request to that vehicle of `vehicles`.
+    pub(crate) fn into_plan(self, vehicles: &[PlanVehicle]) -> PlanRequest {
+        PlanRequest {
+            id: self.ride_request_id,
             pickup: Location {
-                lon: r.p_lon,
-                lat: r.p_lat,
+                lon: self.p_lon,
+                lat: self.p_lat,
             },
             dropoff: Location {
-                lon: r.d_lon,
-                lat: r.d_lat,
+                lon: self.d_lon,
+                lat: self.d_lat,
             },
-            earliest_s: r.earliest_s,
-            latest_s: r.latest_s,
-            promised_s: r.promised_s,
-            seats: u32::try_from(r.passengers)
+            earliest_s: self.earliest_s,
+            latest_s: self.latest_s,
+            promised_s: self.promised_s,
+            // A wheelchair user takes a wheelchair place, companions take seats.
+            seats: u32::try_from(self.passengers)
                 .unwrap_or(1)
-                .saturating_sub(u32::from(r.wheelchair)),
-            wheelchair: u32::from(r.wheelchair),
-            pinned: r
+                .saturating_sub(u32::from(self.wheelchair)),
+            wheelchair: u32::from(self.wheelchair),
+            pinned: self
                 .vehicle_id
                 .and_then(|v| vehicles.iter().position(|x| x.id == v)),
             not_before_s: None,
-        })
-        .collect())
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]

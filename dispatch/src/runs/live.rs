@@ -21,7 +21,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::db::{self, NewStop};
+use super::db;
 use super::{build_problem, locations, PlanRequest, PlanVehicle, SHIFT_START_S};
 use crate::bookings::RideStatus;
 use crate::error::{AppError, AppResult};
@@ -284,21 +284,6 @@ async fn all_vehicles(
     Ok(free.into_iter().chain(busy).collect())
 }
 
-#[derive(sqlx::FromRow)]
-struct LiveRequestRow {
-    ride_request_id: Uuid,
-    p_lon: f64,
-    p_lat: f64,
-    d_lon: f64,
-    d_lat: f64,
-    earliest_s: Option<f64>,
-    latest_s: Option<f64>,
-    promised_s: Option<f64>,
-    passengers: i16,
-    wheelchair: bool,
-    vehicle_id: Option<Uuid>,
-}
-
 /// Requests by id, in the given order, each pinned to the vehicle of its run.
 async fn requests_by_id(
     conn: &mut PgConnection,
@@ -312,7 +297,7 @@ async fn requests_by_id(
             unique.push(*id);
         }
     }
-    let rows: Vec<LiveRequestRow> = sqlx::query_as(
+    let rows: Vec<db::RequestRow> = sqlx::query_as(
         "select r.ride_request_id,
                 st_x(r.pickup_location::geometry) as p_lon, st_y(r.pickup_location::geometry) as p_lat,
                 st_x(r.dropoff_location::geometry) as d_lon, st_y(r.dropoff_location::geometry) as d_lat,
@@ -329,31 +314,7 @@ async fn requests_by_id(
     .bind(zero)
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PlanRequest {
-            id: r.ride_request_id,
-            pickup: Location {
-                lon: r.p_lon,
-                lat: r.p_lat,
-            },
-            dropoff: Location {
-                lon: r.d_lon,
-                lat: r.d_lat,
-            },
-            earliest_s: r.earliest_s,
-            latest_s: r.latest_s,
-            promised_s: r.promised_s,
-            seats: u32::try_from(r.passengers)
-                .unwrap_or(1)
-                .saturating_sub(u32::from(r.wheelchair)),
-            wheelchair: u32::from(r.wheelchair),
-            pinned: r
-                .vehicle_id
-                .and_then(|v| vehicles.iter().position(|x| x.id == v)),
-            not_before_s: None,
-        })
-        .collect())
+    Ok(rows.into_iter().map(|r| r.into_plan(vehicles)).collect())
 }
 
 /// Inserts request `id` into today's plan of `region`, under the region's lock, in `conn`'s
@@ -429,7 +390,7 @@ async fn insert_locked(
                     .iter()
                     .find(|s| s.request == new_idx && s.kind == StopKind::Pickup)
                 {
-                    pickup = Some((run_id, at(day.zero, s.service_start)));
+                    pickup = Some((run_id, super::plan::at(day.zero, s.service_start)));
                 }
             }
             let (run_id, pickup_at) = pickup
@@ -461,12 +422,6 @@ async fn insert_locked(
         }
         Err(InsertError::Invalid(e)) => Err(anyhow::anyhow!("live insertion: {e}").into()),
     }
-}
-
-fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
-    #[allow(clippy::cast_possible_truncation)]
-    let ms = (s * 1000.0).round() as i64;
-    zero + chrono::Duration::milliseconds(ms)
 }
 
 /// Rewrites the pending part of a vehicle's run from a replanned route (a vehicle with no
@@ -505,44 +460,10 @@ async fn write_route(
             .bind(estimated)
             .fetch_one(&mut *conn)
             .await?;
-            let start = NewStop {
-                kind: "start",
-                ride_request_id: None,
-                location: vehicle.depot,
-                arrival: at(day.zero, route.start_time),
-                departure: at(day.zero, route.start_time),
-            };
-            db::insert_stops(conn, region, run_id, 0, &[start]).await?;
-            (run_id, 1)
+            (run_id, 0)
         }
     };
-    let mut stops = Vec::new();
-    for s in &route.stops {
-        let r = &day.requests[s.request];
-        let service = if r.wheelchair > 0 {
-            super::WHEELCHAIR_SERVICE_S
-        } else {
-            super::SERVICE_S
-        };
-        let (kind, location) = match s.kind {
-            StopKind::Pickup => ("pickup", r.pickup),
-            StopKind::Delivery => ("dropoff", r.dropoff),
-        };
-        stops.push(NewStop {
-            kind,
-            ride_request_id: Some(r.id),
-            location,
-            arrival: at(day.zero, s.arrival),
-            departure: at(day.zero, s.service_start + service),
-        });
-    }
-    stops.push(NewStop {
-        kind: "end",
-        ride_request_id: None,
-        location: vehicle.depot,
-        arrival: at(day.zero, route.end_time),
-        departure: at(day.zero, route.end_time),
-    });
+    let stops = super::plan::route_stops(day.zero, vehicle, &day.requests, route, next_seq == 0);
     db::insert_stops(conn, region, run_id, next_seq, &stops).await?;
     #[allow(clippy::cast_possible_truncation)]
     sqlx::query("update run set planned_distance_m = $2 where run_id = $1")

@@ -298,7 +298,8 @@ pub struct Written<'a> {
     pub drivers: &'a [Uuid],
 }
 
-fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
+/// The instant `s` seconds after local midnight `zero`.
+pub(crate) fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
     #[allow(clippy::cast_possible_truncation)]
     let ms = (s * 1000.0).round() as i64;
     zero + chrono::Duration::milliseconds(ms)
@@ -335,7 +336,7 @@ pub async fn write_solution(
         .bind(distance)
         .fetch_one(&mut *conn)
         .await?;
-        let stops = route_stops(w.zero, vehicle, requests, route);
+        let stops = route_stops(w.zero, vehicle, requests, route, true);
         db::insert_stops(conn, w.region, run_id, 0, &stops).await?;
         for s in &route.stops {
             if s.kind == StopKind::Pickup {
@@ -353,19 +354,23 @@ pub async fn write_solution(
 }
 
 /// The stops of a route: start at the depot, the pickups and drop-offs, end at the depot.
-fn route_stops(
+pub(crate) fn route_stops(
     zero: DateTime<Utc>,
     vehicle: &PlanVehicle,
     requests: &[PlanRequest],
     route: &routing::solution::Route,
+    with_start: bool,
 ) -> Vec<NewStop> {
-    let mut out = vec![NewStop {
-        kind: "start",
-        ride_request_id: None,
-        location: vehicle.depot,
-        arrival: at(zero, route.start_time),
-        departure: at(zero, route.start_time),
-    }];
+    let mut out = Vec::with_capacity(route.stops.len() + 2);
+    if with_start {
+        out.push(NewStop {
+            kind: "start",
+            ride_request_id: None,
+            location: vehicle.depot,
+            arrival: at(zero, route.start_time),
+            departure: at(zero, route.start_time),
+        });
+    }
     for s in &route.stops {
         let r = &requests[s.request];
         let service = if r.wheelchair > 0 {

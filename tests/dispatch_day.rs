@@ -661,3 +661,48 @@ async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
         .iter()
         .all(|r| r["estimated_times"] == true));
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let admin = app.login("admin").await;
+    let cw = app.login("cw.foggia").await;
+    let palmori = meeting_point(&app, "Palmori").await;
+    let palmori_place = id(&app, "select place_id from place where name = 'Palmori'").await;
+    let to = farm(&app, 3).await;
+    let bus = id(
+        &app,
+        "select vehicle_id from vehicle where label = 'FG-PSG-03'",
+    )
+    .await;
+    let line = app
+        .post(
+            "/api/lines",
+            &admin,
+            &json!({ "name": "Palmori sera", "region_code": "puglia", "season_start": "2026-11-01", "season_end": "2026-12-31",
+                     "operating_days": [1, 2, 3, 4, 5], "vehicle_id": bus,
+                     "stops": [ { "place_id": palmori_place, "meeting_point_id": palmori, "stop_time": "21:30" },
+                                { "place_id": to, "stop_time": "21:59" } ] }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    let cases = foggia_cases(&app).await;
+    let r = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &palmori, &to, TODAY, "21:58"),
+        )
+        .await;
+    assert_eq!(r.body["live"][0]["outcome"], "refused", "{:?}", r.body);
+    let alternatives: Vec<&str> = r.body["live"][0]["alternatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        alternatives[0].contains("Palmori sera") && alternatives[0].contains("21:30"),
+        "{alternatives:?}"
+    );
+}

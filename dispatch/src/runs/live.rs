@@ -408,12 +408,12 @@ async fn insert_locked(
                 crate::bookings::db::set_status(conn, id, RideStatus::Refused, Some(&reason), None)
                     .await?;
             }
-            let alternatives = vec![
+            let mut alternatives =
+                lines_still_passing(conn, region, today, now_s, &day.requests[new_idx]).await?;
+            alternatives.extend([
                 "book a later time today (another vehicle may be free)".to_owned(),
                 "book for tomorrow: the night's planning places every request it can".to_owned(),
-                "ask the Polo whether a work line passes near the pickup (GET /api/lines/passing)"
-                    .to_owned(),
-            ];
+            ]);
             Ok(LiveOutcome::Refused {
                 ride_request_id: id,
                 reason,
@@ -422,6 +422,47 @@ async fn insert_locked(
         }
         Err(InsertError::Invalid(e)) => Err(anyhow::anyhow!("live insertion: {e}").into()),
     }
+}
+
+/// Work lines that still pass today near the pickup and then the drop-off, with a free seat.
+async fn lines_still_passing(
+    conn: &mut PgConnection,
+    region: &str,
+    today: NaiveDate,
+    now_s: f64,
+    r: &PlanRequest,
+) -> AppResult<Vec<String>> {
+    use crate::geo::LonLat;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let now = {
+        let m = (now_s / 60.0) as u32;
+        format!("{:02}:{:02}", m / 60, m % 60)
+    };
+    let lines = crate::lines::db::lines_passing(
+        conn,
+        region,
+        today,
+        LonLat {
+            lon: r.pickup.lon,
+            lat: r.pickup.lat,
+        },
+        LonLat {
+            lon: r.dropoff.lon,
+            lat: r.dropoff.lat,
+        },
+        1000.0,
+    )
+    .await?;
+    Ok(lines
+        .into_iter()
+        .filter(|l| l.free_seats > 0 && l.board_time.as_str() >= now.as_str())
+        .map(|l| {
+            format!(
+                "work line \"{}\": board at {} ({:.0} m from the pickup), {} seat(s) free",
+                l.name, l.board_time, l.board_distance_m, l.free_seats
+            )
+        })
+        .collect())
 }
 
 /// Rewrites the pending part of a vehicle's run from a replanned route (a vehicle with no

@@ -706,3 +706,85 @@ async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
         "{alternatives:?}"
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_changed_ride_leaves_its_run_and_is_placed_again_with_its_history(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let cases = foggia_cases(&app).await;
+    let body = ride(
+        &cases[0],
+        &meeting_point(&app, "Palmori").await,
+        &farm(&app, 0).await,
+        TODAY,
+        "09:00",
+    );
+    let r = app.post("/api/ride-requests", &cw, &body).await;
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    let id = r.body["request"]["ride_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let c = app
+        .post(
+            &format!("/api/ride-requests/{id}/change"),
+            &cw,
+            &json!({ "earliest_pickup": "11:00", "reason": "turno spostato" }),
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::OK, "{:?}", c.body);
+    assert_eq!(c.body["live"][0]["outcome"], "confirmed", "{:?}", c.body);
+    let pickup: chrono::DateTime<chrono::Utc> = c.body["live"][0]["pickup_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        pickup
+            >= "2026-11-24T10:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap(),
+        "{pickup}"
+    );
+    let statuses: Vec<&str> = c.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["requested", "confirmed", "requested", "confirmed"]
+    );
+    assert_eq!(c.body["history"][2]["reason"], "turno spostato");
+    // The run holds the ride once, at its new time.
+    let stops: i64 =
+        sqlx::query_scalar("select count(*) from run_stop where ride_request_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stops, 2);
+    let bad = app
+        .post(
+            &format!("/api/ride-requests/{id}/change"),
+            &cw,
+            &json!({ "latest_arrival": "10:00", "reason": "x" }),
+        )
+        .await;
+    assert_eq!(bad.error_field(), "latest_arrival", "{:?}", bad.body);
+    app.post(
+        &format!("/api/ride-requests/{id}/cancel"),
+        &cw,
+        &json!({ "reason": "x" }),
+    )
+    .await;
+    let after = app
+        .post(
+            &format!("/api/ride-requests/{id}/change"),
+            &cw,
+            &json!({ "passengers": 2, "reason": "x" }),
+        )
+        .await;
+    assert_eq!(after.status, StatusCode::CONFLICT);
+}

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/ride-requests", post(book).get(list))
         .route("/api/ride-requests/{id}", get(show))
         .route("/api/ride-requests/{id}/cancel", post(cancel))
+        .route("/api/ride-requests/{id}/change", post(change))
         .route("/api/appointments", post(create_appointment))
 }
 
@@ -333,6 +334,136 @@ async fn cancel(
         .ok_or(AppError::NotFound("ride request"))?;
     let history = db::history(&mut conn, id).await?;
     Ok(Json(Detail { request, history }))
+}
+
+#[derive(Deserialize)]
+struct ChangeBody {
+    earliest_pickup: Option<chrono::NaiveTime>,
+    latest_arrival: Option<chrono::NaiveTime>,
+    passengers: Option<i16>,
+    wheelchair: Option<bool>,
+    reason: String,
+}
+
+#[derive(Serialize)]
+struct Changed {
+    #[serde(flatten)]
+    detail: Detail,
+    live: Vec<crate::runs::live::LiveOutcome>,
+}
+
+/// Changes the times, passengers or wheelchair of a request that is not final. The request
+/// leaves its run (which is re-timed) and waits for the next plan, or, for today, is inserted
+/// live again: the answer says whether the new time could be kept.
+async fn change(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<ChangeBody>,
+) -> AppResult<Json<Changed>> {
+    let polo = staff.case_polo()?;
+    let reason = crate::geo::non_blank("reason", &body.reason)?;
+    if body.earliest_pickup.is_none()
+        && body.latest_arrival.is_none()
+        && body.passengers.is_none()
+        && body.wheelchair.is_none()
+    {
+        return Err(AppError::invalid(
+            "body",
+            "change at least one of earliest_pickup, latest_arrival, passengers, wheelchair",
+        ));
+    }
+    if body.passengers.is_some_and(|p| !(1..=20).contains(&p)) {
+        return Err(AppError::invalid("passengers", "1..20"));
+    }
+    let mut tx = state.db.begin().await?;
+    let request = db::view(&mut tx, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    record_case_access(
+        &mut tx,
+        &staff,
+        &request.region_code,
+        request.case_id,
+        "change ride",
+    )
+    .await?;
+    if request.status.is_final() {
+        return Err(AppError::conflict(
+            "final_status",
+            format!("the request is already {:?}", request.status),
+        ));
+    }
+    let (earliest, latest): (Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) = sqlx::query_as(
+        "update ride_request set
+             earliest_pickup = coalesce(($2 + $3::time) at time zone 'Europe/Rome', earliest_pickup),
+             latest_arrival = coalesce(($2 + $4::time) at time zone 'Europe/Rome', latest_arrival),
+             passengers = coalesce($5, passengers),
+             wheelchair = coalesce($6, wheelchair)
+         where ride_request_id = $1
+         returning earliest_pickup, latest_arrival",
+    )
+    .bind(id)
+    .bind(request.service_date)
+    .bind(body.earliest_pickup)
+    .bind(body.latest_arrival)
+    .bind(body.passengers)
+    .bind(body.wheelchair)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
+        Some(c) if c.contains("check") => AppError::invalid("latest_arrival", "must be after earliest_pickup"),
+        _ => AppError::Sqlx(e),
+    })?;
+    if let (Some(e), Some(l)) = (earliest, latest) {
+        if l <= e {
+            return Err(AppError::invalid(
+                "latest_arrival",
+                "must be after earliest_pickup",
+            ));
+        }
+    }
+    let run = crate::runs::db::remove_request(&mut tx, id).await?;
+    db::set_status(
+        &mut tx,
+        id,
+        RideStatus::Requested,
+        Some(&reason),
+        Some(staff.staff_id),
+    )
+    .await?;
+    if request.status == RideStatus::Requested {
+        // Same status: the change still goes in the history.
+        sqlx::query(
+            "insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
+             values ($1, $2, 'requested', $3, $4)",
+        )
+        .bind(&request.region_code)
+        .bind(id)
+        .bind(format!("changed: {reason}"))
+        .bind(staff.staff_id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    if let Some(run_id) = run {
+        if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
+            tracing::warn!(error = %e, %run_id, "could not re-time the run after a change");
+        }
+    }
+    let live = crate::runs::live::after_booking(&state, &[id]).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "live insertion after a change failed; the request waits for the next plan");
+        Vec::new()
+    });
+    let mut conn = state.db.acquire().await?;
+    let request = db::view(&mut conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    let history = db::history(&mut conn, id).await?;
+    Ok(Json(Changed {
+        detail: Detail { request, history },
+        live,
+    }))
 }
 
 /// An appointment with the transport to and from it.

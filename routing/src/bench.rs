@@ -227,7 +227,7 @@ mod tests {
         let options = Options {
             seed: 1,
             time_limit: std::time::Duration::from_secs(20),
-            max_iterations: Some(50),
+            max_iterations: Some(400),
         };
         let (line, sol) = run_one(&inst, Some((10, 828.9369)), &options);
         assert!(line.feasible);

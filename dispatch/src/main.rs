@@ -62,7 +62,13 @@ async fn main() -> anyhow::Result<()> {
                 dispatch::demo::seed_season(&pool).await?;
                 println!("{}", dispatch::demo::LOGINS_HELP);
             } else {
-                println!("the database already has data: demo region not loaded");
+                println!("The database already has data: the demo region was not loaded again.");
+                println!(
+                    "If it is the demo, its logins are:\n{}",
+                    dispatch::demo::LOGINS_HELP
+                        .split_once('\n')
+                        .map_or("", |x| x.1)
+                );
             }
         }
         Command::Plan {

@@ -158,3 +158,59 @@ async fn candidate_vehicles_for_a_wheelchair_user_come_nearest_depot_first(pool:
         .collect();
     assert!(d.windows(2).all(|w| w[0] <= w[1]), "{d:?}");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn service_areas_are_simple_polygons_and_decide_where_positions_are_served(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    // A square of about 11 km x 8.3 km around Vieste.
+    let square = json!([
+        [16.12, 41.84],
+        [16.24, 41.84],
+        [16.24, 41.92],
+        [16.12, 41.92]
+    ]);
+    let r = app
+        .post(
+            "/api/service-areas",
+            &admin,
+            &json!({ "region_code": "puglia", "name": "Gargano nord", "polygon": square }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let km2 = r.body["area_km2"].as_f64().unwrap();
+    assert!((80.0..100.0).contains(&km2), "{km2}");
+    let bowtie = json!([
+        [16.12, 41.84],
+        [16.24, 41.92],
+        [16.24, 41.84],
+        [16.12, 41.92]
+    ]);
+    let r = app
+        .post(
+            "/api/service-areas",
+            &admin,
+            &json!({ "region_code": "puglia", "name": "x", "polygon": bowtie }),
+        )
+        .await;
+    assert_eq!(r.error_field(), "polygon", "{:?}", r.body);
+    let r = app.post("/api/service-areas", &admin, &json!({ "region_code": "puglia", "name": "x", "polygon": [[16.1, 41.8], [16.2, 95.0], [16.3, 41.8]] })).await;
+    assert_eq!(r.error_field(), "polygon.1.lat");
+    let coord = app.login("coord.foggia").await;
+    let list = app.get("/api/service-areas?region=puglia", &coord).await;
+    assert_eq!(
+        list.body.as_array().unwrap().len(),
+        2,
+        "the demo's Tavoliere and the new one"
+    );
+    assert_eq!(
+        app.post(
+            "/api/service-areas",
+            &coord,
+            &json!({ "region_code": "puglia", "name": "x", "polygon": square })
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -30,6 +30,10 @@ pub fn router() -> Router<AppState> {
             post(create_meeting_point).get(list_meeting_points),
         )
         .route("/api/meeting-points/nearest", get(nearest_meeting_points))
+        .route(
+            "/api/service-areas",
+            post(create_service_area).get(list_service_areas),
+        )
 }
 
 async fn create_polo(
@@ -173,4 +177,106 @@ async fn nearest_meeting_points(
     Ok(Json(
         db::nearest_meeting_points(&mut conn, &q.region, at, limit).await?,
     ))
+}
+
+/// A service area to create: one polygon ring of lon/lat points, closed or not.
+#[derive(Deserialize)]
+struct NewServiceArea {
+    region_code: String,
+    name: String,
+    polo_id: Option<Uuid>,
+    polygon: Vec<[f64; 2]>,
+}
+
+#[derive(serde::Serialize, sqlx::FromRow)]
+struct ServiceArea {
+    region_code: String,
+    service_area_id: Uuid,
+    polo_id: Option<Uuid>,
+    name: String,
+    area_km2: f64,
+    /// GeoJSON of the area, for maps.
+    geojson: String,
+}
+
+const AREA_COLUMNS: &str =
+    "region_code, service_area_id, polo_id, name, st_area(area) / 1e6 as area_km2,
+    st_asgeojson(area, 6) as geojson";
+
+async fn create_service_area(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<NewServiceArea>,
+) -> AppResult<(StatusCode, Json<ServiceArea>)> {
+    staff.require(&[Role::ProgrammeAdmin])?;
+    staff.require_region("region_code", &body.region_code)?;
+    let name = crate::geo::non_blank("name", &body.name)?;
+    let mut ring = body.polygon.clone();
+    for (i, p) in ring.iter().enumerate() {
+        LonLat {
+            lon: p[0],
+            lat: p[1],
+        }
+        .validate(&format!("polygon.{i}"))?;
+    }
+    if ring.first() != ring.last() {
+        if let Some(first) = ring.first().copied() {
+            ring.push(first);
+        }
+    }
+    if ring.len() < 4 {
+        return Err(AppError::invalid(
+            "polygon",
+            "at least three distinct points",
+        ));
+    }
+    let wkt = format!(
+        "POLYGON(({}))",
+        ring.iter()
+            .map(|p| format!("{} {}", p[0], p[1]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut tx = state.db.begin().await?;
+    let valid: Option<String> =
+        sqlx::query_scalar("select st_isvalidreason(st_geomfromtext($1, 4326))")
+            .bind(&wkt)
+            .fetch_one(&mut *tx)
+            .await?;
+    if valid.as_deref() != Some("Valid Geometry") {
+        return Err(AppError::invalid(
+            "polygon",
+            format!("not a simple polygon: {}", valid.unwrap_or_default()),
+        ));
+    }
+    let area = sqlx::query_as(&format!(
+        "insert into service_area (region_code, polo_id, name, area)
+         values ($1, $2, $3, st_multi(st_geomfromtext($4, 4326))::geography)
+         returning {AREA_COLUMNS}"
+    ))
+    .bind(&body.region_code)
+    .bind(body.polo_id)
+    .bind(&name)
+    .bind(&wkt)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(crate::error::on_constraint)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(area)))
+}
+
+async fn list_service_areas(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppQuery(q): AppQuery<RegionQuery>,
+) -> AppResult<Json<Vec<ServiceArea>>> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region", &q.region)?;
+    let areas = sqlx::query_as(&format!(
+        "select {AREA_COLUMNS} from service_area where region_code = $1 order by name"
+    ))
+    .bind(&q.region)
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(areas))
 }

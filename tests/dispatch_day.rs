@@ -788,3 +788,124 @@ async fn a_changed_ride_leaves_its_run_and_is_placed_again_with_its_history(pool
         .await;
     assert_eq!(after.status, StatusCode::CONFLICT);
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let pista = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
+    let pista_place = id(
+        &app,
+        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
+    )
+    .await;
+    let packing = id(
+        &app,
+        "select place_id from place where kind = 'packing_house' order by name limit 1",
+    )
+    .await;
+    let bus = id(
+        &app,
+        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
+    )
+    .await;
+    let line = app
+        .post(
+            "/api/lines",
+            &admin,
+            &json!({ "name": "Pista - magazzino", "region_code": "puglia", "season_start": "2026-11-01", "season_end": "2026-12-31",
+                     "operating_days": [1, 2, 3, 4, 5, 6], "vehicle_id": bus,
+                     "stops": [ { "place_id": pista_place, "meeting_point_id": pista, "stop_time": "05:40" },
+                                { "place_id": packing, "stop_time": "06:10" } ] }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    let cases = foggia_cases(&app).await;
+    // 05:30 from the camp to the packing house: the line boards at 05:40, 10 minutes later.
+    let on_line = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &pista, &packing, TOMORROW, "05:30"),
+        )
+        .await;
+    // 09:00 the same trip: the line has gone; the fleet takes it.
+    let by_fleet = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[1], &pista, &packing, TOMORROW, "09:00"),
+        )
+        .await;
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
+        )
+        .await;
+    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    assert_eq!(job["summary"]["on_lines"], 1, "{job:?}");
+    assert_eq!(job["summary"]["served"], 2, "{job:?}");
+    let a = app
+        .get(
+            &format!(
+                "/api/ride-requests/{}",
+                on_line.body["request"]["ride_request_id"].as_str().unwrap()
+            ),
+            &cw,
+        )
+        .await;
+    assert_eq!(a.body["status"], "confirmed");
+    assert_eq!(
+        a.body["promised_pickup_at"], "2026-11-25T04:40:00Z",
+        "05:40 in Rome"
+    );
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+    let line_run = runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| !r["line_id"].is_null())
+        .unwrap();
+    assert_eq!(line_run["run_id"], a.body["run_id"]);
+    let b = app
+        .get(
+            &format!(
+                "/api/ride-requests/{}",
+                by_fleet.body["request"]["ride_request_id"]
+                    .as_str()
+                    .unwrap()
+            ),
+            &cw,
+        )
+        .await;
+    assert_eq!(b.body["status"], "confirmed");
+    assert_ne!(b.body["run_id"], a.body["run_id"]);
+    // Replanning leaves the line rider where they are.
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
+        )
+        .await;
+    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    assert_eq!(
+        job["summary"]["served"], 1,
+        "only the fleet rider is planned again: {job:?}"
+    );
+    let stops: i64 =
+        sqlx::query_scalar("select count(*) from run_stop where ride_request_id = $1::uuid")
+            .bind(on_line.body["request"]["ride_request_id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stops, 2);
+}

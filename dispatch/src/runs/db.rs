@@ -81,6 +81,7 @@ pub async fn plannable_requests(
            and r.status in ('requested', 'planned', 'confirmed')
            and r.line_subscription_id is null
            and coalesce(run.status, 'planned') = 'planned'
+           and run.line_id is null
          order by coalesce(r.earliest_pickup, r.latest_arrival), r.ride_request_id",
     )
     .bind(region)

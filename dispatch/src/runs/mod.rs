@@ -9,6 +9,7 @@
 pub mod db;
 pub mod http;
 pub mod live;
+pub mod on_lines;
 pub mod plan;
 
 use std::collections::HashMap;

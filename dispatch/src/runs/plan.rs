@@ -40,6 +40,8 @@ pub struct PlanSummary {
     pub solve_ms: u128,
     /// Work-line runs created for the day.
     pub line_runs: usize,
+    /// On-demand requests placed on a work line's run where it passes.
+    pub on_lines: usize,
 }
 
 /// Creates a queued job.
@@ -121,11 +123,17 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     .await?;
     progress(state, job, "running", "collecting requests and vehicles").await;
     let line_runs = materialise_lines(state, job, &region, day).await?;
-    let (vehicles, requests) = {
-        let mut conn = state.db.acquire().await?;
-        let vehicles = db::free_vehicles(&mut conn, &region, day).await?;
-        let requests = db::plannable_requests(&mut conn, &region, day, keep, &vehicles).await?;
-        (vehicles, requests)
+    let (vehicles, requests, on_lines) = {
+        let mut tx = state.db.begin().await?;
+        let vehicles = db::free_vehicles(&mut tx, &region, day).await?;
+        let requests = db::plannable_requests(&mut tx, &region, day, keep, &vehicles).await?;
+        let on_lines = super::on_lines::place_on_lines(&mut tx, &region, day, &requests).await?;
+        tx.commit().await?;
+        let requests: Vec<PlanRequest> = requests
+            .into_iter()
+            .filter(|r| !on_lines.contains(&r.id))
+            .collect();
+        (vehicles, requests, on_lines.len())
     };
     let locs = locations(&vehicles, &requests);
     progress(
@@ -196,8 +204,8 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
         .await?;
     tx.commit().await?;
     Ok(PlanSummary {
-        requests: requests.len(),
-        served: requests.len() - solution.unserved.len(),
+        requests: requests.len() + on_lines,
+        served: requests.len() + on_lines - solution.unserved.len(),
         unserved: solution.unserved.len(),
         vehicles_available: vehicles.len(),
         vehicles_used: solution.routes.len(),
@@ -206,6 +214,7 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
         matrix_ms,
         solve_ms,
         line_runs,
+        on_lines,
     })
 }
 

@@ -20,10 +20,10 @@ use super::Options;
 const DESTROYS: usize = 4;
 const REPAIRS: usize = 6;
 /// Route elimination stops at this fraction of the budget at the latest...
-const ELIM_END: f64 = 0.5;
+const ELIM_END: f64 = 0.6;
 /// ...or after this many attempts that did not shrink the bank within `ELIM_STALL`.
-const ELIM_FAILURES: usize = 2;
-const ELIM_STALL: f64 = 0.08;
+const ELIM_FAILURES: usize = 3;
+const ELIM_STALL: f64 = 0.1;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...
 const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
@@ -266,18 +266,30 @@ fn random_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &
 /// Shaw removal: requests close in space and time to already removed ones.
 fn related_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
     let mut left: Vec<usize> = assigned.to_vec();
-    let first = left.swap_remove(rng.gen_range(0..left.len()));
-    let mut removed = vec![first];
+    // During route elimination, half of the time clear space around a request of the bank.
+    let bank_seed = (!st.bank.is_empty() && rng.gen_bool(0.5))
+        .then(|| st.bank[rng.gen_range(0..st.bank.len())]);
+    let mut removed = match bank_seed {
+        Some(_) => Vec::new(),
+        None => vec![left.swap_remove(rng.gen_range(0..left.len()))],
+    };
     let time = |r: usize, node: usize| {
-        st.routes[st.route_of[r]]
+        let v = st.route_of[r];
+        if v == NONE {
+            return d.early[node];
+        }
+        st.routes[v]
             .nodes
             .iter()
             .position(|&n| n == node)
-            .map_or(0.0, |k| st.routes[st.route_of[r]].earliest(k + 1))
+            .map_or(0.0, |k| st.routes[v].earliest(k + 1))
     };
     let mut keyed: Vec<(f64, usize)> = Vec::with_capacity(left.len());
     while removed.len() < q && !left.is_empty() {
-        let seed = removed[rng.gen_range(0..removed.len())];
+        let seed = match bank_seed {
+            Some(b) if removed.is_empty() || rng.gen_bool(0.5) => b,
+            _ => removed[rng.gen_range(0..removed.len())],
+        };
         let (sp, sq) = (time(seed, 2 * seed), time(seed, 2 * seed + 1));
         keyed.clear();
         for &r in &left {

@@ -272,20 +272,40 @@ async fn show(
 ) -> AppResult<Json<Detail>> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    let request = db::view(&mut tx, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
-    record_case_access(
-        &mut tx,
-        &staff,
-        &request.region_code,
-        request.case_id,
-        "ride request",
-    )
-    .await?;
+    let request = visible_request(&mut tx, &staff, polo, id, "ride request").await?;
     let history = db::history(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(Detail { request, history }))
+}
+
+/// A request of the caller's Polo, its read audited in the caller's transaction; another
+/// Polo's request is not found.
+async fn visible_request(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    polo: Uuid,
+    id: Uuid,
+    purpose: &str,
+) -> AppResult<RideRequestView> {
+    let request = db::view(conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    record_case_access(conn, staff, &request.region_code, request.case_id, purpose).await?;
+    Ok(request)
+}
+
+/// The request and its history after a change was committed.
+async fn reread(
+    state: &AppState,
+    polo: Uuid,
+    id: Uuid,
+) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
+    let mut conn = state.db.acquire().await?;
+    let request = db::view(&mut conn, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    let history = db::history(&mut conn, id).await?;
+    Ok((request, history))
 }
 
 #[derive(Deserialize)]
@@ -302,17 +322,7 @@ async fn cancel(
     let polo = staff.case_polo()?;
     let reason = crate::geo::non_blank("reason", &body.reason)?;
     let mut tx = state.db.begin().await?;
-    let request = db::view(&mut tx, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
-    record_case_access(
-        &mut tx,
-        &staff,
-        &request.region_code,
-        request.case_id,
-        "cancel ride",
-    )
-    .await?;
+    visible_request(&mut tx, &staff, polo, id, "cancel ride").await?;
     db::set_status(
         &mut tx,
         id,
@@ -328,11 +338,7 @@ async fn cancel(
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
         }
     }
-    let mut conn = state.db.acquire().await?;
-    let request = db::view(&mut conn, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
-    let history = db::history(&mut conn, id).await?;
+    let (request, history) = reread(&state, polo, id).await?;
     Ok(Json(Detail { request, history }))
 }
 
@@ -377,17 +383,7 @@ async fn change(
         return Err(AppError::invalid("passengers", "1..20"));
     }
     let mut tx = state.db.begin().await?;
-    let request = db::view(&mut tx, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
-    record_case_access(
-        &mut tx,
-        &staff,
-        &request.region_code,
-        request.case_id,
-        "change ride",
-    )
-    .await?;
+    let request = visible_request(&mut tx, &staff, polo, id, "change ride").await?;
     if request.status.is_final() {
         return Err(AppError::conflict(
             "final_status",
@@ -455,11 +451,7 @@ async fn change(
         tracing::warn!(error = %e, "live insertion after a change failed; the request waits for the next plan");
         Vec::new()
     });
-    let mut conn = state.db.acquire().await?;
-    let request = db::view(&mut conn, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
-    let history = db::history(&mut conn, id).await?;
+    let (request, history) = reread(&state, polo, id).await?;
     Ok(Json(Changed {
         detail: Detail { request, history },
         live,

@@ -247,6 +247,43 @@ async fn an_appointment_books_the_outbound_and_return_rides(pool: PgPool) {
     assert_eq!(bad.error_field(), "ends_at");
 }
 
+/// A work line of two stops (the first at a meeting point) on the vehicle `bus`, in season
+/// through December 2026.
+async fn two_stop_line(
+    app: &TestApp,
+    admin: &str,
+    name: &str,
+    days: Value,
+    bus: &str,
+    (from_place, from_mp, from_time): (&str, &str, &str),
+    (to_place, to_time): (&str, &str),
+) {
+    let line = app
+        .post(
+            "/api/lines",
+            admin,
+            &json!({ "name": name, "region_code": "puglia", "season_start": "2026-11-01", "season_end": "2026-12-31",
+                     "operating_days": days, "vehicle_id": bus,
+                     "stops": [ { "place_id": from_place, "meeting_point_id": from_mp, "stop_time": from_time },
+                                { "place_id": to_place, "stop_time": to_time } ] }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+}
+
+/// Plans `date` with a time limit and waits for the job to end.
+async fn plan_day(app: &TestApp, token: &str, date: &str, time_limit_s: u64) -> Value {
+    let r = app
+        .post(
+            "/api/plans",
+            token,
+            &json!({ "region_code": "puglia", "service_date": date, "time_limit_s": time_limit_s }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    wait_for_plan(app, token, r.body["plan_job_id"].as_str().unwrap()).await
+}
+
 async fn wait_for_plan(app: &TestApp, token: &str, job: &str) -> Value {
     for _ in 0..300 {
         let r = app.get(&format!("/api/plans/{job}"), token).await;
@@ -377,14 +414,7 @@ async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(
                 .clone(),
         );
     }
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
-        )
-        .await;
-    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    let job = plan_day(&app, &coord, TOMORROW, 1).await;
     assert_eq!(job["summary"]["served"], 10);
     for (id, b) in ids.iter().zip(before) {
         let r = app.get(&format!("/api/ride-requests/{id}"), &cw).await;
@@ -637,14 +667,7 @@ async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     book_morning(&app, &cw, TOMORROW, 3).await;
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
-        )
-        .await;
-    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    let job = plan_day(&app, &coord, TOMORROW, 1).await;
     assert_eq!(job["status"], "done", "{job:?}");
     assert_eq!(job["summary"]["served"], 3);
     assert_eq!(
@@ -675,17 +698,16 @@ async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
         "select vehicle_id from vehicle where label = 'FG-PSG-03'",
     )
     .await;
-    let line = app
-        .post(
-            "/api/lines",
-            &admin,
-            &json!({ "name": "Palmori sera", "region_code": "puglia", "season_start": "2026-11-01", "season_end": "2026-12-31",
-                     "operating_days": [1, 2, 3, 4, 5], "vehicle_id": bus,
-                     "stops": [ { "place_id": palmori_place, "meeting_point_id": palmori, "stop_time": "21:30" },
-                                { "place_id": to, "stop_time": "21:59" } ] }),
-        )
-        .await;
-    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    two_stop_line(
+        &app,
+        &admin,
+        "Palmori sera",
+        json!([1, 2, 3, 4, 5]),
+        &bus,
+        (&palmori_place, &palmori, "21:30"),
+        (&to, "21:59"),
+    )
+    .await;
     let cases = foggia_cases(&app).await;
     let r = app
         .post(
@@ -811,17 +833,16 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
         "select vehicle_id from vehicle where label = 'FG-PSG-05'",
     )
     .await;
-    let line = app
-        .post(
-            "/api/lines",
-            &admin,
-            &json!({ "name": "Pista - magazzino", "region_code": "puglia", "season_start": "2026-11-01", "season_end": "2026-12-31",
-                     "operating_days": [1, 2, 3, 4, 5, 6], "vehicle_id": bus,
-                     "stops": [ { "place_id": pista_place, "meeting_point_id": pista, "stop_time": "05:40" },
-                                { "place_id": packing, "stop_time": "06:10" } ] }),
-        )
-        .await;
-    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    two_stop_line(
+        &app,
+        &admin,
+        "Pista - magazzino",
+        json!([1, 2, 3, 4, 5, 6]),
+        &bus,
+        (&pista_place, &pista, "05:40"),
+        (&packing, "06:10"),
+    )
+    .await;
     let cases = foggia_cases(&app).await;
     // 05:30 from the camp to the packing house: the line boards at 05:40, 10 minutes later.
     let on_line = app
@@ -839,14 +860,7 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
             &ride(&cases[1], &pista, &packing, TOMORROW, "09:00"),
         )
         .await;
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
-        )
-        .await;
-    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    let job = plan_day(&app, &coord, TOMORROW, 1).await;
     assert_eq!(job["summary"]["on_lines"], 1, "{job:?}");
     assert_eq!(job["summary"]["served"], 2, "{job:?}");
     let a = app
@@ -889,14 +903,7 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
     assert_eq!(b.body["status"], "confirmed");
     assert_ne!(b.body["run_id"], a.body["run_id"]);
     // Replanning leaves the line rider where they are.
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 1 }),
-        )
-        .await;
-    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    let job = plan_day(&app, &coord, TOMORROW, 1).await;
     assert_eq!(
         job["summary"]["served"], 1,
         "only the fleet rider is planned again: {job:?}"

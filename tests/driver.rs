@@ -62,6 +62,12 @@ pub(crate) async fn today(pool: &PgPool) -> NaiveDate {
         .unwrap()
 }
 
+/// A run of `driver.marco` today with `trips`, and his login.
+pub(crate) async fn marco_today(app: &TestApp, trips: &[Trip<'_>]) -> (RunFixture, String) {
+    let fx = make_run(&app.pool, "driver.marco", today(&app.pool).await, trips).await;
+    (fx, app.login("driver.marco").await)
+}
+
 /// Writes a confirmed request per trip (with its status history), a fresh vehicle, a run of
 /// `driver` on `date` and its stops, 10 minutes apart from 07:00 Rome time.
 pub(crate) async fn make_run(
@@ -399,14 +405,7 @@ async fn another_driver_and_other_roles_are_refused(pool: PgPool) {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_retried_upload_is_applied_exactly_once(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Moussa", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let batch = whole_trip(&fx, 0);
     let first = app.post(&events_path(&fx), &marco, &batch).await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
@@ -436,14 +435,7 @@ async fn a_retried_upload_is_applied_exactly_once(pool: PgPool) {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Moussa", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let (p, d) = (fx.pickup_seq(0), fx.dropoff_seq(0));
     // The phone sends the drop-off first, listed before the arrival it follows.
     let newest = json!({ "events": [ev("dropped_off", d, 41), ev("arrived", d, 40)] });
@@ -511,14 +503,7 @@ async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn invalid_uploads_name_the_field_and_write_nothing(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Moussa", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let (p, d) = (fx.pickup_seq(0), fx.dropoff_seq(0));
     let cases = [
         (
@@ -578,14 +563,7 @@ async fn invalid_uploads_name_the_field_and_write_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn positions_are_stored_once_and_coordinators_see_the_latest(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Moussa", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let path = format!("/driver/api/runs/{}/positions", fx.run_id);
     let batch = json!({ "positions": [
         { "client_event_id": Uuid::new_v4(), "lon": 15.60, "lat": 41.48, "recorded_at": at(2).to_rfc3339() },
@@ -643,17 +621,14 @@ fn keyed(kind: &str, stop_key: &Value, minutes: i64) -> Value {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
+    let (fx, marco) = marco_today(
+        &app,
         &[
             trip("Moussa", "appointment", BORGO, ASL),
             trip("Lamin", "appointment", PALMORI, JOB_CENTRE),
         ],
     )
     .await;
-    let marco = app.login("driver.marco").await;
     let m = app
         .get(&format!("/driver/api/runs/{}", fx.run_id), &marco)
         .await;

@@ -12,7 +12,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::driver::{
-    ev, events_path, make_run, today, trip, whole_trip, RunFixture, ASL, BORGO, JOB_CENTRE, PALMORI,
+    ev, events_path, make_run, marco_today, today, trip, whole_trip, RunFixture, ASL, BORGO,
+    JOB_CENTRE, PALMORI,
 };
 
 async fn case_of(app: &TestApp, known_as: &str) -> Uuid {
@@ -72,14 +73,7 @@ fn area<'a>(rides: &'a Value, name: &str) -> &'a Value {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_drop_off_at_the_asl_charges_social_health_and_shows_in_the_timeline(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Moussa", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     complete(&app, &marco, &fx, 0).await;
 
     // Straight line pickup → drop-off × 1.3 (no planned road distance), at 1.50 € + 0.30 €/km.
@@ -155,17 +149,14 @@ async fn a_drop_off_at_the_asl_charges_social_health_and_shows_in_the_timeline(p
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_no_show_is_missed_and_not_charged(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
+    let (fx, marco) = marco_today(
+        &app,
         &[
             trip("Mamadou", "appointment", BORGO, ASL),
             trip("Lamin", "appointment", PALMORI, JOB_CENTRE),
         ],
     )
     .await;
-    let marco = app.login("driver.marco").await;
     let p = fx.pickup_seq(0);
     let planned = |seq: i64| {
         sqlx::query_scalar::<_, chrono::DateTime<chrono::Utc>>(
@@ -540,14 +531,7 @@ async fn a_programme_that_charges_no_shows_charges_them_by_the_same_rules(pool: 
         .execute(&app.pool)
         .await
         .unwrap();
-    let fx = make_run(
-        &app.pool,
-        "driver.marco",
-        today(&app.pool).await,
-        &[trip("Mamadou", "appointment", BORGO, ASL)],
-    )
-    .await;
-    let marco = app.login("driver.marco").await;
+    let (fx, marco) = marco_today(&app, &[trip("Mamadou", "appointment", BORGO, ASL)]).await;
     let p = fx.pickup_seq(0);
     let r = app
         .post(

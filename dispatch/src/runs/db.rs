@@ -133,8 +133,9 @@ struct VehicleRow {
     cost_per_hour_cents: i32,
 }
 
-/// Active vehicles of the region free for demand-responsive work that day: not on a work line
-/// and not in a run that has started.
+/// Active vehicles of the region for demand-responsive work that day: not on a work line, and
+/// not in a run that has started unless `with_started` (live changes include vehicles already
+/// driving their run; the day's planning does not move them).
 ///
 /// # Errors
 /// Database errors.
@@ -142,6 +143,7 @@ pub async fn free_vehicles(
     conn: &mut PgConnection,
     region: &str,
     day: NaiveDate,
+    with_started: bool,
 ) -> AppResult<Vec<PlanVehicle>> {
     let rows: Vec<VehicleRow> = sqlx::query_as(
         "select v.vehicle_id, st_x(v.depot::geometry) as lon, st_y(v.depot::geometry) as lat, v.seats,
@@ -149,11 +151,13 @@ pub async fn free_vehicles(
          from vehicle v
          where v.region_code = $1 and v.active
            and not exists (select 1 from run where run.vehicle_id = v.vehicle_id and run.service_date = $2
-                           and run.status <> 'cancelled' and (run.line_id is not null or run.status <> 'planned'))
+                           and run.status <> 'cancelled'
+                           and (run.line_id is not null or (run.status <> 'planned' and not ($3 and run.status = 'in_progress'))))
          order by v.label",
     )
     .bind(region)
     .bind(day)
+    .bind(with_started)
     .fetch_all(conn)
     .await?;
     Ok(rows

@@ -150,7 +150,8 @@ struct Day {
 
 async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppResult<Day> {
     let zero = db::day_zero(conn, day).await?;
-    let vehicles = all_vehicles(conn, region, day).await?;
+    // Vehicles already driving their run are part of today's plan too.
+    let vehicles = db::free_vehicles(conn, region, day, true).await?;
     let stops: Vec<StopRow> = sqlx::query_as(
         "select s.run_id, r.vehicle_id, s.seq, s.kind::text as kind, s.status::text as status, s.ride_request_id,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
@@ -240,48 +241,6 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         runs,
         zero,
     })
-}
-
-/// Every active vehicle of the region not on a work line that day.
-async fn all_vehicles(
-    conn: &mut PgConnection,
-    region: &str,
-    day: NaiveDate,
-) -> AppResult<Vec<PlanVehicle>> {
-    let free = db::free_vehicles(conn, region, day).await?;
-    let busy: Vec<PlanVehicle> = {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            "select distinct vehicle_id from run where region_code = $1 and service_date = $2
-               and line_id is null and status = 'in_progress'",
-        )
-        .bind(region)
-        .bind(day)
-        .fetch_all(&mut *conn)
-        .await?;
-        let mut out = Vec::new();
-        for id in ids {
-            let all = sqlx::query_as::<_, (f64, f64, i16, i16, i32, i32)>(
-                "select st_x(depot::geometry), st_y(depot::geometry), seats, wheelchair_places, cost_per_km_cents, cost_per_hour_cents
-                 from vehicle where vehicle_id = $1",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await?;
-            out.push(PlanVehicle {
-                id,
-                depot: Location {
-                    lon: all.0,
-                    lat: all.1,
-                },
-                seats: u32::try_from(all.2).unwrap_or(0),
-                wheelchair_places: u32::try_from(all.3).unwrap_or(0),
-                cost_per_km_cents: f64::from(all.4),
-                cost_per_hour_cents: f64::from(all.5),
-            });
-        }
-        out
-    };
-    Ok(free.into_iter().chain(busy).collect())
 }
 
 /// Requests by id, in the given order, each pinned to the vehicle of its run.

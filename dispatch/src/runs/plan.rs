@@ -125,7 +125,7 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     let line_runs = materialise_lines(state, job, &region, day).await?;
     let (vehicles, requests, on_lines) = {
         let mut tx = state.db.begin().await?;
-        let vehicles = db::free_vehicles(&mut tx, &region, day).await?;
+        let vehicles = db::free_vehicles(&mut tx, &region, day, false).await?;
         let requests = db::plannable_requests(&mut tx, &region, day, keep, &vehicles).await?;
         let on_lines = super::on_lines::place_on_lines(&mut tx, &region, day, &requests).await?;
         tx.commit().await?;

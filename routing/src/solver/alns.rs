@@ -13,17 +13,17 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::data::Data;
+use super::ges::Ges;
 use super::route::Scratch;
 use super::state::{State, NONE};
 use super::Options;
 
 const DESTROYS: usize = 4;
 const REPAIRS: usize = 6;
-/// Route elimination stops at this fraction of the budget at the latest...
-const ELIM_END: f64 = 0.6;
-/// ...or after this many attempts that did not shrink the bank within `ELIM_STALL`.
-const ELIM_FAILURES: usize = 3;
-const ELIM_STALL: f64 = 0.1;
+/// Fleet minimisation stops at this fraction of the budget at the latest...
+const ELIM_END: f64 = 0.5;
+/// ...or when an attempt's ejection pool has not shrunk for this fraction of the budget.
+const ELIM_STALL: f64 = 0.2;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...
 const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
@@ -130,53 +130,24 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
     if served == 0 {
         return (best, 0);
     }
-    let eliminate = d.objective.vehicle_weight > 0.0;
-    let mut elim_phase = eliminate && cur.bank.is_empty();
-    let mut max_routes = d.nveh;
-    let (mut attempt_start, mut attempt_bank, mut failures) = (0.0, usize::MAX, 0);
+    let mut iter: u64 = 0;
+    if d.objective.vehicle_weight > 0.0 && cur.bank.is_empty() {
+        eliminate_routes(d, &mut cur, &clock, &mut iter, rng, &mut s);
+        best = cur.clone();
+    }
+    let max_routes = d.nveh;
     let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
     // The distance phase gets its own cooling schedule from `dist_start` to the end.
-    let mut dist_start = 0.0;
-    let mut t0 = start_temperature(d, &cur);
+    let mut dist_start = clock.progress(iter);
+    let t0 = start_temperature(d, &cur);
     let noise_amp = NOISE * mean_arc(&cur);
-    let mut last_best: f64 = 0.0;
-    let mut iter: u64 = 0;
+    let mut last_best: f64 = dist_start;
     loop {
         let progress = clock.progress(iter);
         if progress >= 1.0 {
             break;
         }
-        if elim_phase {
-            if cur.bank.is_empty() {
-                if cur.objective(d) <= best.objective(d) {
-                    best = cur.clone();
-                }
-                if cur.used() > 1 {
-                    start_elimination(d, &mut cur, rng);
-                    max_routes = cur.used();
-                    attempt_start = progress;
-                    attempt_bank = cur.bank.len();
-                }
-            } else if cur.bank.len() < attempt_bank {
-                attempt_bank = cur.bank.len();
-                attempt_start = progress;
-            } else if progress - attempt_start > ELIM_STALL {
-                // stalled: restart from the best complete solution with another route
-                failures += 1;
-                cur = best.clone();
-                if failures < ELIM_FAILURES {
-                    continue;
-                }
-            }
-            if progress >= ELIM_END || failures >= ELIM_FAILURES || cur.used() <= 1 {
-                elim_phase = false;
-                cur = best.clone();
-                max_routes = d.nveh;
-                dist_start = progress;
-                t0 = start_temperature(d, &cur);
-            }
-        }
-        if !elim_phase && progress - last_best.max(dist_start) > REHEAT && progress < 0.9 {
+        if progress - last_best.max(dist_start) > REHEAT && progress < 0.9 {
             // stagnating: restart from the best with the full temperature
             cur = best.clone();
             dist_start = progress;
@@ -208,11 +179,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         let noise = if noisy { noise_amp } else { 0.0 };
         cand.repair(d, k, max_routes, noise, rng, &mut s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
-        let local = if elim_phase {
-            progress / ELIM_END
-        } else {
-            (progress - dist_start) / (1.0 - dist_start).max(1e-9)
-        };
+        let local = (progress - dist_start) / (1.0 - dist_start).max(1e-9);
         let temp = t0 * T_END.powf(local);
         let score;
         if obj_c < best.objective(d) - 1e-9 {
@@ -239,21 +206,39 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
     (best, iter)
 }
 
-/// Empties one of the smallest routes into the bank (the start of an elimination attempt).
-fn start_elimination(d: &Data, st: &mut State, rng: &mut StdRng) {
-    let mut used: Vec<usize> = (0..st.routes.len())
-        .filter(|&v| !st.routes[v].is_empty())
-        .collect();
-    used.sort_by_key(|&v| st.routes[v].len());
-    let pick = used[rng.gen_range(0..used.len().min(3))];
-    let reqs: Vec<usize> = st.routes[pick]
-        .nodes
-        .iter()
-        .filter(|&&n| n % 2 == 0)
-        .map(|&n| n / 2)
-        .collect();
-    for r in reqs {
-        st.remove(d, r);
+/// Fleet minimisation: guided ejection search attempts on the complete solution `st`, each
+/// taking one route away, until the objective stops improving, an attempt stalls (its pool
+/// has not shrunk for [`ELIM_STALL`] of the budget) or [`ELIM_END`] of the budget is used.
+fn eliminate_routes(
+    d: &Data,
+    st: &mut State,
+    clock: &Clock,
+    iter: &mut u64,
+    rng: &mut StdRng,
+    s: &mut Scratch,
+) {
+    while st.used() > 1 {
+        let mut cur = st.clone();
+        let mut ges = Ges::start(d, &mut cur, rng);
+        let mut last_gain = clock.progress(*iter);
+        loop {
+            let progress = clock.progress(*iter);
+            if progress >= ELIM_END || progress - last_gain > ELIM_STALL {
+                return;
+            }
+            *iter += 1;
+            let before = ges.min_pool;
+            if ges.step(d, &mut cur, rng, s) {
+                break;
+            }
+            if ges.min_pool < before {
+                last_gain = progress;
+            }
+        }
+        if cur.objective(d) >= st.objective(d) {
+            return;
+        }
+        *st = cur;
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub(crate) mod alns;
 pub(crate) mod data;
+pub(crate) mod ges;
 pub(crate) mod route;
 pub(crate) mod state;
 

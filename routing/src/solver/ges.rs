@@ -1,0 +1,357 @@
+//! Fleet minimisation by guided ejection search (after Nagata & Kobayashi, "Guided ejection
+//! search for the pickup and delivery problem with time windows", 2010).
+//!
+//! One attempt empties a route into the ejection pool (the state's bank, used as a stack) and
+//! then, one request at a time, puts the pool back into the remaining routes without ever
+//! opening a route:
+//! 1. if the request fits somewhere, it goes to its cheapest feasible position;
+//! 2. otherwise its penalty counter grows, and the cheapest way to make room is searched: a
+//!    set of at most [`KMAX`] requests of one route whose removal lets the request in, with the
+//!    least sum of penalty counters (requests that were hard to place before are ejected last);
+//!    those requests go to the pool, and the solution is perturbed by random feasible
+//!    relocations so that the next ejections meet other neighbourhoods.
+//!
+//! The attempt succeeds when the pool is empty: the solution has one route fewer and stays
+//! feasible throughout (every intermediate state is a feasible partial solution).
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+
+use super::data::Data;
+use super::route::{Insertion, Route, Scratch};
+use super::state::{State, NONE};
+
+/// Most requests ejected to make room for one.
+const KMAX: usize = 3;
+/// Insertion tests spent on one ejection search once some ejection has been found.
+const EJECT_BUDGET: usize = 600;
+/// Random feasible relocations after each ejection.
+const PERTURB: usize = 500;
+
+/// One attempt's memory: penalty counters per request.
+pub(crate) struct Ges {
+    pen: Vec<u64>,
+    tmp: Route,
+    /// Smallest pool size seen in this attempt.
+    pub min_pool: usize,
+}
+
+/// The chosen ejection: route, requests to eject, their penalty sum.
+struct Ejection {
+    v: usize,
+    out: [usize; KMAX],
+    k: usize,
+    psum: u64,
+}
+
+impl Ges {
+    /// Starts an attempt on a complete solution `st`: empties one of its routes (one of the
+    /// shorter ones, at random) into the bank. Penalties start at 1.
+    pub fn start(d: &Data, st: &mut State, rng: &mut StdRng) -> Self {
+        let mut used: Vec<usize> = (0..st.routes.len())
+            .filter(|&v| !st.routes[v].is_empty())
+            .collect();
+        used.sort_by_key(|&v| st.routes[v].len());
+        let pick = used[rng.gen_range(0..used.len().div_ceil(3).max(1))];
+        let reqs: Vec<usize> = st.routes[pick]
+            .nodes
+            .iter()
+            .filter(|&&n| n % 2 == 0)
+            .map(|&n| n / 2)
+            .collect();
+        for r in reqs {
+            st.remove(d, r);
+        }
+        st.bank.shuffle(rng);
+        Ges {
+            pen: vec![1; d.nreq],
+            tmp: Route::new(d, 0),
+            min_pool: st.bank.len(),
+        }
+    }
+
+    /// Places the request on top of the pool (ejecting others if needed). Returns whether
+    /// the pool is now empty.
+    pub fn step(&mut self, d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) -> bool {
+        let Some(r) = st.bank.pop() else {
+            return true;
+        };
+        if let Some((v, ins)) = cheapest_insertion(d, st, r, s) {
+            st.routes[v].insert(d, r, ins);
+            st.route_of[r] = v;
+        } else {
+            self.pen[r] += 1;
+            match self.best_ejection(d, st, r, rng, s) {
+                Some(e) => {
+                    for &x in &e.out[..e.k] {
+                        st.remove(d, x);
+                    }
+                    let ins = st.routes[e.v]
+                        .best_insertion(d, r, s)
+                        .expect("the ejection was tested on the same route");
+                    st.routes[e.v].insert(d, r, ins);
+                    st.route_of[r] = e.v;
+                }
+                // no room anywhere even after ejections: try again later
+                None => st.bank.insert(0, r),
+            }
+            perturb(d, st, rng, s);
+        }
+        self.min_pool = self.min_pool.min(st.bank.len());
+        st.bank.is_empty()
+    }
+
+    /// The ejection of at most [`KMAX`] requests from one used route that lets `r` in with
+    /// the least penalty sum (then the cheapest insertion).
+    fn best_ejection(
+        &mut self,
+        d: &Data,
+        st: &State,
+        r: usize,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+    ) -> Option<Ejection> {
+        let mut routes: Vec<usize> = (0..st.routes.len())
+            .filter(|&v| !st.routes[v].is_empty() && d.compatible(r, v))
+            .collect();
+        routes.shuffle(rng);
+        let mut best: Option<Ejection> = None;
+        let mut tests = 0usize;
+        let mut reqs: Vec<usize> = Vec::new();
+        for k in 1..=KMAX {
+            for &v in &routes {
+                reqs.clear();
+                reqs.extend(
+                    st.routes[v]
+                        .nodes
+                        .iter()
+                        .filter(|&&n| n % 2 == 0)
+                        .map(|&n| n / 2),
+                );
+                if reqs.len() < k {
+                    continue;
+                }
+                reqs.sort_by_key(|&x| self.pen[x]);
+                let mut idx: Vec<usize> = (0..k).collect();
+                loop {
+                    let psum: u64 = idx.iter().map(|&i| self.pen[reqs[i]]).sum();
+                    let bound = best.as_ref().map_or(u64::MAX, |b| b.psum);
+                    if psum < bound {
+                        tests += 1;
+                        self.tmp.vehicle = v;
+                        self.tmp.nodes.clear();
+                        self.tmp.nodes.extend(
+                            st.routes[v]
+                                .nodes
+                                .iter()
+                                .filter(|&&n| !idx.iter().any(|&i| reqs[i] == n / 2)),
+                        );
+                        self.tmp.update(d);
+                        if self.tmp.best_insertion(d, r, s).is_some() {
+                            let mut out = [NONE; KMAX];
+                            for (j, &i) in idx.iter().enumerate() {
+                                out[j] = reqs[i];
+                            }
+                            best = Some(Ejection { v, out, k, psum });
+                        }
+                        if tests >= EJECT_BUDGET && best.is_some() {
+                            return best;
+                        }
+                    }
+                    // next combination in lexicographic order; since `reqs` is sorted by
+                    // penalty, a combination at or over the bound ends its last index's run
+                    if !next_combination(&mut idx, reqs.len(), psum >= bound) {
+                        break;
+                    }
+                }
+            }
+            // every larger ejection has a penalty sum of at least k + 1
+            if best.as_ref().is_some_and(|b| b.psum <= k as u64 + 1) {
+                break;
+            }
+        }
+        best
+    }
+}
+
+/// Advances `idx` (strictly increasing indices below `n`) to the next combination in
+/// lexicographic order. With `skip_tail`, the last index's remaining values are skipped.
+fn next_combination(idx: &mut [usize], n: usize, skip_tail: bool) -> bool {
+    let k = idx.len();
+    let top = if skip_tail { k - 1 } else { k };
+    for i in (0..top).rev() {
+        if idx[i] < n - k + i {
+            idx[i] += 1;
+            for j in i + 1..k {
+                idx[j] = idx[j - 1] + 1;
+            }
+            return true;
+        }
+    }
+    false
+}
+
+/// The cheapest feasible insertion of `r` into a used route.
+fn cheapest_insertion(
+    d: &Data,
+    st: &State,
+    r: usize,
+    s: &mut Scratch,
+) -> Option<(usize, Insertion)> {
+    let mut best: Option<(usize, Insertion)> = None;
+    for (v, route) in st.routes.iter().enumerate() {
+        if route.is_empty() {
+            continue;
+        }
+        if let Some(ins) = route.best_insertion(d, r, s) {
+            if best.as_ref().is_none_or(|b| ins.delta < b.1.delta) {
+                best = Some((v, ins));
+            }
+        }
+    }
+    best
+}
+
+/// Random feasible relocations of requests between used routes, whatever their cost.
+fn perturb(d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) {
+    let used: Vec<usize> = (0..st.routes.len())
+        .filter(|&v| !st.routes[v].is_empty())
+        .collect();
+    if used.len() < 2 {
+        return;
+    }
+    for _ in 0..PERTURB {
+        let u = rng.gen_range(0..d.nreq);
+        let from = st.route_of[u];
+        if from == NONE {
+            continue;
+        }
+        let to = used[rng.gen_range(0..used.len())];
+        if to == from || st.routes[to].is_empty() {
+            continue;
+        }
+        if let Some(ins) = st.routes[to].best_insertion(d, u, s) {
+            st.routes[from].remove(d, u);
+            st.routes[to].insert(d, u, ins);
+            st.route_of[u] = to;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{next_combination, Ges};
+    use crate::instances::{read, read_bks};
+    use crate::solver::data::Data;
+    use crate::solver::route::{schedule, Scratch};
+    use crate::solver::state::State;
+    use crate::solver::tests::{bench_dir, checked};
+    use crate::solver::to_solution;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    /// Every route has a schedule and respects capacity; every request is on its route once.
+    fn assert_partial_feasible(d: &Data, st: &State) {
+        let mut t = Vec::new();
+        for (v, route) in st.routes.iter().enumerate() {
+            assert!(
+                schedule(d, v, &route.nodes, &mut t),
+                "route {v} has no schedule"
+            );
+            let mut load = vec![0; d.dims];
+            for &n in &route.nodes {
+                assert_eq!(st.route_of[n / 2], v);
+                for (x, l) in load.iter_mut().enumerate() {
+                    *l += d.demand[n * d.dims + x];
+                    assert!(*l <= d.vcap[v * d.dims + x] && *l >= 0);
+                }
+            }
+        }
+        for &r in &st.bank {
+            assert_eq!(st.route_of[r], crate::solver::state::NONE);
+        }
+    }
+
+    #[test]
+    fn ejection_search_takes_routes_away_and_stays_feasible_at_every_step() {
+        let name = "lrc1_2_9";
+        let inst = read(&bench_dir("lilim200").join(format!("{name}.txt"))).unwrap();
+        let (bks_vehicles, _) = read_bks(&bench_dir("lilim200").join("bks.csv")).unwrap()[name];
+        let d = Data::new(&inst.problem, &inst.matrix);
+        let mut rng = StdRng::seed_from_u64(5);
+        let mut s = Scratch::default();
+        let mut st = State::empty(&d, (0..d.nreq).collect());
+        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
+        assert!(st.bank.is_empty());
+        let first = st.used();
+        assert!(
+            first > bks_vehicles,
+            "the construction is already at the best-known fleet"
+        );
+        let mut steps = 0;
+        while st.used() > bks_vehicles && steps < 40_000 {
+            let mut cur = st.clone();
+            let mut ges = Ges::start(&d, &mut cur, &mut rng);
+            while steps < 40_000 {
+                steps += 1;
+                let done = ges.step(&d, &mut cur, &mut rng, &mut s);
+                if steps % 97 == 0 {
+                    assert_partial_feasible(&d, &cur);
+                }
+                if done {
+                    assert!(cur.used() < st.used());
+                    st = cur;
+                    break;
+                }
+            }
+        }
+        assert_eq!(
+            st.used(),
+            bks_vehicles,
+            "{first} routes at first, {steps} steps"
+        );
+        let report = checked(
+            &inst.problem,
+            &inst.matrix,
+            &to_solution(&inst.problem, &d, &st),
+        );
+        assert_eq!(report.served, d.nreq);
+        assert_eq!(report.vehicles, bks_vehicles);
+    }
+
+    fn all(n: usize, k: usize) -> Vec<Vec<usize>> {
+        let mut idx: Vec<usize> = (0..k).collect();
+        let mut out = vec![idx.clone()];
+        while next_combination(&mut idx, n, false) {
+            out.push(idx.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn combinations_are_enumerated_in_lexicographic_order() {
+        assert_eq!(all(4, 1), vec![vec![0], vec![1], vec![2], vec![3]]);
+        assert_eq!(
+            all(4, 2),
+            vec![
+                vec![0, 1],
+                vec![0, 2],
+                vec![0, 3],
+                vec![1, 2],
+                vec![1, 3],
+                vec![2, 3]
+            ]
+        );
+        assert_eq!(all(5, 3).len(), 10);
+    }
+
+    #[test]
+    fn skipping_the_tail_jumps_to_the_next_prefix() {
+        let mut idx = vec![0, 1];
+        assert!(next_combination(&mut idx, 4, true));
+        assert_eq!(idx, vec![1, 2]);
+        let mut idx = vec![2];
+        assert!(!next_combination(&mut idx, 4, true));
+    }
+}

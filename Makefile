@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
 #   make run    install what is missing, start the local database, load the demo, serve
 #   make test   the same for a throwaway test cluster, then the whole test suite
-.PHONY: run test bench-dispatch fmt lint db-stop osrm osrm-stop
+.PHONY: run test bench-dispatch bench-routing fmt lint db-stop osrm osrm-stop
 
 run:
 	@scripts/run.sh
@@ -12,6 +12,14 @@ test:
 # Bookings per second and live-insertion latency with 150 vehicles (prints its figures).
 bench-dispatch:
 	@scripts/bench-dispatch.sh
+
+# The optimiser beside established solvers on one benchmark set, same machine, same run,
+# every solution checked independently: make bench-routing SET=lilim200 SECONDS=20
+SET ?= lilim100
+SECONDS ?= 10
+BASELINES ?= pyvrp
+bench-routing:
+	@scripts/bench-routing.sh $(SET) $(SECONDS) $(BASELINES)
 
 # Stops the local run database (make run stops it on Ctrl-C already).
 db-stop:

@@ -13,7 +13,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::data::Data;
-use super::ges::Ges;
+use super::ges::{mean_arc, Ges};
 use super::route::Scratch;
 use super::state::{State, NONE};
 use super::Options;
@@ -32,18 +32,6 @@ const T_END: f64 = 0.002;
 const NOISE: f64 = 0.25;
 /// A distance phase without a new best for this fraction of the budget is reheated.
 const REHEAT: f64 = 0.15;
-
-/// Mean cost of an arc in `st`.
-fn mean_arc(st: &State) -> f64 {
-    let arcs: usize = st
-        .routes
-        .iter()
-        .filter(|r| !r.is_empty())
-        .map(|r| r.len() + 1)
-        .sum();
-    let cost: f64 = st.routes.iter().map(|r| r.cost).sum();
-    cost / arcs.max(1) as f64
-}
 
 /// Start temperature from the route costs of `st` (vehicle weights excluded).
 fn start_temperature(d: &Data, st: &State) -> f64 {

@@ -9,7 +9,10 @@
 //!    set of at most [`KMAX`] requests of one route whose removal lets the request in, with the
 //!    least sum of penalty counters (requests that were hard to place before are ejected last);
 //!    those requests go to the pool, and the solution is perturbed by random feasible
-//!    relocations so that the next ejections meet other neighbourhoods.
+//!    relocations so that the next ejections meet other neighbourhoods. A relocation may
+//!    raise the cost by a bounded amount (half a mean arc at first, doubled whenever the pool
+//!    has not reached a new minimum for a while), so that the solution handed to the distance
+//!    phase is not a random walk's; the reduction of the fleet comes first all the same.
 //!
 //! The attempt succeeds when the pool is empty: the solution has one route fewer and stays
 //! feasible throughout (every intermediate state is a feasible partial solution).
@@ -26,6 +29,10 @@ use super::state::{State, NONE};
 const KMAX: usize = 3;
 /// Insertion tests spent on one ejection search once some ejection has been found.
 const EJECT_BUDGET: usize = 600;
+/// A perturbation move may raise the cost by this many mean arc costs at first...
+const SLACK: f64 = 0.5;
+/// ...and the allowance doubles after this many steps without a new smallest pool.
+const WIDEN_AFTER: usize = 500;
 /// Random feasible relocations after each ejection.
 const PERTURB: usize = 500;
 
@@ -33,8 +40,12 @@ const PERTURB: usize = 500;
 pub(crate) struct Ges {
     pen: Vec<u64>,
     tmp: Route,
+    /// Largest cost increase a perturbation move may cause.
+    slack: f64,
     /// Smallest pool size seen in this attempt.
     pub min_pool: usize,
+    /// Steps since the pool last reached a new minimum.
+    idle: usize,
 }
 
 /// The chosen ejection: route, requests to eject, their penalty sum.
@@ -64,10 +75,13 @@ impl Ges {
             st.remove(d, r);
         }
         st.bank.shuffle(rng);
+        let slack = SLACK * mean_arc(st);
         Ges {
+            slack,
             pen: vec![1; d.nreq],
             tmp: Route::new(d, 0),
             min_pool: st.bank.len(),
+            idle: 0,
         }
     }
 
@@ -96,9 +110,19 @@ impl Ges {
                 // no room anywhere even after ejections: try again later
                 None => st.bank.insert(0, r),
             }
-            perturb(d, st, rng, s);
+            perturb(d, st, self.slack, rng, s);
         }
-        self.min_pool = self.min_pool.min(st.bank.len());
+        if st.bank.len() < self.min_pool {
+            self.min_pool = st.bank.len();
+            self.idle = 0;
+        } else {
+            self.idle += 1;
+            if self.idle >= WIDEN_AFTER {
+                // stuck: let the perturbation wander further from cheap solutions
+                self.slack *= 2.0;
+                self.idle = 0;
+            }
+        }
         st.bank.is_empty()
     }
 
@@ -192,6 +216,18 @@ fn next_combination(idx: &mut [usize], n: usize, skip_tail: bool) -> bool {
     false
 }
 
+/// Mean cost of an arc of the used routes of `st`.
+pub(crate) fn mean_arc(st: &State) -> f64 {
+    let arcs: usize = st
+        .routes
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| r.len() + 1)
+        .sum();
+    let cost: f64 = st.routes.iter().map(|r| r.cost).sum();
+    cost / arcs.max(1) as f64
+}
+
 /// The cheapest feasible insertion of `r` into a used route.
 fn cheapest_insertion(
     d: &Data,
@@ -214,7 +250,7 @@ fn cheapest_insertion(
 }
 
 /// Random feasible relocations of requests between used routes, whatever their cost.
-fn perturb(d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) {
+fn perturb(d: &Data, st: &mut State, slack: f64, rng: &mut StdRng, s: &mut Scratch) {
     let used: Vec<usize> = (0..st.routes.len())
         .filter(|&v| !st.routes[v].is_empty())
         .collect();
@@ -231,7 +267,11 @@ fn perturb(d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) {
         if to == from || st.routes[to].is_empty() {
             continue;
         }
-        if let Some(ins) = st.routes[to].best_insertion(d, u, s) {
+        let gain = st.routes[from].removal_gain(d, u);
+        if let Some(ins) = st.routes[to]
+            .best_insertion(d, u, s)
+            .filter(|ins| ins.delta - gain <= slack)
+        {
             st.routes[from].remove(d, u);
             st.routes[to].insert(d, u, ins);
             st.route_of[u] = to;

@@ -29,6 +29,11 @@ pub(crate) struct Route {
     pub nodes: Vec<usize>,
     earliest: Vec<f64>,
     latest: Vec<f64>,
+    /// Travel time from position `k` to `k + 1` (`k = 0..=m`).
+    tt_next: Vec<f64>,
+    /// Window start and service time of position `k` (`k = 0..=m + 1`).
+    early_pos: Vec<f64>,
+    serv_pos: Vec<f64>,
     /// Load after position `k` (`k = 0..=m`), `dims` values each.
     load: Vec<i32>,
     /// Arc costs (without the opening cost).
@@ -43,6 +48,9 @@ pub(crate) struct Scratch {
     /// Seed of the noise, so that repeated evaluations in one repair agree.
     pub salt: u64,
     cands: Vec<Insertion>,
+    /// Per position `b`: a delivery after `b` as (cost detour, travel time in, travel time
+    /// out, overloaded); independent of the pickup position.
+    after: Vec<(f64, f64, f64, bool)>,
     nodes: Vec<usize>,
     times: Vec<f64>,
 }
@@ -70,6 +78,9 @@ impl Route {
             nodes: Vec::new(),
             earliest: Vec::new(),
             latest: Vec::new(),
+            tt_next: Vec::new(),
+            early_pos: Vec::new(),
+            serv_pos: Vec::new(),
             load: Vec::new(),
             cost: 0.0,
         };
@@ -95,30 +106,29 @@ impl Route {
         }
     }
 
-    #[inline]
-    fn serv(&self, d: &Data, k: usize) -> f64 {
-        if k == 0 || k > self.nodes.len() {
-            0.0
-        } else {
-            d.serv[self.nodes[k - 1]]
-        }
-    }
-
     /// Recomputes the caches after `nodes` changed.
     pub fn update(&mut self, d: &Data) {
         let (v, m) = (self.vehicle, self.nodes.len());
+        self.early_pos.clear();
+        self.serv_pos.clear();
+        self.early_pos.push(d.vearly[v]);
+        self.serv_pos.push(0.0);
+        for &n in &self.nodes {
+            self.early_pos.push(d.early[n]);
+            self.serv_pos.push(d.serv[n]);
+        }
+        self.early_pos.push(d.vearly[v]);
+        self.serv_pos.push(0.0);
         self.earliest.clear();
         self.earliest.push(d.vearly[v]);
+        self.tt_next.clear();
         self.cost = 0.0;
         for k in 1..=m + 1 {
             let (a, b) = (self.loc(d, k - 1), self.loc(d, k));
-            let e = if k > m {
-                d.vearly[v]
-            } else {
-                d.early[self.nodes[k - 1]]
-            };
-            let t = self.earliest[k - 1] + self.serv(d, k - 1) + d.tt(a, b);
-            self.earliest.push(t.max(e));
+            let tt = d.tt(a, b);
+            self.tt_next.push(tt);
+            let t = self.earliest[k - 1] + self.serv_pos[k - 1] + tt;
+            self.earliest.push(t.max(self.early_pos[k]));
             self.cost += d.arc(v, a, b);
         }
         self.latest.clear();
@@ -130,7 +140,7 @@ impl Route {
             } else {
                 d.late[self.nodes[k - 1]]
             };
-            let t = self.latest[k + 1] - self.serv(d, k) - d.tt(self.loc(d, k), self.loc(d, k + 1));
+            let t = self.latest[k + 1] - self.serv_pos[k] - self.tt_next[k];
             self.latest[k] = l.min(t);
         }
         self.load.clear();
@@ -164,7 +174,12 @@ impl Route {
         let m = self.nodes.len();
         let open = if m == 0 { d.vopen[v] } else { 0.0 };
         s.cands.clear();
-        for a in 0..=m {
+        let mut bound = f64::INFINITY;
+        let mut filled = false;
+        // `latest` is non-decreasing along the route: positions whose successor must be
+        // served before the pickup's service could even end are skipped at once
+        let first = self.latest[1..].partition_point(|&l| l + TOL < d.early[p] + d.serv[p]);
+        for a in first..=m {
             if self.earliest[a] > d.late[p] + TOL {
                 break;
             }
@@ -172,42 +187,62 @@ impl Route {
                 continue;
             }
             let la = self.loc(d, a);
-            let tp = (self.earliest[a] + self.serv(d, a) + d.tt(la, lp)).max(d.early[p]);
+            let tp = (self.earliest[a] + self.serv_pos[a] + d.tt(la, lp)).max(d.early[p]);
             if tp > d.late[p] + TOL {
+                continue;
+            }
+            let ln = self.loc(d, a + 1);
+            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - d.arc(v, la, ln);
+            // Without ride or duration limits the cheapest candidate is the answer, and with
+            // costs that meet the triangle inequality no delivery position makes an insertion
+            // cheaper than its pickup detour: a pickup detour above the best so far is skipped.
+            if !d.exact && pick - 2.0 * s.noise > bound {
                 continue;
             }
             // delivery right after the pickup
             let tq = (tp + d.serv[p] + d.tt(lp, lq)).max(d.early[q]);
-            let ln = self.loc(d, a + 1);
             if tq <= d.late[q] + TOL
-                && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_at(d, a + 1))
+                && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_pos[a + 1])
                     <= self.latest[a + 1] + TOL
             {
                 let delta =
                     d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - d.arc(v, la, ln);
                 let delta = delta + s.jitter(r, a, a);
                 s.cands.push(Insertion { delta, a, b: a });
+                bound = bound.min(delta);
             }
-            // delivery later: walk the segment with the pickup inserted
-            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - d.arc(v, la, ln);
-            let (mut t, mut prev_loc, mut prev_serv) = (tp, lp, d.serv[p]);
+            if !filled {
+                filled = true;
+                s.after.clear();
+                s.after.push((0.0, 0.0, 0.0, false));
+                for b in 1..=m {
+                    let (lb, ln) = (self.loc(d, b), self.loc(d, b + 1));
+                    s.after.push((
+                        d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln),
+                        d.tt(lb, lq),
+                        d.tt(lq, ln),
+                        self.overloaded(d, b, r),
+                    ));
+                }
+            }
+            // position a + 1 is reached from the pickup, later ones along the route
+            let mut t = tp + d.serv[p] + d.tt(lp, self.loc(d, a + 1));
             for b in a + 1..=m {
-                let lb = self.loc(d, b);
-                let tb = (t + prev_serv + d.tt(prev_loc, lb)).max(self.early_at(d, b));
-                if tb > self.latest[b] + TOL || self.overloaded(d, b, r) {
+                let tb = t.max(self.early_pos[b]);
+                let (cost, tt_in, tt_out, over) = s.after[b];
+                if tb > self.latest[b] + TOL || over {
                     break;
                 }
-                let tq = (tb + d.serv[self.nodes[b - 1]] + d.tt(lb, lq)).max(d.early[q]);
-                let ln = self.loc(d, b + 1);
+                let tq = (tb + self.serv_pos[b] + tt_in).max(d.early[q]);
                 if tq <= d.late[q] + TOL
-                    && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_at(d, b + 1))
+                    && (tq + d.serv[q] + tt_out).max(self.early_pos[b + 1])
                         <= self.latest[b + 1] + TOL
                 {
-                    let delta = pick + d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln)
-                        + s.jitter(r, a, b);
+                    let delta = pick + cost + s.jitter(r, a, b);
                     s.cands.push(Insertion { delta, a, b });
+                    bound = bound.min(delta);
                 }
-                (t, prev_loc, prev_serv) = (tb, lb, d.serv[self.nodes[b - 1]]);
+                t = tb + self.serv_pos[b] + self.tt_next[b];
             }
         }
         if !d.exact {
@@ -235,15 +270,6 @@ impl Route {
             }
         }
         None
-    }
-
-    #[inline]
-    fn early_at(&self, d: &Data, k: usize) -> f64 {
-        if k == 0 || k > self.nodes.len() {
-            d.vearly[self.vehicle]
-        } else {
-            d.early[self.nodes[k - 1]]
-        }
     }
 
     /// Applies an insertion of request `r` found by [`Route::best_insertion`].

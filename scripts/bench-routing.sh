@@ -62,7 +62,11 @@ base=$!
 trap 'kill $ours $base 2>/dev/null || true' INT TERM
 while kill -0 $ours 2>/dev/null || kill -0 $base 2>/dev/null; do
   sleep 30
-  log "ours $(grep -c ' vehicles ' "$OUT/ours.log" || true)/$n; baselines $(cat "$OUT"/*.csv 2>/dev/null | grep -vc '^set,' || true)/$(( n * ${#BASELINES[@]} ))"
+  done_base=0
+  for b in "${BASELINES[@]}"; do
+    [ -f "$OUT/$b.csv" ] && done_base=$(( done_base + $(grep -vc '^set,' "$OUT/$b.csv" || true) ))
+  done
+  log "ours $(grep -c ' vehicles .* feasible ' "$OUT/ours.log" || true)/$n; baselines $done_base/$(( n * ${#BASELINES[@]} ))"
 done
 wait $ours || { log "our solver failed, see $OUT/ours.log"; exit 1; }
 wait $base || { log "a baseline failed, see $OUT/*.log"; exit 1; }

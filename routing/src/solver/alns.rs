@@ -20,6 +20,8 @@ use super::Options;
 
 const DESTROYS: usize = 4;
 const REPAIRS: usize = 6;
+/// When vehicles are weighted, a first distance search runs until this fraction of the budget.
+const PRE_END: f64 = 0.1;
 /// Fleet minimisation stops at this fraction of the budget at the latest...
 const ELIM_END: f64 = 0.5;
 /// ...or when an attempt's ejection pool has not shrunk for this fraction of the budget.
@@ -112,35 +114,50 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         max_iter: options.max_iterations,
     };
     let mut s = Scratch::default();
-    let mut best = init.clone();
     let mut cur = init;
-    let served = d.nreq - cur.bank.len();
-    if served == 0 {
-        return (best, 0);
+    if cur.bank.len() == d.nreq {
+        return (cur, 0);
     }
     let mut iter: u64 = 0;
     if d.objective.vehicle_weight > 0.0 && cur.bank.is_empty() {
+        // a short distance search first gives the ejection search tidy routes to work on
+        cur = anneal(d, cur, &clock, &mut iter, PRE_END, rng, &mut s);
         eliminate_routes(d, &mut cur, &clock, &mut iter, rng, &mut s);
-        best = cur.clone();
     }
+    let best = anneal(d, cur, &clock, &mut iter, 1.0, rng, &mut s);
+    (best, iter)
+}
+
+/// Simulated annealing over destroy / repair moves from `init` until `until` of the budget,
+/// with a cooling schedule of its own; returns the best state found.
+fn anneal(
+    d: &Data,
+    init: State,
+    clock: &Clock,
+    iter: &mut u64,
+    until: f64,
+    rng: &mut StdRng,
+    s: &mut Scratch,
+) -> State {
+    let mut best = init.clone();
+    let mut cur = init;
     let max_routes = d.nveh;
     let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
-    // The distance phase gets its own cooling schedule from `dist_start` to the end.
-    let mut dist_start = clock.progress(iter);
+    let mut start = clock.progress(*iter);
     let t0 = start_temperature(d, &cur);
     let noise_amp = NOISE * mean_arc(&cur);
-    let mut last_best: f64 = dist_start;
+    let mut last_best: f64 = start;
     loop {
-        let progress = clock.progress(iter);
-        if progress >= 1.0 {
+        let progress = clock.progress(*iter);
+        if progress >= until {
             break;
         }
-        if progress - last_best.max(dist_start) > REHEAT && progress < 0.9 {
+        if progress - last_best.max(start) > REHEAT && progress < until - 0.1 {
             // stagnating: restart from the best with the full temperature
             cur = best.clone();
-            dist_start = progress;
+            start = progress;
         }
-        iter += 1;
+        *iter += 1;
         let mut cand = cur.clone();
         let (di, ri) = (destroys.pick(rng), repairs.pick(rng));
         let assigned = cand.assigned();
@@ -165,9 +182,9 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
             (3, true),
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
-        cand.repair(d, k, max_routes, noise, rng, &mut s);
+        cand.repair(d, k, max_routes, noise, rng, s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
-        let local = (progress - dist_start) / (1.0 - dist_start).max(1e-9);
+        let local = (progress - start) / (until - start).max(1e-9);
         let temp = t0 * T_END.powf(local);
         let score;
         if obj_c < best.objective(d) - 1e-9 {
@@ -186,12 +203,12 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         }
         destroys.reward(di, score);
         repairs.reward(ri, score);
-        if iter % 100 == 0 {
+        if *iter % 100 == 0 {
             destroys.end_segment();
             repairs.end_segment();
         }
     }
-    (best, iter)
+    best
 }
 
 /// Fleet minimisation: guided ejection search attempts on the complete solution `st`, each

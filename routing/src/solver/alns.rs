@@ -21,9 +21,9 @@ use super::Options;
 const DESTROYS: usize = 4;
 const REPAIRS: usize = 6;
 /// When vehicles are weighted, a first distance search runs until this fraction of the budget.
-const PRE_END: f64 = 0.1;
+const PRE_END: f64 = 0.05;
 /// Fleet minimisation stops at this fraction of the budget at the latest...
-const ELIM_END: f64 = 0.5;
+const ELIM_END: f64 = 0.6;
 /// ...or when an attempt's ejection pool has not shrunk for this fraction of the budget.
 const ELIM_STALL: f64 = 0.2;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...

@@ -373,15 +373,7 @@ pub fn reoptimise(
         if !st.routes[v].is_empty()
             && !crate::solver::route::schedule(&d, v, &st.routes[v].nodes, &mut t)
         {
-            let reqs: Vec<usize> = st.routes[v]
-                .nodes
-                .iter()
-                .filter(|&&n| n % 2 == 0)
-                .map(|&n| n / 2)
-                .collect();
-            for r in reqs {
-                st.remove(&d, r);
-            }
+            st.empty_route(&d, v);
         }
     }
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(options.seed);

@@ -340,15 +340,7 @@ fn route_removal(d: &Data, st: &mut State, q: usize, rng: &mut StdRng) {
     } else {
         b
     };
-    let reqs: Vec<usize> = st.routes[v]
-        .nodes
-        .iter()
-        .filter(|&&n| n % 2 == 0)
-        .map(|&n| n / 2)
-        .collect();
-    for r in reqs {
-        st.remove(d, r);
-    }
+    st.empty_route(d, v);
     let assigned: Vec<usize> = (0..st.route_of.len())
         .filter(|&r| st.route_of[r] != NONE)
         .collect();

@@ -65,15 +65,7 @@ impl Ges {
             .collect();
         used.sort_by_key(|&v| st.routes[v].len());
         let pick = used[rng.gen_range(0..used.len().div_ceil(3).max(1))];
-        let reqs: Vec<usize> = st.routes[pick]
-            .nodes
-            .iter()
-            .filter(|&&n| n % 2 == 0)
-            .map(|&n| n / 2)
-            .collect();
-        for r in reqs {
-            st.remove(d, r);
-        }
+        st.empty_route(d, pick);
         st.bank.shuffle(rng);
         let slack = SLACK * mean_arc(st);
         Ges {
@@ -146,13 +138,7 @@ impl Ges {
         for k in 1..=KMAX {
             for &v in &routes {
                 reqs.clear();
-                reqs.extend(
-                    st.routes[v]
-                        .nodes
-                        .iter()
-                        .filter(|&&n| n % 2 == 0)
-                        .map(|&n| n / 2),
-                );
+                reqs.extend(st.routes[v].requests());
                 if reqs.len() < k {
                     continue;
                 }

@@ -272,6 +272,11 @@ impl Route {
         None
     }
 
+    /// Requests on the route, in the order of their pickups.
+    pub fn requests(&self) -> impl Iterator<Item = usize> + '_ {
+        self.nodes.iter().filter(|&&n| n % 2 == 0).map(|&n| n / 2)
+    }
+
     /// Applies an insertion of request `r` found by [`Route::best_insertion`].
     pub fn insert(&mut self, d: &Data, r: usize, ins: Insertion) {
         self.nodes.insert(ins.b, 2 * r + 1);

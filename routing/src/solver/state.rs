@@ -66,6 +66,14 @@ impl State {
         }
     }
 
+    /// Moves every request of route `v` to the bank.
+    pub fn empty_route(&mut self, d: &Data, v: usize) {
+        let reqs: Vec<usize> = self.routes[v].requests().collect();
+        for r in reqs {
+            self.remove(d, r);
+        }
+    }
+
     /// Inserts bank requests by regret-`k` insertion (`k = 1`: greedy) while any fits, using at
     /// most `max_routes` vehicles. `noise` is added to insertion costs (0 = exact costs).
     pub fn repair(

@@ -4,6 +4,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 
+impl From<routing::matrix::Location> for LonLat {
+    fn from(l: routing::matrix::Location) -> Self {
+        LonLat {
+            lon: l.lon,
+            lat: l.lat,
+        }
+    }
+}
+
 /// A position as clients send it and as the service returns it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct LonLat {

@@ -11,7 +11,7 @@
 
 use crate::matrix::Matrix;
 use crate::model::{ModelError, Problem, Request, Stop, TimeWindow};
-use crate::solution::{Route, StopKind, Unserved, UnservedReason};
+use crate::solution::{Route, ScheduledStop, StopKind, Unserved, UnservedReason};
 use crate::solver::data::Data;
 use crate::solver::route::Scratch;
 use crate::solver::state::{State, NONE};
@@ -33,6 +33,15 @@ pub struct PlannedStop {
     pub request: usize,
     /// Pickup or drop-off.
     pub kind: StopKind,
+}
+
+impl From<&ScheduledStop> for PlannedStop {
+    fn from(s: &ScheduledStop) -> Self {
+        PlannedStop {
+            request: s.request,
+            kind: s.kind,
+        }
+    }
 }
 
 /// One vehicle's situation.
@@ -236,14 +245,7 @@ fn replanned(
         for s in &mut route.stops {
             s.request = res.original[s.request];
         }
-        let planned: Vec<PlannedStop> = route
-            .stops
-            .iter()
-            .map(|s| PlannedStop {
-                request: s.request,
-                kind: s.kind,
-            })
-            .collect();
+        let planned: Vec<PlannedStop> = route.stops.iter().map(PlannedStop::from).collect();
         match new_state
             .vehicles
             .iter_mut()
@@ -460,10 +462,7 @@ mod tests {
                 planned: route.stops[done..]
                     .iter()
                     .filter(|s| Some(s.request) != skip)
-                    .map(|s| PlannedStop {
-                        request: s.request,
-                        kind: s.kind,
-                    })
+                    .map(PlannedStop::from)
                     .collect(),
             });
         }

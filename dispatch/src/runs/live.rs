@@ -331,14 +331,7 @@ async fn insert_locked(
                 .collect();
             for route in &replanned.routes {
                 // Routes the insertion did not touch keep their stops and times.
-                let after: Vec<PlannedStop> = route
-                    .stops
-                    .iter()
-                    .map(|s| PlannedStop {
-                        request: s.request,
-                        kind: s.kind,
-                    })
-                    .collect();
+                let after: Vec<PlannedStop> = route.stops.iter().map(PlannedStop::from).collect();
                 if before.get(&route.vehicle).is_some_and(|b| **b == after) {
                     continue;
                 }
@@ -401,14 +394,8 @@ async fn lines_still_passing(
         conn,
         region,
         today,
-        LonLat {
-            lon: r.pickup.lon,
-            lat: r.pickup.lat,
-        },
-        LonLat {
-            lon: r.dropoff.lon,
-            lat: r.dropoff.lat,
-        },
+        LonLat::from(r.pickup),
+        LonLat::from(r.dropoff),
         1000.0,
     )
     .await?;

@@ -63,14 +63,8 @@ pub async fn place_on_lines(
             conn,
             region,
             day,
-            LonLat {
-                lon: r.pickup.lon,
-                lat: r.pickup.lat,
-            },
-            LonLat {
-                lon: r.dropoff.lon,
-                lat: r.dropoff.lat,
-            },
+            LonLat::from(r.pickup),
+            LonLat::from(r.dropoff),
             WALK_M,
         )
         .await?;

@@ -688,7 +688,7 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     let mut conn = app.pool.acquire().await.unwrap();
     let winter = "2027-01-04".parse().unwrap();
     // A scheduled job has no person behind it: the history rows then name nobody.
-    let made = dispatch::lines::db::materialise_day(&mut conn, "puglia", winter, None)
+    let made = dispatch::runs::line_runs::materialise_day(&mut conn, "puglia", winter, None)
         .await
         .unwrap();
     assert_eq!(made.len(), 1);
@@ -700,7 +700,7 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     .await;
     assert_eq!(first, ["04:00"]);
     assert!(
-        dispatch::lines::db::materialise_day(&mut conn, "puglia", winter, Some(staff))
+        dispatch::runs::line_runs::materialise_day(&mut conn, "puglia", winter, Some(staff))
             .await
             .unwrap()
             .is_empty()

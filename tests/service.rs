@@ -176,7 +176,7 @@ async fn the_demo_season_has_a_running_work_line_with_subscribers(pool: PgPool) 
     .await
     .unwrap();
     let mut tx = pool.begin().await.unwrap();
-    let runs = dispatch::lines::db::materialise_day(&mut tx, "puglia", monday, None)
+    let runs = dispatch::runs::line_runs::materialise_day(&mut tx, "puglia", monday, None)
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -232,16 +232,15 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
             .iter()
             .map(|p| format!("{} {}", p[0], p[1]))
             .collect();
-        sqlx::query(
-            "insert into service_area (region_code, polo_id, name, area)
-             values ($1, $2, $3, st_multi(st_geomfromtext($4, 4326))::geography)",
+        crate::places::db::insert_service_area(
+            &mut tx,
+            &region,
+            a.polo.map(|p| poli[&p]),
+            &a.name,
+            &format!("POLYGON(({}))", ring.join(", ")),
         )
-        .bind(&region)
-        .bind(a.polo.map(|p| poli[&p]))
-        .bind(&a.name)
-        .bind(format!("POLYGON(({}))", ring.join(", ")))
-        .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     // One hash for every demo login: they share the demo password.
     let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD)).await??;
@@ -260,23 +259,23 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
         staff.insert(s.username, id);
     }
     for v in demo.vehicles {
-        sqlx::query(&format!(
-            "insert into vehicle (region_code, label, seats, wheelchair_places, operator, depot_name, depot,
-                cost_per_km_cents, cost_per_hour_cents) values ($1, $2, $3, $4, $5, $6, {}, $9, $10)",
-            crate::sql_point!("$7", "$8")
-        ))
-        .bind(&region)
-        .bind(&v.label)
-        .bind(v.seats)
-        .bind(v.wheelchair_places)
-        .bind(&v.operator)
-        .bind(&v.depot_name)
-        .bind(v.depot[0])
-        .bind(v.depot[1])
-        .bind(v.cost_per_km_cents)
-        .bind(v.cost_per_hour_cents)
-        .execute(&mut *tx)
-        .await?;
+        let new = crate::fleet::NewVehicle {
+            region_code: region.clone(),
+            label: v.label.clone(),
+            seats: v.seats,
+            wheelchair_places: v.wheelchair_places,
+            operator: v.operator.clone(),
+            depot_name: v.depot_name.clone(),
+            depot: crate::geo::LonLat {
+                lon: v.depot[0],
+                lat: v.depot[1],
+            },
+            cost_per_km_cents: v.cost_per_km_cents,
+            cost_per_hour_cents: v.cost_per_hour_cents,
+        };
+        crate::fleet::db::insert_vehicle(&mut tx, &new)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     for d in demo.drivers {
         let new = NewStaff {
@@ -289,13 +288,9 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
         let id = create_staff(&mut tx, &new, &hash)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        sqlx::query("insert into driver (region_code, staff_id, display_name, operator) values ($1, $2, $3, $4)")
-            .bind(&region)
-            .bind(id)
-            .bind(&d.display_name)
-            .bind(&d.operator)
-            .execute(&mut *tx)
-            .await?;
+        crate::fleet::db::insert_driver(&mut tx, &region, id, &d.display_name, &d.operator)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let rules = crate::budgets::db::programme_rules(&mut tx)
         .await
@@ -461,19 +456,16 @@ async fn seed_line(
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let last = i16::try_from(l.stops.len()).unwrap_or(1) - 1;
-    sqlx::query(
-        "insert into line_subscription (region_code, line_id, case_id, person_id, board_seq, alight_seq, valid_from, valid_to, created_by)
-         select c.region_code, $1, c.case_id, c.person_id, 0, $2, $3, $4, $5
-         from care_case c where c.polo_id = $6 and c.status = 'open'",
+    crate::lines::db::subscribe_open_cases_of_polo(
+        conn,
+        line_id,
+        (0, last),
+        (today, today + Days::new(150)),
+        polo,
+        created_by,
     )
-    .bind(line_id)
-    .bind(last)
-    .bind(today)
-    .bind(today + Days::new(150))
-    .bind(created_by)
-    .bind(polo)
-    .execute(conn)
-    .await?;
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 

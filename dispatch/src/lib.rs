@@ -1,22 +1,63 @@
 //! Passaggio's dispatch service: free, legal rides for people followed by the Poli Sociali
 //! Integrati, planned on real roads and charged to the right funding source.
 //!
-//! Layout (one module per aggregate; `mod.rs` holds domain types and rules, `db.rs` the SQL,
-//! `http.rs` the routes):
-//! - [`config`], [`state`], [`error`], [`extract`]: plumbing; `error` is the only place HTTP
-//!   statuses are chosen;
-//! - [`auth`]: staff logins, roles and sessions; [`audit`]: every read of case data;
-//! - [`places`]: Poli, settlements and their meeting points, workplaces, public offices (PostGIS);
+//! # Map
+//! One module per aggregate; in each, `mod.rs` holds domain types and rules (no I/O), `db.rs`
+//! the SQL, `http.rs` the routes and their bodies.
+//! - Plumbing: [`config`], [`state`] (shared state and the [`state::Dispatcher`] seam between
+//!   booking and planning), [`error`] (the only place HTTP statuses are chosen), [`extract`]
+//!   (JSON and query bodies that fail with a field name), [`geo`] (lon/lat at the SQL
+//!   boundary), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
+//!   times as instants);
+//! - [`auth`]: staff logins, roles, sessions and scoping; [`audit`]: every read of case data;
+//! - [`places`]: Poli, settlements and their meeting points, workplaces, offices, service
+//!   areas (PostGIS);
 //! - [`cases`]: people and their cases, visible only to their Polo;
-//! - [`budgets`]: funding sources and the append-only ledger that never exceeds a cap;
-//! - [`lines`]: linee lavoro, scheduled work lines, their subscriptions and daily runs;
-//! - [`fleet`]: vehicles and drivers; [`demo`]: the demo region (province of Foggia).
+//! - [`budgets`]: funding sources and the append-only ledger that never exceeds a cap; it
+//!   also answers which source covers a person or a region on a day;
+//! - [`fleet`]: vehicles and drivers;
+//! - [`bookings`]: ride requests, appointments, recurrences; the only writer of a request's
+//!   status and history. Reaches planning only through [`state::Dispatcher`];
+//! - [`lines`]: linee lavoro, their stops, seasons and subscriptions;
+//! - [`runs`]: planning jobs, the day's runs and stops, live insertion and re-timing
+//!   (`runs::live`, which implements the dispatcher), the runs of the work lines
+//!   (`runs::line_runs`), and runs as driven (`runs::driving`: stop events, positions, the
+//!   stop and run state machines);
+//! - [`driver`]: the drivers' HTTP face over `runs::driving` (owns no table);
+//! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
+//!   `budgets`);
+//! - [`demo`]: the demo region (province of Foggia), written through the owners' functions.
+//!
+//! Dependencies point one way: `bookings` knows nothing of `runs`; `runs` calls `bookings`,
+//! `lines`, `rides`, `fleet`; `rides` calls `bookings`, `budgets`, `cases`, `places`; the
+//! crate root (`lib.rs`) wires the services into [`state::AppState`]. A unit test
+//! (`architecture.rs`) fails on an import cycle between these modules.
+//!
+//! # Who writes what
+//! Each table has one owning module, the only one that inserts, updates or deletes its rows;
+//! others call that module. A unit test (`architecture.rs`) reads every module's SQL and
+//! checks it against this table.
+//!
+//! | module | tables it alone writes |
+//! |---|---|
+//! | [`auth`] | `staff`, `staff_session` |
+//! | [`audit`] | `case_access_audit` |
+//! | [`places`] | `region`, `polo`, `place`, `meeting_point`, `service_area` |
+//! | [`cases`] | `person`, `care_case` |
+//! | [`budgets`] | `programme_config`, `funding_source`, `funding_area_cap`, `ledger_entry` |
+//! | [`fleet`] | `vehicle`, `driver` |
+//! | [`bookings`] | `ride_request`, `ride_request_event`, `ride_recurrence`, `appointment` |
+//! | [`lines`] | `work_line`, `work_line_stop`, `line_subscription` |
+//! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event`, `vehicle_position` |
+//! | [`rides`] | `ride` |
 //!
 //! Queries are runtime-checked (`sqlx::query_as` with `FromRow`) rather than compile-time
 //! checked: PostGIS columns cannot be mapped by the macros, and every query runs in the tests
 //! against a real PostGIS database, which catches the same mistakes without a database at build
 //! time.
 
+#[cfg(test)]
+mod architecture;
 pub mod audit;
 pub mod auth;
 pub mod bookings;
@@ -33,6 +74,7 @@ pub mod lines;
 pub mod places;
 pub mod rides;
 pub mod runs;
+pub mod service_day;
 pub mod state;
 
 use std::future::Future;
@@ -118,6 +160,37 @@ async fn regions(
             .fetch_all(&state.db)
             .await?,
     ))
+}
+
+impl AppState {
+    /// Builds the state: the travel-time provider follows `config.osrm_url`, the live
+    /// dispatcher is `runs::live`'s. This crate root is where the seams are wired.
+    ///
+    /// # Panics
+    /// When the OSRM URL cannot be used to build a client (checked at start).
+    #[must_use]
+    pub fn new(db: PgPool, config: config::Config) -> Self {
+        use routing::travel::{
+            osrm_with_fallback, Calibration, FallbackModel, OsrmConfig, TravelTimes,
+        };
+        let model = FallbackModel::new(Calibration::rural());
+        // OSRM answers are cached by snapped location; estimates are cheap and never cached,
+        // so a day planned on estimates asks OSRM again once it is back.
+        let travel: std::sync::Arc<dyn TravelTimes> = match &config.osrm_url {
+            Some(url) => std::sync::Arc::new(
+                osrm_with_fallback(OsrmConfig::new(url.clone()), model)
+                    .expect("OSRM URL checked at start"),
+            ),
+            None => std::sync::Arc::new(model),
+        };
+        Self {
+            db,
+            travel,
+            dispatcher: std::sync::Arc::new(runs::live::LiveDispatcher),
+            config: std::sync::Arc::new(config),
+            fixed_now: None,
+        }
+    }
 }
 
 /// Connects to the database named in the configuration.

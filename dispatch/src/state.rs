@@ -1,12 +1,73 @@
-//! Shared state handed to every handler.
+//! Shared state handed to every handler, and the seam between booking and planning.
+//!
+//! The state carries two injected services: the travel-time provider (`travel`) and the live
+//! dispatcher (`dispatcher`), through which bookings reach the plan of the day without
+//! knowing how it is made ([`Dispatcher`]; `runs::live` implements it, and `lib.rs`, the
+//! crate's composition root, wires it in `AppState::new`). Bookings never import `runs`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use routing::travel::{osrm_with_fallback, Calibration, FallbackModel, OsrmConfig, TravelTimes};
-use sqlx::PgPool;
+use routing::travel::TravelTimes;
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
 
 use crate::config::Config;
+use crate::error::AppResult;
+
+/// A boxed future, for the object-safe [`Dispatcher`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What happened to a request booked for today.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LiveOutcome {
+    /// In a run, with a promised pickup time.
+    Confirmed {
+        /// Request.
+        ride_request_id: Uuid,
+        /// Run.
+        run_id: Uuid,
+        /// Promised pickup.
+        pickup_at: DateTime<Utc>,
+    },
+    /// No vehicle can take it.
+    Refused {
+        /// Request.
+        ride_request_id: Uuid,
+        /// Why.
+        reason: String,
+        /// What the rider can do instead.
+        alternatives: Vec<String>,
+    },
+}
+
+/// What booking needs from planning: the one seam between the two. Every page or API that
+/// books, changes or cancels a ride goes through it.
+pub trait Dispatcher: Send + Sync {
+    /// Requests were booked (or changed): each one for today is inserted into the running
+    /// plan, and the answer says whether it was confirmed or refused; other days wait for
+    /// their planning. Called after the booking's transaction has committed.
+    fn place_live<'a>(
+        &'a self,
+        state: &'a AppState,
+        ids: &'a [Uuid],
+    ) -> BoxFuture<'a, AppResult<Vec<LiveOutcome>>>;
+
+    /// A request leaves its run (cancelled, or changed and to be placed again), in the
+    /// caller's transaction: its pending stops go. Returns the run it was in, to re-time.
+    fn leave_run<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        ride_request_id: Uuid,
+    ) -> BoxFuture<'a, AppResult<Option<Uuid>>>;
+
+    /// Re-times a run that lost a request, after the caller's transaction committed.
+    fn retime<'a>(&'a self, state: &'a AppState, run_id: Uuid) -> BoxFuture<'a, AppResult<()>>;
+}
 
 /// What handlers share: the database pool, the travel-time provider and the configuration.
 #[derive(Clone)]
@@ -16,6 +77,8 @@ pub struct AppState {
     /// Road travel times: OSRM with the calibrated fallback model, behind a cache; the model
     /// alone when no OSRM is configured.
     pub travel: Arc<dyn TravelTimes>,
+    /// The live dispatcher: how bookings reach today's plan.
+    pub dispatcher: Arc<dyn Dispatcher>,
     /// The service configuration.
     pub config: Arc<Config>,
     /// A fixed "now" for tests; `None` reads the system clock.
@@ -23,30 +86,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state; the travel-time provider follows `config.osrm_url`.
-    ///
-    /// # Panics
-    /// When the OSRM URL cannot be used to build a client (checked at start).
-    #[must_use]
-    pub fn new(db: PgPool, config: Config) -> Self {
-        let model = FallbackModel::new(Calibration::rural());
-        // OSRM answers are cached by snapped location; estimates are cheap and never cached,
-        // so a day planned on estimates asks OSRM again once it is back.
-        let travel: Arc<dyn TravelTimes> = match &config.osrm_url {
-            Some(url) => Arc::new(
-                osrm_with_fallback(OsrmConfig::new(url.clone()), model)
-                    .expect("OSRM URL checked at start"),
-            ),
-            None => Arc::new(model),
-        };
-        Self {
-            db,
-            travel,
-            config: Arc::new(config),
-            fixed_now: None,
-        }
-    }
-
     /// The current time (fixed in tests).
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {

@@ -1,10 +1,13 @@
 //! SQL for ride requests.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::RideStatus;
 use crate::error::{AppError, AppResult};
+use crate::geo::LonLat;
+use crate::service_day;
 
 /// Moves a request to `status` and appends the change to its history, in the caller's
 /// transaction. Refuses to change a request whose status is final.
@@ -180,7 +183,7 @@ pub async fn insert_requests(conn: &mut PgConnection, b: &Booking<'_>) -> AppRes
                 earliest_pickup, latest_arrival, passengers, wheelchair, booked_by, booked_channel,
                 appointment_id, recurrence_id, idempotency_key)
              values ($1, $2, $3, $4, $5, $6, $7, {}, $10, $11, {},
-                ($5 + $14::time) at time zone 'Europe/Rome', ($5 + $15::time) at time zone 'Europe/Rome',
+                $14, $15,
                 $16, $17, $18, $19, $20, $21, $22)
              returning ride_request_id",
             crate::sql_point!("$8", "$9"),
@@ -199,8 +202,16 @@ pub async fn insert_requests(conn: &mut PgConnection, b: &Booking<'_>) -> AppRes
         .bind(b.dropoff.meeting_point_id)
         .bind(b.dropoff.lon)
         .bind(b.dropoff.lat)
-        .bind(b.req.earliest_pickup)
-        .bind(b.req.latest_arrival)
+        .bind(
+            b.req
+                .earliest_pickup
+                .map(|t| service_day::local_instant(day, t)),
+        )
+        .bind(
+            b.req
+                .latest_arrival
+                .map(|t| service_day::local_instant(day, t)),
+        )
         .bind(b.req.passengers)
         .bind(b.wheelchair)
         .bind(b.booked_by)
@@ -304,6 +315,255 @@ pub async fn history(conn: &mut PgConnection, id: Uuid) -> AppResult<Vec<StatusE
          where ride_request_id = $1 order by ride_request_event_id",
     )
     .bind(id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Appends a history entry without changing the status (a moved pickup time, a change of the
+/// request, the line a rider was put on).
+///
+/// # Errors
+/// Database errors.
+pub async fn note(
+    conn: &mut PgConnection,
+    ride_request_id: Uuid,
+    reason: &str,
+    changed_by: Option<Uuid>,
+) -> AppResult<()> {
+    sqlx::query(
+        "insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
+         select region_code, ride_request_id, status, $2, $3 from ride_request where ride_request_id = $1",
+    )
+    .bind(ride_request_id)
+    .bind(reason)
+    .bind(changed_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The status of a request.
+///
+/// # Errors
+/// Not found for an unknown request; database errors.
+pub async fn status_of(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
+    sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
+        .bind(ride_request_id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))
+}
+
+/// Puts a request in a run with its promised pickup time, and records the confirmation (or
+/// the move of an already promised time by a minute or more) in the request's history.
+///
+/// # Errors
+/// Database errors; a conflict when the request is already final.
+pub async fn confirm(
+    conn: &mut PgConnection,
+    id: Uuid,
+    run_id: Uuid,
+    pickup: DateTime<Utc>,
+) -> AppResult<()> {
+    let (status, before): (RideStatus, Option<DateTime<Utc>>) = sqlx::query_as(
+        "select status, promised_pickup_at from ride_request where ride_request_id = $1 for update",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query(
+        "update ride_request set run_id = $2, promised_pickup_at = $3 where ride_request_id = $1",
+    )
+    .bind(id)
+    .bind(run_id)
+    .bind(pickup)
+    .execute(&mut *conn)
+    .await?;
+    if status != RideStatus::Confirmed {
+        let reason = format!("pickup at {}", pickup.to_rfc3339());
+        return set_status(conn, id, RideStatus::Confirmed, Some(&reason), None).await;
+    }
+    if before.is_none_or(|b| (b - pickup).num_seconds().abs() >= 60) {
+        note(
+            conn,
+            id,
+            &format!("pickup moved to {}", pickup.to_rfc3339()),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Takes a request out of its run (no run, no promised time). Returns the run it was in.
+///
+/// # Errors
+/// Database errors.
+pub async fn unassign(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<Option<Uuid>> {
+    let run: Option<Uuid> =
+        sqlx::query_scalar("select run_id from ride_request where ride_request_id = $1 for update")
+            .bind(ride_request_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten();
+    sqlx::query(
+        "update ride_request set run_id = null, promised_pickup_at = null where ride_request_id = $1",
+    )
+    .bind(ride_request_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(run)
+}
+
+/// Takes every request out of `runs` (they are being removed by a re-plan); promised times
+/// are kept so that the re-plan can keep them.
+///
+/// # Errors
+/// Database errors.
+pub async fn release_runs(conn: &mut PgConnection, runs: &[Uuid]) -> AppResult<()> {
+    sqlx::query("update ride_request set run_id = null where run_id = any($1)")
+        .bind(runs)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// One end of a trip moved to a stop of a work line.
+pub struct LineStopPlace {
+    /// The stop's place.
+    pub place_id: Uuid,
+    /// Its meeting point.
+    pub meeting_point_id: Option<Uuid>,
+    /// Where the stop is.
+    pub location: LonLat,
+}
+
+/// A rider served by a work line boards and alights at the line's stops: the request's pickup
+/// and drop-off become them (the caller confirms the request on the line's run).
+///
+/// # Errors
+/// Database errors.
+pub async fn ride_on_line(
+    conn: &mut PgConnection,
+    request: Uuid,
+    board: &LineStopPlace,
+    alight: &LineStopPlace,
+) -> AppResult<()> {
+    sqlx::query(&format!(
+        "update ride_request set pickup_place_id = $2, pickup_meeting_point_id = $3, pickup_location = {},
+             dropoff_place_id = $6, dropoff_meeting_point_id = $7, dropoff_location = {}
+         where ride_request_id = $1",
+        crate::sql_point!("$4", "$5"),
+        crate::sql_point!("$8", "$9")
+    ))
+    .bind(request)
+    .bind(board.place_id)
+    .bind(board.meeting_point_id)
+    .bind(board.location.lon)
+    .bind(board.location.lat)
+    .bind(alight.place_id)
+    .bind(alight.meeting_point_id)
+    .bind(alight.location.lon)
+    .bind(alight.location.lat)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The line run `run_id` of `line_id` on `date` takes its subscribers' open requests that are
+/// on no run or on a cancelled one (re-making a cancelled day neither loses nor doubles a
+/// rider), then writes a confirmed request (with its history row) for every active
+/// subscriber travelling that day who has none yet; subscribers whose case is closed get
+/// none. Boarding and alighting times are the line's local stop times.
+///
+/// # Errors
+/// Database errors.
+pub async fn seat_line_subscribers(
+    conn: &mut PgConnection,
+    line_id: Uuid,
+    date: NaiveDate,
+    run_id: Uuid,
+    created_by: Option<Uuid>,
+) -> AppResult<()> {
+    sqlx::query(
+        "update ride_request r set run_id = $3
+         from line_subscription s
+         where s.subscription_id = r.line_subscription_id and s.line_id = $1
+            and r.service_date = $2::date
+            and r.status not in ('cancelled', 'refused', 'completed', 'no_show')
+            and (r.run_id is null
+                or r.run_id in (select run_id from run where status = 'cancelled'))",
+    )
+    .bind(line_id)
+    .bind(date)
+    .bind(run_id)
+    .execute(&mut *conn)
+    .await?;
+    let local = |alias: &str| {
+        format!(
+            "($2::date + {alias}.stop_time) at time zone '{}'",
+            service_day::SQL_TZ
+        )
+    };
+    let sql = format!(
+        "with made as (
+         insert into ride_request (region_code, case_id, person_id, purpose, service_date,
+            pickup_place_id, pickup_meeting_point_id, pickup_location,
+            dropoff_place_id, dropoff_meeting_point_id, dropoff_location,
+            earliest_pickup, latest_arrival, wheelchair, status, booked_by, booked_channel,
+            line_subscription_id, run_id, promised_pickup_at)
+         select s.region_code, s.case_id, s.person_id, 'work_shift', $2::date,
+            b.place_id, b.meeting_point_id, coalesce(bm.location, bp.location),
+            a.place_id, a.meeting_point_id, coalesce(am.location, ap.location),
+            {board}, {alight}, pe.wheelchair, 'confirmed', s.created_by,
+            (case st.role when 'case_worker' then 'case_worker' when 'mediator' then 'mediator'
+                else 'coordinator' end)::booking_channel,
+            s.subscription_id, $3, {board}
+         from line_subscription s
+         join care_case c on c.case_id = s.case_id and c.status <> 'closed'
+         join person pe on pe.person_id = s.person_id
+         join staff st on st.staff_id = s.created_by
+         join work_line_stop b on b.line_id = s.line_id and b.seq = s.board_seq
+         join place bp on bp.place_id = b.place_id
+         left join meeting_point bm on bm.meeting_point_id = b.meeting_point_id
+         join work_line_stop a on a.line_id = s.line_id and a.seq = s.alight_seq
+         join place ap on ap.place_id = a.place_id
+         left join meeting_point am on am.meeting_point_id = a.meeting_point_id
+         where s.line_id = $1 and s.status = 'active' and $2::date between s.valid_from and s.valid_to
+            and not exists (select 1 from ride_request r
+                where r.line_subscription_id = s.subscription_id and r.service_date = $2::date
+                    and r.status not in ('cancelled', 'refused'))
+         order by s.board_seq, s.created_at
+         returning region_code, ride_request_id)
+         insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
+         select region_code, ride_request_id, 'confirmed', 'seat on a work line run', $4 from made",
+        board = local("b"),
+        alight = local("a"),
+    );
+    sqlx::query(&sql)
+        .bind(line_id)
+        .bind(date)
+        .bind(run_id)
+        .bind(created_by)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The riders of a line run: `(ride_request_id, board_seq, alight_seq)` in subscription order.
+///
+/// # Errors
+/// Database errors.
+pub async fn line_riders(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+) -> AppResult<Vec<(Uuid, i16, i16)>> {
+    Ok(sqlx::query_as(
+        "select r.ride_request_id, s.board_seq, s.alight_seq from ride_request r
+         join line_subscription s on s.subscription_id = r.line_subscription_id
+         where r.run_id = $1 order by s.created_at, r.ride_request_id",
+    )
+    .bind(run_id)
     .fetch_all(conn)
     .await?)
 }

@@ -19,7 +19,8 @@ use crate::audit::record_case_access;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
-use crate::state::AppState;
+use crate::service_day;
+use crate::state::{AppState, LiveOutcome};
 
 /// Routes of this module.
 pub fn router() -> Router<AppState> {
@@ -80,7 +81,7 @@ pub struct Booked {
     /// True when this is a retry of an earlier booking with the same key.
     pub replayed: bool,
     /// For a ride today: confirmed with a pickup time, or refused with alternatives.
-    pub live: Vec<crate::runs::live::LiveOutcome>,
+    pub live: Vec<LiveOutcome>,
 }
 
 fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
@@ -151,7 +152,7 @@ async fn book(
             replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
-            let live = crate::runs::live::after_booking(&state, &ids)
+            let live = state.dispatcher.place_live(&state, &ids)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
@@ -331,10 +332,10 @@ async fn cancel(
         Some(staff.staff_id),
     )
     .await?;
-    let run = crate::runs::db::remove_request(&mut tx, id).await?;
+    let run = state.dispatcher.leave_run(&mut tx, id).await?;
     tx.commit().await?;
     if let Some(run_id) = run {
-        if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
+        if let Err(e) = state.dispatcher.retime(&state, run_id).await {
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
         }
     }
@@ -355,7 +356,7 @@ struct ChangeBody {
 struct Changed {
     #[serde(flatten)]
     detail: Detail,
-    live: Vec<crate::runs::live::LiveOutcome>,
+    live: Vec<LiveOutcome>,
 }
 
 /// Changes the times, passengers or wheelchair of a request that is not final. The request
@@ -390,27 +391,38 @@ async fn change(
             format!("the request is already {:?}", request.status),
         ));
     }
-    let (earliest, latest): (Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) = sqlx::query_as(
-        "update ride_request set
-             earliest_pickup = coalesce(($2 + $3::time) at time zone 'Europe/Rome', earliest_pickup),
-             latest_arrival = coalesce(($2 + $4::time) at time zone 'Europe/Rome', latest_arrival),
+    let (earliest, latest): (Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>) =
+        sqlx::query_as(
+            "update ride_request set
+             earliest_pickup = coalesce($3, earliest_pickup),
+             latest_arrival = coalesce($4, latest_arrival),
              passengers = coalesce($5, passengers),
              wheelchair = coalesce($6, wheelchair)
          where ride_request_id = $1
          returning earliest_pickup, latest_arrival",
-    )
-    .bind(id)
-    .bind(request.service_date)
-    .bind(body.earliest_pickup)
-    .bind(body.latest_arrival)
-    .bind(body.passengers)
-    .bind(body.wheelchair)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| match e.as_database_error().and_then(|d| d.constraint()) {
-        Some(c) if c.contains("check") => AppError::invalid("latest_arrival", "must be after earliest_pickup"),
-        _ => AppError::Sqlx(e),
-    })?;
+        )
+        .bind(id)
+        .bind(request.service_date)
+        .bind(
+            body.earliest_pickup
+                .map(|t| service_day::local_instant(request.service_date, t)),
+        )
+        .bind(
+            body.latest_arrival
+                .map(|t| service_day::local_instant(request.service_date, t)),
+        )
+        .bind(body.passengers)
+        .bind(body.wheelchair)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(
+            |e| match e.as_database_error().and_then(|d| d.constraint()) {
+                Some(c) if c.contains("check") => {
+                    AppError::invalid("latest_arrival", "must be after earliest_pickup")
+                }
+                _ => AppError::Sqlx(e),
+            },
+        )?;
     if let (Some(e), Some(l)) = (earliest, latest) {
         if l <= e {
             return Err(AppError::invalid(
@@ -419,7 +431,7 @@ async fn change(
             ));
         }
     }
-    let run = crate::runs::db::remove_request(&mut tx, id).await?;
+    let run = state.dispatcher.leave_run(&mut tx, id).await?;
     db::set_status(
         &mut tx,
         id,
@@ -443,11 +455,11 @@ async fn change(
     }
     tx.commit().await?;
     if let Some(run_id) = run {
-        if let Err(e) = crate::runs::live::retime_run(&state, run_id).await {
+        if let Err(e) = state.dispatcher.retime(&state, run_id).await {
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a change");
         }
     }
-    let live = crate::runs::live::after_booking(&state, &[id]).await.unwrap_or_else(|e| {
+    let live = state.dispatcher.place_live(&state, &[id]).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "live insertion after a change failed; the request waits for the next plan");
         Vec::new()
     });
@@ -505,13 +517,13 @@ async fn create_appointment(
     }
     let mut tx = state.db.begin().await?;
     let case = case_ref(&mut tx, &staff, body.case_id, "appointment").await?;
-    let local: (NaiveDate, chrono::NaiveTime, chrono::NaiveTime) = sqlx::query_as(
-        "select ($1 at time zone 'Europe/Rome')::date, ($1 at time zone 'Europe/Rome')::time, ($2 at time zone 'Europe/Rome')::time",
-    )
-    .bind(body.starts_at - chrono::Duration::minutes(ARRIVE_BEFORE_MIN))
-    .bind(body.ends_at)
-    .fetch_one(&mut *tx)
-    .await?;
+    let arrive_by =
+        service_day::local(body.starts_at - chrono::Duration::minutes(ARRIVE_BEFORE_MIN));
+    let local: (NaiveDate, chrono::NaiveTime, chrono::NaiveTime) = (
+        arrive_by.date(),
+        arrive_by.time(),
+        service_day::local(body.ends_at).time(),
+    );
     let appointment_id: Uuid = sqlx::query_scalar(
         "insert into appointment (region_code, case_id, place_id, starts_at, ends_at, description, created_by)
          select $1, $2, place_id, $4, $5, $6, $7 from place where region_code = $1 and place_id = $3
@@ -573,7 +585,7 @@ async fn create_appointment(
     tx.commit().await?;
     let mut ids = out_ids.clone();
     ids.extend(ret_id);
-    if let Err(e) = crate::runs::live::after_booking(&state, &ids).await {
+    if let Err(e) = state.dispatcher.place_live(&state, &ids).await {
         tracing::warn!(error = %e, "live insertion failed; the requests wait for the next plan");
     }
     Ok((

@@ -354,3 +354,46 @@ pub async fn sources_of_person(
     );
     Ok(sqlx::query_as(&sql).bind(person_id).fetch_all(conn).await?)
 }
+
+/// The person's Budget di Integrazione whose period covers `day` (the latest one, if periods
+/// were ever made to overlap).
+///
+/// # Errors
+/// Database errors.
+pub async fn integration_budget_on(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+    day: chrono::NaiveDate,
+) -> AppResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select funding_source_id from funding_source
+         where kind = 'integration_budget' and person_id = $1
+           and $2 between period_start and period_end
+         order by period_start desc limit 1",
+    )
+    .bind(person_id)
+    .bind(day)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The region's transport fund whose period covers `day`.
+///
+/// # Errors
+/// Database errors.
+pub async fn transport_fund_on(
+    conn: &mut PgConnection,
+    region_code: &str,
+    day: chrono::NaiveDate,
+) -> AppResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "select funding_source_id from funding_source
+         where kind = 'transport_fund' and region_code = $1
+           and $2 between period_start and period_end
+         order by period_start desc, funding_source_id limit 1",
+    )
+    .bind(region_code)
+    .bind(day)
+    .fetch_optional(conn)
+    .await?)
+}

@@ -12,12 +12,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::db::{self, DriverRef, LatestPosition, ManifestRow, RunHeader};
-use super::upload::{self, UploadResult};
-use super::{EventBatch, PositionBatch, RunStatus, StopKind, StopStatus};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
+use crate::fleet::db::{self as fleet_db, DriverRef};
+use crate::runs::driving::db::{self, LatestPosition, ManifestRow, RunHeader};
+use crate::runs::driving::upload::{self, UploadResult};
+use crate::runs::driving::{EventBatch, PositionBatch, RunStatus, StopKind, StopStatus};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -57,7 +58,7 @@ fn dotted(field: &str) -> String {
 async fn me_as_driver(state: &AppState, staff: &Staff) -> AppResult<DriverRef> {
     staff.require(&[Role::Driver])?;
     let mut conn = state.db.acquire().await?;
-    db::driver_of_staff(&mut conn, staff.staff_id)
+    fleet_db::driver_of_staff(&mut conn, staff.staff_id)
         .await?
         .ok_or_else(|| AppError::Forbidden("this login is not linked to a driver".into()))
 }
@@ -82,7 +83,7 @@ async fn my_runs(
     let mut conn = state.db.acquire().await?;
     let date = match q.date {
         Some(d) => d,
-        None => db::today_in_rome(&mut conn, state.now()).await?,
+        None => crate::service_day::day_of(state.now()),
     };
     let runs = db::runs_of_driver(&mut conn, driver.driver_id, date).await?;
     Ok(Json(MyRuns { date, runs }))
@@ -161,7 +162,7 @@ async fn my_manifest(
     let run = db::run_of_driver(&mut conn, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
-    if run.service_date != db::today_in_rome(&mut conn, state.now()).await?
+    if run.service_date != crate::service_day::day_of(state.now())
         || run.status == RunStatus::Cancelled
     {
         return Err(AppError::NotFound("run"));
@@ -233,7 +234,7 @@ async fn post_positions(
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
-    db::require_started(&mut tx, service_date, state.now()).await?;
+    db::require_started(service_date, state.now())?;
     let mut result = PositionsResult {
         accepted: 0,
         duplicates: Vec::new(),

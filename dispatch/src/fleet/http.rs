@@ -6,9 +6,9 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::{Driver, NewDriver, NewVehicle, Vehicle};
+use super::{db, Driver, NewDriver, NewVehicle, Vehicle};
 use crate::auth::{create_staff, hash_password, NewStaff, Role, Staff};
-use crate::error::{on_constraint, AppError, AppResult};
+use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
 use crate::geo::LonLat;
 use crate::state::AppState;
@@ -20,9 +20,6 @@ pub fn router() -> Router<AppState> {
         .route("/api/drivers", post(create_driver).get(list_drivers))
 }
 
-const VEHICLE_COLUMNS: &str = "region_code, vehicle_id, label, seats, wheelchair_places, operator, depot_name,
-    st_x(depot::geometry) as lon, st_y(depot::geometry) as lat, cost_per_km_cents, cost_per_hour_cents, active";
-
 async fn create_vehicle(
     State(state): State<AppState>,
     staff: Staff,
@@ -31,26 +28,8 @@ async fn create_vehicle(
     staff.require(&[Role::ProgrammeAdmin])?;
     let v = body.validate()?;
     staff.require_region("region_code", &v.region_code)?;
-    let sql = format!(
-        "insert into vehicle (region_code, label, seats, wheelchair_places, operator, depot_name, depot,
-            cost_per_km_cents, cost_per_hour_cents)
-         values ($1, $2, $3, $4, $5, $6, {}, $9, $10) returning {VEHICLE_COLUMNS}, null::float8 as distance_m",
-        crate::sql_point!("$7", "$8")
-    );
-    let vehicle = sqlx::query_as(&sql)
-        .bind(&v.region_code)
-        .bind(&v.label)
-        .bind(v.seats)
-        .bind(v.wheelchair_places)
-        .bind(&v.operator)
-        .bind(&v.depot_name)
-        .bind(v.depot.lon)
-        .bind(v.depot.lat)
-        .bind(v.cost_per_km_cents)
-        .bind(v.cost_per_hour_cents)
-        .fetch_one(&state.db)
-        .await
-        .map_err(on_constraint)?;
+    let mut conn = state.db.acquire().await?;
+    let vehicle = db::insert_vehicle(&mut conn, &v).await?;
     Ok((StatusCode::CREATED, Json(vehicle)))
 }
 
@@ -80,21 +59,14 @@ async fn list_vehicles(
             ))
         }
     };
-    let pt = crate::sql_point!("$2", "$3");
-    let sql = format!(
-        "select {VEHICLE_COLUMNS},
-            case when $2::float8 is null then null else st_distance(depot, {pt}) end as distance_m
-         from vehicle
-         where region_code = $1 and active and wheelchair_places >= $4
-         order by case when $2::float8 is null then 0 else st_distance(depot, {pt}) end, label"
-    );
-    let vehicles = sqlx::query_as(&sql)
-        .bind(&q.region)
-        .bind(at.map(|p| p.lon))
-        .bind(at.map(|p| p.lat))
-        .bind(q.min_wheelchair_places.unwrap_or(0))
-        .fetch_all(&state.db)
-        .await?;
+    let mut conn = state.db.acquire().await?;
+    let vehicles = db::vehicles(
+        &mut conn,
+        &q.region,
+        at,
+        q.min_wheelchair_places.unwrap_or(0),
+    )
+    .await?;
     Ok(Json(vehicles))
 }
 
@@ -123,17 +95,14 @@ async fn create_driver(
         .map_err(|e| anyhow::anyhow!("hashing task: {e}"))??;
     let mut tx = state.db.begin().await?;
     let staff_id = create_staff(&mut tx, &new, &hash).await?;
-    let driver = sqlx::query_as(
-        "insert into driver (region_code, staff_id, display_name, operator) values ($1, $2, $3, $4)
-         returning region_code, driver_id, staff_id, display_name, operator",
+    let driver = db::insert_driver(
+        &mut tx,
+        &body.region_code,
+        staff_id,
+        &new.display_name,
+        &operator,
     )
-    .bind(&body.region_code)
-    .bind(staff_id)
-    .bind(&new.display_name)
-    .bind(&operator)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(on_constraint)?;
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(driver)))
 }
@@ -150,12 +119,7 @@ async fn list_drivers(
 ) -> AppResult<Json<Vec<Driver>>> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
     staff.require_region("region", &q.region)?;
-    let drivers = sqlx::query_as(
-        "select region_code, driver_id, staff_id, display_name, operator from driver
-         where region_code = $1 order by display_name",
-    )
-    .bind(&q.region)
-    .fetch_all(&state.db)
-    .await?;
+    let mut conn = state.db.acquire().await?;
+    let drivers = db::drivers_of_region(&mut conn, &q.region).await?;
     Ok(Json(drivers))
 }

@@ -1,5 +1,6 @@
 //! The fleet: vehicles (seats, wheelchair places, operator, depot, costs) and drivers.
 
+pub mod db;
 pub mod http;
 
 use serde::{Deserialize, Serialize};

@@ -32,7 +32,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/lines", post(create_line).get(list_lines))
         .route("/api/lines/passing", get(passing))
-        .route("/api/lines/materialise", post(materialise))
         .route("/api/lines/{line_id}", get(get_line))
         .route("/api/lines/{line_id}/subscriptions", post(subscribe))
         .route(
@@ -189,35 +188,12 @@ async fn end_subscription(
     let mut tx = state.db.begin().await?;
     let last_day = match body.valid_to {
         Some(d) => d,
-        None => {
-            sqlx::query_scalar("select (now() at time zone 'Europe/Rome')::date")
-                .fetch_one(&mut *tx)
-                .await?
-        }
+        None => crate::service_day::day_of(state.now()),
     };
     let sub =
         db::end_subscription(&mut tx, &staff, polo, line_id, subscription_id, last_day).await?;
     tx.commit().await?;
     Ok(Json(sub))
-}
-
-#[derive(Deserialize)]
-struct MaterialiseBody {
-    region_code: String,
-    date: NaiveDate,
-}
-
-async fn materialise(
-    State(state): State<AppState>,
-    staff: Staff,
-    AppJson(body): AppJson<MaterialiseBody>,
-) -> AppResult<Json<db::Materialised>> {
-    staff.require(PLANNERS)?;
-    staff.require_region("region_code", &body.region_code)?;
-    let mut tx = state.db.begin().await?;
-    let done = db::materialise(&mut tx, &body.region_code, body.date, Some(staff.staff_id)).await?;
-    tx.commit().await?;
-    Ok(Json(done))
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,7 @@
 //! Linee lavoro: scheduled work lines from settlements to farms. A line has ordered stops with
 //! local (Europe/Rome) times, operating days (ISO 1 = Monday .. 7 = Sunday) within a season, and
 //! a capacity; people subscribe through their case for a date range and a segment
-//! `[board_seq, alight_seq)`; each operating day becomes one run (see [`db::materialise`]).
+//! `[board_seq, alight_seq)`; each operating day becomes one run (made by `runs::line_runs`).
 //!
 //! Invariants kept here, in `seats.rs` (the pure seat rules) and in `db/`:
 //! - a line has at least two stops with strictly increasing times (so a line never crosses
@@ -23,76 +23,6 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
-
-/// Kind of a run stop made from a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStopKind {
-    /// The line's first stop, where the run begins.
-    Start,
-    /// A rider boards.
-    Pickup,
-    /// A rider gets off.
-    Dropoff,
-    /// The line's last stop, where the run ends.
-    End,
-}
-
-impl RunStopKind {
-    /// The `stop_kind` value in the database.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Start => "start",
-            Self::Pickup => "pickup",
-            Self::Dropoff => "dropoff",
-            Self::End => "end",
-        }
-    }
-}
-
-/// One stop of a run made from a line, in run order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PlannedStop {
-    /// What happens there.
-    pub kind: RunStopKind,
-    /// The rider's request, for pickups and drop-offs.
-    pub ride_request_id: Option<Uuid>,
-    /// The line stop where it happens.
-    pub line_seq: i16,
-}
-
-/// The stops of a line's run: `start` at the first line stop, then at each line stop the
-/// drop-offs (so seats free up) and then the pickups, in the riders' order, and `end` at the
-/// last line stop. `riders` are `(ride_request_id, board_seq, alight_seq)`.
-#[must_use]
-pub fn plan_run_stops(stop_count: i16, riders: &[(Uuid, i16, i16)]) -> Vec<PlannedStop> {
-    let mut out = vec![PlannedStop {
-        kind: RunStopKind::Start,
-        ride_request_id: None,
-        line_seq: 0,
-    }];
-    for seq in 0..stop_count {
-        let dropoffs = riders
-            .iter()
-            .filter(|r| r.2 == seq)
-            .map(|r| (RunStopKind::Dropoff, r.0));
-        let pickups = riders
-            .iter()
-            .filter(|r| r.1 == seq)
-            .map(|r| (RunStopKind::Pickup, r.0));
-        out.extend(dropoffs.chain(pickups).map(|(kind, id)| PlannedStop {
-            kind,
-            ride_request_id: Some(id),
-            line_seq: seq,
-        }));
-    }
-    out.push(PlannedStop {
-        kind: RunStopKind::End,
-        ride_request_id: None,
-        line_seq: stop_count - 1,
-    });
-    out
-}
 
 /// A stop of a line to create.
 #[derive(Debug, Clone, Deserialize)]
@@ -571,33 +501,5 @@ mod tests {
         assert!(sub(0, 2, "2027-06-01", "2027-06-30")
             .validate(&s, 3)
             .is_ok());
-    }
-
-    #[test]
-    fn a_run_drops_off_before_it_picks_up_at_each_stop() {
-        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
-        let plan = plan_run_stops(3, &[(a, 0, 2), (b, 0, 1), (c, 1, 2)]);
-        let got: Vec<(&str, Option<Uuid>, i16)> = plan
-            .iter()
-            .map(|p| (p.kind.as_str(), p.ride_request_id, p.line_seq))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("start", None, 0),
-                ("pickup", Some(a), 0),
-                ("pickup", Some(b), 0),
-                ("dropoff", Some(b), 1),
-                ("pickup", Some(c), 1),
-                ("dropoff", Some(a), 2),
-                ("dropoff", Some(c), 2),
-                ("end", None, 2),
-            ]
-        );
-        assert_eq!(
-            plan_run_stops(2, &[]).len(),
-            2,
-            "an empty run still drives the line"
-        );
     }
 }

@@ -223,3 +223,33 @@ pub async fn meeting_points_of(
     );
     Ok(sqlx::query_as(&sql).bind(place_id).fetch_all(conn).await?)
 }
+
+/// Columns of a [`super::ServiceArea`] (the polygon as GeoJSON, its area in km²).
+pub const AREA_COLUMNS: &str =
+    "region_code, service_area_id, polo_id, name, st_area(area) / 1e6 as area_km2,
+    st_asgeojson(area, 6) as geojson";
+
+/// Inserts a service area from a WKT polygon (checked as simple by the caller).
+///
+/// # Errors
+/// A conflict for a duplicate name; database errors.
+pub async fn insert_service_area(
+    conn: &mut PgConnection,
+    region: &str,
+    polo_id: Option<Uuid>,
+    name: &str,
+    wkt: &str,
+) -> AppResult<super::ServiceArea> {
+    sqlx::query_as(&format!(
+        "insert into service_area (region_code, polo_id, name, area)
+         values ($1, $2, $3, st_multi(st_geomfromtext($4, 4326))::geography)
+         returning {AREA_COLUMNS}"
+    ))
+    .bind(region)
+    .bind(polo_id)
+    .bind(name)
+    .bind(wkt)
+    .fetch_one(conn)
+    .await
+    .map_err(crate::error::on_constraint)
+}

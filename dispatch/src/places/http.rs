@@ -188,20 +188,8 @@ struct NewServiceArea {
     polygon: Vec<[f64; 2]>,
 }
 
-#[derive(serde::Serialize, sqlx::FromRow)]
-struct ServiceArea {
-    region_code: String,
-    service_area_id: Uuid,
-    polo_id: Option<Uuid>,
-    name: String,
-    area_km2: f64,
-    /// GeoJSON of the area, for maps.
-    geojson: String,
-}
-
-const AREA_COLUMNS: &str =
-    "region_code, service_area_id, polo_id, name, st_area(area) / 1e6 as area_km2,
-    st_asgeojson(area, 6) as geojson";
+use super::db::AREA_COLUMNS;
+use super::ServiceArea;
 
 async fn create_service_area(
     State(state): State<AppState>,
@@ -249,18 +237,9 @@ async fn create_service_area(
             format!("not a simple polygon: {}", valid.unwrap_or_default()),
         ));
     }
-    let area = sqlx::query_as(&format!(
-        "insert into service_area (region_code, polo_id, name, area)
-         values ($1, $2, $3, st_multi(st_geomfromtext($4, 4326))::geography)
-         returning {AREA_COLUMNS}"
-    ))
-    .bind(&body.region_code)
-    .bind(body.polo_id)
-    .bind(&name)
-    .bind(&wkt)
-    .fetch_one(&mut *tx)
-    .await
-    .map_err(crate::error::on_constraint)?;
+    let area =
+        super::db::insert_service_area(&mut tx, &body.region_code, body.polo_id, &name, &wkt)
+            .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(area)))
 }

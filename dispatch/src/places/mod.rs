@@ -284,6 +284,24 @@ pub struct MeetingPoint {
     pub distance_m: Option<f64>,
 }
 
+/// A service area: where the transport reaches (a position booked outside every area of its
+/// region is refused).
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+pub struct ServiceArea {
+    /// Region.
+    pub region_code: String,
+    /// Id.
+    pub service_area_id: Uuid,
+    /// The Polo it belongs to, if any.
+    pub polo_id: Option<Uuid>,
+    /// Name.
+    pub name: String,
+    /// Area, km².
+    pub area_km2: f64,
+    /// GeoJSON of the area, for maps.
+    pub geojson: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

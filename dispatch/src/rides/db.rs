@@ -314,15 +314,11 @@ async fn candidates(
     match choose_funding(&facts.funding()) {
         FundingChoice::Employer(src) => out.push((src, None)),
         FundingChoice::Budget(area) => {
-            let budget: Option<Uuid> = sqlx::query_scalar(
-                "select funding_source_id from funding_source
-                 where kind = 'integration_budget' and person_id = $1
-                   and $2 between period_start and period_end
-                 order by period_start desc limit 1",
+            let budget = crate::budgets::db::integration_budget_on(
+                &mut *conn,
+                facts.person_id,
+                facts.service_date,
             )
-            .bind(facts.person_id)
-            .bind(facts.service_date)
-            .fetch_optional(&mut *conn)
             .await?;
             if let Some(b) = budget {
                 out.push((b, Some(area)));
@@ -330,16 +326,9 @@ async fn candidates(
         }
         FundingChoice::TransportFund => {}
     }
-    let fund: Option<Uuid> = sqlx::query_scalar(
-        "select funding_source_id from funding_source
-         where kind = 'transport_fund' and region_code = $1
-           and $2 between period_start and period_end
-         order by period_start desc, funding_source_id limit 1",
-    )
-    .bind(&facts.region_code)
-    .bind(facts.service_date)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let fund =
+        crate::budgets::db::transport_fund_on(&mut *conn, &facts.region_code, facts.service_date)
+            .await?;
     if let Some(f) = fund {
         if !out.iter().any(|(s, _)| *s == f) {
             out.push((f, None));
@@ -493,4 +482,25 @@ pub async fn status_history_of_case(
     .bind(case_id)
     .fetch_all(conn)
     .await?)
+}
+
+/// A boarding reported after the drop-off: the completed ride gets its pickup time (the
+/// earliest reported).
+///
+/// # Errors
+/// Database errors.
+pub async fn note_boarding(
+    conn: &mut PgConnection,
+    ride_request_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "update ride set picked_up_at = least(coalesce(picked_up_at, $2), $2)
+         where ride_request_id = $1 and outcome = 'completed'",
+    )
+    .bind(ride_request_id)
+    .bind(at)
+    .execute(conn)
+    .await?;
+    Ok(())
 }

@@ -6,35 +6,8 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{PlanRequest, PlanVehicle};
+use super::{PlanRequest, PlanVehicle, RunStatus, StopKind, StopStatus};
 use crate::error::AppResult;
-
-/// The UTC instant of local (Europe/Rome) midnight starting `day`.
-///
-/// # Errors
-/// Database errors.
-pub async fn day_zero(conn: &mut PgConnection, day: NaiveDate) -> AppResult<DateTime<Utc>> {
-    Ok(
-        sqlx::query_scalar("select ($1::date::timestamp at time zone 'Europe/Rome')")
-            .bind(day)
-            .fetch_one(conn)
-            .await?,
-    )
-}
-
-/// The day of `now` in Europe/Rome, and the seconds since its local midnight.
-///
-/// # Errors
-/// Database errors.
-pub async fn today(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<(NaiveDate, f64)> {
-    Ok(sqlx::query_as(
-        "select ($1 at time zone 'Europe/Rome')::date,
-                extract(epoch from $1 - (($1 at time zone 'Europe/Rome')::date::timestamp at time zone 'Europe/Rome'))::float8",
-    )
-    .bind(now)
-    .fetch_one(conn)
-    .await?)
-}
 
 /// A request row as the planners read it (times in seconds from local midnight).
 #[derive(sqlx::FromRow)]
@@ -65,7 +38,7 @@ pub async fn plannable_requests(
     keep_confirmed: bool,
     vehicles: &[PlanVehicle],
 ) -> AppResult<Vec<PlanRequest>> {
-    let zero = day_zero(conn, day).await?;
+    let zero = crate::service_day::midnight(day);
     let rows: Vec<RequestRow> = sqlx::query_as(
         "select r.ride_request_id,
                 st_x(r.pickup_location::geometry) as p_lon, st_y(r.pickup_location::geometry) as p_lat,
@@ -176,21 +149,8 @@ pub async fn free_vehicles(
         .collect())
 }
 
-/// Drivers of the region, in a stable order, for assigning runs.
-///
-/// # Errors
-/// Database errors.
-pub async fn drivers(conn: &mut PgConnection, region: &str) -> AppResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "select driver_id from driver where region_code = $1 order by display_name",
-    )
-    .bind(region)
-    .fetch_all(conn)
-    .await?)
-}
-
-/// Takes a request out of its run: its pending stops go, the run is re-timed by the caller.
-/// Returns the run it was in.
+/// Takes a request out of its run: its pending stops go, the request is unassigned (by
+/// bookings), the run is re-timed by the caller. Returns the run it was in.
 ///
 /// # Errors
 /// Database errors.
@@ -198,17 +158,8 @@ pub async fn remove_request(
     conn: &mut PgConnection,
     ride_request_id: Uuid,
 ) -> AppResult<Option<Uuid>> {
-    let run: Option<Uuid> =
-        sqlx::query_scalar("select run_id from ride_request where ride_request_id = $1 for update")
-            .bind(ride_request_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .flatten();
+    let run = crate::bookings::db::unassign(&mut *conn, ride_request_id).await?;
     sqlx::query("delete from run_stop where ride_request_id = $1 and status = 'pending'")
-        .bind(ride_request_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query("update ride_request set run_id = null, promised_pickup_at = null where ride_request_id = $1")
         .bind(ride_request_id)
         .execute(&mut *conn)
         .await?;
@@ -218,8 +169,8 @@ pub async fn remove_request(
 /// A stop to write.
 #[derive(Debug, Clone)]
 pub struct NewStop {
-    /// Kind: start, pickup, dropoff, end.
-    pub kind: &'static str,
+    /// Kind.
+    pub kind: StopKind,
     /// The request served, for pickups and drop-offs.
     pub ride_request_id: Option<Uuid>,
     /// Where.
@@ -228,10 +179,13 @@ pub struct NewStop {
     pub arrival: DateTime<Utc>,
     /// Planned departure.
     pub departure: DateTime<Utc>,
+    /// The place and meeting point, when not those of the request's pickup or drop-off (a
+    /// line run's start and end).
+    pub place: Option<(Uuid, Option<Uuid>)>,
 }
 
 /// Writes stops of a run from sequence number `first_seq` on; places and meeting points are
-/// taken from the request's pickup or drop-off.
+/// the stop's own, or else taken from the request's pickup or drop-off.
 ///
 /// # Errors
 /// Database errors.
@@ -245,7 +199,9 @@ pub async fn insert_stops(
     // One statement for the whole run: a live insertion rewrites a route while riders wait.
     let n = i32::try_from(stops.len()).unwrap_or(i32::MAX);
     let seqs: Vec<i32> = (first_seq..first_seq + n).collect();
-    let kinds: Vec<&str> = stops.iter().map(|s| s.kind).collect();
+    let kinds: Vec<StopKind> = stops.iter().map(|s| s.kind).collect();
+    let places: Vec<Option<Uuid>> = stops.iter().map(|s| s.place.map(|p| p.0)).collect();
+    let points: Vec<Option<Uuid>> = stops.iter().map(|s| s.place.and_then(|p| p.1)).collect();
     let requests: Vec<Option<Uuid>> = stops.iter().map(|s| s.ride_request_id).collect();
     let lons: Vec<f64> = stops.iter().map(|s| s.location.lon).collect();
     let lats: Vec<f64> = stops.iter().map(|s| s.location.lat).collect();
@@ -254,12 +210,15 @@ pub async fn insert_stops(
     sqlx::query(
         "insert into run_stop (region_code, run_id, seq, kind, ride_request_id, place_id, meeting_point_id,
                                location, planned_arrival, planned_departure)
-         select $1, $2, t.seq, t.kind::stop_kind, t.req,
-                case t.kind when 'pickup' then r.pickup_place_id when 'dropoff' then r.dropoff_place_id end,
-                case t.kind when 'pickup' then r.pickup_meeting_point_id when 'dropoff' then r.dropoff_meeting_point_id end,
+         select $1, $2, t.seq, t.kind, t.req,
+                case when t.place is not null then t.place
+                     when t.kind = 'pickup' then r.pickup_place_id when t.kind = 'dropoff' then r.dropoff_place_id end,
+                case when t.place is not null then t.point
+                     when t.kind = 'pickup' then r.pickup_meeting_point_id when t.kind = 'dropoff' then r.dropoff_meeting_point_id end,
                 st_setsrid(st_makepoint(t.lon, t.lat), 4326)::geography, t.arr, t.dep
-         from unnest($3::int[], $4::text[], $5::uuid[], $6::float8[], $7::float8[], $8::timestamptz[], $9::timestamptz[])
-              as t(seq, kind, req, lon, lat, arr, dep)
+         from unnest($3::int[], $4::stop_kind[], $5::uuid[], $6::float8[], $7::float8[], $8::timestamptz[], $9::timestamptz[],
+                     $10::uuid[], $11::uuid[])
+              as t(seq, kind, req, lon, lat, arr, dep, place, point)
          left join ride_request r on r.ride_request_id = t.req",
     )
     .bind(region)
@@ -271,6 +230,8 @@ pub async fn insert_stops(
     .bind(&lats)
     .bind(&arrivals)
     .bind(&departures)
+    .bind(&places)
+    .bind(&points)
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -292,7 +253,7 @@ pub struct RunView {
     /// Work line.
     pub line_id: Option<Uuid>,
     /// Status.
-    pub status: String,
+    pub status: RunStatus,
     /// Planned on estimated travel times.
     pub estimated_times: bool,
     /// Planned distance, metres.
@@ -308,7 +269,7 @@ pub struct StopView {
     /// Order.
     pub seq: i32,
     /// Kind.
-    pub kind: String,
+    pub kind: StopKind,
     /// Request served.
     pub ride_request_id: Option<Uuid>,
     /// Place name, when known.
@@ -324,7 +285,7 @@ pub struct StopView {
     /// Actual arrival.
     pub actual_arrival: Option<DateTime<Utc>>,
     /// Status.
-    pub status: String,
+    pub status: StopStatus,
 }
 
 /// Runs of a region's day with their stops.
@@ -338,7 +299,7 @@ pub async fn runs_of_day(
 ) -> AppResult<Vec<RunView>> {
     let mut runs: Vec<RunView> = sqlx::query_as(
         "select r.run_id, r.service_date, r.vehicle_id, v.label as vehicle_label, r.driver_id, r.line_id,
-                r.status::text as status, r.estimated_times, r.planned_distance_m
+                r.status, r.estimated_times, r.planned_distance_m
          from run r join vehicle v using (vehicle_id)
          where r.region_code = $1 and r.service_date = $2 and r.status <> 'cancelled'
          order by v.label, r.run_id",
@@ -359,10 +320,10 @@ pub async fn runs_of_day(
 /// Database errors.
 pub async fn stops_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<StopView>> {
     Ok(sqlx::query_as(
-        "select s.seq, s.kind::text as kind, s.ride_request_id,
+        "select s.seq, s.kind, s.ride_request_id,
                 coalesce(p.name || coalesce(' - ' || m.name, ''), null) as place_name,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
-                s.planned_arrival, s.planned_departure, s.actual_arrival, s.status::text as status
+                s.planned_arrival, s.planned_departure, s.actual_arrival, s.status
          from run_stop s
          left join place p on p.place_id = s.place_id
          left join meeting_point m on m.meeting_point_id = s.meeting_point_id

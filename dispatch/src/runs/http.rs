@@ -29,6 +29,30 @@ pub fn router() -> Router<AppState> {
         .route("/api/ride-requests/clusters", get(clusters))
         .route("/api/ride-requests/{id}/move", post(move_request))
         .route("/api/runs/{run_id}/driver", post(assign_driver))
+        .route("/api/lines/materialise", post(materialise_lines))
+}
+
+#[derive(Deserialize)]
+struct MaterialiseBody {
+    region_code: String,
+    date: NaiveDate,
+}
+
+/// The day's runs of the work lines (the planning makes them too; this is for a day that is
+/// not planned, or to see what a day's lines become).
+async fn materialise_lines(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppJson(body): AppJson<MaterialiseBody>,
+) -> AppResult<Json<super::line_runs::Materialised>> {
+    staff.require(PLANNERS)?;
+    staff.require_region("region_code", &body.region_code)?;
+    let mut tx = state.db.begin().await?;
+    let done =
+        super::line_runs::materialise(&mut tx, &body.region_code, body.date, Some(staff.staff_id))
+            .await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 #[derive(Deserialize)]

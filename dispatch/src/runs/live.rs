@@ -8,47 +8,54 @@
 //!   ([`retime_run`]).
 //!
 //! Changes to one region's plan are serialised with a transaction-scoped advisory lock, so
-//! two insertions never build on the same stale state. What already happened (done stops,
+//! two insertions never build on the same stale state. The lock is held only to read the
+//! day, decide and write: road travel times are fetched before it is taken (and fetched
+//! again if the day gained a place meanwhile), and the optimiser runs on a blocking thread,
+//! so a slow OSRM never stalls the region's bookings and driver uploads. Bookings reach this
+//! module only through [`crate::state::Dispatcher`] ([`LiveDispatcher`]). What already happened (done stops,
 //! passengers on board) is never moved: the optimiser's `routing::dynamic` works on the rest.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use routing::dynamic::{self, InsertError, OnBoard, PlanState, PlannedStop, VehicleState};
-use routing::matrix::Location;
-use routing::solution::StopKind;
-use serde::Serialize;
+use routing::matrix::{Location, Matrix};
+use routing::solution::StopKind as RouteStop;
+use routing::travel::TravelMatrix;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::db;
-use super::{build_problem, locations, PlanRequest, PlanVehicle, SHIFT_START_S};
+use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, SHIFT_START_S};
 use crate::bookings::RideStatus;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::service_day;
+pub use crate::state::LiveOutcome;
+use crate::state::{AppState, BoxFuture, Dispatcher};
 
-/// What happened to a request booked for today.
-#[derive(Debug, Clone, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum LiveOutcome {
-    /// In a run, with a promised pickup time.
-    Confirmed {
-        /// Request.
+/// The live dispatcher behind [`crate::state::Dispatcher`]: what bookings call.
+pub struct LiveDispatcher;
+
+impl Dispatcher for LiveDispatcher {
+    fn place_live<'a>(
+        &'a self,
+        state: &'a AppState,
+        ids: &'a [Uuid],
+    ) -> BoxFuture<'a, AppResult<Vec<LiveOutcome>>> {
+        Box::pin(after_booking(state, ids))
+    }
+
+    fn leave_run<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
         ride_request_id: Uuid,
-        /// Run.
-        run_id: Uuid,
-        /// Promised pickup.
-        pickup_at: DateTime<Utc>,
-    },
-    /// No vehicle can take it.
-    Refused {
-        /// Request.
-        ride_request_id: Uuid,
-        /// Why.
-        reason: String,
-        /// What the rider can do instead.
-        alternatives: Vec<String>,
-    },
+    ) -> BoxFuture<'a, AppResult<Option<Uuid>>> {
+        Box::pin(db::remove_request(conn, ride_request_id))
+    }
+
+    fn retime<'a>(&'a self, state: &'a AppState, run_id: Uuid) -> BoxFuture<'a, AppResult<()>> {
+        Box::pin(retime_run(state, run_id))
+    }
 }
 
 /// Inserts each request that is for today into the running plan. Requests for other days wait
@@ -58,21 +65,18 @@ pub enum LiveOutcome {
 /// Database or travel-time failures (the requests then stay `requested`).
 pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<LiveOutcome>> {
     let mut out = Vec::new();
+    let (day, _) = service_day::today(state.now());
     for id in ids {
-        let mut tx = state.db.begin().await?;
-        let (day, _) = db::today(&mut tx, state.now()).await?;
         let (region, service_date): (String, NaiveDate) = sqlx::query_as(
             "select region_code, service_date from ride_request where ride_request_id = $1",
         )
         .bind(id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&state.db)
         .await?;
         if service_date != day {
             continue;
         }
-        let outcome = insert_locked(state, &mut tx, &region, *id, None).await?;
-        tx.commit().await?;
-        out.push(outcome);
+        out.push(insert_live(state, &region, *id, None).await?.0);
     }
     Ok(out)
 }
@@ -83,7 +87,6 @@ pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<Live
 /// # Errors
 /// Not found for an unknown run; a conflict `infeasible` with the reason.
 pub async fn move_request(state: &AppState, id: Uuid, target_run: Uuid) -> AppResult<LiveOutcome> {
-    let mut tx = state.db.begin().await?;
     let (region, vehicle): (String, Uuid) = sqlx::query_as(
         "select run.region_code, run.vehicle_id from run join ride_request r
              on r.region_code = run.region_code and r.service_date = run.service_date
@@ -91,19 +94,10 @@ pub async fn move_request(state: &AppState, id: Uuid, target_run: Uuid) -> AppRe
     )
     .bind(target_run)
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&state.db)
     .await?
     .ok_or_else(|| AppError::invalid("run_id", "no open run of the request's day and region"))?;
-    lock_region(&mut tx, &region).await?;
-    let old_run = db::remove_request(&mut tx, id).await?;
-    let outcome = insert_locked(state, &mut tx, &region, id, Some(vehicle)).await?;
-    if let LiveOutcome::Refused { reason, .. } = &outcome {
-        return Err(AppError::conflict(
-            "infeasible",
-            format!("the request does not fit in that run: {reason}"),
-        ));
-    }
-    tx.commit().await?;
+    let (outcome, old_run) = insert_live(state, &region, id, Some(vehicle)).await?;
     if let Some(old) = old_run.filter(|o| *o != target_run) {
         retime_run(state, old).await?;
     }
@@ -149,7 +143,7 @@ struct Day {
 }
 
 async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppResult<Day> {
-    let zero = db::day_zero(conn, day).await?;
+    let zero = service_day::midnight(day);
     // Vehicles already driving their run are part of today's plan too.
     let vehicles = db::free_vehicles(conn, region, day, true).await?;
     let stops: Vec<StopRow> = sqlx::query_as(
@@ -209,11 +203,11 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
             ("dropoff", Some(r)) if done => vs.on_board.retain(|b| b.request != r),
             ("pickup", Some(r)) => vs.planned.push(PlannedStop {
                 request: r,
-                kind: StopKind::Pickup,
+                kind: RouteStop::Pickup,
             }),
             ("dropoff", Some(r)) => vs.planned.push(PlannedStop {
                 request: r,
-                kind: StopKind::Delivery,
+                kind: RouteStop::Delivery,
             }),
             _ => {}
         }
@@ -276,24 +270,30 @@ async fn requests_by_id(
     Ok(rows.into_iter().map(|r| r.into_plan(vehicles)).collect())
 }
 
-/// Inserts request `id` into today's plan of `region`, under the region's lock, in `conn`'s
-/// transaction. With `pin`, only that vehicle may take it.
-async fn insert_locked(
-    state: &AppState,
+/// Today's plan of a region with a new request in it, ready for the optimiser: its
+/// locations (matrix order) and the index of the new request.
+struct LiveProblem {
+    day: Day,
+    locs: Locations,
+    new_idx: usize,
+}
+
+/// Loads today's plan of `region` with request `id` added as the one to insert (with `pin`,
+/// only that vehicle may take it). Nobody can be picked up in the past.
+async fn live_problem(
     conn: &mut PgConnection,
     region: &str,
+    today: NaiveDate,
+    now_s: f64,
     id: Uuid,
     pin: Option<Uuid>,
-) -> AppResult<LiveOutcome> {
-    lock_region(conn, region).await?;
-    let (today, now_s) = db::today(conn, state.now()).await?;
+) -> AppResult<LiveProblem> {
     let mut day = load_day(conn, region, today).await?;
     let mut new = requests_by_id(conn, &[id], day.zero, &day.vehicles).await?;
     let Some(mut new) = new.pop() else {
         return Err(AppError::NotFound("ride request"));
     };
     new.promised_s = None;
-    // Nobody can be picked up in the past.
     new.not_before_s = Some(now_s);
     new.pinned =
         match pin {
@@ -313,14 +313,147 @@ async fn insert_locked(
             .get(day.positions[&vs.vehicle])
             .expect("position in locations");
     }
-    let travel = state
-        .travel
-        .matrix(&locs.points)
-        .await
-        .map_err(|e| anyhow::anyhow!("travel times: {e}"))?;
-    let problem = build_problem(&day.vehicles, &day.requests, &locs, &travel.matrix)
+    Ok(LiveProblem { day, locs, new_idx })
+}
+
+/// The matrix between `wanted`'s points cut out of one fetched for `fetched`, when every point
+/// of `wanted` is among them.
+fn submatrix(fetched: &Locations, matrix: &Matrix, wanted: &Locations) -> Option<Matrix> {
+    let index: Vec<usize> = wanted
+        .points
+        .iter()
+        .map(|p| fetched.get(*p))
+        .collect::<Option<_>>()?;
+    let n = index.len();
+    let value = |v: f64| v.is_finite().then_some(v);
+    let mut durations = Vec::with_capacity(n * n);
+    let mut distances = Vec::with_capacity(n * n);
+    for &i in &index {
+        for &j in &index {
+            durations.push(value(matrix.duration(i, j)));
+            distances.push(value(matrix.distance(i, j)));
+        }
+    }
+    Matrix::new(n, durations, distances).ok()
+}
+
+/// How many times the plan is re-read when it gained a place between the unlocked fetch of
+/// travel times and the locked decision, before travel times are fetched under the lock.
+const LIVE_ATTEMPTS: usize = 3;
+
+/// Inserts request `id` into today's plan of `region` (with `pin`, into that vehicle's run,
+/// taking it out of the run it is in first; a refusal is then a conflict and changes nothing).
+/// Returns the outcome and, for a move, the run the request left.
+///
+/// Travel times are fetched with no connection, transaction or lock held: the day is read
+/// once without the lock to know its places, their matrix is fetched (OSRM may be slow), then
+/// the region's lock is taken, the day is read again, and if it has gained a place meanwhile
+/// the lock is released and the fetch repeated. The optimiser runs on a blocking thread; the
+/// lock is held only while the day is read, decided and written.
+async fn insert_live(
+    state: &AppState,
+    region: &str,
+    id: Uuid,
+    pin: Option<Uuid>,
+) -> AppResult<(LiveOutcome, Option<Uuid>)> {
+    let mut fetched: Option<(Locations, TravelMatrix)> = None;
+    for attempt in 1..=LIVE_ATTEMPTS {
+        let (today, now_s) = service_day::today(state.now());
+        let needed = match &fetched {
+            None => {
+                let mut conn = state.db.acquire().await?;
+                Some(
+                    live_problem(&mut conn, region, today, now_s, id, pin)
+                        .await?
+                        .locs,
+                )
+            }
+            Some(_) => None,
+        };
+        if let Some(locs) = needed {
+            let travel = state
+                .travel
+                .matrix(&locs.points)
+                .await
+                .map_err(|e| anyhow::anyhow!("travel times: {e}"))?;
+            fetched = Some((locs, travel));
+        }
+        let (fetched_locs, travel) = fetched.as_ref().expect("fetched above");
+        let mut tx = state.db.begin().await?;
+        lock_region(&mut tx, region).await?;
+        let old_run = match pin {
+            Some(_) => db::remove_request(&mut tx, id).await?,
+            None => None,
+        };
+        let live = live_problem(&mut tx, region, today, now_s, id, pin).await?;
+        let matrix = match submatrix(fetched_locs, &travel.matrix, &live.locs) {
+            Some(m) => m,
+            None if attempt < LIVE_ATTEMPTS => {
+                // The plan gained a place meanwhile: let go of the lock and fetch again.
+                drop(tx);
+                fetched = None;
+                continue;
+            }
+            None => {
+                tracing::warn!(%region, "the live plan keeps changing; fetching travel times under the lock");
+                state
+                    .travel
+                    .matrix(&live.locs.points)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("travel times: {e}"))?
+                    .matrix
+            }
+        };
+        let outcome = decide(
+            &mut tx,
+            region,
+            today,
+            now_s,
+            id,
+            pin,
+            live,
+            matrix,
+            travel.estimated,
+        )
+        .await?;
+        if pin.is_some() {
+            if let LiveOutcome::Refused { reason, .. } = &outcome {
+                return Err(AppError::conflict(
+                    "infeasible",
+                    format!("the request does not fit in that run: {reason}"),
+                ));
+            }
+        }
+        tx.commit().await?;
+        return Ok((outcome, old_run));
+    }
+    unreachable!("the last attempt always decides")
+}
+
+/// Under the region's lock: runs the insertion on a blocking thread and writes the routes it
+/// changed and the rider's promise, or the refusal with alternatives.
+#[allow(clippy::too_many_arguments)]
+async fn decide(
+    conn: &mut PgConnection,
+    region: &str,
+    today: NaiveDate,
+    now_s: f64,
+    id: Uuid,
+    pin: Option<Uuid>,
+    live: LiveProblem,
+    matrix: Matrix,
+    estimated: bool,
+) -> AppResult<LiveOutcome> {
+    let LiveProblem { day, locs, new_idx } = live;
+    let problem = build_problem(&day.vehicles, &day.requests, &locs, &matrix)
         .map_err(|e| anyhow::anyhow!("building the live problem: {e}"))?;
-    match dynamic::insert(&problem, &travel.matrix, &day.state, new_idx) {
+    let plan_state = day.state.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        dynamic::insert(&problem, &matrix, &plan_state, new_idx)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("live insertion thread: {e}"))?;
+    match result {
         Ok(replanned) => {
             let mut pickup = None;
             let before: HashMap<usize, &Vec<PlannedStop>> = day
@@ -335,19 +468,18 @@ async fn insert_locked(
                 if before.get(&route.vehicle).is_some_and(|b| **b == after) {
                     continue;
                 }
-                let run_id =
-                    write_route(conn, region, today, &day, route, travel.estimated).await?;
+                let run_id = write_route(conn, region, today, &day, route, estimated).await?;
                 if let Some(s) = route
                     .stops
                     .iter()
-                    .find(|s| s.request == new_idx && s.kind == StopKind::Pickup)
+                    .find(|s| s.request == new_idx && s.kind == RouteStop::Pickup)
                 {
-                    pickup = Some((run_id, super::plan::at(day.zero, s.service_start)));
+                    pickup = Some((run_id, service_day::at(day.zero, s.service_start)));
                 }
             }
             let (run_id, pickup_at) = pickup
                 .ok_or_else(|| anyhow::anyhow!("inserted request missing from the routes"))?;
-            super::plan::confirm(conn, id, run_id, pickup_at).await?;
+            crate::bookings::db::confirm(conn, id, run_id, pickup_at).await?;
             Ok(LiveOutcome::Confirmed {
                 ride_request_id: id,
                 run_id,

@@ -7,7 +7,9 @@
 //! the plan of today, `http.rs` exposes them. A pooled connection is never held across a solve.
 
 pub mod db;
+pub mod driving;
 pub mod http;
+pub mod line_runs;
 pub mod live;
 pub mod on_lines;
 pub mod plan;
@@ -16,7 +18,86 @@ use std::collections::HashMap;
 
 use routing::matrix::{Location, Matrix};
 use routing::model::{Load, ModelError, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// Kind of a run's stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "stop_kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum StopKind {
+    /// Leaving the depot.
+    Start,
+    /// Picking a rider up.
+    Pickup,
+    /// Dropping a rider off.
+    Dropoff,
+    /// Back at the depot.
+    End,
+}
+
+/// Where a stop stands. Ordered: a stop only moves forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "stop_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum StopStatus {
+    /// Not reached yet.
+    Pending,
+    /// The vehicle is there.
+    Arrived,
+    /// Served.
+    Done,
+    /// Not needed any more (the rider of its pickup did not show up).
+    Skipped,
+}
+
+impl StopStatus {
+    fn rank(self) -> u8 {
+        match self {
+            Self::Pending => 0,
+            Self::Arrived => 1,
+            Self::Done | Self::Skipped => 2,
+        }
+    }
+
+    /// The status after `to` is reported: forward moves only; a finished stop stays as it is.
+    ///
+    /// ```
+    /// use dispatch::runs::StopStatus::*;
+    /// assert_eq!(Pending.advance(Arrived), Arrived);
+    /// assert_eq!(Done.advance(Arrived), Done);
+    /// assert_eq!(Skipped.advance(Done), Skipped);
+    /// ```
+    #[must_use]
+    pub fn advance(self, to: Self) -> Self {
+        if to.rank() > self.rank() {
+            to
+        } else {
+            self
+        }
+    }
+
+    /// Whether nothing is left to do at the stop.
+    #[must_use]
+    pub fn is_finished(self) -> bool {
+        self.rank() == 2
+    }
+}
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "run_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Not started.
+    Planned,
+    /// The driver reported a first event.
+    InProgress,
+    /// Every rider's stop is done or skipped.
+    Completed,
+    /// Cancelled by the planners.
+    Cancelled,
+}
 
 /// Seconds from local midnight when vehicles may leave their depot (05:00).
 pub const SHIFT_START_S: f64 = 5.0 * 3600.0;

@@ -6,12 +6,12 @@
 //! leg (subscribers and on-demand riders already placed on the run both count). The rider is
 //! told to board at the line's stop: the request's pickup becomes that stop.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::db::NewStop;
-use super::{PlanRequest, PICKUP_SLACK_S};
+use super::{PlanRequest, StopKind, PICKUP_SLACK_S};
 use crate::error::AppResult;
 use crate::geo::LonLat;
 
@@ -33,15 +33,6 @@ pub fn fits(r: &PlanRequest, board_s: f64, alight_s: f64) -> bool {
         .is_none_or(|e| board_s >= e && board_s <= e + PICKUP_SLACK_S);
     let arrival_ok = r.latest_s.is_none_or(|l| alight_s <= l);
     pickup_ok && arrival_ok && r.wheelchair == 0
-}
-
-#[derive(sqlx::FromRow)]
-struct LineStop {
-    place_id: Uuid,
-    meeting_point_id: Option<Uuid>,
-    lon: f64,
-    lat: f64,
-    at: DateTime<Utc>,
 }
 
 /// Places what it can of `requests` on the day's line runs; returns the ids it placed.
@@ -116,28 +107,6 @@ pub async fn place_on_lines(
     Ok(placed)
 }
 
-async fn line_stop(
-    conn: &mut PgConnection,
-    line_id: Uuid,
-    seq: i16,
-    day: NaiveDate,
-) -> AppResult<LineStop> {
-    Ok(sqlx::query_as(
-        "select s.place_id, s.meeting_point_id,
-                st_x(coalesce(m.location, p.location)::geometry) as lon,
-                st_y(coalesce(m.location, p.location)::geometry) as lat,
-                ($3 + s.stop_time) at time zone 'Europe/Rome' as at
-         from work_line_stop s join place p on p.place_id = s.place_id
-         left join meeting_point m on m.meeting_point_id = s.meeting_point_id
-         where s.line_id = $1 and s.seq = $2",
-    )
-    .bind(line_id)
-    .bind(seq)
-    .bind(day)
-    .fetch_one(conn)
-    .await?)
-}
-
 /// Boards the rider at the line's stop: the request's pickup and drop-off become the line's
 /// stops, and two stops join the run in time order (drop-offs before pickups at one stop).
 #[allow(clippy::too_many_arguments)]
@@ -151,36 +120,27 @@ async fn attach(
     request: Uuid,
     line_name: &str,
 ) -> AppResult<()> {
-    let board = line_stop(conn, line_id, board_seq, day).await?;
-    let alight = line_stop(conn, line_id, alight_seq, day).await?;
-    sqlx::query(&format!(
-        "update ride_request set pickup_place_id = $2, pickup_meeting_point_id = $3, pickup_location = {},
-             dropoff_place_id = $6, dropoff_meeting_point_id = $7, dropoff_location = {}
-         where ride_request_id = $1",
-        crate::sql_point!("$4", "$5"),
-        crate::sql_point!("$8", "$9")
-    ))
-    .bind(request)
-    .bind(board.place_id)
-    .bind(board.meeting_point_id)
-    .bind(board.lon)
-    .bind(board.lat)
-    .bind(alight.place_id)
-    .bind(alight.meeting_point_id)
-    .bind(alight.lon)
-    .bind(alight.lat)
-    .execute(&mut *conn)
-    .await?;
-    for (kind, stop) in [("pickup", &board), ("dropoff", &alight)] {
+    let board = crate::lines::db::stop_on(conn, line_id, board_seq, day).await?;
+    let alight = crate::lines::db::stop_on(conn, line_id, alight_seq, day).await?;
+    let place = |s: &crate::lines::db::LineStopOn| crate::bookings::db::LineStopPlace {
+        place_id: s.place_id,
+        meeting_point_id: s.meeting_point_id,
+        location: LonLat {
+            lon: s.lon,
+            lat: s.lat,
+        },
+    };
+    crate::bookings::db::ride_on_line(conn, request, &place(&board), &place(&alight)).await?;
+    for (kind, stop) in [(StopKind::Pickup, &board), (StopKind::Dropoff, &alight)] {
         // Where it goes: after every stop before its time, and at its time after the drop-offs
         // (and, for a pickup, after the other pickups); always before the end.
         let pos: i32 = sqlx::query_scalar(
             "select count(*)::int from run_stop where run_id = $1 and kind <> 'end'
-               and (planned_arrival < $2 or (planned_arrival = $2 and (kind in ('start', 'dropoff') or $3 = 'pickup')))",
+               and (planned_arrival < $2 or (planned_arrival = $2 and (kind in ('start', 'dropoff') or $3)))",
         )
         .bind(run_id)
         .bind(stop.at)
-        .bind(kind)
+        .bind(kind == StopKind::Pickup)
         .fetch_one(&mut *conn)
         .await?;
         // Make room at `pos` (two steps: seq is a key and never negative).
@@ -202,18 +162,17 @@ async fn attach(
             },
             arrival: stop.at,
             departure: stop.at,
+            place: None,
         };
         super::db::insert_stops(conn, region, run_id, pos, &[s]).await?;
     }
-    super::plan::confirm(conn, request, run_id, board.at).await?;
-    sqlx::query(
-        "insert into ride_request_event (region_code, ride_request_id, status, reason)
-         values ($1, $2, 'confirmed', $3)",
+    crate::bookings::db::confirm(conn, request, run_id, board.at).await?;
+    crate::bookings::db::note(
+        conn,
+        request,
+        &format!("rides the work line \"{line_name}\""),
+        None,
     )
-    .bind(region)
-    .bind(request)
-    .bind(format!("rides the work line \"{line_name}\""))
-    .execute(conn)
     .await?;
     Ok(())
 }

@@ -6,15 +6,15 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use routing::matrix::Matrix;
-use routing::solution::{Solution, StopKind};
+use routing::solution::{Solution, StopKind as RouteStop};
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::db::{self, NewStop};
-use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle};
-use crate::bookings::RideStatus;
+use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, StopKind};
 use crate::error::AppResult;
+pub(crate) use crate::service_day::at;
 use crate::state::AppState;
 
 /// What a finished plan reports.
@@ -170,8 +170,8 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     let solve_ms = t.elapsed().as_millis();
     progress(state, job, "running", "saving runs").await;
     let mut tx = state.db.begin().await?;
-    let zero = db::day_zero(&mut tx, day).await?;
-    let drivers = db::drivers(&mut tx, &region).await?;
+    let zero = crate::service_day::midnight(day);
+    let drivers = crate::fleet::db::drivers(&mut tx, &region).await?;
     clear_planned_runs(&mut tx, &region, day).await?;
     let written = write_solution(
         &mut tx,
@@ -232,7 +232,7 @@ async fn materialise_lines(
             .fetch_one(&state.db)
             .await?;
     let mut tx = state.db.begin().await?;
-    let runs = crate::lines::db::materialise_day(&mut tx, region, day, requested_by)
+    let runs = super::line_runs::materialise_day(&mut tx, region, day, requested_by)
         .await
         .map_err(|e| anyhow::anyhow!("work lines: {e}"))?;
     tx.commit().await?;
@@ -276,10 +276,7 @@ async fn clear_planned_runs(
     .bind(day)
     .fetch_all(&mut *conn)
     .await?;
-    sqlx::query("update ride_request set run_id = null where run_id = any($1)")
-        .bind(&runs)
-        .execute(&mut *conn)
-        .await?;
+    crate::bookings::db::release_runs(&mut *conn, &runs).await?;
     sqlx::query("delete from run_stop where run_id = any($1)")
         .bind(&runs)
         .execute(&mut *conn)
@@ -305,13 +302,6 @@ pub struct Written<'a> {
     pub estimated: bool,
     /// Drivers to assign, in order.
     pub drivers: &'a [Uuid],
-}
-
-/// The instant `s` seconds after local midnight `zero`.
-pub(crate) fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
-    #[allow(clippy::cast_possible_truncation)]
-    let ms = (s * 1000.0).round() as i64;
-    zero + chrono::Duration::milliseconds(ms)
 }
 
 /// Writes one run per route and confirms the served riders with their pickup time. Returns
@@ -348,8 +338,8 @@ pub async fn write_solution(
         let stops = route_stops(w.zero, vehicle, requests, route, true);
         db::insert_stops(conn, w.region, run_id, 0, &stops).await?;
         for s in &route.stops {
-            if s.kind == StopKind::Pickup {
-                confirm(
+            if s.kind == RouteStop::Pickup {
+                crate::bookings::db::confirm(
                     conn,
                     requests[s.request].id,
                     run_id,
@@ -373,11 +363,12 @@ pub(crate) fn route_stops(
     let mut out = Vec::with_capacity(route.stops.len() + 2);
     if with_start {
         out.push(NewStop {
-            kind: "start",
+            kind: StopKind::Start,
             ride_request_id: None,
             location: vehicle.depot,
             arrival: at(zero, route.start_time),
             departure: at(zero, route.start_time),
+            place: None,
         });
     }
     for s in &route.stops {
@@ -388,8 +379,8 @@ pub(crate) fn route_stops(
             super::SERVICE_S
         };
         let (kind, location) = match s.kind {
-            StopKind::Pickup => ("pickup", r.pickup),
-            StopKind::Delivery => ("dropoff", r.dropoff),
+            RouteStop::Pickup => (StopKind::Pickup, r.pickup),
+            RouteStop::Delivery => (StopKind::Dropoff, r.dropoff),
         };
         out.push(NewStop {
             kind,
@@ -397,63 +388,16 @@ pub(crate) fn route_stops(
             location,
             arrival: at(zero, s.arrival),
             departure: at(zero, s.service_start + service),
+            place: None,
         });
     }
     out.push(NewStop {
-        kind: "end",
+        kind: StopKind::End,
         ride_request_id: None,
         location: vehicle.depot,
         arrival: at(zero, route.end_time),
         departure: at(zero, route.end_time),
+        place: None,
     });
     out
-}
-
-/// Puts a request in a run with its promised pickup time, and records the confirmation (or
-/// the move of an already promised time) in the request's history.
-///
-/// # Errors
-/// Database errors; a conflict when the request is already final.
-pub async fn confirm(
-    conn: &mut PgConnection,
-    id: Uuid,
-    run_id: Uuid,
-    pickup: DateTime<Utc>,
-) -> AppResult<()> {
-    let (status, before): (RideStatus, Option<DateTime<Utc>>) = sqlx::query_as(
-        "select status, promised_pickup_at from ride_request where ride_request_id = $1 for update",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    sqlx::query(
-        "update ride_request set run_id = $2, promised_pickup_at = $3 where ride_request_id = $1",
-    )
-    .bind(id)
-    .bind(run_id)
-    .bind(pickup)
-    .execute(&mut *conn)
-    .await?;
-    if status != RideStatus::Confirmed {
-        let reason = format!("pickup at {}", pickup.to_rfc3339());
-        return crate::bookings::db::set_status(
-            conn,
-            id,
-            RideStatus::Confirmed,
-            Some(&reason),
-            None,
-        )
-        .await;
-    }
-    if before.is_none_or(|b| (b - pickup).num_seconds().abs() >= 60) {
-        sqlx::query(
-            "insert into ride_request_event (region_code, ride_request_id, status, reason)
-             select region_code, ride_request_id, status, $2 from ride_request where ride_request_id = $1",
-        )
-        .bind(id)
-        .bind(format!("pickup moved to {}", pickup.to_rfc3339()))
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }

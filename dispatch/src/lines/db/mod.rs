@@ -1,16 +1,16 @@
 //! SQL for work lines (this file), their subscriptions (`subscriptions.rs`: the seat check under
 //! a lock on the line row) and what they become each operating day (`daily.rs`: runs, lines
-//! passing near a trip). Everything is re-exported here, so callers write `lines::db::...`.
+//! passing near a trip, a line's stops on a day). Everything is re-exported here, so callers write `lines::db::...`.
 
 mod daily;
 mod subscriptions;
 
 pub use daily::{
-    lines_passing, materialise, materialise_day, Materialised, MaterialisedRun, PassingLine,
-    SkippedLine,
+    lines_operating_on_locked, lines_passing, stop_on, stops_on, LineStopOn, PassingLine,
 };
 pub use subscriptions::{
-    alternatives, end_subscription, subscribe, subscriptions_of_polo, Alternative,
+    alternatives, end_subscription, subscribe, subscribe_open_cases_of_polo, subscriptions_of_polo,
+    Alternative,
 };
 
 use chrono::NaiveDate;
@@ -240,7 +240,11 @@ pub async fn seats_taken(conn: &mut PgConnection, line: &Line, day: NaiveDate) -
     Ok(i64::try_from(load_on(&existing, day, 0, stops - 1)).unwrap_or(i64::MAX))
 }
 
-async fn stop_count(conn: &mut PgConnection, line_id: Uuid) -> AppResult<i64> {
+/// How many stops a line has.
+///
+/// # Errors
+/// Database errors.
+pub async fn stop_count(conn: &mut PgConnection, line_id: Uuid) -> AppResult<i64> {
     Ok(
         sqlx::query_scalar("select count(*) from work_line_stop where line_id = $1")
             .bind(line_id)

@@ -328,3 +328,33 @@ pub async fn end_subscription(
         .await?;
     Ok(sub)
 }
+
+/// Subscribes every open case of a Polo to a line for `[from, to]` on the segment
+/// `(board_seq, alight_seq)`, with no seat check (the demo season: a line sized for them).
+///
+/// # Errors
+/// Database errors.
+pub async fn subscribe_open_cases_of_polo(
+    conn: &mut PgConnection,
+    line_id: Uuid,
+    (board_seq, alight_seq): (i16, i16),
+    (from, to): (NaiveDate, NaiveDate),
+    polo_id: Uuid,
+    created_by: Uuid,
+) -> AppResult<()> {
+    sqlx::query(
+        "insert into line_subscription (region_code, line_id, case_id, person_id, board_seq, alight_seq, valid_from, valid_to, created_by)
+         select c.region_code, $1, c.case_id, c.person_id, $2, $3, $4, $5, $6
+         from care_case c where c.polo_id = $7 and c.status = 'open'",
+    )
+    .bind(line_id)
+    .bind(board_seq)
+    .bind(alight_seq)
+    .bind(from)
+    .bind(to)
+    .bind(created_by)
+    .bind(polo_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

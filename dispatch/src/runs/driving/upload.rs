@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::db::{self, DriverRef};
+use super::db;
 use super::{
     apply_order, EventBatch, EventKind, NewEvent, RunStatus, StopKind, StopRef, StopStatus, Target,
 };
 use crate::bookings::RideStatus;
 use crate::error::{AppError, AppResult};
+use crate::fleet::db::DriverRef;
 use crate::rides::db::{record_ride, RideToRecord};
 use crate::rides::RideOutcome;
 
@@ -61,7 +62,7 @@ pub async fn upload_events(
         .await?
         .ok_or(AppError::NotFound("run"))?;
     db::require_not_cancelled(status)?;
-    db::require_started(conn, service_date, now).await?;
+    db::require_started(service_date, now)?;
     let stops = db::stop_refs(conn, run_id).await?;
     let targets = batch.resolve(&stops, now)?;
     let mut result = UploadResult {
@@ -168,12 +169,7 @@ async fn paired_stop(
 }
 
 async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
-    Ok(
-        sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
-            .bind(ride_request_id)
-            .fetch_one(conn)
-            .await?,
-    )
+    crate::bookings::db::status_of(conn, ride_request_id).await
 }
 
 async fn boarded_at(
@@ -227,14 +223,7 @@ pub async fn apply_event(
             }
             advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
             // A drop-off uploaded before this boarding recorded the ride without it.
-            sqlx::query(
-                "update ride set picked_up_at = least(coalesce(picked_up_at, $2), $2)
-                 where ride_request_id = $1 and outcome = 'completed'",
-            )
-            .bind(request)
-            .bind(e.occurred_at)
-            .execute(&mut *conn)
-            .await?;
+            crate::rides::db::note_boarding(conn, request, e.occurred_at).await?;
         }
         EventKind::NoShow => {
             let boarded = boarded_at(conn, run_id, request).await?.is_some();

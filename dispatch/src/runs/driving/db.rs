@@ -1,5 +1,5 @@
-//! SQL for the driver API: whose runs, the manifest, storing events and positions once, and
-//! applying events to stops, requests, rides and the run.
+//! SQL of the runs' driving side: a driver's runs, the manifest, storing stop events and
+//! positions once.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -8,50 +8,11 @@ use uuid::Uuid;
 
 use super::{NewEvent, NewPosition, RunStatus, StopKind, StopRef, StopStatus};
 use crate::error::{AppError, AppResult};
+use crate::fleet::db::DriverRef;
 
 /// SQL for a stop's stable key (alias `s` for `run_stop`): a hash of the run, the request and
 /// the kind, so it survives the renumbering of a live re-plan and tells nothing about the rider.
 const STOP_KEY: &str = "md5(s.run_id::text || ':' || coalesce(s.ride_request_id::text, '') || ':' || s.kind::text)::uuid";
-
-/// The driver behind a staff login.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DriverRef {
-    /// Region.
-    pub region_code: String,
-    /// Driver id.
-    pub driver_id: Uuid,
-    /// The staff login.
-    pub staff_id: Uuid,
-}
-
-/// The driver row of a staff login, if any.
-///
-/// # Errors
-/// Database errors.
-pub async fn driver_of_staff(
-    conn: &mut PgConnection,
-    staff_id: Uuid,
-) -> AppResult<Option<DriverRef>> {
-    Ok(
-        sqlx::query_as("select region_code, driver_id, staff_id from driver where staff_id = $1")
-            .bind(staff_id)
-            .fetch_optional(conn)
-            .await?,
-    )
-}
-
-/// Today in Europe/Rome, the programme's clock for "today's runs".
-///
-/// # Errors
-/// Database errors.
-pub async fn today_in_rome(conn: &mut PgConnection, now: DateTime<Utc>) -> AppResult<NaiveDate> {
-    Ok(
-        sqlx::query_scalar("select ($1 at time zone 'Europe/Rome')::date")
-            .bind(now)
-            .fetch_one(conn)
-            .await?,
-    )
-}
 
 /// A run in a driver's list of the day.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
@@ -354,13 +315,9 @@ pub fn require_not_cancelled(status: RunStatus) -> AppResult<()> {
 /// Refuses reports for a run of a later day (Europe/Rome).
 ///
 /// # Errors
-/// A conflict `run_not_started`; database errors.
-pub async fn require_started(
-    conn: &mut PgConnection,
-    service_date: NaiveDate,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    if service_date > today_in_rome(conn, now).await? {
+/// A conflict `run_not_started`.
+pub fn require_started(service_date: NaiveDate, now: DateTime<Utc>) -> AppResult<()> {
+    if service_date > crate::service_day::day_of(now) {
         return Err(AppError::conflict(
             "run_not_started",
             format!("this run is for {service_date}: report on the day"),

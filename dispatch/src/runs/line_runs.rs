@@ -1,0 +1,247 @@
+//! The runs of the work lines: each operating day, one run per line with its subscribers'
+//! confirmed ride requests (written by bookings) and the run's stops, all at the line's local
+//! stop times. The lines themselves (stops, season, subscriptions) belong to `lines`; this
+//! module only reads them through `lines::db`.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::db::NewStop;
+use super::StopKind;
+use crate::error::AppResult;
+use crate::lines::Line;
+
+/// A run made from a line for one day.
+#[derive(Debug, Clone, Serialize)]
+pub struct MaterialisedRun {
+    /// The run.
+    pub run_id: Uuid,
+    /// The line.
+    pub line_id: Uuid,
+    /// Its name.
+    pub line_name: String,
+    /// The line's vehicle.
+    pub vehicle_id: Uuid,
+    /// Ride requests made (one per subscriber travelling that day).
+    pub ride_requests: usize,
+    /// Stops of the run.
+    pub stops: usize,
+}
+
+/// A line running that day for which no run was made, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedLine {
+    /// The line.
+    pub line_id: Uuid,
+    /// Its name.
+    pub line_name: String,
+    /// `no_vehicle` (a run needs one), `vehicle_inactive` or `already_materialised`.
+    pub reason: &'static str,
+}
+
+/// What [`materialise`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Materialised {
+    /// Runs created now.
+    pub runs: Vec<MaterialisedRun>,
+    /// Lines running that day that got no new run.
+    pub skipped: Vec<SkippedLine>,
+}
+
+/// One stop of a run made from a line, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineRunStop {
+    /// What happens there.
+    pub kind: StopKind,
+    /// The rider's request, for pickups and drop-offs.
+    pub ride_request_id: Option<Uuid>,
+    /// The line stop where it happens.
+    pub line_seq: i16,
+}
+
+/// The stops of a line's run: `start` at the first line stop, then at each line stop the
+/// drop-offs (so seats free up) and then the pickups, in the riders' order, and `end` at the
+/// last line stop. `riders` are `(ride_request_id, board_seq, alight_seq)`.
+#[must_use]
+pub fn plan_run_stops(stop_count: i16, riders: &[(Uuid, i16, i16)]) -> Vec<LineRunStop> {
+    let mut out = vec![LineRunStop {
+        kind: StopKind::Start,
+        ride_request_id: None,
+        line_seq: 0,
+    }];
+    for seq in 0..stop_count {
+        let dropoffs = riders
+            .iter()
+            .filter(|r| r.2 == seq)
+            .map(|r| (StopKind::Dropoff, r.0));
+        let pickups = riders
+            .iter()
+            .filter(|r| r.1 == seq)
+            .map(|r| (StopKind::Pickup, r.0));
+        out.extend(dropoffs.chain(pickups).map(|(kind, id)| LineRunStop {
+            kind,
+            ride_request_id: Some(id),
+            line_seq: seq,
+        }));
+    }
+    out.push(LineRunStop {
+        kind: StopKind::End,
+        ride_request_id: None,
+        line_seq: stop_count - 1,
+    });
+    out
+}
+
+/// Runs the lines of `region_code` operating on `date` (run ids of the runs created now); see
+/// [`materialise`]. `created_by` is who asked, recorded in the requests' history; none for a
+/// scheduled job.
+///
+/// # Errors
+/// Database errors.
+pub async fn materialise_day(
+    conn: &mut PgConnection,
+    region_code: &str,
+    date: NaiveDate,
+    created_by: Option<Uuid>,
+) -> AppResult<Vec<Uuid>> {
+    let done = materialise(conn, region_code, date, created_by).await?;
+    Ok(done.runs.into_iter().map(|r| r.run_id).collect())
+}
+
+/// Makes one run for each line of `region_code` operating on `date`, with a confirmed ride
+/// request (and its `confirmed` history row) per subscriber travelling that day and the run's
+/// stops: `start` at the first stop, at each stop the drop-offs then the pickups, `end` at the
+/// last stop, all at the stop's local time. Idempotent: a line that already has a run that day
+/// (not cancelled) is skipped, as is a line without an active vehicle; after a cancelled run,
+/// the riders' open requests move to the new run instead of being made again. Subscribers
+/// whose case is closed get no request. Call it in a transaction.
+///
+/// # Errors
+/// Database errors.
+pub async fn materialise(
+    conn: &mut PgConnection,
+    region_code: &str,
+    date: NaiveDate,
+    created_by: Option<Uuid>,
+) -> AppResult<Materialised> {
+    let lines = crate::lines::db::lines_operating_on_locked(conn, region_code, date).await?;
+    let mut done = Materialised {
+        runs: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for line in lines {
+        let skip = |reason| SkippedLine {
+            line_id: line.line_id,
+            line_name: line.name.clone(),
+            reason,
+        };
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "select run_id from run where line_id = $1 and service_date = $2 and status <> 'cancelled' limit 1",
+        )
+        .bind(line.line_id)
+        .bind(date)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if existing.is_some() {
+            done.skipped.push(skip("already_materialised"));
+            continue;
+        }
+        let Some(vehicle_id) = line.vehicle_id else {
+            done.skipped.push(skip("no_vehicle"));
+            continue;
+        };
+        if line.vehicle_active != Some(true) {
+            done.skipped.push(skip("vehicle_inactive"));
+            continue;
+        }
+        let run = materialise_line(conn, &line, vehicle_id, date, created_by).await?;
+        done.runs.push(run);
+    }
+    Ok(done)
+}
+
+async fn materialise_line(
+    conn: &mut PgConnection,
+    line: &Line,
+    vehicle_id: Uuid,
+    date: NaiveDate,
+    created_by: Option<Uuid>,
+) -> AppResult<MaterialisedRun> {
+    let run_id: Uuid = sqlx::query_scalar(
+        "insert into run (region_code, service_date, vehicle_id, line_id) values ($1, $2, $3, $4)
+         returning run_id",
+    )
+    .bind(&line.region_code)
+    .bind(date)
+    .bind(vehicle_id)
+    .bind(line.line_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    crate::bookings::db::seat_line_subscribers(conn, line.line_id, date, run_id, created_by)
+        .await?;
+    let riders = crate::bookings::db::line_riders(conn, run_id).await?;
+    let line_stops = crate::lines::db::stops_on(conn, line.line_id, date).await?;
+    let stop_count = i16::try_from(line_stops.len()).unwrap_or(i16::MAX);
+    let plan = plan_run_stops(stop_count, &riders);
+    let stops: Vec<NewStop> = plan
+        .iter()
+        .filter_map(|p| {
+            let s = line_stops.iter().find(|s| s.seq == p.line_seq)?;
+            Some(NewStop {
+                kind: p.kind,
+                ride_request_id: p.ride_request_id,
+                location: routing::matrix::Location {
+                    lon: s.lon,
+                    lat: s.lat,
+                },
+                arrival: s.at,
+                departure: s.at,
+                place: Some((s.place_id, s.meeting_point_id)),
+            })
+        })
+        .collect();
+    super::db::insert_stops(conn, &line.region_code, run_id, 0, &stops).await?;
+    Ok(MaterialisedRun {
+        run_id,
+        line_id: line.line_id,
+        line_name: line.name.clone(),
+        vehicle_id,
+        ride_requests: riders.len(),
+        stops: plan.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_drops_off_before_it_picks_up_at_each_stop() {
+        let (a, b, c) = (Uuid::from_u128(1), Uuid::from_u128(2), Uuid::from_u128(3));
+        let plan = plan_run_stops(3, &[(a, 0, 2), (b, 0, 1), (c, 1, 2)]);
+        let got: Vec<(StopKind, Option<Uuid>, i16)> = plan
+            .iter()
+            .map(|p| (p.kind, p.ride_request_id, p.line_seq))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (StopKind::Start, None, 0),
+                (StopKind::Pickup, Some(a), 0),
+                (StopKind::Pickup, Some(b), 0),
+                (StopKind::Dropoff, Some(b), 1),
+                (StopKind::Pickup, Some(c), 1),
+                (StopKind::Dropoff, Some(a), 2),
+                (StopKind::Dropoff, Some(c), 2),
+                (StopKind::End, None, 2),
+            ]
+        );
+        assert_eq!(
+            plan_run_stops(2, &[]).len(),
+            2,
+            "an empty run still drives the line"
+        );
+    }
+}

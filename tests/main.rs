@@ -9,6 +9,7 @@ mod driver;
 mod lines;
 mod places;
 mod rides;
+mod schema;
 mod service;
 mod validation;
 mod whole_day;

@@ -1,7 +1,7 @@
 # Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
 #   make run    install what is missing, start the local database, load the demo, serve
 #   make test   the same for a throwaway test cluster, then the whole test suite
-.PHONY: run test bench-dispatch bench-routing fmt lint db-stop osrm osrm-stop
+.PHONY: run test bench-dispatch bench-slow-osrm bench-routing fmt lint db-stop osrm osrm-stop
 
 run:
 	@scripts/run.sh
@@ -12,6 +12,12 @@ test:
 # Bookings per second and live-insertion latency with 150 vehicles (prints its figures).
 bench-dispatch:
 	@scripts/bench-dispatch.sh
+
+# Driver-upload and booking latency while OSRM answers in 2 s: this tree beside an earlier
+# commit (BEFORE=rev, default the last one before live insertion left the region lock).
+BEFORE ?= 7daad7e
+bench-slow-osrm:
+	@scripts/bench-slow-osrm.sh $(BEFORE)
 
 # The optimiser beside established solvers on one benchmark set, same machine, same run,
 # every solution checked independently: make bench-routing SET=lilim200 SECONDS=20

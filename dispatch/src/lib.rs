@@ -7,7 +7,7 @@
 //! - Plumbing: [`config`], [`state`] (shared state and the [`state::Dispatcher`] seam between
 //!   booking and planning), [`error`] (the only place HTTP statuses are chosen), [`extract`]
 //!   (JSON and query bodies that fail with a field name), [`geo`] (lon/lat at the SQL
-//!   boundary), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
+//!   boundary), [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
 //!   times as instants);
 //! - [`auth`]: staff logins, roles, sessions and scoping; [`audit`]: every read of case data;
 //! - [`places`]: Poli, settlements and their meeting points, workplaces, offices, service
@@ -70,6 +70,7 @@ pub mod error;
 pub mod extract;
 pub mod fleet;
 pub mod geo;
+pub mod ids;
 pub mod lines;
 pub mod places;
 pub mod rides;

@@ -13,10 +13,10 @@ use chrono::{DateTime, Utc};
 use routing::travel::TravelTimes;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::AppResult;
+use crate::ids::{RideRequestId, RunId};
 
 /// A boxed future, for the object-safe [`Dispatcher`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -28,16 +28,16 @@ pub enum LiveOutcome {
     /// In a run, with a promised pickup time.
     Confirmed {
         /// Request.
-        ride_request_id: Uuid,
+        ride_request_id: RideRequestId,
         /// Run.
-        run_id: Uuid,
+        run_id: RunId,
         /// Promised pickup.
         pickup_at: DateTime<Utc>,
     },
     /// No vehicle can take it.
     Refused {
         /// Request.
-        ride_request_id: Uuid,
+        ride_request_id: RideRequestId,
         /// Why.
         reason: String,
         /// What the rider can do instead.
@@ -54,7 +54,7 @@ pub trait Dispatcher: Send + Sync {
     fn place_live<'a>(
         &'a self,
         state: &'a AppState,
-        ids: &'a [Uuid],
+        ids: &'a [RideRequestId],
     ) -> BoxFuture<'a, AppResult<Vec<LiveOutcome>>>;
 
     /// A request leaves its run (cancelled, or changed and to be placed again), in the
@@ -62,11 +62,11 @@ pub trait Dispatcher: Send + Sync {
     fn leave_run<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        ride_request_id: Uuid,
-    ) -> BoxFuture<'a, AppResult<Option<Uuid>>>;
+        ride_request_id: RideRequestId,
+    ) -> BoxFuture<'a, AppResult<Option<RunId>>>;
 
     /// Re-times a run that lost a request, after the caller's transaction committed.
-    fn retime<'a>(&'a self, state: &'a AppState, run_id: Uuid) -> BoxFuture<'a, AppResult<()>>;
+    fn retime<'a>(&'a self, state: &'a AppState, run_id: RunId) -> BoxFuture<'a, AppResult<()>>;
 }
 
 /// What handlers share: the database pool, the travel-time provider and the configuration.

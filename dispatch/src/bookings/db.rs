@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::RideStatus;
 use crate::error::{AppError, AppResult};
 use crate::geo::LonLat;
+use crate::ids::{RideRequestId, RunId};
 use crate::service_day;
 
 /// Moves a request to `status` and appends the change to its history, in the caller's
@@ -16,7 +17,7 @@ use crate::service_day;
 /// Not found for an unknown request; a conflict `final_status` when it is already final.
 pub async fn set_status(
     conn: &mut PgConnection,
-    ride_request_id: Uuid,
+    ride_request_id: RideRequestId,
     status: RideStatus,
     reason: Option<&str>,
     changed_by: Option<Uuid>,
@@ -326,7 +327,7 @@ pub async fn history(conn: &mut PgConnection, id: Uuid) -> AppResult<Vec<StatusE
 /// Database errors.
 pub async fn note(
     conn: &mut PgConnection,
-    ride_request_id: Uuid,
+    ride_request_id: RideRequestId,
     reason: &str,
     changed_by: Option<Uuid>,
 ) -> AppResult<()> {
@@ -346,7 +347,10 @@ pub async fn note(
 ///
 /// # Errors
 /// Not found for an unknown request; database errors.
-pub async fn status_of(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
+pub async fn status_of(
+    conn: &mut PgConnection,
+    ride_request_id: RideRequestId,
+) -> AppResult<RideStatus> {
     sqlx::query_scalar("select status from ride_request where ride_request_id = $1")
         .bind(ride_request_id)
         .fetch_optional(conn)
@@ -361,8 +365,8 @@ pub async fn status_of(conn: &mut PgConnection, ride_request_id: Uuid) -> AppRes
 /// Database errors; a conflict when the request is already final.
 pub async fn confirm(
     conn: &mut PgConnection,
-    id: Uuid,
-    run_id: Uuid,
+    id: RideRequestId,
+    run_id: RunId,
     pickup: DateTime<Utc>,
 ) -> AppResult<()> {
     let (status, before): (RideStatus, Option<DateTime<Utc>>) = sqlx::query_as(
@@ -399,8 +403,11 @@ pub async fn confirm(
 ///
 /// # Errors
 /// Database errors.
-pub async fn unassign(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<Option<Uuid>> {
-    let run: Option<Uuid> =
+pub async fn unassign(
+    conn: &mut PgConnection,
+    ride_request_id: RideRequestId,
+) -> AppResult<Option<RunId>> {
+    let run: Option<RunId> =
         sqlx::query_scalar("select run_id from ride_request where ride_request_id = $1 for update")
             .bind(ride_request_id)
             .fetch_optional(&mut *conn)
@@ -420,7 +427,7 @@ pub async fn unassign(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResu
 ///
 /// # Errors
 /// Database errors.
-pub async fn release_runs(conn: &mut PgConnection, runs: &[Uuid]) -> AppResult<()> {
+pub async fn release_runs(conn: &mut PgConnection, runs: &[RunId]) -> AppResult<()> {
     sqlx::query("update ride_request set run_id = null where run_id = any($1)")
         .bind(runs)
         .execute(conn)
@@ -445,7 +452,7 @@ pub struct LineStopPlace {
 /// Database errors.
 pub async fn ride_on_line(
     conn: &mut PgConnection,
-    request: Uuid,
+    request: RideRequestId,
     board: &LineStopPlace,
     alight: &LineStopPlace,
 ) -> AppResult<()> {
@@ -482,7 +489,7 @@ pub async fn seat_line_subscribers(
     conn: &mut PgConnection,
     line_id: Uuid,
     date: NaiveDate,
-    run_id: Uuid,
+    run_id: RunId,
     created_by: Option<Uuid>,
 ) -> AppResult<()> {
     sqlx::query(

@@ -19,6 +19,7 @@ use crate::audit::record_case_access;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppQuery};
+use crate::ids::RideRequestId;
 use crate::service_day;
 use crate::state::{AppState, LiveOutcome};
 
@@ -152,7 +153,7 @@ async fn book(
             replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
-            let live = state.dispatcher.place_live(&state, &ids)
+            let live = state.dispatcher.place_live(&state, &typed(&ids))
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
@@ -175,6 +176,11 @@ async fn book(
         }
         (Err(e), _) => Err(e),
     }
+}
+
+/// The ids of a booking's requests, typed for the dispatcher.
+fn typed(ids: &[Uuid]) -> Vec<RideRequestId> {
+    ids.iter().copied().map(RideRequestId).collect()
 }
 
 fn is_idempotency_clash(e: &sqlx::Error) -> bool {
@@ -326,13 +332,13 @@ async fn cancel(
     visible_request(&mut tx, &staff, polo, id, "cancel ride").await?;
     db::set_status(
         &mut tx,
-        id,
+        id.into(),
         RideStatus::Cancelled,
         Some(&reason),
         Some(staff.staff_id),
     )
     .await?;
-    let run = state.dispatcher.leave_run(&mut tx, id).await?;
+    let run = state.dispatcher.leave_run(&mut tx, id.into()).await?;
     tx.commit().await?;
     if let Some(run_id) = run {
         if let Err(e) = state.dispatcher.retime(&state, run_id).await {
@@ -431,10 +437,10 @@ async fn change(
             ));
         }
     }
-    let run = state.dispatcher.leave_run(&mut tx, id).await?;
+    let run = state.dispatcher.leave_run(&mut tx, id.into()).await?;
     db::set_status(
         &mut tx,
-        id,
+        id.into(),
         RideStatus::Requested,
         Some(&reason),
         Some(staff.staff_id),
@@ -459,7 +465,7 @@ async fn change(
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a change");
         }
     }
-    let live = state.dispatcher.place_live(&state, &[id]).await.unwrap_or_else(|e| {
+    let live = state.dispatcher.place_live(&state, &[id.into()]).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "live insertion after a change failed; the request waits for the next plan");
         Vec::new()
     });
@@ -585,7 +591,7 @@ async fn create_appointment(
     tx.commit().await?;
     let mut ids = out_ids.clone();
     ids.extend(ret_id);
-    if let Err(e) = state.dispatcher.place_live(&state, &ids).await {
+    if let Err(e) = state.dispatcher.place_live(&state, &typed(&ids)).await {
         tracing::warn!(error = %e, "live insertion failed; the requests wait for the next plan");
     }
     Ok((

@@ -1,5 +1,11 @@
 //! Ride requests: who travels, from where to where, when, and what happened to the request.
 //!
+//! Owns `ride_request`, `ride_request_event`, `ride_recurrence` and `appointment`, and the
+//! request's state machine ([`RideStatus`]): every change of status, run or promised time goes
+//! through `db.rs` here ([`db::set_status`], [`db::confirm`], [`db::unassign`], ...), whoever
+//! asks (planning, live insertion, drivers' reports, work lines). Bookings reach planning only
+//! through [`crate::state::Dispatcher`]; this module never imports `runs`.
+//!
 //! Invariants: a request belongs to a case (and so to a Polo); it has at least one of
 //! `earliest_pickup` / `latest_arrival`; every status change is appended to
 //! `ride_request_event` with who made it and why.

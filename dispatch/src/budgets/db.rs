@@ -2,6 +2,7 @@
 //! every cap against the sums, and inserts, in the caller's transaction; the database trigger
 //! `ledger_entry_within_caps` repeats the check as a backstop.
 
+use crate::ids::{FundingSourceId, PersonId};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -362,9 +363,9 @@ pub async fn sources_of_person(
 /// Database errors.
 pub async fn integration_budget_on(
     conn: &mut PgConnection,
-    person_id: Uuid,
+    person_id: PersonId,
     day: chrono::NaiveDate,
-) -> AppResult<Option<Uuid>> {
+) -> AppResult<Option<FundingSourceId>> {
     Ok(sqlx::query_scalar(
         "select funding_source_id from funding_source
          where kind = 'integration_budget' and person_id = $1
@@ -385,7 +386,7 @@ pub async fn transport_fund_on(
     conn: &mut PgConnection,
     region_code: &str,
     day: chrono::NaiveDate,
-) -> AppResult<Option<Uuid>> {
+) -> AppResult<Option<FundingSourceId>> {
     Ok(sqlx::query_scalar(
         "select funding_source_id from funding_source
          where kind = 'transport_fund' and region_code = $1

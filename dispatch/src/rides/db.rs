@@ -316,12 +316,12 @@ async fn candidates(
         FundingChoice::Budget(area) => {
             let budget = crate::budgets::db::integration_budget_on(
                 &mut *conn,
-                facts.person_id,
+                facts.person_id.into(),
                 facts.service_date,
             )
             .await?;
             if let Some(b) = budget {
-                out.push((b, Some(area)));
+                out.push((b.0, Some(area)));
             }
         }
         FundingChoice::TransportFund => {}
@@ -329,7 +329,7 @@ async fn candidates(
     let fund =
         crate::budgets::db::transport_fund_on(&mut *conn, &facts.region_code, facts.service_date)
             .await?;
-    if let Some(f) = fund {
+    if let Some(f) = fund.map(Uuid::from) {
         if !out.iter().any(|(s, _)| *s == f) {
             out.push((f, None));
         }
@@ -491,7 +491,7 @@ pub async fn status_history_of_case(
 /// Database errors.
 pub async fn note_boarding(
     conn: &mut PgConnection,
-    ride_request_id: Uuid,
+    ride_request_id: crate::ids::RideRequestId,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
     sqlx::query(

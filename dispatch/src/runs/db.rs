@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{PlanRequest, PlanVehicle, RunStatus, StopKind, StopStatus};
 use crate::error::AppResult;
+use crate::ids::{RideRequestId, RunId};
 
 /// A request row as the planners read it (times in seconds from local midnight).
 #[derive(sqlx::FromRow)]
@@ -156,8 +157,8 @@ pub async fn free_vehicles(
 /// Database errors.
 pub async fn remove_request(
     conn: &mut PgConnection,
-    ride_request_id: Uuid,
-) -> AppResult<Option<Uuid>> {
+    ride_request_id: RideRequestId,
+) -> AppResult<Option<RunId>> {
     let run = crate::bookings::db::unassign(&mut *conn, ride_request_id).await?;
     sqlx::query("delete from run_stop where ride_request_id = $1 and status = 'pending'")
         .bind(ride_request_id)

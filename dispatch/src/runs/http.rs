@@ -193,7 +193,9 @@ async fn move_request(
             "the request is already final",
         ));
     }
-    Ok(Json(live::move_request(&state, id, body.run_id).await?))
+    Ok(Json(
+        live::move_request(&state, id.into(), body.run_id.into()).await?,
+    ))
 }
 
 #[derive(Deserialize)]

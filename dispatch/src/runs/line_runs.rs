@@ -179,7 +179,7 @@ async fn materialise_line(
     .bind(line.line_id)
     .fetch_one(&mut *conn)
     .await?;
-    crate::bookings::db::seat_line_subscribers(conn, line.line_id, date, run_id, created_by)
+    crate::bookings::db::seat_line_subscribers(conn, line.line_id, date, run_id.into(), created_by)
         .await?;
     let riders = crate::bookings::db::line_riders(conn, run_id).await?;
     let line_stops = crate::lines::db::stops_on(conn, line.line_id, date).await?;

@@ -29,6 +29,7 @@ use super::db;
 use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, SHIFT_START_S};
 use crate::bookings::RideStatus;
 use crate::error::{AppError, AppResult};
+use crate::ids::{RideRequestId, RunId};
 use crate::service_day;
 pub use crate::state::LiveOutcome;
 use crate::state::{AppState, BoxFuture, Dispatcher};
@@ -40,7 +41,7 @@ impl Dispatcher for LiveDispatcher {
     fn place_live<'a>(
         &'a self,
         state: &'a AppState,
-        ids: &'a [Uuid],
+        ids: &'a [RideRequestId],
     ) -> BoxFuture<'a, AppResult<Vec<LiveOutcome>>> {
         Box::pin(after_booking(state, ids))
     }
@@ -48,12 +49,12 @@ impl Dispatcher for LiveDispatcher {
     fn leave_run<'a>(
         &'a self,
         conn: &'a mut PgConnection,
-        ride_request_id: Uuid,
-    ) -> BoxFuture<'a, AppResult<Option<Uuid>>> {
+        ride_request_id: RideRequestId,
+    ) -> BoxFuture<'a, AppResult<Option<RunId>>> {
         Box::pin(db::remove_request(conn, ride_request_id))
     }
 
-    fn retime<'a>(&'a self, state: &'a AppState, run_id: Uuid) -> BoxFuture<'a, AppResult<()>> {
+    fn retime<'a>(&'a self, state: &'a AppState, run_id: RunId) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(retime_run(state, run_id))
     }
 }
@@ -63,7 +64,7 @@ impl Dispatcher for LiveDispatcher {
 ///
 /// # Errors
 /// Database or travel-time failures (the requests then stay `requested`).
-pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<LiveOutcome>> {
+pub async fn after_booking(state: &AppState, ids: &[RideRequestId]) -> AppResult<Vec<LiveOutcome>> {
     let mut out = Vec::new();
     let (day, _) = service_day::today(state.now());
     for id in ids {
@@ -86,7 +87,11 @@ pub async fn after_booking(state: &AppState, ids: &[Uuid]) -> AppResult<Vec<Live
 ///
 /// # Errors
 /// Not found for an unknown run; a conflict `infeasible` with the reason.
-pub async fn move_request(state: &AppState, id: Uuid, target_run: Uuid) -> AppResult<LiveOutcome> {
+pub async fn move_request(
+    state: &AppState,
+    id: RideRequestId,
+    target_run: RunId,
+) -> AppResult<LiveOutcome> {
     let (region, vehicle): (String, Uuid) = sqlx::query_as(
         "select run.region_code, run.vehicle_id from run join ride_request r
              on r.region_code = run.region_code and r.service_date = run.service_date
@@ -353,9 +358,9 @@ const LIVE_ATTEMPTS: usize = 3;
 async fn insert_live(
     state: &AppState,
     region: &str,
-    id: Uuid,
+    id: RideRequestId,
     pin: Option<Uuid>,
-) -> AppResult<(LiveOutcome, Option<Uuid>)> {
+) -> AppResult<(LiveOutcome, Option<RunId>)> {
     let mut fetched: Option<(Locations, TravelMatrix)> = None;
     for attempt in 1..=LIVE_ATTEMPTS {
         let (today, now_s) = service_day::today(state.now());
@@ -363,7 +368,7 @@ async fn insert_live(
             None => {
                 let mut conn = state.db.acquire().await?;
                 Some(
-                    live_problem(&mut conn, region, today, now_s, id, pin)
+                    live_problem(&mut conn, region, today, now_s, id.0, pin)
                         .await?
                         .locs,
                 )
@@ -385,7 +390,7 @@ async fn insert_live(
             Some(_) => db::remove_request(&mut tx, id).await?,
             None => None,
         };
-        let live = live_problem(&mut tx, region, today, now_s, id, pin).await?;
+        let live = live_problem(&mut tx, region, today, now_s, id.0, pin).await?;
         let matrix = match submatrix(fetched_locs, &travel.matrix, &live.locs) {
             Some(m) => m,
             None if attempt < LIVE_ATTEMPTS => {
@@ -438,7 +443,7 @@ async fn decide(
     region: &str,
     today: NaiveDate,
     now_s: f64,
-    id: Uuid,
+    id: RideRequestId,
     pin: Option<Uuid>,
     live: LiveProblem,
     matrix: Matrix,
@@ -479,10 +484,10 @@ async fn decide(
             }
             let (run_id, pickup_at) = pickup
                 .ok_or_else(|| anyhow::anyhow!("inserted request missing from the routes"))?;
-            crate::bookings::db::confirm(conn, id, run_id, pickup_at).await?;
+            crate::bookings::db::confirm(conn, id, run_id.into(), pickup_at).await?;
             Ok(LiveOutcome::Confirmed {
                 ride_request_id: id,
-                run_id,
+                run_id: run_id.into(),
                 pickup_at,
             })
         }
@@ -612,7 +617,7 @@ struct RetimeRow {
 ///
 /// # Errors
 /// Database or travel-time failures.
-pub async fn retime_run(state: &AppState, run_id: Uuid) -> AppResult<()> {
+pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
     let rows: Vec<RetimeRow> = sqlx::query_as(
         "select s.seq, s.status::text as status, s.kind::text as kind,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,

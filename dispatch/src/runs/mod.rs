@@ -1,6 +1,10 @@
 //! Runs: planning a region's day with the optimiser, inserting new requests into the running
 //! plan, and keeping stop times right when things change.
 //!
+//! Owns `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event` and `vehicle_position`,
+//! and the stop and run state machines ([`StopStatus`], [`RunStatus`]). Requests' status and
+//! promised times are changed through `bookings`; rides and charges through `rides`.
+//!
 //! The pure part lives here: turning requests and vehicles into a `routing::model::Problem`
 //! over a travel-time matrix, with times in seconds from the local midnight of the service day
 //! (Europe/Rome). `db.rs` loads and persists, `plan.rs` runs planning jobs, `live.rs` changes

@@ -130,7 +130,8 @@ async fn attach(
             lat: s.lat,
         },
     };
-    crate::bookings::db::ride_on_line(conn, request, &place(&board), &place(&alight)).await?;
+    crate::bookings::db::ride_on_line(conn, request.into(), &place(&board), &place(&alight))
+        .await?;
     for (kind, stop) in [(StopKind::Pickup, &board), (StopKind::Dropoff, &alight)] {
         // Where it goes: after every stop before its time, and at its time after the drop-offs
         // (and, for a pickup, after the other pickups); always before the end.
@@ -166,10 +167,10 @@ async fn attach(
         };
         super::db::insert_stops(conn, region, run_id, pos, &[s]).await?;
     }
-    crate::bookings::db::confirm(conn, request, run_id, board.at).await?;
+    crate::bookings::db::confirm(conn, request.into(), run_id.into(), board.at).await?;
     crate::bookings::db::note(
         conn,
-        request,
+        request.into(),
         &format!("rides the work line \"{line_name}\""),
         None,
     )

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::db::{self, NewStop};
 use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, StopKind};
 use crate::error::AppResult;
+use crate::ids::RunId;
 pub(crate) use crate::service_day::at;
 use crate::state::AppState;
 
@@ -276,6 +277,7 @@ async fn clear_planned_runs(
     .bind(day)
     .fetch_all(&mut *conn)
     .await?;
+    let runs: Vec<RunId> = runs.into_iter().map(RunId).collect();
     crate::bookings::db::release_runs(&mut *conn, &runs).await?;
     sqlx::query("delete from run_stop where run_id = any($1)")
         .bind(&runs)
@@ -341,8 +343,8 @@ pub async fn write_solution(
             if s.kind == RouteStop::Pickup {
                 crate::bookings::db::confirm(
                     conn,
-                    requests[s.request].id,
-                    run_id,
+                    requests[s.request].id.into(),
+                    run_id.into(),
                     at(w.zero, s.service_start),
                 )
                 .await?;

@@ -317,7 +317,7 @@ pub async fn end_subscription(
     for r in later {
         crate::bookings::db::set_status(
             conn,
-            r,
+            r.into(),
             crate::bookings::RideStatus::Cancelled,
             Some("line subscription ended"),
             Some(staff.staff_id),

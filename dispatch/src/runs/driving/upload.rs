@@ -169,7 +169,7 @@ async fn paired_stop(
 }
 
 async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
-    crate::bookings::db::status_of(conn, ride_request_id).await
+    crate::bookings::db::status_of(conn, ride_request_id.into()).await
 }
 
 async fn boarded_at(
@@ -223,7 +223,7 @@ pub async fn apply_event(
             }
             advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
             // A drop-off uploaded before this boarding recorded the ride without it.
-            crate::rides::db::note_boarding(conn, request, e.occurred_at).await?;
+            crate::rides::db::note_boarding(conn, request.into(), e.occurred_at).await?;
         }
         EventKind::NoShow => {
             let boarded = boarded_at(conn, run_id, request).await?.is_some();
@@ -232,7 +232,7 @@ pub async fn apply_event(
             }
             crate::bookings::db::set_status(
                 conn,
-                request,
+                request.into(),
                 RideStatus::NoShow,
                 Some("driver: no-show"),
                 by,
@@ -257,7 +257,7 @@ pub async fn apply_event(
             }
             crate::bookings::db::set_status(
                 conn,
-                request,
+                request.into(),
                 RideStatus::Completed,
                 Some("driver: dropped off"),
                 by,

@@ -31,6 +31,7 @@ pub mod fleet;
 pub mod geo;
 pub mod lines;
 pub mod places;
+pub mod reports;
 pub mod rides;
 pub mod runs;
 pub mod state;
@@ -69,6 +70,7 @@ pub fn app(state: AppState) -> Router {
         .merge(driver::http::router())
         .merge(rides::http::router())
         .merge(lines::http::router())
+        .merge(reports::http::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)

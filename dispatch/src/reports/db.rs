@@ -377,14 +377,14 @@ pub async fn programme_cells(conn: &mut PgConnection, p: &Params) -> AppResult<V
             group by rr.person_id
         ), done as (
             select to_char(req.service_date, 'YYYY-MM') as month, req.polo_id, req.person_id,
-                req.category, f.first_day
-            from req join firsts f using (person_id) where req.outcome = 'completed'
+                req.category = any(p.services) as to_service, f.first_day
+            from req join firsts f using (person_id) cross join p where req.outcome = 'completed'
         )
         select month, polo_id,
             count(distinct person_id) as people_transported,
             count(distinct person_id) filter (where to_char(first_day, 'YYYY-MM') = month
                 and first_day >= (select d_from from p)) as new_people,
-            count(distinct person_id) filter (where category = any((select services from p))) as people_to_services
+            count(distinct person_id) filter (where to_service) as people_to_services
         from done
         group by grouping sets ((month, polo_id), (month))
         order by month, polo_id nulls first"

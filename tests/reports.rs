@@ -756,6 +756,9 @@ async fn service_indicators_of_a_hand_built_day(pool: PgPool) {
 // ---------------------------------------------------------------------------------------------
 // Programme indicators
 
+/// A programme cell's key: month, Polo name, indicator, breakdown.
+type CellKey<'a> = (&'a str, &'a str, &'a str, &'a str);
+
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 #[allow(clippy::too_many_lines)]
 async fn programme_indicators_are_aggregated_and_small_cells_suppressed(pool: PgPool) {
@@ -856,7 +859,7 @@ async fn programme_indicators_are_aggregated_and_small_cells_suppressed(pool: Pg
     let comp = json!([null, "complementary"]);
     let shown = |n: i64| json!([n, null]);
     let employer_key = "employer:Datore prova";
-    let expected: Vec<((&str, &str, &str, &str), Value)> = vec![
+    let expected: Vec<(CellKey, Value)> = vec![
         // October: two people, one per Polo: every cell is small (zero cells are published).
         (("2026-10", all, "people_transported", ""), small(2)),
         (("2026-10", fg, "people_transported", ""), small(1)),

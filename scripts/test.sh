@@ -29,6 +29,11 @@ scripts/osrm.sh build islands
 scripts/osrm.sh start rural "$osrm_rural_port"
 scripts/osrm.sh start islands "$osrm_islands_port"
 
+# The offline GTFS validator and reader the report tests run beside their own checks.
+gtfs_python="$(scripts/gtfs-tools.sh install)"
+export PASSAGGIO_GTFS_PYTHON="$gtfs_python"
+export PASSAGGIO_REQUIRE_GTFS_TOOLS=1
+
 export DATABASE_URL="$(scripts/pg.sh url test "$pg_port")"
 export PASSAGGIO_TEST_OSRM_URL="http://127.0.0.1:$osrm_rural_port"
 export PASSAGGIO_TEST_OSRM_ISLANDS_URL="http://127.0.0.1:$osrm_islands_port"

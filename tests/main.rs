@@ -8,6 +8,7 @@ mod dispatch_day;
 mod driver;
 mod lines;
 mod places;
+mod reports;
 mod rides;
 mod schema;
 mod service;

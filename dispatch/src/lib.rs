@@ -73,6 +73,7 @@ pub mod geo;
 pub mod ids;
 pub mod lines;
 pub mod places;
+pub mod reports;
 pub mod rides;
 pub mod runs;
 pub mod service_day;
@@ -112,6 +113,7 @@ pub fn app(state: AppState) -> Router {
         .merge(driver::http::router())
         .merge(rides::http::router())
         .merge(lines::http::router())
+        .merge(reports::http::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -26,6 +26,8 @@
 //! - [`driver`]: the drivers' HTTP face over `runs::driving` (owns no table);
 //! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
 //!   `budgets`);
+//! - [`reports`]: service and programme indicators, the GTFS feed of the lines, oversight
+//!   flags (reads across the aggregates in SQL; writes only its flags, reviews and declarations);
 //! - [`demo`]: the demo region (province of Foggia), written through the owners' functions.
 //!
 //! Dependencies point one way: `bookings` knows nothing of `runs`; `runs` calls `bookings`,
@@ -50,6 +52,7 @@
 //! | [`lines`] | `work_line`, `work_line_stop`, `line_subscription` |
 //! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event`, `vehicle_position` |
 //! | [`rides`] | `ride` |
+//! | [`reports`] | `oversight_flag`, `oversight_review`, `workplace_declaration` |
 //!
 //! Queries are runtime-checked (`sqlx::query_as` with `FromRow`) rather than compile-time
 //! checked: PostGIS columns cannot be mapped by the macros, and every query runs in the tests

@@ -398,3 +398,15 @@ pub async fn transport_fund_on(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Publishes (or withdraws) the coarsened public GTFS feed of the lines: a programme setting.
+///
+/// # Errors
+/// Database errors.
+pub async fn set_gtfs_public_coarsened(conn: &mut PgConnection, public: bool) -> AppResult<()> {
+    sqlx::query("update programme_config set gtfs_public_coarsened = $1")
+        .bind(public)
+        .execute(conn)
+        .await?;
+    Ok(())
+}

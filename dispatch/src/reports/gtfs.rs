@@ -79,7 +79,7 @@ async fn feed(
         }
     };
     let mut conn = state.db.acquire().await?;
-    let today = crate::driver::db::today_in_rome(&mut conn, state.now()).await?;
+    let today = crate::service_day::day_of(state.now());
     let zip = build(&mut conn, region, today, coarsened).await?;
     Ok(zip_response(region, coarsened, zip))
 }
@@ -99,7 +99,7 @@ async fn public_feed(
     if !published {
         return Err(AppError::NotFound("feed"));
     }
-    let today = crate::driver::db::today_in_rome(&mut conn, state.now()).await?;
+    let today = crate::service_day::day_of(state.now());
     let zip = build(&mut conn, region, today, true).await?;
     Ok(zip_response(region, true, zip))
 }
@@ -116,10 +116,8 @@ async fn publication(
     AppJson(body): AppJson<Publication>,
 ) -> AppResult<Json<serde_json::Value>> {
     staff.require(&[Role::ProgrammeAdmin])?;
-    sqlx::query("update programme_config set gtfs_public_coarsened = $1")
-        .bind(body.public)
-        .execute(&state.db)
-        .await?;
+    let mut conn = state.db.acquire().await?;
+    crate::budgets::db::set_gtfs_public_coarsened(&mut conn, body.public).await?;
     tracing::info!(staff = %staff.username, public = body.public, "public GTFS feed setting");
     Ok(Json(serde_json::json!({ "public": body.public })))
 }

@@ -184,8 +184,9 @@ fn ride_time_figures(rows: &[db::RideTime]) -> RideTimes {
     }
 }
 
-async fn today(conn: &mut PgConnection, state: &AppState) -> AppResult<chrono::NaiveDate> {
-    crate::driver::db::today_in_rome(conn, state.now()).await
+#[allow(clippy::unused_async)]
+async fn today(_conn: &mut PgConnection, state: &AppState) -> AppResult<chrono::NaiveDate> {
+    Ok(crate::service_day::day_of(state.now()))
 }
 
 async fn service(

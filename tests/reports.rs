@@ -1234,6 +1234,11 @@ async fn the_gtfs_feed_of_the_demo_region_validates_and_round_trips(pool: PgPool
                 "season_start": "2026-07-01", "season_end": "2026-12-20", "operating_days": [1, 3, 5], "capacity": 8,
                 "stops": [ { "place_id": torretta, "stop_time": "05:30" },
                            { "place_id": farm, "stop_time": "06:05" } ] }),
+        // A shuttle between two meeting points of one settlement: one cell when coarsened.
+        json!({ "name": "Navetta del borgo", "region_code": "puglia",
+                "season_start": "2026-11-01", "season_end": "2027-03-31", "operating_days": [7], "capacity": 8,
+                "stops": [ { "place_id": borgo, "meeting_point_id": pista, "stop_time": "17:00" },
+                           { "place_id": borgo, "meeting_point_id": piazza, "stop_time": "17:10" } ] }),
     ] {
         let r = app.post("/api/lines", &admin, &body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
@@ -1369,6 +1374,20 @@ async fn the_gtfs_feed_of_the_demo_region_validates_and_round_trips(pool: PgPool
             .len(),
         2,
         "the two meeting points of Borgo Mezzanone are one cell: the stops merge"
+    );
+    let shuttle = &plines[&format!(
+        "line-{}",
+        uuid_of(
+            &pool,
+            "select line_id from work_line where name = 'Navetta del borgo'"
+        )
+        .await
+    )];
+    assert_eq!(shuttle.len(), 2, "a trip keeps two stops: {shuttle:?}");
+    assert_eq!(shuttle[0].0, shuttle[1].0);
+    assert_eq!(
+        (shuttle[0].1.as_str(), shuttle[1].1.as_str()),
+        ("17:00:00", "17:10:00")
     );
     let text: String = pfiles.values().cloned().collect();
     let names: Vec<String> = sqlx::query_scalar(

@@ -425,9 +425,15 @@ pub async fn build(
         calendar.push(row);
         first_day = first_day.min(l.season_start);
         last_day = last_day.max(l.season_end);
-        // Consecutive stops that become the same stop (coarsened) are merged.
+        // Consecutive stops that become the same stop (coarsened) are merged, unless that
+        // would leave a trip of one stop (a short line within one cell): then its first and
+        // last stops stay, both in the cell.
         let mut seq: Vec<(String, NaiveTime, NaiveTime)> = Vec::new();
-        for s in line_stops.iter().filter(|s| s.line_id == l.line_id) {
+        let of_line: Vec<&StopRow> = line_stops
+            .iter()
+            .filter(|s| s.line_id == l.line_id)
+            .collect();
+        for s in &of_line {
             let id = stops.stop(
                 s.place_id,
                 s.meeting_point_id,
@@ -442,6 +448,13 @@ pub async fn build(
                 Some(last) if last.0 == id => last.2 = s.stop_time,
                 _ => seq.push((id, s.stop_time, s.stop_time)),
             }
+        }
+        if let ([(id, first, _)], [.., last]) = (seq.as_slice(), of_line.as_slice()) {
+            let (id, first) = (id.clone(), *first);
+            seq = vec![
+                (id.clone(), first, first),
+                (id, last.stop_time, last.stop_time),
+            ];
         }
         let headsign = seq
             .last()

@@ -32,8 +32,10 @@ git worktree remove --force "$wt" 2>/dev/null || true
 git worktree add --detach "$wt" "$before" >/dev/null
 cp tests/benches/slow_osrm.rs "$wt/tests/benches/slow_osrm.rs"
 grep -q 'name = "slow_osrm"' "$wt/tests/Cargo.toml" || printf '\n[[bench]]\nname = "slow_osrm"\nharness = false\n' >> "$wt/tests/Cargo.toml"
-# One target directory: the dependencies are built once for both trees.
-(cd "$wt" && CARGO_TARGET_DIR="$root/target" cargo bench -p passaggio-tests --bench slow_osrm --no-run)
-cargo bench -p passaggio-tests --bench slow_osrm --no-run
-(cd "$wt" && BENCH_LABEL=before CARGO_TARGET_DIR="$root/target" cargo bench -p passaggio-tests --bench slow_osrm)
-BENCH_LABEL=after cargo bench -p passaggio-tests --bench slow_osrm
+# One target directory: the dependencies are built once for both trees. The debug profile is
+# enough (and shares the test build): the figures are waits behind a lock and a 2 s OSRM,
+# not CPU time. `cargo test --bench` runs a harness-less bench's main once.
+(cd "$wt" && CARGO_TARGET_DIR="$root/target" cargo test -p passaggio-tests --bench slow_osrm --no-run)
+cargo test -p passaggio-tests --bench slow_osrm --no-run
+(cd "$wt" && BENCH_LABEL=before CARGO_TARGET_DIR="$root/target" cargo test -q -p passaggio-tests --bench slow_osrm)
+BENCH_LABEL=after cargo test -q -p passaggio-tests --bench slow_osrm

@@ -39,13 +39,14 @@ create table oversight_flag (
     region_code     text not null references region,
     flag_key        text not null,
     kind            oversight_flag_kind not null,
-    polo_id         uuid not null references polo (polo_id),
+    polo_id         uuid not null,
     summary         text not null,
     first_seen_at   timestamptz not null,
     first_seen_by   uuid not null references staff,
     last_seen_at    timestamptz not null,
     last_seen_by    uuid not null references staff,
-    primary key (region_code, flag_key, polo_id)
+    primary key (region_code, flag_key, polo_id),
+    foreign key (region_code, polo_id) references polo (region_code, polo_id)
 );
 
 create type oversight_outcome as enum ('no_concern', 'follow_up', 'escalated');

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use passaggio_tests::{spawn_demo, spawn_demo_at, TestApp};
+use passaggio_tests::{spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -51,7 +51,7 @@ fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let case = foggia_cases(&app).await.remove(0);
     let mp = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
@@ -144,7 +144,7 @@ async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPo
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_recurring_booking_writes_one_request_per_day_and_cancel_keeps_history(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let case = foggia_cases(&app).await.remove(0);
     let mut body = ride(
@@ -194,7 +194,7 @@ async fn a_recurring_booking_writes_one_request_per_day_and_cancel_keeps_history
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn an_appointment_books_the_outbound_and_return_rides(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let coord = app.login("coord.foggia").await;
     let case = foggia_cases(&app).await.remove(1);
     let asl = id(
@@ -358,7 +358,7 @@ fn assert_runs_consistent(runs: &Value) {
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     let ids = book_morning(&app, &cw, TOMORROW, 10).await;
@@ -608,7 +608,7 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn the_days_requests_are_clustered_by_settlement_without_identities(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     book_morning(&app, &cw, TOMORROW, 8).await;
@@ -658,12 +658,17 @@ async fn the_days_requests_are_clustered_by_settlement_without_identities(pool: 
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
-    assert!(dispatch::demo::seed(&pool, false).await.unwrap());
+    assert!(
+        dispatch::demo::seed_on(&pool, false, TODAY.parse().unwrap())
+            .await
+            .unwrap()
+    );
+    let now: chrono::DateTime<chrono::Utc> = NOW.parse().unwrap();
     // An OSRM that does not answer (nothing listens on this port): the fallback takes over.
     let dead = routing::travel::OsrmConfig::new("http://127.0.0.1:9");
     let model = routing::travel::FallbackModel::new(routing::travel::Calibration::rural());
     let travel = std::sync::Arc::new(routing::travel::osrm_with_fallback(dead, model).unwrap());
-    let app = passaggio_tests::spawn_with(pool, move |s| s.with_travel(travel)).await;
+    let app = passaggio_tests::spawn_with(pool, move |s| s.with_travel(travel).with_now(now)).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     book_morning(&app, &cw, TOMORROW, 3).await;
@@ -813,7 +818,7 @@ async fn a_changed_ride_leaves_its_run_and_is_placed_again_with_its_history(pool
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
-    let app = spawn_demo(pool).await;
+    let app = spawn_demo_at(pool, NOW).await;
     let admin = app.login("admin").await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;

@@ -41,8 +41,11 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 
 /// Starts the service with the demo region and a fixed clock.
 pub async fn spawn_demo_at(pool: PgPool, now: &str) -> TestApp {
-    assert!(dispatch::demo::seed(&pool, false).await.expect("demo seed"));
     let now: chrono::DateTime<chrono::Utc> = now.parse().expect("RFC 3339 time");
+    let today = dispatch::service_day::day_of(now);
+    assert!(dispatch::demo::seed_on(&pool, false, today)
+        .await
+        .expect("demo seed"));
     spawn_with(pool, move |s| s.with_now(now)).await
 }
 

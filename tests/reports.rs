@@ -1758,7 +1758,11 @@ async fn at(pool: &PgPool, now: &str) -> TestApp {
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 #[allow(clippy::too_many_lines)]
 async fn oversight_stays_quiet_on_a_normal_demo_day(pool: PgPool) {
-    assert!(dispatch::demo::seed(&pool, false).await.unwrap());
+    assert!(
+        dispatch::demo::seed_on(&pool, false, "2026-11-23".parse().unwrap())
+            .await
+            .unwrap()
+    );
     let eve = at(&pool, "2026-11-23T17:00:00Z").await;
     let admin = eve.login("admin").await;
     let cw = eve.login("cw.foggia").await;

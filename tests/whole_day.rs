@@ -38,7 +38,9 @@ async fn sum(app: &TestApp, sql: &str) -> i64 {
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
-    assert!(dispatch::demo::seed(&pool, false).await.unwrap());
+    assert!(dispatch::demo::seed_on(&pool, false, DAY.parse().unwrap())
+        .await
+        .unwrap());
     // The evening before (18:00 in Rome).
     let eve = at(&pool, "2026-11-23T17:00:00Z").await;
     let admin = eve.login("admin").await;

@@ -168,6 +168,16 @@ fn lonlat(p: [f64; 2]) -> LonLat {
 /// # Errors
 /// When the data does not fit the schema (a bug in the data file) or the database fails.
 pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
+    seed_on(pool, if_empty, crate::service_day::day_of(Utc::now())).await
+}
+
+/// [`seed`] as if `today` were the service day: case openings and the funds' periods are
+/// placed around it (tests with a fixed clock seed with its day, so they never depend on the
+/// calendar).
+///
+/// # Errors
+/// As [`seed`].
+pub async fn seed_on(pool: &PgPool, if_empty: bool, today: NaiveDate) -> anyhow::Result<bool> {
     let demo: Demo = serde_json::from_str(DATA).context("parsing demo/foggia.json")?;
     let mut tx = pool.begin().await?;
     // One loader at a time: a second concurrent `seed-demo` waits, then sees the data.
@@ -181,7 +191,6 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
         return Ok(false);
     }
     let region = demo.region_code.clone();
-    let today = Utc::now().date_naive();
     let mut poli: HashMap<String, Uuid> = HashMap::new();
     for p in demo.poli {
         let new = NewPolo {
@@ -379,8 +388,15 @@ pub async fn seed(pool: &PgPool, if_empty: bool) -> anyhow::Result<bool> {
 /// # Errors
 /// When the demo region is not loaded or the data does not fit.
 pub async fn seed_season(pool: &PgPool) -> anyhow::Result<()> {
+    seed_season_on(pool, crate::service_day::day_of(Utc::now())).await
+}
+
+/// [`seed_season`] around the service day `today`.
+///
+/// # Errors
+/// As [`seed_season`].
+pub async fn seed_season_on(pool: &PgPool, today: NaiveDate) -> anyhow::Result<()> {
     let demo: Demo = serde_json::from_str(DATA).context("parsing demo/foggia.json")?;
-    let today = Utc::now().date_naive();
     let mut tx = pool.begin().await?;
     for l in &demo.lines {
         let polo: Uuid = sqlx::query_scalar("select s.polo_id from staff s where s.username = $1")

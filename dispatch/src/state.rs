@@ -34,6 +34,14 @@ pub enum LiveOutcome {
         /// Promised pickup.
         pickup_at: DateTime<Utc>,
     },
+    /// Not placed now, and not refused: the request waits, visibly, for a coordinator (its
+    /// history says why) or for the next plan.
+    Queued {
+        /// Request.
+        ride_request_id: RideRequestId,
+        /// Why it could not be placed live.
+        reason: String,
+    },
     /// No vehicle can take it.
     Refused {
         /// Request.

@@ -92,6 +92,7 @@ impl RequestRow {
                 .vehicle_id
                 .and_then(|v| vehicles.iter().position(|x| x.id == v)),
             not_before_s: None,
+            relaxed: false,
         }
     }
 }
@@ -105,11 +106,16 @@ struct VehicleRow {
     wheelchair_places: i16,
     cost_per_km_cents: i32,
     cost_per_hour_cents: i32,
+    busy_until: Option<DateTime<Utc>>,
+    start_lon: Option<f64>,
+    start_lat: Option<f64>,
 }
 
-/// Active vehicles of the region for demand-responsive work that day: not on a work line, and
-/// not in a run that has started unless `with_started` (live changes include vehicles already
-/// driving their run; the day's planning does not move them).
+/// Active vehicles of the region for demand-responsive work that day. Vehicles work whole
+/// shifts: one whose work-line run, or a run already completed, takes part of the day is free
+/// after the last such run ends, from where it ends. A run in progress makes the vehicle busy
+/// until it ends, unless `with_started` (live changes plan vehicles already driving their run
+/// from what the driver reported; the day's planning does not move them).
 ///
 /// # Errors
 /// Database errors.
@@ -121,31 +127,51 @@ pub async fn free_vehicles(
 ) -> AppResult<Vec<PlanVehicle>> {
     let rows: Vec<VehicleRow> = sqlx::query_as(
         "select v.vehicle_id, st_x(v.depot::geometry) as lon, st_y(v.depot::geometry) as lat, v.seats,
-                v.wheelchair_places, v.cost_per_km_cents, v.cost_per_hour_cents
+                v.wheelchair_places, v.cost_per_km_cents, v.cost_per_hour_cents,
+                b.busy_until, st_x(b.location::geometry) as start_lon, st_y(b.location::geometry) as start_lat
          from vehicle v
+         left join lateral (
+             select greatest(e.planned_arrival, coalesce(e.actual_arrival, e.planned_arrival)) as busy_until,
+                    e.location
+             from run r join run_stop e on e.region_code = r.region_code and e.run_id = r.run_id and e.kind = 'end'
+             where r.region_code = v.region_code and r.vehicle_id = v.vehicle_id and r.service_date = $2
+               and r.status <> 'cancelled'
+               and (r.line_id is not null or r.status = 'completed' or (r.status = 'in_progress' and not $3))
+             order by 1 desc limit 1) b on true
          where v.region_code = $1 and v.active
-           and not exists (select 1 from run where run.vehicle_id = v.vehicle_id and run.service_date = $2
-                           and run.status <> 'cancelled'
-                           and (run.line_id is not null or (run.status <> 'planned' and not ($3 and run.status = 'in_progress'))))
          order by v.label",
     )
     .bind(region)
     .bind(day)
     .bind(with_started)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
+    let zero = crate::service_day::midnight(day);
     Ok(rows
         .into_iter()
-        .map(|v| PlanVehicle {
-            id: v.vehicle_id,
-            depot: Location {
+        .map(|v| {
+            let depot = Location {
                 lon: v.lon,
                 lat: v.lat,
-            },
-            seats: u32::try_from(v.seats).unwrap_or(0),
-            wheelchair_places: u32::try_from(v.wheelchair_places).unwrap_or(0),
-            cost_per_km_cents: f64::from(v.cost_per_km_cents),
-            cost_per_hour_cents: f64::from(v.cost_per_hour_cents),
+            };
+            let start = match (v.start_lon, v.start_lat) {
+                (Some(lon), Some(lat)) => Location { lon, lat },
+                _ => depot,
+            };
+            #[allow(clippy::cast_precision_loss)]
+            let available_from_s = v
+                .busy_until
+                .map(|t| (t - zero).num_milliseconds() as f64 / 1000.0);
+            PlanVehicle {
+                id: v.vehicle_id,
+                depot,
+                start,
+                available_from_s,
+                seats: u32::try_from(v.seats).unwrap_or(0),
+                wheelchair_places: u32::try_from(v.wheelchair_places).unwrap_or(0),
+                cost_per_km_cents: f64::from(v.cost_per_km_cents),
+                cost_per_hour_cents: f64::from(v.cost_per_hour_cents),
+            }
         })
         .collect())
 }
@@ -287,6 +313,9 @@ pub struct StopView {
     pub actual_arrival: Option<DateTime<Utc>>,
     /// Status.
     pub status: StopStatus,
+    /// A promise the plan can no longer keep: the pickup is planned later than the promised
+    /// time allows (10 minutes), or the drop-off after the rider's latest arrival.
+    pub promise_at_risk: bool,
 }
 
 /// Runs of a region's day with their stops.
@@ -324,13 +353,18 @@ pub async fn stops_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<St
         "select s.seq, s.kind, s.ride_request_id,
                 coalesce(p.name || coalesce(' - ' || m.name, ''), null) as place_name,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
-                s.planned_arrival, s.planned_departure, s.actual_arrival, s.status
+                s.planned_arrival, s.planned_departure, s.actual_arrival, s.status,
+                coalesce(s.status = 'pending' and (
+                    (s.kind = 'pickup' and s.planned_arrival > r.promised_pickup_at + make_interval(secs => $2))
+                    or (s.kind = 'dropoff' and s.planned_arrival > r.latest_arrival)), false) as promise_at_risk
          from run_stop s
          left join place p on p.place_id = s.place_id
          left join meeting_point m on m.meeting_point_id = s.meeting_point_id
+         left join ride_request r on r.ride_request_id = s.ride_request_id
          where s.run_id = $1 order by s.seq",
     )
     .bind(run_id)
+    .bind(super::PROMISE_LATE_S)
     .fetch_all(conn)
     .await?)
 }

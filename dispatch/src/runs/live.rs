@@ -77,7 +77,23 @@ pub async fn after_booking(state: &AppState, ids: &[RideRequestId]) -> AppResult
         if service_date != day {
             continue;
         }
-        out.push(insert_live(state, &region, *id, None).await?.0);
+        match insert_live(state, &region, *id, None).await {
+            Ok((outcome, _)) => out.push(outcome),
+            // The database itself failing is an error of the booking; anything else (travel
+            // times, the optimiser) leaves the request visibly waiting, never silently.
+            Err(e @ AppError::Sqlx(_)) => return Err(e),
+            Err(e) => {
+                let reason =
+                    format!("not placed live ({e}): waiting for a coordinator or the next plan");
+                tracing::warn!(ride_request_id = %id, "{reason}");
+                let mut conn = state.db.acquire().await?;
+                crate::bookings::db::note(&mut conn, *id, &reason, None).await?;
+                out.push(LiveOutcome::Queued {
+                    ride_request_id: *id,
+                    reason,
+                });
+            }
+        }
     }
     Ok(out)
 }
@@ -181,7 +197,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         runs.entry(v)
             .and_modify(|e: &mut (Uuid, i32)| e.1 = e.1.max(s.seq))
             .or_insert((s.run_id, s.seq));
-        positions.entry(v).or_insert(vehicles[v].depot);
+        positions.entry(v).or_insert(vehicles[v].start);
         // A vehicle that has reported nothing is taken to follow its plan from its planned
         // start; one that has, from its last stop's actual time.
         let vs = by_vehicle.entry(v).or_insert_with(|| VehicleState {
@@ -422,7 +438,9 @@ async fn insert_live(
         )
         .await?;
         if pin.is_some() {
-            if let LiveOutcome::Refused { reason, .. } = &outcome {
+            if let LiveOutcome::Refused { reason, .. } | LiveOutcome::Queued { reason, .. } =
+                &outcome
+            {
                 return Err(AppError::conflict(
                     "infeasible",
                     format!("the request does not fit in that run: {reason}"),
@@ -450,14 +468,22 @@ async fn decide(
     estimated: bool,
 ) -> AppResult<LiveOutcome> {
     let LiveProblem { day, locs, new_idx } = live;
-    let problem = build_problem(&day.vehicles, &day.requests, &locs, &matrix)
-        .map_err(|e| anyhow::anyhow!("building the live problem: {e}"))?;
-    let plan_state = day.state.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        dynamic::insert(&problem, &matrix, &plan_state, new_idx)
+    let (vehicles, requests, plan_state) = (
+        day.vehicles.clone(),
+        day.requests.clone(),
+        day.state.clone(),
+    );
+    let (result, relaxed) = tokio::task::spawn_blocking(move || {
+        accept_reality(&vehicles, requests, &locs, &matrix, &plan_state, new_idx)
     })
     .await
-    .map_err(|e| anyhow::anyhow!("live insertion thread: {e}"))?;
+    .map_err(|e| anyhow::anyhow!("live insertion thread: {e}"))??;
+    if relaxed {
+        tracing::warn!(
+            %region,
+            "the running plan no longer keeps every promise (early boarding or a late vehicle): re-timed from what the drivers reported"
+        );
+    }
     match result {
         Ok(replanned) => {
             let mut pickup = None;
@@ -509,7 +535,46 @@ async fn decide(
                 alternatives,
             })
         }
-        Err(InsertError::Invalid(e)) => Err(anyhow::anyhow!("live insertion: {e}").into()),
+        Err(InsertError::Invalid(e)) => {
+            let reason =
+                format!("not placed live ({e}): waiting for a coordinator or the next plan");
+            crate::bookings::db::note(conn, id, &reason, None).await?;
+            Ok(LiveOutcome::Queued {
+                ride_request_id: id,
+                reason,
+            })
+        }
+    }
+}
+
+/// The insertion of request `new_idx`, first against every promise of the running plan; when
+/// reality has left the plan behind (a rider boarded early and the ride clock runs, a vehicle
+/// is late) so that the plan as it stands cannot be kept, again with the promises of the
+/// riders already placed relaxed ([`PlanRequest::relaxed`]): the plan accepts what happened,
+/// re-times, and the runs view flags the promises at risk. Returns whether it relaxed.
+///
+/// # Errors
+/// An inconsistent problem (a bug, not a late vehicle).
+fn accept_reality(
+    vehicles: &[PlanVehicle],
+    mut requests: Vec<PlanRequest>,
+    locs: &Locations,
+    matrix: &Matrix,
+    state: &PlanState,
+    new_idx: usize,
+) -> anyhow::Result<(Result<dynamic::Replanned, InsertError>, bool)> {
+    let problem = build_problem(vehicles, &requests, locs, matrix)
+        .map_err(|e| anyhow::anyhow!("building the live problem: {e}"))?;
+    match dynamic::insert(&problem, matrix, state, new_idx) {
+        Err(InsertError::Invalid(_)) => {
+            for r in requests.iter_mut().take(new_idx) {
+                r.relaxed = true;
+            }
+            let problem = build_problem(vehicles, &requests, locs, matrix)
+                .map_err(|e| anyhow::anyhow!("building the live problem: {e}"))?;
+            Ok((dynamic::insert(&problem, matrix, state, new_idx), true))
+        }
+        other => Ok((other, false)),
     }
 }
 

@@ -148,6 +148,10 @@ pub struct PlanRequest {
     pub pinned: Option<usize>,
     /// No pickup before this (now, for a ride booked during the day).
     pub not_before_s: Option<f64>,
+    /// Reality has left this rider's promise behind (the vehicle is late, or the rider boarded
+    /// early and the ride clock runs): the plan keeps the rider but no longer holds the
+    /// promised window, the latest arrival or the ride-time limit; the new times say how late.
+    pub relaxed: bool,
 }
 
 /// A vehicle as the planner sees it.
@@ -155,8 +159,13 @@ pub struct PlanRequest {
 pub struct PlanVehicle {
     /// Vehicle id.
     pub id: Uuid,
-    /// Depot.
+    /// Depot, where the vehicle ends its day.
     pub depot: Location,
+    /// Where it is free to start from: the depot, or where its last fixed run of the day (a
+    /// work line, a run already completed) ends.
+    pub start: Location,
+    /// When it is free there, seconds from local midnight (`None`: from the start of shifts).
+    pub available_from_s: Option<f64>,
     /// Seats.
     pub seats: u32,
     /// Wheelchair places.
@@ -198,6 +207,7 @@ pub fn locations(vehicles: &[PlanVehicle], requests: &[PlanRequest]) -> Location
     let mut l = Locations::default();
     for v in vehicles {
         l.add(v.depot);
+        l.add(v.start);
     }
     for r in requests {
         l.add(r.pickup);
@@ -229,11 +239,13 @@ pub fn build_problem(
         .iter()
         .map(|v| {
             let depot = locs.get(v.depot).expect("depot in locations");
+            let start = locs.get(v.start).expect("start in locations");
+            let from = v.available_from_s.unwrap_or(0.0).max(SHIFT_START_S);
             let mut veh = Vehicle::new(
-                depot,
+                start,
                 Some(depot),
                 Load(vec![v.seats, v.wheelchair_places]),
-                window(SHIFT_START_S, SHIFT_END_S)?,
+                window(from, SHIFT_END_S)?,
             );
             veh.cost_per_distance = v.cost_per_km_cents / 1000.0;
             veh.cost_per_time = v.cost_per_hour_cents / 3600.0;
@@ -258,7 +270,11 @@ pub fn build_problem(
                 (None, None, None) => (SHIFT_START_S, SHIFT_END_S),
             };
             let ps = ps.max(r.not_before_s.unwrap_or(0.0));
-            let de = r.latest_s.unwrap_or(SHIFT_END_S + 3600.0);
+            let (pe, de) = if r.relaxed {
+                (SHIFT_END_S, SHIFT_END_S + 3600.0)
+            } else {
+                (pe, r.latest_s.unwrap_or(SHIFT_END_S + 3600.0))
+            };
             Ok(Request {
                 pickup: Stop {
                     location: p,
@@ -271,7 +287,7 @@ pub fn build_problem(
                     service,
                 },
                 load: Load(vec![r.seats, r.wheelchair]),
-                max_ride_time: direct.is_finite().then(|| max_ride_time(direct)),
+                max_ride_time: (direct.is_finite() && !r.relaxed).then(|| max_ride_time(direct)),
                 skills: Vec::new(),
                 vehicle: r.pinned,
             })
@@ -292,6 +308,8 @@ mod tests {
         PlanVehicle {
             id: Uuid::nil(),
             depot: at(15.56, 41.47),
+            start: at(15.56, 41.47),
+            available_from_s: None,
             seats: 8,
             wheelchair_places: 1,
             cost_per_km_cents: 45.0,
@@ -311,6 +329,7 @@ mod tests {
             wheelchair: 0,
             pinned: None,
             not_before_s: None,
+            relaxed: false,
         }
     }
 

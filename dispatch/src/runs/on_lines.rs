@@ -194,6 +194,7 @@ mod tests {
             wheelchair,
             pinned: None,
             not_before_s: None,
+            relaxed: false,
         }
     }
 

@@ -354,7 +354,8 @@ pub async fn write_solution(
     Ok(metres)
 }
 
-/// The stops of a route: start at the depot, the pickups and drop-offs, end at the depot.
+/// The stops of a route: start where the vehicle is free (its depot, or where its last fixed
+/// run ends), the pickups and drop-offs, end at the depot.
 pub(crate) fn route_stops(
     zero: DateTime<Utc>,
     vehicle: &PlanVehicle,
@@ -367,7 +368,7 @@ pub(crate) fn route_stops(
         out.push(NewStop {
             kind: StopKind::Start,
             ride_request_id: None,
-            location: vehicle.depot,
+            location: vehicle.start,
             arrival: at(zero, route.start_time),
             departure: at(zero, route.start_time),
             place: None,

@@ -338,7 +338,7 @@ async fn a_driver_sees_todays_runs_and_a_manifest_without_case_data(pool: PgPool
         "rider names are shown on the day only"
     );
     let r = app
-        .post(&events_path(&tomorrow), &marco, &whole_trip(&tomorrow, 0))
+        .post_events(&events_path(&tomorrow), &marco, &whole_trip(&tomorrow, 0))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.body["error"]["code"], "run_not_started");
@@ -364,7 +364,7 @@ async fn another_driver_and_other_roles_are_refused(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     let r = app
-        .post(&events_path(&fx), &amadou, &whole_trip(&fx, 0))
+        .post_events(&events_path(&fx), &amadou, &whole_trip(&fx, 0))
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
     let pos = json!({ "positions": [{ "client_event_id": Uuid::new_v4(), "lon": 15.6, "lat": 41.5, "recorded_at": at(0).to_rfc3339() }] });
@@ -392,7 +392,9 @@ async fn another_driver_and_other_roles_are_refused(pool: PgPool) {
             .status,
         StatusCode::FORBIDDEN
     );
-    let r = app.post(&events_path(&fx), &cw, &whole_trip(&fx, 0)).await;
+    let r = app
+        .post_events(&events_path(&fx), &cw, &whole_trip(&fx, 0))
+        .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.call(reqwest::Method::GET, "/driver/api/runs", None, None)
@@ -407,11 +409,11 @@ async fn a_retried_upload_is_applied_exactly_once(pool: PgPool) {
     let app = spawn_demo(pool).await;
     let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let batch = whole_trip(&fx, 0);
-    let first = app.post(&events_path(&fx), &marco, &batch).await;
+    let first = app.post_events(&events_path(&fx), &marco, &batch).await;
     assert_eq!(first.status, StatusCode::OK, "{:?}", first.body);
     assert_eq!(first.body["applied"].as_array().unwrap().len(), 4);
     assert_eq!(first.body["run_status"], "completed");
-    let again = app.post(&events_path(&fx), &marco, &batch).await;
+    let again = app.post_events(&events_path(&fx), &marco, &batch).await;
     assert_eq!(again.status, StatusCode::OK);
     assert!(again.body["applied"].as_array().unwrap().is_empty());
     assert_eq!(again.body["duplicates"].as_array().unwrap().len(), 4);
@@ -439,7 +441,7 @@ async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool
     let (p, d) = (fx.pickup_seq(0), fx.dropoff_seq(0));
     // The phone sends the drop-off first, listed before the arrival it follows.
     let newest = json!({ "events": [ev("dropped_off", d, 41), ev("arrived", d, 40)] });
-    let r = app.post(&events_path(&fx), &marco, &newest).await;
+    let r = app.post_events(&events_path(&fx), &marco, &newest).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body["applied"][0], newest["events"][1]["client_event_id"],
@@ -448,7 +450,7 @@ async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool
     // Hours later the older events arrive from the queue of a phone that was offline.
     let older =
         json!({ "events": [ev("arrived", p, 10), ev("boarded", p, 11), ev("arrived", d, 39)] });
-    let r = app.post(&events_path(&fx), &marco, &older).await;
+    let r = app.post_events(&events_path(&fx), &marco, &older).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     let (status, arrival) = stop_state(&app, &fx, d).await;
     assert_eq!(
@@ -485,7 +487,7 @@ async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool
     assert_eq!(run, "completed");
     // A late no-show for the rider already dropped off changes nothing.
     let r = app
-        .post(
+        .post_events(
             &events_path(&fx),
             &marco,
             &json!({ "events": [ev("no_show", p, 5)] }),
@@ -501,39 +503,24 @@ async fn a_late_offline_upload_out_of_order_ends_in_the_right_state(pool: PgPool
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
-async fn invalid_uploads_name_the_field_and_write_nothing(pool: PgPool) {
+async fn bad_uploads_name_the_field_and_refused_items_do_not_block_the_rest(pool: PgPool) {
     let app = spawn_demo(pool).await;
     let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
     let (p, d) = (fx.pickup_seq(0), fx.dropoff_seq(0));
+    // A body that cannot be read is refused whole, naming the field.
     let cases = [
-        (
-            json!({ "events": [ev("arrived", p, 1), ev("boarded", p, 2), ev("arrived", d, 3), ev("arrived", 99, 4)] }),
-            "events.3.stop_seq",
-        ),
         (
             json!({ "events": [ev("arrived", p, 1), ev("teleported", p, 2)] }),
             "events.1.kind",
         ),
         (
-            json!({ "events": [ev("boarded", d, 1)] }),
-            "events.0.stop_seq",
-        ),
-        (
-            json!({ "events": [ev("dropped_off", p, 1)] }),
-            "events.0.stop_seq",
-        ),
-        (
             json!({ "events": [{ "client_event_id": Uuid::new_v4(), "kind": "arrived", "stop_seq": p, "occurred_at": "yesterday" }] }),
-            "events.0.occurred_at",
-        ),
-        (
-            json!({ "events": [ev("arrived", p, 60 * 5)] }),
             "events.0.occurred_at",
         ),
         (json!({ "events": [] }), "events"),
     ];
     for (body, field) in cases {
-        let r = app.post(&events_path(&fx), &marco, &body).await;
+        let r = app.post_events(&events_path(&fx), &marco, &body).await;
         assert_eq!(
             r.status,
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -542,6 +529,81 @@ async fn invalid_uploads_name_the_field_and_write_nothing(pool: PgPool) {
         );
         assert_eq!(r.error_field(), field, "{:?}", r.body);
     }
+    assert_eq!(app.count("driver_event").await, 0);
+    // Events that cannot be applied are refused one by one, with a code and the field; the
+    // others in the same batch apply, so a phone's queue never blocks on one bad item.
+    let batch = json!({ "events": [
+        ev("arrived", p, 1), ev("boarded", d, 2), ev("dropped_off", p, 3),
+        ev("arrived", p, 60 * 5), ev("arrived", 99, 4), ev("boarded", p, 5) ] });
+    let r = app.post_events(&events_path(&fx), &marco, &batch).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let items = r.body["items"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = items
+        .iter()
+        .map(|i| {
+            (
+                i["result"].as_str().unwrap(),
+                i["code"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("applied", ""),
+            ("refused", "wrong_stop_kind"),
+            ("refused", "wrong_stop_kind"),
+            ("refused", "in_the_future"),
+            ("refused", "stop_key_required"),
+            ("applied", ""),
+        ]
+    );
+    for (i, item) in items.iter().enumerate() {
+        assert_eq!(
+            item["client_event_id"],
+            batch["events"][i]["client_event_id"]
+        );
+        assert!(item["received_at"].is_string());
+    }
+    let fields: Vec<&str> = r.body["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "events.1.kind",
+            "events.2.kind",
+            "events.3.occurred_at",
+            "events.4.stop_key"
+        ]
+    );
+    assert_eq!(
+        app.count("driver_event").await,
+        2,
+        "refused items are not stored"
+    );
+    let (status, _) = stop_state(&app, &fx, p).await;
+    assert_eq!(
+        status, "done",
+        "the boarding after the refused items applied"
+    );
+    // The phone drops what was answered and sends what follows: it goes through.
+    let r = app
+        .post_events(
+            &events_path(&fx),
+            &marco,
+            &json!({ "events": [ev("arrived", d, 20), ev("dropped_off", d, 21)] }),
+        )
+        .await;
+    assert_eq!(
+        r.body["applied"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        r.body
+    );
     let pos = json!({ "positions": [
         { "client_event_id": Uuid::new_v4(), "lon": 15.6, "lat": 41.5, "recorded_at": at(0).to_rfc3339() },
         { "client_event_id": Uuid::new_v4(), "lon": 15.6, "lat": 95.0, "recorded_at": at(1).to_rfc3339() } ] });
@@ -553,11 +615,7 @@ async fn invalid_uploads_name_the_field_and_write_nothing(pool: PgPool) {
         )
         .await;
     assert_eq!(r.error_field(), "positions.1.lat", "{:?}", r.body);
-    for table in ["driver_event", "vehicle_position", "ride", "ledger_entry"] {
-        assert_eq!(app.count(table).await, 0, "{table}");
-    }
-    let (status, _) = stop_state(&app, &fx, p).await;
-    assert_eq!(status, "pending");
+    assert_eq!(app.count("vehicle_position").await, 0);
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -649,6 +707,7 @@ async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPo
         .execute(&app.pool)
         .await
         .unwrap();
+    // The phone's old stop number alone is refused (it would now name another stop).
     let stale = app
         .post(
             &events_path(&fx),
@@ -657,14 +716,17 @@ async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPo
         )
         .await;
     assert_eq!(
-        stale.error_field(),
-        "events.0.stop_seq",
+        (
+            stale.body["refused"][0]["code"].as_str(),
+            stale.body["refused"][0]["field"].as_str()
+        ),
+        (Some("stop_key_required"), Some("events.0.stop_key")),
         "an old position is refused: {:?}",
         stale.body
     );
     let batch = json!({ "events": [keyed("arrived", &p, 1), keyed("boarded", &p, 2), keyed("no_show", &lamin_pickup, 5),
                                    keyed("arrived", &d, 20), keyed("dropped_off", &d, 21)] });
-    let r = app.post(&events_path(&fx), &marco, &batch).await;
+    let r = app.post_events(&events_path(&fx), &marco, &batch).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(
         r.body["applied"].as_array().unwrap().len(),
@@ -694,6 +756,6 @@ async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPo
         5,
         "the unmatched event is kept for the record"
     );
-    let again = app.post(&events_path(&fx), &marco, &batch).await;
+    let again = app.post_events(&events_path(&fx), &marco, &batch).await;
     assert_eq!(again.body["duplicates"].as_array().unwrap().len(), 5);
 }

@@ -121,6 +121,31 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
 
+    /// POST a driver's batch of events to `…/runs/{run_id}/events` as the driver app does: each
+    /// event that names its stop by `stop_seq` only gets that stop's `stop_key` from the manifest
+    /// the phone would hold now (`GET …/runs/{run_id}` with the same login). When the manifest
+    /// cannot be read (another driver, another day), the batch goes as it is.
+    pub async fn post_events(&self, path: &str, token: &str, body: &Value) -> Resp {
+        let manifest = self.get(path.trim_end_matches("/events"), token).await;
+        let mut body = body.clone();
+        if manifest.status == StatusCode::OK {
+            let keys: std::collections::HashMap<i64, Value> = manifest.body["stops"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|s| Some((s["seq"].as_i64()?, s["stop_key"].clone())))
+                .collect();
+            for e in body["events"].as_array_mut().into_iter().flatten() {
+                if e.get("stop_key").is_none() {
+                    if let Some(key) = e["stop_seq"].as_i64().and_then(|q| keys.get(&q)) {
+                        e["stop_key"] = key.clone();
+                    }
+                }
+            }
+        }
+        self.post(path, token, &body).await
+    }
+
     /// Logs in with the demo password and returns the token.
     pub async fn login(&self, username: &str) -> String {
         let r = self

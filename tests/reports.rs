@@ -1896,7 +1896,7 @@ async fn oversight_stays_quiet_on_a_normal_demo_day(pool: PgPool) {
             }
         }
         let r = evening
-            .post(
+            .post_events(
                 &format!("/driver/api/runs/{run_id}/events"),
                 &token,
                 &json!({ "events": events }),

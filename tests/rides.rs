@@ -56,7 +56,7 @@ async fn ride_cost(app: &TestApp, request: Uuid) -> (String, i32, i64) {
 
 async fn complete(app: &TestApp, token: &str, fx: &RunFixture, trip: usize) {
     let r = app
-        .post(&events_path(fx), token, &whole_trip(fx, trip))
+        .post_events(&events_path(fx), token, &whole_trip(fx, trip))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
@@ -168,7 +168,7 @@ async fn a_no_show_is_missed_and_not_charged(pool: PgPool) {
     };
     let lamin_before = planned(fx.pickup_seq(1)).await.unwrap();
     let r = app
-        .post(
+        .post_events(
             &events_path(&fx),
             &marco,
             &json!({ "events": [ev("arrived", p, 1), ev("no_show", p, 12)] }),
@@ -291,7 +291,7 @@ async fn run_share_mode_splits_the_runs_cost_by_passengers(pool: PgPool) {
     let mut events = whole_trip(&fx, 0);
     let more = whole_trip(&fx, 1)["events"].as_array().unwrap().clone();
     events["events"].as_array_mut().unwrap().extend(more);
-    let r = app.post(&events_path(&fx), &marco, &events).await;
+    let r = app.post_events(&events_path(&fx), &marco, &events).await;
     assert_eq!(r.body["run_status"], "completed", "{:?}", r.body);
     // Six stops 10 minutes apart, 2 minutes at the last: 52 minutes. 45 c/km × 40 km +
     // 22 €/h × 52/60 h = 3706.67 cents, split 1:3 → 926.67 and 2780.
@@ -421,7 +421,7 @@ async fn a_hundred_parallel_completions_charging_one_budget_never_exceed_its_cap
         paths
             .iter()
             .zip(&bodies)
-            .map(|(p, b)| app.post(p, &marco, b)),
+            .map(|(p, b)| app.post_events(p, &marco, b)),
     )
     .await;
     for r in &results {
@@ -534,7 +534,7 @@ async fn a_programme_that_charges_no_shows_charges_them_by_the_same_rules(pool: 
     let (fx, marco) = marco_today(&app, &[trip("Mamadou", "appointment", BORGO, ASL)]).await;
     let p = fx.pickup_seq(0);
     let r = app
-        .post(
+        .post_events(
             &events_path(&fx),
             &marco,
             &json!({ "events": [ev("arrived", p, 1), ev("no_show", p, 12)] }),

@@ -245,7 +245,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
             }
         }
         let r = day
-            .post(
+            .post_events(
                 &format!("/driver/api/runs/{run_id}/events"),
                 &token,
                 &json!({ "events": events }),
@@ -254,7 +254,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         // The phone retries the whole upload: nothing changes.
         let again = day
-            .post(
+            .post_events(
                 &format!("/driver/api/runs/{run_id}/events"),
                 &token,
                 &json!({ "events": events }),

@@ -51,11 +51,12 @@ pub struct NewEvent {
     pub client_event_id: Uuid,
     /// What happened.
     pub kind: EventKind,
-    /// At which stop of the run, by its place in the manifest the phone holds (`seq`).
+    /// The stop's place in the manifest the phone holds (`seq`): informative only, since a
+    /// live re-plan renumbers the pending stops.
     #[serde(default)]
     pub stop_seq: Option<i32>,
-    /// At which stop, by the stable key of the manifest (preferred: a live re-plan renumbers
-    /// the pending stops, and the key survives it). Wins over `stop_seq` when both are given.
+    /// At which stop, by the stable key of the manifest: required. It survives re-planning, so
+    /// an event queued offline never lands on another rider's stop.
     #[serde(default)]
     pub stop_key: Option<Uuid>,
     /// When, by the phone's clock (RFC 3339).
@@ -109,13 +110,30 @@ pub struct StopRef {
 }
 
 /// Where a new event applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A stop of the run.
     Stop(StopRef),
     /// A `stop_key` the run no longer has (its request was moved or cancelled while the phone
     /// was offline): stored for the record, changes nothing, does not block the phone's queue.
     Unmatched,
+    /// The event cannot be applied as sent (no `stop_key`, an event that does not fit its
+    /// stop, a time in the future): answered for this item alone, not stored, and the rest of
+    /// the batch goes on.
+    Refused(Refusal),
+}
+
+/// Why one event of a batch was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    /// The event.
+    pub client_event_id: Uuid,
+    /// `stop_key_required`, `wrong_stop_kind` or `in_the_future`.
+    pub code: &'static str,
+    /// The field at fault (`events.3.stop_key`).
+    pub field: String,
+    /// What to do about it.
+    pub message: String,
 }
 
 fn check_batch_len(field: &str, len: usize) -> AppResult<()> {
@@ -132,40 +150,35 @@ fn check_batch_len(field: &str, len: usize) -> AppResult<()> {
 }
 
 impl EventBatch {
-    /// Checks every event against the run's stops and finds the stop each applies to, naming
-    /// the first wrong field (`events.3.stop_seq`).
+    /// Checks every event against the run's stops and finds the stop each applies to; an event
+    /// that cannot be applied is refused alone ([`Target::Refused`], naming its field).
     ///
     /// # Errors
-    /// A validation error.
+    /// A validation error for an empty or oversized batch.
     pub fn resolve(&self, stops: &[StopRef], now: DateTime<Utc>) -> AppResult<Vec<Target>> {
         check_batch_len("events", self.events.len())?;
-        let by_seq: HashMap<i32, &StopRef> = stops.iter().map(|s| (s.seq, s)).collect();
         let by_key: HashMap<Uuid, &StopRef> = stops.iter().map(|s| (s.stop_key, s)).collect();
         let mut out = Vec::with_capacity(self.events.len());
         for (i, e) in self.events.iter().enumerate() {
-            let (field, stop) = match (e.stop_key, e.stop_seq) {
-                (Some(key), _) => match by_key.get(&key) {
-                    Some(stop) => ("stop_key", *stop),
-                    None => {
-                        out.push(Target::Unmatched);
-                        continue;
-                    }
-                },
-                (None, Some(seq)) => match by_seq.get(&seq) {
-                    Some(stop) => ("stop_seq", *stop),
-                    None => {
-                        return Err(AppError::invalid(
-                            format!("events.{i}.stop_seq"),
-                            format!("the run has no stop {seq}"),
-                        ))
-                    }
-                },
-                (None, None) => {
-                    return Err(AppError::invalid(
-                        format!("events.{i}.stop_seq"),
-                        "name the stop: stop_seq or stop_key",
-                    ))
-                }
+            let refuse = |code, field: &str, message: String| {
+                Target::Refused(Refusal {
+                    client_event_id: e.client_event_id,
+                    code,
+                    field: format!("events.{i}.{field}"),
+                    message,
+                })
+            };
+            let Some(key) = e.stop_key else {
+                out.push(refuse(
+                    "stop_key_required",
+                    "stop_key",
+                    "name the stop by the stop_key of the manifest: stop numbers change when the run is re-planned".into(),
+                ));
+                continue;
+            };
+            let Some(stop) = by_key.get(&key) else {
+                out.push(Target::Unmatched);
+                continue;
             };
             let fits = match e.kind {
                 EventKind::Arrived => true,
@@ -173,21 +186,25 @@ impl EventBatch {
                 EventKind::DroppedOff => stop.kind == StopKind::Dropoff,
             };
             if !fits {
-                return Err(AppError::invalid(
-                    format!("events.{i}.{field}"),
+                out.push(refuse(
+                    "wrong_stop_kind",
+                    "kind",
                     format!(
                         "{:?} is not reported at a {:?} stop (stop {})",
                         e.kind, stop.kind, stop.seq
                     ),
                 ));
+                continue;
             }
             if e.occurred_at > now + CLOCK_SKEW {
-                return Err(AppError::invalid(
-                    format!("events.{i}.occurred_at"),
-                    "in the future: check the phone's clock",
+                out.push(refuse(
+                    "in_the_future",
+                    "occurred_at",
+                    "in the future: check the phone's clock".into(),
                 ));
+                continue;
             }
-            out.push(Target::Stop(*stop));
+            out.push(Target::Stop(**stop));
         }
         Ok(out)
     }
@@ -254,12 +271,13 @@ mod tests {
         ]
     }
 
+    /// An event at stop `stop_seq` of [`stops`], named by its key as the manifest gives it.
     fn ev(kind: EventKind, stop_seq: i32, minute: u32) -> NewEvent {
         NewEvent {
             client_event_id: Uuid::new_v4(),
             kind,
             stop_seq: Some(stop_seq),
-            stop_key: None,
+            stop_key: Some(Uuid::from_u128(10 + u128::try_from(stop_seq).unwrap())),
             occurred_at: format!("2026-11-23T07:{minute:02}:00Z").parse().unwrap(),
         }
     }
@@ -291,60 +309,61 @@ mod tests {
         }
     }
 
-    #[test]
-    fn events_at_the_wrong_stop_name_the_stop_seq() {
-        let batch = |events| EventBatch { events };
-        assert!(batch(vec![
-            ev(EventKind::Arrived, 0, 1),
-            ev(EventKind::Boarded, 1, 2)
-        ])
-        .resolve(&stops(), now())
-        .map(|_| ())
-        .is_ok());
-        let b = batch(vec![
-            ev(EventKind::Arrived, 1, 1),
-            ev(EventKind::Arrived, 9, 2),
-        ]);
-        assert_eq!(
-            field(b.resolve(&stops(), now()).map(|_| ())),
-            "events.1.stop_seq"
-        );
-        let b = batch(vec![ev(EventKind::Boarded, 2, 1)]);
-        assert_eq!(
-            field(b.resolve(&stops(), now()).map(|_| ())),
-            "events.0.stop_seq"
-        );
-        let b = batch(vec![ev(EventKind::DroppedOff, 1, 1)]);
-        assert_eq!(
-            field(b.resolve(&stops(), now()).map(|_| ())),
-            "events.0.stop_seq"
-        );
-        assert_eq!(
-            field(batch(vec![]).resolve(&stops(), now()).map(|_| ())),
-            "events"
-        );
+    /// The refusal of a resolved event, as `(code, field)`.
+    fn refusal(t: &Target) -> (&'static str, String) {
+        match t {
+            Target::Refused(r) => (r.code, r.field.clone()),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
     }
 
     #[test]
-    fn a_stop_key_wins_over_the_seq_and_an_unknown_key_is_unmatched() {
+    fn events_that_do_not_fit_their_stop_are_refused_one_by_one() {
+        let batch = |events| EventBatch { events };
+        let ok = batch(vec![
+            ev(EventKind::Arrived, 0, 1),
+            ev(EventKind::Boarded, 1, 2),
+        ])
+        .resolve(&stops(), now())
+        .unwrap();
+        assert_eq!(ok, [Target::Stop(stops()[0]), Target::Stop(stops()[1])]);
+        // A boarding at a drop-off is refused alone; the arrival before it still applies.
+        let t = batch(vec![
+            ev(EventKind::Arrived, 1, 1),
+            ev(EventKind::Boarded, 2, 2),
+            ev(EventKind::DroppedOff, 1, 3),
+        ])
+        .resolve(&stops(), now())
+        .unwrap();
+        assert_eq!(t[0], Target::Stop(stops()[1]));
+        assert_eq!(refusal(&t[1]), ("wrong_stop_kind", "events.1.kind".into()));
+        assert_eq!(refusal(&t[2]), ("wrong_stop_kind", "events.2.kind".into()));
+        match batch(vec![]).resolve(&stops(), now()) {
+            Err(AppError::Validation { field, .. }) => assert_eq!(field, "events"),
+            other => panic!("an empty batch is refused whole: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stop_is_named_by_its_key_and_a_number_alone_is_refused() {
+        // The phone's manifest said stop 2, but a re-plan moved the rider's pickup to stop 1:
+        // the key finds it.
         let mut moved = ev(EventKind::Boarded, 2, 1);
         moved.stop_key = Some(Uuid::from_u128(11));
         let mut gone = ev(EventKind::NoShow, 1, 2);
         gone.stop_key = Some(Uuid::from_u128(99));
-        let b = EventBatch {
-            events: vec![moved, gone],
-        };
-        let targets = b.resolve(&stops(), now()).unwrap();
-        assert_eq!(targets[0], Target::Stop(stops()[1]));
-        assert_eq!(targets[1], Target::Unmatched);
-        let mut wrong = ev(EventKind::DroppedOff, 2, 1);
-        wrong.stop_key = Some(Uuid::from_u128(11));
-        let b = EventBatch {
-            events: vec![wrong],
-        };
+        let mut seq_only = ev(EventKind::Arrived, 1, 3);
+        seq_only.stop_key = None;
+        let t = EventBatch {
+            events: vec![moved, gone, seq_only],
+        }
+        .resolve(&stops(), now())
+        .unwrap();
+        assert_eq!(t[0], Target::Stop(stops()[1]));
+        assert_eq!(t[1], Target::Unmatched);
         assert_eq!(
-            field(b.resolve(&stops(), now()).map(|_| ())),
-            "events.0.stop_key"
+            refusal(&t[2]),
+            ("stop_key_required", "events.2.stop_key".into())
         );
     }
 
@@ -352,10 +371,12 @@ mod tests {
     fn an_event_from_the_future_is_refused() {
         let mut e = ev(EventKind::Arrived, 1, 1);
         e.occurred_at = now() + Duration::hours(1);
-        let b = EventBatch { events: vec![e] };
+        let t = EventBatch { events: vec![e] }
+            .resolve(&stops(), now())
+            .unwrap();
         assert_eq!(
-            field(b.resolve(&stops(), now()).map(|_| ())),
-            "events.0.occurred_at"
+            refusal(&t[0]),
+            ("in_the_future", "events.0.occurred_at".into())
         );
     }
 

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::db;
 use super::{
-    apply_order, EventBatch, EventKind, NewEvent, RunStatus, StopKind, StopRef, StopStatus, Target,
+    apply_order, EventBatch, EventKind, NewEvent, Refusal, RunStatus, StopKind, StopRef,
+    StopStatus, Target,
 };
 use crate::bookings::RideStatus;
 use crate::error::{AppError, AppResult};
@@ -29,12 +30,32 @@ pub struct UploadResult {
     /// New events for a `stop_key` the run no longer has (the rider was moved to another run
     /// or cancelled meanwhile): stored for the record, nothing changed.
     pub unmatched: Vec<Uuid>,
+    /// Events refused one by one (not stored; the rest of the batch went on).
+    pub refused: Vec<Refusal>,
+    /// Every event of the batch in its order, with what became of it and when the server
+    /// received it: the phone drops from its outbox every item answered here.
+    pub items: Vec<ItemResult>,
     /// The run's status after the upload.
     pub run_status: RunStatus,
     /// Whether the rest of the run should be re-timed (a no-show, or a late arrival, on a run
     /// still in progress).
     #[serde(skip)]
     pub retime: bool,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ItemResult {
+    /// The event.
+    pub client_event_id: Uuid,
+    /// `applied`, `already_applied` (received before: nothing done), `superseded` (stored,
+    /// newer state wins), `unmatched` (stored; its stop is no longer on the run) or `refused`.
+    pub result: &'static str,
+    /// For `refused`, why ([`Refusal::code`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
+    /// When the server received it.
+    pub received_at: DateTime<Utc>,
 }
 
 /// Serialises a driver upload with the live planner of the region (`runs::live` takes the same
@@ -70,6 +91,8 @@ pub async fn upload_events(
         duplicates: Vec::new(),
         superseded: Vec::new(),
         unmatched: Vec::new(),
+        refused: Vec::new(),
+        items: Vec::new(),
         run_status: status,
         retime: false,
     };
@@ -78,6 +101,10 @@ pub async fn upload_events(
         let stop = match target {
             Target::Stop(s) => Some(s),
             Target::Unmatched => None,
+            Target::Refused(r) => {
+                result.refused.push(r.clone());
+                continue;
+            }
         };
         if !db::insert_event(conn, driver, run_id, e, stop).await? {
             result.duplicates.push(e.client_event_id);
@@ -108,6 +135,31 @@ pub async fn upload_events(
         result.retime = status == RunStatus::InProgress
             && (no_show || any_late(conn, run_id, &arrivals).await?);
     }
+    result.items = batch
+        .events
+        .iter()
+        .map(|e| {
+            let id = e.client_event_id;
+            let refusal = result.refused.iter().find(|r| r.client_event_id == id);
+            let outcome = if refusal.is_some() {
+                "refused"
+            } else if result.applied.contains(&id) {
+                "applied"
+            } else if result.superseded.contains(&id) {
+                "superseded"
+            } else if result.unmatched.contains(&id) {
+                "unmatched"
+            } else {
+                "already_applied"
+            };
+            ItemResult {
+                client_event_id: id,
+                result: outcome,
+                code: refusal.map(|r| r.code),
+                received_at: now,
+            }
+        })
+        .collect();
     Ok(result)
 }
 

@@ -9,8 +9,9 @@ use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
 
-/// A JSON body. Malformed JSON, a missing field or an unknown enum value become a
-/// 422 validation error naming the field path (`places.0.kind`).
+/// A JSON body. Malformed JSON, a missing field, an unknown enum value or a field the
+/// endpoint does not know become a 422 validation error naming the field path
+/// (`places.0.kind`): a misspelt optional field is never silently dropped.
 pub struct AppJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
@@ -40,8 +41,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
 /// # Errors
 /// A validation error with the field path (or `body` for a syntax error).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut unknown: Option<String> = None;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut note = |path: serde_ignored::Path<'_>| {
+        if unknown.is_none() {
+            unknown = Some(path.to_string());
+        }
+    };
+    let de = serde_ignored::Deserializer::new(de, &mut note);
+    let parsed = serde_path_to_error::deserialize(de);
+    if let (Ok(_), Some(path)) = (&parsed, unknown) {
+        return Err(AppError::invalid(
+            path.clone(),
+            format!("unknown field `{path}`: this endpoint does not take it (check its spelling)"),
+        ));
+    }
+    parsed.map_err(|e| {
         // serde_path_to_error says `events[3].kind`; the API names fields `events.3.kind`.
         let path = e.path().to_string().replace('[', ".").replace(']', "");
         let inner = e.into_inner();
@@ -93,4 +108,43 @@ fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, 
                 .map_or_else(|| "query".to_owned(), ToOwned::to_owned);
             AppError::invalid(field, text)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        stops: Vec<Stop>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Stop {
+        seq: i32,
+    }
+
+    fn field_of(r: Result<Body, AppError>) -> String {
+        match r {
+            Err(AppError::Validation { field, .. }) => field,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_by_its_path() {
+        assert!(parse_json::<Body>(br#"{"name": "a", "stops": [{"seq": 1}]}"#).is_ok());
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "stops": [], "passangers": 2}"#)),
+            "passangers"
+        );
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "stops": [{"seq": 1}, {"seq": 2, "when": 3}]}"#)),
+            "stops.1.when"
+        );
+        assert_eq!(field_of(parse_json(br#"{"name": "a", "stops": [{}]}"#)), "stops.0.seq");
+    }
 }

@@ -100,6 +100,8 @@ async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPo
     // A position inside is snapped to the nearest meeting point of the area.
     let mut inside = body.clone();
     inside["pickup"] = json!({ "position": { "lon": 15.5070, "lat": 41.5930 } });
+    // Later than the first booking: the same person cannot be booked twice at one time.
+    inside["earliest_pickup"] = json!("07:30");
     let r = app.post("/api/ride-requests", &cw, &inside).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert!(r.body["request"]["pickup_name"]
@@ -297,7 +299,20 @@ async fn wait_for_plan(app: &TestApp, token: &str, job: &str) -> Value {
 
 /// Books `n` morning rides from settlements to farms for `date` and returns their ids.
 async fn book_morning(app: &TestApp, token: &str, date: &str, n: usize) -> Vec<String> {
-    let cases = foggia_cases(app).await;
+    // One person per ride: a person booked twice at one time is a duplicate booking.
+    let mut cases = foggia_cases(app).await;
+    while cases.len() < n {
+        let r = app
+            .post(
+                "/api/cases",
+                token,
+                &json!({ "known_as": format!("Rider {}", cases.len()), "languages": ["fr"],
+                         "arrival_channel": "outreach", "opened_on": "2026-11-02" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        cases.push(r.body["case_id"].as_str().unwrap().to_owned());
+    }
     let camps = [
         "Borgo Mezzanone - ex pista",
         "Palmori",
@@ -312,7 +327,7 @@ async fn book_morning(app: &TestApp, token: &str, date: &str, n: usize) -> Vec<S
             .post(
                 "/api/ride-requests",
                 token,
-                &ride(&cases[i % cases.len()], &mp, &to, date, "06:00"),
+                &ride(&cases[i], &mp, &to, date, "06:00"),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);

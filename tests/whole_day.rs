@@ -112,7 +112,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
     for (case, from, to, t) in [
         (&cases[0], &pista, &farm_a, "06:30"),
         (&cases[1], &palmori, &farm_b, "06:45"),
-        (&cases[1], &pista, &farm_b, "07:00"),
+        (&cases[1], &pista, &farm_b, "07:10"),
     ] {
         let r = eve
             .post("/api/ride-requests", &cw, &ride(case, from, to, t))

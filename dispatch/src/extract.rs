@@ -138,13 +138,20 @@ mod tests {
     fn an_unknown_field_is_refused_by_its_path() {
         assert!(parse_json::<Body>(br#"{"name": "a", "stops": [{"seq": 1}]}"#).is_ok());
         assert_eq!(
-            field_of(parse_json(br#"{"name": "a", "stops": [], "passangers": 2}"#)),
+            field_of(parse_json(
+                br#"{"name": "a", "stops": [], "passangers": 2}"#
+            )),
             "passangers"
         );
         assert_eq!(
-            field_of(parse_json(br#"{"name": "a", "stops": [{"seq": 1}, {"seq": 2, "when": 3}]}"#)),
+            field_of(parse_json(
+                br#"{"name": "a", "stops": [{"seq": 1}, {"seq": 2, "when": 3}]}"#
+            )),
             "stops.1.when"
         );
-        assert_eq!(field_of(parse_json(br#"{"name": "a", "stops": [{}]}"#)), "stops.0.seq");
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "stops": [{}]}"#)),
+            "stops.0.seq"
+        );
     }
 }

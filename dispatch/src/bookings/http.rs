@@ -146,6 +146,7 @@ async fn book(
         }
     }
     body.validate()?;
+    body.check_times(state.now())?;
     let result = book_in_tx(&state, &staff, channel, &body, key.as_deref(), None).await;
     match (result, &key) {
         // Two retries raced: the loser reports the winner's booking.
@@ -220,6 +221,17 @@ async fn book_on(
     let dropoff = db::resolve(conn, &case.region_code, "dropoff", &body.dropoff).await?;
     if pickup.place_id == dropoff.place_id && pickup.meeting_point_id == dropoff.meeting_point_id {
         return Err(AppError::invalid("dropoff", "the same as the pickup"));
+    }
+    for day in body.days() {
+        let retry_of = key.map(|k| (staff.staff_id, k));
+        if let Some(existing) = db::overlapping(conn, case.person_id, body, day, retry_of).await? {
+            return Err(AppError::conflict(
+                "duplicate_booking",
+                format!(
+                    "the person already has ride request {existing} on {day} at overlapping times: change or cancel it instead"
+                ),
+            ));
+        }
     }
     let booking = Booking {
         region_code: &case.region_code,
@@ -520,6 +532,15 @@ async fn create_appointment(
     let description = crate::geo::non_blank("description", &body.description)?;
     if body.ends_at <= body.starts_at {
         return Err(AppError::invalid("ends_at", "must be after starts_at"));
+    }
+    if body.starts_at <= state.now() {
+        return Err(AppError::invalid(
+            "starts_at",
+            "already past: transport is booked for appointments to come",
+        ));
+    }
+    if (body.starts_at - state.now()).num_days() > 366 {
+        return Err(AppError::invalid("starts_at", "at most a year ahead"));
     }
     let mut tx = state.db.begin().await?;
     let case = case_ref(&mut tx, &staff, body.case_id, "appointment").await?;

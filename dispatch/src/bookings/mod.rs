@@ -151,6 +151,10 @@ pub struct NewRideRequest {
     pub recurrence: Option<Recurrence>,
 }
 
+/// How long after its earliest pickup a ride may still start, seconds (the planner's
+/// pickup window): a booking for today whose window has closed is refused.
+pub const PICKUP_SLACK_S: i64 = 20 * 60;
+
 fn one() -> i16 {
     1
 }
@@ -212,6 +216,46 @@ impl NewRideRequest {
                 return Err(AppError::invalid(
                     "recurrence.until",
                     "at most a year ahead",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the times against the service's clock: no day before today, none more than a
+    /// year ahead, and for today no window that has already passed.
+    ///
+    /// # Errors
+    /// A validation error naming the field.
+    pub fn check_times(&self, now: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+        let today = crate::service_day::day_of(now);
+        if self.service_date < today {
+            return Err(AppError::invalid(
+                "service_date",
+                format!(
+                    "{} is in the past: book for today ({today}) or later",
+                    self.service_date
+                ),
+            ));
+        }
+        if (self.service_date - today).num_days() > 366 {
+            return Err(AppError::invalid("service_date", "at most a year ahead"));
+        }
+        if self.service_date == today {
+            let now_local = crate::service_day::local(now).time();
+            if self.latest_arrival.is_some_and(|l| l <= now_local) {
+                return Err(AppError::invalid(
+                    "latest_arrival",
+                    "already past: no vehicle can arrive by then",
+                ));
+            }
+            let slack = chrono::Duration::seconds(crate::bookings::PICKUP_SLACK_S);
+            if self.latest_arrival.is_none()
+                && self.earliest_pickup.is_some_and(|e| e + slack < now_local)
+            {
+                return Err(AppError::invalid(
+                    "earliest_pickup",
+                    "already past: book from now on",
                 ));
             }
         }

@@ -7,6 +7,7 @@ mod budgets;
 mod dispatch_day;
 mod driver;
 mod lines;
+mod operating_day;
 mod places;
 mod reports;
 mod rides;

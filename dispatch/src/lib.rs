@@ -7,7 +7,7 @@
 //! - Plumbing: [`config`], [`state`] (shared state and the [`state::Dispatcher`] seam between
 //!   booking and planning), [`error`] (the only place HTTP statuses are chosen), [`extract`]
 //!   (JSON and query bodies that fail with a field name), [`geo`] (lon/lat at the SQL
-//!   boundary), [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
+//!   boundary), [`idempotency`] (a retried creation is answered once), [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
 //!   times as instants);
 //! - [`auth`]: staff logins, roles, sessions and scoping; [`audit`]: every read of case data;
 //! - [`places`]: Poli, settlements and their meeting points, workplaces, offices, service
@@ -44,6 +44,7 @@
 //! |---|---|
 //! | [`auth`] | `staff`, `staff_session` |
 //! | [`audit`] | `case_access_audit` |
+//! | [`idempotency`] | `idempotency_record` |
 //! | [`places`] | `region`, `polo`, `place`, `meeting_point`, `service_area` |
 //! | [`cases`] | `person`, `care_case` |
 //! | [`budgets`] | `programme_config`, `funding_source`, `funding_area_cap`, `ledger_entry` |
@@ -73,6 +74,7 @@ pub mod error;
 pub mod extract;
 pub mod fleet;
 pub mod geo;
+pub mod idempotency;
 pub mod ids;
 pub mod lines;
 pub mod places;
@@ -118,6 +120,10 @@ pub fn app(state: AppState) -> Router {
         .merge(lines::http::router())
         .merge(reports::http::router())
         .fallback(|| async { AppError::NotFound("route") })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::layer,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -619,3 +619,19 @@ pub async fn overlapping(
     .fetch_optional(conn)
     .await?)
 }
+
+/// The service day of a request.
+///
+/// # Errors
+/// Database errors.
+pub async fn service_date_of(
+    conn: &mut PgConnection,
+    ride_request_id: Uuid,
+) -> AppResult<Option<NaiveDate>> {
+    Ok(
+        sqlx::query_scalar("select service_date from ride_request where ride_request_id = $1")
+            .bind(ride_request_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}

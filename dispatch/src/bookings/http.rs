@@ -154,12 +154,7 @@ async fn book(
             replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
-            let live = state.dispatcher.place_live(&state, &typed(&ids))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "live insertion failed; the request waits for the next plan");
-                    Vec::new()
-                });
+            let live = place_live(&state, &ids).await;
             let mut conn = state.db.acquire().await?;
             let polo = staff.case_polo()?;
             let request = db::view(&mut conn, polo, ids[0])
@@ -177,6 +172,35 @@ async fn book(
         }
         (Err(e), _) => Err(e),
     }
+}
+
+/// Places the requests for today in the running plan. When the dispatcher fails, each request
+/// for today is answered `queued`, and its history says why: nothing waits silently.
+async fn place_live(state: &AppState, ids: &[Uuid]) -> Vec<LiveOutcome> {
+    let e = match state.dispatcher.place_live(state, &typed(ids)).await {
+        Ok(outcomes) => return outcomes,
+        Err(e) => e,
+    };
+    tracing::warn!(error = %e, "live insertion failed; today's requests wait for a coordinator");
+    let today = service_day::day_of(state.now());
+    let reason = format!("not placed live ({e}): waiting for a coordinator or the next plan");
+    let mut out = Vec::new();
+    let Ok(mut conn) = state.db.acquire().await else {
+        return out;
+    };
+    for id in ids {
+        if db::service_date_of(&mut conn, *id).await.ok().flatten() != Some(today) {
+            continue;
+        }
+        if let Err(e) = db::note(&mut conn, (*id).into(), &reason, None).await {
+            tracing::warn!(error = %e, "could not record why a request waits");
+        }
+        out.push(LiveOutcome::Queued {
+            ride_request_id: (*id).into(),
+            reason: reason.clone(),
+        });
+    }
+    out
 }
 
 /// The ids of a booking's requests, typed for the dispatcher.
@@ -477,10 +501,7 @@ async fn change(
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a change");
         }
     }
-    let live = state.dispatcher.place_live(&state, &[id.into()]).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "live insertion after a change failed; the request waits for the next plan");
-        Vec::new()
-    });
+    let live = place_live(&state, &[id]).await;
     let (request, history) = reread(&state, polo, id).await?;
     Ok(Json(Changed {
         detail: Detail { request, history },
@@ -612,9 +633,7 @@ async fn create_appointment(
     tx.commit().await?;
     let mut ids = out_ids.clone();
     ids.extend(ret_id);
-    if let Err(e) = state.dispatcher.place_live(&state, &typed(&ids)).await {
-        tracing::warn!(error = %e, "live insertion failed; the requests wait for the next plan");
-    }
+    place_live(&state, &ids).await;
     Ok((
         StatusCode::CREATED,
         Json(AppointmentBooked {

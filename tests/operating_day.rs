@@ -1,0 +1,402 @@
+//! The operating day when reality departs from the plan: early boardings, a van that finished
+//! its run and serves another, retried and duplicate bookings, times in the past, unknown
+//! fields. Real service, real PostGIS, over HTTP; the clock is the test's.
+
+use std::collections::HashMap;
+
+use passaggio_tests::{spawn_demo_at, spawn_with, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+
+/// 07:00 in Rome on the test day.
+const NOW: &str = "2026-11-24T06:00:00Z";
+const TODAY: &str = "2026-11-24";
+const TOMORROW: &str = "2026-11-25";
+
+async fn uuid(app: &TestApp, sql: &str) -> String {
+    let v: uuid::Uuid = sqlx::query_scalar(sql)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    v.to_string()
+}
+
+async fn cases(app: &TestApp) -> Vec<String> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select c.case_id from care_case c join polo p using (polo_id)
+         where p.name = 'Polo Sociale Integrato Foggia' and c.status = 'open' order by c.opened_on, c.case_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    ids.iter().map(ToString::to_string).collect()
+}
+
+async fn palmori(app: &TestApp) -> String {
+    uuid(
+        app,
+        "select m.meeting_point_id from meeting_point m join place p using (place_id)
+         where p.name = 'Palmori' order by m.name limit 1",
+    )
+    .await
+}
+
+async fn farm(app: &TestApp, n: i64) -> String {
+    let ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("select place_id from place where kind = 'farm' order by name")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    ids[usize::try_from(n).unwrap() % ids.len()].to_string()
+}
+
+fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -> Value {
+    json!({ "case_id": case, "purpose": "work_shift", "service_date": date,
+            "pickup": { "meeting_point_id": from_mp }, "dropoff": { "place_id": to_place },
+            "earliest_pickup": earliest })
+}
+
+/// The same database served with another "now" (the day goes on).
+async fn at(pool: &PgPool, now: &str) -> TestApp {
+    let now: chrono::DateTime<chrono::Utc> = now.parse().unwrap();
+    spawn_with(pool.clone(), move |s| s.with_now(now)).await
+}
+
+async fn post_with_key(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    key: &str,
+    body: &Value,
+) -> (StatusCode, Value, bool) {
+    let r = reqwest::Client::new()
+        .post(app.url(path))
+        .bearer_auth(token)
+        .header("Idempotency-Key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let replayed = r.headers().get("idempotent-replayed").is_some();
+    (r.status(), r.json().await.unwrap_or(Value::Null), replayed)
+}
+
+/// Gives a run to `driver.marco` (the coordinator's call).
+async fn give_to_marco(app: &TestApp, coord: &str, run_id: &str) {
+    let marco = uuid(
+        app,
+        "select driver_id from driver where display_name like 'Marco%'",
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/runs/{run_id}/driver"),
+            coord,
+            &json!({ "driver_id": marco }),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+}
+
+/// Seq of the pickup and drop-off of `request` in the driver's manifest.
+async fn stops_of(app: &TestApp, marco: &str, run_id: &str, request: &str) -> (i64, i64) {
+    let m = app.get(&format!("/driver/api/runs/{run_id}"), marco).await;
+    assert_eq!(m.status, StatusCode::OK, "{:?}", m.body);
+    let stops: Vec<(i64, String, String)> = sqlx::query_as(
+        "select seq::int8, kind::text, coalesce(ride_request_id::text, '') from run_stop where run_id = $1::uuid order by seq",
+    )
+    .bind(run_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let seq = |kind: &str| {
+        stops
+            .iter()
+            .find(|s| s.1 == kind && s.2 == request)
+            .unwrap()
+            .0
+    };
+    (seq("pickup"), seq("dropoff"))
+}
+
+fn event(kind: &str, seq: i64, at: &str) -> Value {
+    json!({ "client_event_id": uuid::Uuid::new_v4(), "kind": kind, "stop_seq": seq, "occurred_at": at })
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn past_times_duplicates_unknown_fields_and_retries_are_answered_clearly(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let cases = cases(&app).await;
+    let (mp, to) = (palmori(&app).await, farm(&app, 0).await);
+    // Times that have passed (07:00 in Rome now).
+    for (body, field) in [
+        (
+            ride(&cases[0], &mp, &to, "2026-11-23", "09:00"),
+            "service_date",
+        ),
+        (ride(&cases[0], &mp, &to, TODAY, "06:00"), "earliest_pickup"),
+        (
+            json!({ "case_id": cases[0], "purpose": "work_shift", "service_date": TODAY,
+                    "pickup": { "meeting_point_id": mp }, "dropoff": { "place_id": to },
+                    "latest_arrival": "06:30" }),
+            "latest_arrival",
+        ),
+        (
+            ride(&cases[0], &mp, &to, "2028-01-10", "09:00"),
+            "service_date",
+        ),
+    ] {
+        let r = app.post("/api/ride-requests", &cw, &body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {:?}",
+            r.body
+        );
+        assert_eq!(r.error_field(), field, "{:?}", r.body);
+    }
+    // A misspelt field is not dropped silently.
+    let mut typo = ride(&cases[0], &mp, &to, TOMORROW, "09:00");
+    typo["pasengers"] = json!(2);
+    let r = app.post("/api/ride-requests", &cw, &typo).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_field(), "pasengers");
+    assert_eq!(app.count("ride_request").await, 0);
+    // The same person twice at overlapping times: a conflict naming the first ride.
+    let first = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &mp, &to, TOMORROW, "09:00"),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
+    let first_id = first.body["request"]["ride_request_id"].as_str().unwrap();
+    let again = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &mp, &farm(&app, 1).await, TOMORROW, "09:10"),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
+    assert_eq!(again.body["error"]["code"], "duplicate_booking");
+    assert!(again.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains(first_id));
+    // Later that day is another trip.
+    let later = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &mp, &to, TOMORROW, "14:00"),
+        )
+        .await;
+    assert_eq!(later.status, StatusCode::CREATED, "{:?}", later.body);
+    // An appointment retried with its key is booked once; the key with another body is refused.
+    let asl = uuid(
+        &app,
+        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
+    )
+    .await;
+    let appt = json!({ "case_id": cases[1], "place_id": asl, "starts_at": "2026-11-26T09:00:00Z",
+                       "ends_at": "2026-11-26T10:00:00Z", "description": "visita", "from": { "meeting_point_id": mp } });
+    let (s1, b1, replayed1) = post_with_key(&app, "/api/appointments", &cw, "appt-1", &appt).await;
+    let (s2, b2, replayed2) = post_with_key(&app, "/api/appointments", &cw, "appt-1", &appt).await;
+    assert_eq!(
+        (s1, s2),
+        (StatusCode::CREATED, StatusCode::CREATED),
+        "{b1:?} {b2:?}"
+    );
+    assert!(!replayed1 && replayed2, "the retry is a replay");
+    assert_eq!(b1["appointment_id"], b2["appointment_id"]);
+    assert_eq!(app.count("appointment").await, 1);
+    let mut other = appt.clone();
+    other["description"] = json!("another visit");
+    let (s3, b3, _) = post_with_key(&app, "/api/appointments", &cw, "appt-1", &other).await;
+    assert_eq!(s3, StatusCode::UNPROCESSABLE_ENTITY, "{b3:?}");
+    assert_eq!(b3["error"]["field"], "Idempotency-Key");
+    // An appointment that has already started.
+    let mut past = appt.clone();
+    past["starts_at"] = json!("2026-11-24T05:00:00Z");
+    past["ends_at"] = json!("2026-11-24T05:30:00Z");
+    let r = app.post("/api/appointments", &cw, &past).await;
+    assert_eq!(r.error_field(), "starts_at", "{:?}", r.body);
+    assert_eq!(app.count("appointment").await, 1);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = cases(&app).await;
+    let (mp, to) = (palmori(&app).await, farm(&app, 2).await);
+    // Two riders from one meeting point to one farm, 09:00 and 09:20: one van picks both up,
+    // then drops both off.
+    let mut ids = Vec::new();
+    for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
+        let r = app
+            .post("/api/ride-requests", &cw, &ride(case, &mp, &to, TODAY, t))
+            .await;
+        assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+        ids.push((
+            r.body["request"]["ride_request_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            r.body["live"][0]["run_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    assert_eq!(ids[0].1, ids[1].1, "one run for both");
+    let run = ids[0].1.clone();
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "select kind::text from run_stop where run_id = $1::uuid and kind in ('pickup', 'dropoff') order by seq",
+    )
+    .bind(&run)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds,
+        ["pickup", "pickup", "dropoff", "dropoff"],
+        "both on board together"
+    );
+    give_to_marco(&app, &coord, &run).await;
+    // 08:25: the driver was early and the first rider boarded at 08:20, 40 minutes early.
+    let later = at(&pool, "2026-11-24T07:25:00Z").await;
+    let marco = later.login("driver.marco").await;
+    let (p, _) = stops_of(&later, &marco, &run, &ids[0].0).await;
+    let r = later
+        .post_events(
+            &format!("/driver/api/runs/{run}/events"),
+            &marco,
+            &json!({ "events": [event("arrived", p, "2026-11-24T07:18:00Z"), event("boarded", p, "2026-11-24T07:20:00Z")] }),
+        )
+        .await;
+    assert_eq!(
+        r.body["applied"].as_array().unwrap().len(),
+        2,
+        "{:?}",
+        r.body
+    );
+    // Riders keep booking for today, and each gets an answer.
+    let cw = later.login("cw.foggia").await;
+    for (i, t) in [(2, "10:00"), (3, "10:30")] {
+        let r = later
+            .post(
+                "/api/ride-requests",
+                &cw,
+                &ride(&cases[i], &mp, &farm(&later, 3).await, TODAY, t),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let outcome = r.body["live"][0]["outcome"].as_str().unwrap_or("none");
+        assert!(
+            outcome == "confirmed" || outcome == "refused",
+            "a pickup time or a refusal, never silence: {:?}",
+            r.body
+        );
+        if outcome == "confirmed" {
+            assert_eq!(r.body["request"]["status"], "confirmed");
+        }
+    }
+    // The coordinator sees the runs, with a flag on any promise the plan can no longer keep.
+    let runs = later
+        .get(
+            &format!("/api/runs?region=puglia&date={TODAY}"),
+            &later.login("coord.foggia").await,
+        )
+        .await;
+    let flags: Vec<&Value> = runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["stops"].as_array().unwrap())
+        .map(|s| &s["promise_at_risk"])
+        .collect();
+    assert!(!flags.is_empty() && flags.iter().all(|f| f.is_boolean()));
+    // The early rider is still on board and still carried to the farm.
+    let on_run: i64 = sqlx::query_scalar(
+        "select count(*) from run_stop where ride_request_id = $1::uuid and kind = 'dropoff' and status = 'pending'",
+    )
+    .bind(&ids[0].0)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(on_run, 1);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_van_serves_another_run_after_completing_one(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    // One van in service today.
+    sqlx::query("update vehicle set active = (label = 'FG-PSG-01')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = cases(&app).await;
+    let (mp, to) = (palmori(&app).await, farm(&app, 0).await);
+    let r = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[0], &mp, &to, TODAY, "08:00"),
+        )
+        .await;
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    let first = r.body["request"]["ride_request_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = r.body["live"][0]["run_id"].as_str().unwrap().to_owned();
+    give_to_marco(&app, &coord, &run).await;
+    // 10:00: the run was driven and is completed.
+    let later = at(&pool, "2026-11-24T09:00:00Z").await;
+    let marco = later.login("driver.marco").await;
+    let (p, d) = stops_of(&later, &marco, &run, &first).await;
+    let r = later
+        .post_events(
+            &format!("/driver/api/runs/{run}/events"),
+            &marco,
+            &json!({ "events": [event("arrived", p, "2026-11-24T07:00:00Z"), event("boarded", p, "2026-11-24T07:01:00Z"),
+                                event("arrived", d, "2026-11-24T07:30:00Z"), event("dropped_off", d, "2026-11-24T07:31:00Z")] }),
+        )
+        .await;
+    assert_eq!(r.body["run_status"], "completed", "{:?}", r.body);
+    // A ride at noon: the same van takes it, in a new run.
+    let cw = later.login("cw.foggia").await;
+    let r = later
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[1], &mp, &to, TODAY, "12:00"),
+        )
+        .await;
+    assert_eq!(
+        r.body["live"][0]["outcome"], "confirmed",
+        "the van works its whole shift: {:?}",
+        r.body
+    );
+    let second = r.body["live"][0]["run_id"].as_str().unwrap();
+    assert_ne!(second, run);
+    let vans: HashMap<String, String> = sqlx::query_as(
+        "select run_id::text, vehicle_id::text from run where run_id = any($1::uuid[])",
+    )
+    .bind(vec![
+        uuid::Uuid::parse_str(&run).unwrap(),
+        uuid::Uuid::parse_str(second).unwrap(),
+    ])
+    .fetch_all(&pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .collect();
+    assert_eq!(vans[&run], vans[second], "the same van");
+}

@@ -400,3 +400,90 @@ async fn a_van_serves_another_run_after_completing_one(pool: PgPool) {
     .collect();
     assert_eq!(vans[&run], vans[second], "the same van");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_subscription_made_after_the_run_was_made_joins_it(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let cw = app.login("cw.foggia").await;
+    let pista_place = uuid(
+        &app,
+        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
+    )
+    .await;
+    let pista = uuid(
+        &app,
+        "select meeting_point_id from meeting_point where place_id = (select place_id from place where name = 'Borgo Mezzanone - ex pista') order by name limit 1",
+    )
+    .await;
+    let packing = uuid(
+        &app,
+        "select place_id from place where kind = 'packing_house' order by name limit 1",
+    )
+    .await;
+    let bus = uuid(
+        &app,
+        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
+    )
+    .await;
+    let line = app
+        .post(
+            "/api/lines",
+            &admin,
+            &json!({ "name": "Pista - magazzino", "region_code": "puglia", "season_start": "2026-11-01",
+                     "season_end": "2026-12-31", "operating_days": [1, 2, 3, 4, 5, 6], "vehicle_id": bus,
+                     "stops": [ { "place_id": pista_place, "meeting_point_id": pista, "stop_time": "05:40" },
+                                { "place_id": packing, "stop_time": "06:10" } ] }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    let line_id = line.body["line_id"].as_str().unwrap().to_owned();
+    // Tomorrow's run is made (by the evening's planning, or by hand) before the person subscribes.
+    let made = app
+        .post(
+            "/api/lines/materialise",
+            &coord,
+            &json!({ "region_code": "puglia", "date": TOMORROW }),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
+    let run = made.body["runs"][0]["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(made.body["runs"][0]["ride_requests"], 0);
+    let cases = cases(&app).await;
+    let sub = app
+        .post(
+            &format!("/api/lines/{line_id}/subscriptions"),
+            &cw,
+            &json!({ "case_id": cases[0], "board_seq": 0, "alight_seq": 1,
+                     "valid_from": TOMORROW, "valid_to": "2026-11-30" }),
+        )
+        .await;
+    assert_eq!(sub.status, StatusCode::CREATED, "{:?}", sub.body);
+    assert_eq!(
+        sub.body["joined_runs"],
+        json!([{ "service_date": TOMORROW, "run_id": run, "outcome": "joined" }])
+    );
+    // The rider is on the run: a confirmed request with the line's boarding time, and the
+    // two stops in order between the run's start and end.
+    let (status, promised): (String, chrono::DateTime<chrono::Utc>) = sqlx::query_as(
+        "select status::text, promised_pickup_at from ride_request where run_id = $1::uuid",
+    )
+    .bind(&run)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "confirmed");
+    assert_eq!(
+        promised.to_rfc3339(),
+        "2026-11-25T04:40:00+00:00",
+        "05:40 in Rome"
+    );
+    let kinds: Vec<String> =
+        sqlx::query_scalar("select kind::text from run_stop where run_id = $1::uuid order by seq")
+            .bind(&run)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(kinds, ["start", "pickup", "dropoff", "end"]);
+}

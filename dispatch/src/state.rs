@@ -14,6 +14,8 @@ use routing::travel::TravelTimes;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
+use uuid::Uuid;
+
 use crate::config::Config;
 use crate::error::AppResult;
 use crate::ids::{RideRequestId, RunId};
@@ -53,6 +55,17 @@ pub enum LiveOutcome {
     },
 }
 
+/// What became of a new subscription on a day whose line run was already made.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineJoin {
+    /// The day.
+    pub service_date: chrono::NaiveDate,
+    /// The run joined, if any.
+    pub run_id: Option<RunId>,
+    /// `joined`, or why not: `run_started` (the van is already on its way).
+    pub outcome: &'static str,
+}
+
 /// What booking needs from planning: the one seam between the two. Every page or API that
 /// books, changes or cancels a ride goes through it.
 pub trait Dispatcher: Send + Sync {
@@ -72,6 +85,16 @@ pub trait Dispatcher: Send + Sync {
         conn: &'a mut PgConnection,
         ride_request_id: RideRequestId,
     ) -> BoxFuture<'a, AppResult<Option<RunId>>>;
+
+    /// A subscription to a work line was made (or extended): the line's runs already made
+    /// for its days take the new rider, in the caller's transaction. Answers, per day, the run
+    /// joined or why not.
+    fn line_subscribed<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        subscription_id: Uuid,
+        created_by: Uuid,
+    ) -> BoxFuture<'a, AppResult<Vec<LineJoin>>>;
 
     /// Re-times a run that lost a request, after the caller's transaction committed.
     fn retime<'a>(&'a self, state: &'a AppState, run_id: RunId) -> BoxFuture<'a, AppResult<()>>;

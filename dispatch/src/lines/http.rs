@@ -157,12 +157,32 @@ async fn subscribe(
     staff: Staff,
     Path(line_id): Path<Uuid>,
     AppJson(body): AppJson<NewSubscription>,
-) -> AppResult<(StatusCode, Json<Subscription>)> {
+) -> AppResult<(StatusCode, Json<Subscribed>)> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
     let sub = db::subscribe(&mut tx, &staff, polo, line_id, &body).await?;
+    // The line's runs already made for these days take the new rider.
+    let joined_runs = state
+        .dispatcher
+        .line_subscribed(&mut tx, sub.subscription_id, staff.staff_id)
+        .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(sub)))
+    Ok((
+        StatusCode::CREATED,
+        Json(Subscribed {
+            subscription: sub,
+            joined_runs,
+        }),
+    ))
+}
+
+/// A new subscription, and the runs of the line already made for its days that it joined
+/// (or why not).
+#[derive(Serialize)]
+struct Subscribed {
+    #[serde(flatten)]
+    subscription: Subscription,
+    joined_runs: Vec<crate::state::LineJoin>,
 }
 
 /// Optional body of `.../end`.

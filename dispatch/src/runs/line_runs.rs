@@ -213,6 +213,69 @@ async fn materialise_line(
     })
 }
 
+/// A new subscription joins the runs of its line already made for its days (today or later):
+/// each run not yet started gets the subscriber's confirmed request (made by bookings) and the
+/// rider's two stops at the line's times; a run already under way is answered `run_started`.
+/// Days whose run is not made yet get theirs when it is.
+///
+/// # Errors
+/// Database errors.
+pub async fn join_made_runs(
+    conn: &mut PgConnection,
+    subscription_id: Uuid,
+    created_by: Uuid,
+) -> AppResult<Vec<crate::state::LineJoin>> {
+    let runs: Vec<(Uuid, String, Uuid, NaiveDate, super::RunStatus, i16, i16)> = sqlx::query_as(
+        "select r.run_id, r.region_code, s.line_id, r.service_date, r.status, s.board_seq, s.alight_seq
+         from line_subscription s
+         join run r on r.region_code = s.region_code and r.line_id = s.line_id
+             and r.service_date between s.valid_from and s.valid_to
+         where s.subscription_id = $1 and r.status in ('planned', 'in_progress')
+         order by r.service_date
+         for update of r",
+    )
+    .bind(subscription_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for (run_id, region, line_id, day, status, board_seq, alight_seq) in runs {
+        if status != super::RunStatus::Planned {
+            out.push(crate::state::LineJoin {
+                service_date: day,
+                run_id: Some(run_id.into()),
+                outcome: "run_started",
+            });
+            continue;
+        }
+        let before = crate::bookings::db::line_riders(conn, run_id).await?;
+        crate::bookings::db::seat_line_subscribers(
+            conn,
+            line_id,
+            day,
+            run_id.into(),
+            Some(created_by),
+        )
+        .await?;
+        let _ = (board_seq, alight_seq);
+        for (request, b, a) in crate::bookings::db::line_riders(conn, run_id)
+            .await?
+            .into_iter()
+            .filter(|r| !before.iter().any(|b| b.0 == r.0))
+        {
+            let board = crate::lines::db::stop_on(conn, line_id, b, day).await?;
+            let alight = crate::lines::db::stop_on(conn, line_id, a, day).await?;
+            super::on_lines::insert_rider_stops(conn, &region, run_id, request, &board, &alight)
+                .await?;
+        }
+        out.push(crate::state::LineJoin {
+            service_date: day,
+            run_id: Some(run_id.into()),
+            outcome: "joined",
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

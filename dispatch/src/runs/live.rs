@@ -54,6 +54,19 @@ impl Dispatcher for LiveDispatcher {
         Box::pin(db::remove_request(conn, ride_request_id))
     }
 
+    fn line_subscribed<'a>(
+        &'a self,
+        conn: &'a mut PgConnection,
+        subscription_id: Uuid,
+        created_by: Uuid,
+    ) -> BoxFuture<'a, AppResult<Vec<crate::state::LineJoin>>> {
+        Box::pin(super::line_runs::join_made_runs(
+            conn,
+            subscription_id,
+            created_by,
+        ))
+    }
+
     fn retime<'a>(&'a self, state: &'a AppState, run_id: RunId) -> BoxFuture<'a, AppResult<()>> {
         Box::pin(retime_run(state, run_id))
     }

@@ -132,9 +132,33 @@ async fn attach(
     };
     crate::bookings::db::ride_on_line(conn, request.into(), &place(&board), &place(&alight))
         .await?;
-    for (kind, stop) in [(StopKind::Pickup, &board), (StopKind::Dropoff, &alight)] {
-        // Where it goes: after every stop before its time, and at its time after the drop-offs
-        // (and, for a pickup, after the other pickups); always before the end.
+    insert_rider_stops(conn, region, run_id, request, &board, &alight).await?;
+    crate::bookings::db::confirm(conn, request.into(), run_id.into(), board.at).await?;
+    crate::bookings::db::note(
+        conn,
+        request.into(),
+        &format!("rides the work line \"{line_name}\""),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Puts a rider's pickup and drop-off at a line run's stops in time order: after every stop
+/// before its time, and at its time after the drop-offs (and, for a pickup, after the other
+/// pickups); always before the end.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn insert_rider_stops(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    request: Uuid,
+    board: &crate::lines::db::LineStopOn,
+    alight: &crate::lines::db::LineStopOn,
+) -> AppResult<()> {
+    for (kind, stop) in [(StopKind::Pickup, board), (StopKind::Dropoff, alight)] {
         let pos: i32 = sqlx::query_scalar(
             "select count(*)::int from run_stop where run_id = $1 and kind <> 'end'
                and (planned_arrival < $2 or (planned_arrival = $2 and (kind in ('start', 'dropoff') or $3)))",
@@ -163,18 +187,10 @@ async fn attach(
             },
             arrival: stop.at,
             departure: stop.at,
-            place: None,
+            place: Some((stop.place_id, stop.meeting_point_id)),
         };
         super::db::insert_stops(conn, region, run_id, pos, &[s]).await?;
     }
-    crate::bookings::db::confirm(conn, request.into(), run_id.into(), board.at).await?;
-    crate::bookings::db::note(
-        conn,
-        request.into(),
-        &format!("rides the work line \"{line_name}\""),
-        None,
-    )
-    .await?;
     Ok(())
 }
 

@@ -487,3 +487,49 @@ async fn a_subscription_made_after_the_run_was_made_joins_it(pool: PgPool) {
             .unwrap();
     assert_eq!(kinds, ["start", "pickup", "dropoff", "end"]);
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn planning_a_small_day_stops_when_the_search_has_converged(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = cases(&app).await;
+    let mp = palmori(&app).await;
+    for (i, case) in cases.iter().take(4).enumerate() {
+        let to = farm(&app, i64::try_from(i).unwrap()).await;
+        let r = app
+            .post(
+                "/api/ride-requests",
+                &cw,
+                &ride(case, &mp, &to, TOMORROW, "06:00"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 60 }),
+        )
+        .await;
+    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
+    let done = loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
+        if j.body["status"] == "done" || j.body["status"] == "failed" {
+            break j.body;
+        }
+    };
+    assert_eq!(done["status"], "done", "{done:?}");
+    assert_eq!(done["summary"]["served"], 4);
+    assert_eq!(done["summary"]["converged_early"], true, "{done:?}");
+    assert!(
+        done["summary"]["solve_ms"].as_u64().unwrap() < 60_000,
+        "the limit is a cap"
+    );
+    assert!(
+        done["progress"].as_str().unwrap().contains("converged"),
+        "{done:?}"
+    );
+}

@@ -24,6 +24,7 @@ fn bench(c: &mut Criterion) {
             seed: 1,
             time_limit: Duration::from_secs(60),
             max_iterations: Some(1000),
+            stall_iterations: None,
         };
         group.bench_function(name, |b| {
             b.iter(|| solve(&inst.problem, &inst.matrix, &options).expect("valid instance"));

@@ -67,7 +67,10 @@ pub fn run_one(
     let t = std::time::Instant::now();
     let (sol, stats) = solve_with_stats(&inst.problem, &inst.matrix, options).unwrap_or((
         Solution::default(),
-        crate::solver::SearchStats { iterations: 0 },
+        crate::solver::SearchStats {
+            iterations: 0,
+            converged: false,
+        },
     ));
     let seconds = t.elapsed().as_secs_f64();
     let report = check(&inst.problem, &inst.matrix, &sol);
@@ -228,6 +231,7 @@ mod tests {
             seed: 1,
             time_limit: std::time::Duration::from_secs(20),
             max_iterations: Some(400),
+            stall_iterations: None,
         };
         let (line, sol) = run_one(&inst, Some((10, 828.9369)), &options);
         assert!(line.feasible);

@@ -382,7 +382,7 @@ pub fn reoptimise(
     let mut s = Scratch::default();
     st.bank.retain(|&r| alone_reason(&d, r).is_none());
     st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, _) = alns::search(&d, st, options, &mut rng);
+    let (best, _, _) = alns::search(&d, st, options, &mut rng);
     Ok(replanned(problem, state, &res, &d, &best))
 }
 
@@ -413,6 +413,7 @@ mod tests {
             seed: 5,
             time_limit: Duration::from_secs(20),
             max_iterations: Some(iterations),
+            stall_iterations: None,
         }
     }
 

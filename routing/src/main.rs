@@ -93,6 +93,7 @@ fn main() -> ExitCode {
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
+                stall_iterations: None,
             };
             match solve(&parsed.problem, &parsed.matrix, &options) {
                 Ok(sol) => {
@@ -115,6 +116,7 @@ fn main() -> ExitCode {
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
+                stall_iterations: None,
             };
             match routing::bench::run_dir(
                 &dir,

@@ -466,6 +466,7 @@ mod tests {
         let parsed = parse(INPUT, 10.0).unwrap();
         let options = Options {
             max_iterations: Some(50),
+            stall_iterations: None,
             ..Options::default()
         };
         let sol = solve(&parsed.problem, &parsed.matrix, &options).unwrap();
@@ -516,6 +517,7 @@ mod tests {
             &parsed.matrix,
             &Options {
                 max_iterations: Some(10),
+                stall_iterations: None,
                 ..Options::default()
             },
         )

@@ -39,6 +39,8 @@ pub struct PlanSummary {
     pub matrix_ms: u128,
     /// Solve time, ms.
     pub solve_ms: u128,
+    /// The search stopped before its time limit because it had converged.
+    pub converged_early: bool,
     /// Work-line runs created for the day.
     pub line_runs: usize,
     /// On-demand requests placed on a work line's run where it passes.
@@ -91,8 +93,18 @@ pub async fn run_job(state: AppState, job: Uuid, time_limit: Duration) -> Option
     match plan(&state, job, time_limit).await {
         Ok(summary) => {
             let text = format!(
-                "done: {} of {} requests served with {} vehicles",
-                summary.served, summary.requests, summary.vehicles_used
+                "done: {} of {} requests served with {} vehicles{}",
+                summary.served,
+                summary.requests,
+                summary.vehicles_used,
+                if summary.converged_early {
+                    format!(
+                        " (the search converged after {:.1} s and stopped early)",
+                        summary.solve_ms as f64 / 1000.0
+                    )
+                } else {
+                    String::new()
+                }
             );
             let _ = sqlx::query("update plan_job set summary = $2 where plan_job_id = $1")
                 .bind(job)
@@ -160,7 +172,7 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     )
     .await;
     let t = Instant::now();
-    let solution = solve_off_thread(
+    let (solution, stats) = solve_off_thread(
         &vehicles,
         &requests,
         &locs,
@@ -214,6 +226,7 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
         estimated_times: travel.estimated,
         matrix_ms,
         solve_ms,
+        converged_early: stats.converged,
         line_runs,
         on_lines,
     })
@@ -240,7 +253,16 @@ async fn materialise_lines(
     Ok(runs.len())
 }
 
-/// Solves on a blocking thread: the async threads keep serving requests meanwhile.
+/// Iterations without a better plan after which planning stops early: the search has
+/// converged (a few milliseconds for a handful of requests; the time limit stays a cap for a
+/// region's day).
+#[must_use]
+pub fn stall_iterations(requests: usize) -> u64 {
+    2_000 + 100 * u64::try_from(requests).unwrap_or(u64::MAX / 200)
+}
+
+/// Solves on a blocking thread: the async threads keep serving requests meanwhile. Stops
+/// early when the search has converged ([`stall_iterations`]).
 ///
 /// # Errors
 /// When the problem is inconsistent or the solver thread fails.
@@ -250,15 +272,18 @@ pub async fn solve_off_thread(
     locs: &Locations,
     matrix: Matrix,
     time_limit: Duration,
-) -> anyhow::Result<Solution> {
+) -> anyhow::Result<(Solution, routing::solver::SearchStats)> {
     let problem = build_problem(vehicles, requests, locs, &matrix)?;
     let options = routing::Options {
         seed: 1,
         time_limit,
         max_iterations: None,
+        stall_iterations: Some(stall_iterations(requests.len())),
     };
-    let solution =
-        tokio::task::spawn_blocking(move || routing::solve(&problem, &matrix, &options)).await??;
+    let solution = tokio::task::spawn_blocking(move || {
+        routing::solver::solve_with_stats(&problem, &matrix, &options)
+    })
+    .await??;
     Ok(solution)
 }
 

@@ -476,6 +476,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
             seed: args.seed,
             time_limit: Duration::from_secs_f64(args.time_limit_s),
             max_iterations: None,
+            stall_iterations: None,
         };
         let matrix = Arc::new(tm.matrix);
         let start = Instant::now();

@@ -46,6 +46,9 @@ struct Clock {
     start: Instant,
     limit: f64,
     max_iter: Option<u64>,
+    stall: Option<u64>,
+    /// Set when a phase ended because it had converged.
+    converged: std::cell::Cell<bool>,
 }
 
 impl Clock {
@@ -107,16 +110,23 @@ impl Roulette {
 }
 
 /// Runs the search from `init` and returns the best state found and the iteration count.
-pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng) -> (State, u64) {
+pub(crate) fn search(
+    d: &Data,
+    init: State,
+    options: &Options,
+    rng: &mut StdRng,
+) -> (State, u64, bool) {
     let clock = Clock {
         start: Instant::now(),
         limit: options.time_limit.as_secs_f64(),
         max_iter: options.max_iterations,
+        stall: options.stall_iterations,
+        converged: std::cell::Cell::new(false),
     };
     let mut s = Scratch::default();
     let mut cur = init;
     if cur.bank.len() == d.nreq {
-        return (cur, 0);
+        return (cur, 0, false);
     }
     let mut iter: u64 = 0;
     if d.objective.vehicle_weight > 0.0 && cur.bank.is_empty() {
@@ -125,7 +135,7 @@ pub(crate) fn search(d: &Data, init: State, options: &Options, rng: &mut StdRng)
         eliminate_routes(d, &mut cur, &clock, &mut iter, rng, &mut s);
     }
     let best = anneal(d, cur, &clock, &mut iter, 1.0, rng, &mut s);
-    (best, iter)
+    (best, iter, clock.converged.get())
 }
 
 /// Simulated annealing over destroy / repair moves from `init` until `until` of the budget,
@@ -147,9 +157,14 @@ fn anneal(
     let t0 = start_temperature(d, &cur);
     let noise_amp = NOISE * mean_arc(&cur);
     let mut last_best: f64 = start;
+    let mut iter_at_best = *iter;
     loop {
         let progress = clock.progress(*iter);
         if progress >= until {
+            break;
+        }
+        if clock.stall.is_some_and(|n| *iter - iter_at_best >= n) {
+            clock.converged.set(true);
             break;
         }
         if progress - last_best.max(start) > REHEAT && progress < until - 0.1 {
@@ -189,6 +204,7 @@ fn anneal(
         let score;
         if obj_c < best.objective(d) - 1e-9 {
             last_best = progress;
+            iter_at_best = *iter;
             best = cand.clone();
             cur = cand;
             score = 33.0;
@@ -226,9 +242,15 @@ fn eliminate_routes(
         let mut cur = st.clone();
         let mut ges = Ges::start(d, &mut cur, rng);
         let mut last_gain = clock.progress(*iter);
+        let mut iter_at_gain = *iter;
         loop {
             let progress = clock.progress(*iter);
             if progress >= ELIM_END || progress - last_gain > ELIM_STALL {
+                return;
+            }
+            // A converging search gives an attempt as many steps without a smaller pool as
+            // an annealing phase gets without a better solution.
+            if clock.stall.is_some_and(|n| *iter - iter_at_gain >= n) {
                 return;
             }
             *iter += 1;
@@ -238,6 +260,7 @@ fn eliminate_routes(
             }
             if ges.min_pool < before {
                 last_gain = progress;
+                iter_at_gain = *iter;
             }
         }
         if cur.objective(d) >= st.objective(d) {

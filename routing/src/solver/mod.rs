@@ -35,6 +35,10 @@ pub struct Options {
     /// Optional iteration budget. When set, the search is fully deterministic for a seed
     /// (as long as the time limit is not reached first).
     pub max_iterations: Option<u64>,
+    /// Stop early once the search has converged: this many iterations of a search phase in a
+    /// row without a better solution end it (the time limit stays a cap). `None` searches for
+    /// the whole budget, as benchmarks do. Counted in iterations, so deterministic for a seed.
+    pub stall_iterations: Option<u64>,
 }
 
 impl Default for Options {
@@ -43,6 +47,7 @@ impl Default for Options {
             seed: 1,
             time_limit: Duration::from_secs(10),
             max_iterations: None,
+            stall_iterations: None,
         }
     }
 }
@@ -65,6 +70,9 @@ pub fn solve(
 pub struct SearchStats {
     /// ALNS iterations (destroy + repair) performed.
     pub iterations: u64,
+    /// Whether the search stopped early because it had converged
+    /// ([`Options::stall_iterations`]) rather than at its budget.
+    pub converged: bool,
 }
 
 /// [`solve`], also returning search statistics.
@@ -83,8 +91,14 @@ pub fn solve_with_stats(
     let mut init = State::empty(&d, possible);
     let mut s = Scratch::default();
     init.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, iterations) = alns::search(&d, init, options, &mut rng);
-    Ok((to_solution(problem, &d, &best), SearchStats { iterations }))
+    let (best, iterations, converged) = alns::search(&d, init, options, &mut rng);
+    Ok((
+        to_solution(problem, &d, &best),
+        SearchStats {
+            iterations,
+            converged,
+        },
+    ))
 }
 
 /// Requests that some vehicle can serve alone, and the others.

@@ -35,6 +35,7 @@ fn options(seed: u64, iterations: u64) -> Options {
         seed,
         time_limit: Duration::from_secs(20),
         max_iterations: Some(iterations),
+        stall_iterations: None,
     }
 }
 
@@ -269,4 +270,34 @@ fn the_checker_rejects_a_drop_off_moved_later() {
         .unwrap();
     stops[k].service_start += 100.0;
     assert!(check(&inst.problem, &inst.matrix, &sol).is_err());
+}
+
+#[test]
+fn a_converged_search_stops_early_and_says_so() {
+    let (problem, matrix) = random_problem(3, 12, 3);
+    let converging = Options {
+        seed: 1,
+        time_limit: Duration::from_secs(60),
+        max_iterations: None,
+        stall_iterations: Some(300),
+    };
+    let started = std::time::Instant::now();
+    let (sol, stats) = super::solve_with_stats(&problem, &matrix, &converging).unwrap();
+    assert!(stats.converged, "{stats:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "well before the limit"
+    );
+    check(&problem, &matrix, &sol).unwrap();
+    // Deterministic: counted in iterations.
+    let (again, stats2) = super::solve_with_stats(&problem, &matrix, &converging).unwrap();
+    assert_eq!((sol, stats), (again, stats2));
+    // Without it, the whole budget is used.
+    let full = Options {
+        stall_iterations: None,
+        ..options(1, 2_000)
+    };
+    let (_, stats) = super::solve_with_stats(&problem, &matrix, &full).unwrap();
+    assert!(!stats.converged);
+    assert!(stats.iterations >= 1_999, "{stats:?}");
 }

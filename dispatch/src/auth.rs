@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::state::AppState;
+use crate::throttle::ClientAddr;
 
 /// The programme's regions: the rows the first migration puts in table `region` (a test keeps
 /// the two equal).
@@ -243,8 +244,14 @@ struct LoginResponse {
     staff: Staff,
 }
 
+/// Longest username and password looked at: a longer one cannot be right, and is not worth
+/// hashing.
+const MAX_USERNAME: usize = 64;
+const MAX_PASSWORD: usize = 1024;
+
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
     #[derive(sqlx::FromRow)]
@@ -252,6 +259,24 @@ async fn login(
         #[sqlx(flatten)]
         staff: Staff,
         password_hash: String,
+    }
+    if req.username.len() > MAX_USERNAME {
+        return Err(AppError::invalid(
+            "username",
+            format!("at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if req.password.len() > MAX_PASSWORD {
+        return Err(AppError::invalid(
+            "password",
+            format!("at most {MAX_PASSWORD} bytes"),
+        ));
+    }
+    // Rate limits per client address and per account, before any work: a refused attempt
+    // costs neither a query nor a hash.
+    if let Err(e) = state.sign_in.admit("login", &req.username, client) {
+        crate::telemetry::sign_in("login", "limited");
+        return Err(e);
     }
     let row = sqlx::query_as::<_, Row>(
         "select staff_id, username, display_name, role, region_code, polo_id, password_hash
@@ -266,31 +291,65 @@ async fn login(
         None => (DUMMY_HASH.to_owned(), None),
     };
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    // At most `login_concurrency` argon2 checks (19 MiB each) at once, and a bounded queue:
+    // a flood of attempts cannot take the memory with it.
+    let ok = match state
+        .sign_in
+        .verify(move || verify_password(&password, &hash))
         .await
-        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            crate::telemetry::sign_in("login", "busy");
+            return Err(e);
+        }
+    };
     let staff = match (ok, staff) {
         (true, Some(s)) => s,
-        _ => return Err(AppError::Unauthorized),
+        _ => {
+            crate::telemetry::sign_in("login", "failed");
+            return Err(AppError::Unauthorized);
+        }
     };
+    crate::telemetry::sign_in("login", "ok");
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
     let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = Utc::now() + Duration::hours(state.config.session_hours);
+    let mut tx = state.db.begin().await?;
+    // The caller's own expired sessions go now; everyone's go with the maintenance job.
+    sqlx::query("delete from staff_session where staff_id = $1 and expires_at <= now()")
+        .bind(staff.staff_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into staff_session (token_sha256, staff_id, expires_at) values ($1, $2, $3)",
     )
     .bind(token_digest(&token))
     .bind(staff.staff_id)
     .bind(expires_at)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     tracing::info!(staff = %staff.username, "login");
     Ok(Json(LoginResponse {
         token,
         expires_at,
         staff,
     }))
+}
+
+/// Deletes every expired session (the maintenance job calls it); returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_expired_sessions(conn: &mut PgConnection) -> AppResult<u64> {
+    Ok(
+        sqlx::query("delete from staff_session where expires_at <= now()")
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// An argon2 hash of a random string, used to spend the same time on unknown usernames.

@@ -28,11 +28,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
                 "expected Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::invalid("body", e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge {
+                    limit_bytes: body_limit(),
+                }
+            } else {
+                AppError::invalid("body", e.body_text())
+            }
+        })?;
         parse_json(&bytes).map(AppJson)
     }
+}
+
+/// The body limit as configured (for the message of a 413; the limit itself is the router's
+/// `DefaultBodyLimit`).
+fn body_limit() -> usize {
+    std::env::var("PASSAGGIO_MAX_BODY_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| crate::config::Limits::default().max_body_bytes)
 }
 
 /// Deserialises JSON, naming the path of the first offending field.

@@ -156,7 +156,9 @@ async fn a_persons_monthly_cap_and_an_area_cap_hold_for_gross_payouts(pool: PgPo
     let person = person_of(&app, "cw.foggia", "Musa").await;
     let fund = fund(&app, &admin, 100_000, Some(500)).await;
     let charges = format!("/api/funding-sources/{fund}/charges");
-    let first = app.post(&charges, &admin, &charge(500, Some(&person))).await;
+    let first = app
+        .post(&charges, &admin, &charge(500, Some(&person)))
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{:?}", first.body);
     let r = app
         .post(
@@ -250,7 +252,9 @@ async fn concurrent_charges_and_corrections_race_the_person_month_cap(pool: PgPo
     let fund = fund(&app, &admin, 1_000_000, Some(5_000)).await;
     let charges = format!("/api/funding-sources/{fund}/charges");
     let corrections = format!("/api/funding-sources/{fund}/corrections");
-    let first = app.post(&charges, &admin, &charge(3_000, Some(&person))).await;
+    let first = app
+        .post(&charges, &admin, &charge(3_000, Some(&person)))
+        .await;
     assert_eq!(first.status, StatusCode::CREATED);
     let give_back = correction(&first.body["ledger_entry_id"], -300);
     let more = charge(300, Some(&person));
@@ -444,19 +448,29 @@ async fn a_coordinator_charges_a_shared_fund_only_for_their_own_polos_people(poo
     let sansevero = app.login("coord.sansevero").await;
 
     // Another Polo's person, a person who does not exist, no person: refused alike.
-    for person in [Some(sansevero_person.as_str()), Some(&Uuid::new_v4().to_string()), None] {
+    for person in [
+        Some(sansevero_person.as_str()),
+        Some(&Uuid::new_v4().to_string()),
+        None,
+    ] {
         let r = app.post(&charges, &foggia, &charge(100, person)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
         assert_eq!(r.error_field(), "person_id");
     }
     // The admin: not for someone who does not exist either.
     let r = app
-        .post(&charges, &admin, &charge(100, Some(&Uuid::new_v4().to_string())))
+        .post(
+            &charges,
+            &admin,
+            &charge(100, Some(&Uuid::new_v4().to_string())),
+        )
         .await;
     assert_eq!(r.error_field(), "person_id");
     assert_eq!(app.count("ledger_entry").await, 0, "nothing half-written");
 
-    let mine = app.post(&charges, &foggia, &charge(100, Some(&foggia_person))).await;
+    let mine = app
+        .post(&charges, &foggia, &charge(100, Some(&foggia_person)))
+        .await;
     assert_eq!(mine.status, StatusCode::CREATED, "{:?}", mine.body);
     let theirs = app
         .post(&charges, &sansevero, &charge(200, Some(&sansevero_person)))
@@ -479,8 +493,8 @@ async fn a_coordinator_charges_a_shared_fund_only_for_their_own_polos_people(poo
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(ledger(&foggia).await, [foggia_person.clone()]);
-    assert_eq!(ledger(&sansevero).await, [sansevero_person.clone()]);
+    assert_eq!(ledger(&foggia).await, vec![foggia_person.clone()]);
+    assert_eq!(ledger(&sansevero).await, vec![sansevero_person.clone()]);
     assert_eq!(ledger(&admin).await.len(), 2);
 
     // A coordinator cannot correct another Polo's entry (it is not theirs to see).

@@ -113,6 +113,7 @@ async fn a_hundred_concurrent_failed_logins_are_answered_and_the_service_goes_on
 async fn an_oversized_body_is_413(pool: PgPool) {
     let app = spawn_demo(pool).await;
     let admin = app.login("admin").await;
+    let before = app.count("funding_source").await;
     let big = "x".repeat(Limits::default().max_body_bytes + 1);
     let r = app
         .post(
@@ -135,7 +136,10 @@ fn slow_client(addr: std::net::SocketAddr, sent: &[u8]) -> (String, Duration) {
     let started = Instant::now();
     let mut out = Vec::new();
     let _ = s.read_to_end(&mut out);
-    (String::from_utf8_lossy(&out).into_owned(), started.elapsed())
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -175,9 +179,7 @@ async fn slow_clients_are_cut_off_by_header_and_body_timeouts(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
-async fn a_job_left_running_by_a_crash_is_failed_at_start_and_one_plan_per_day_runs(
-    pool: PgPool,
-) {
+async fn a_job_left_running_by_a_crash_is_failed_at_start_and_one_plan_per_day_runs(pool: PgPool) {
     // A crash: the job stays "running" in the database, nothing runs it.
     let stale: Uuid = sqlx::query_scalar(
         "insert into plan_job (region_code, service_date, status, progress, started_at)
@@ -203,14 +205,16 @@ async fn a_job_left_running_by_a_crash_is_failed_at_start_and_one_plan_per_day_r
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let plan = |day: &str| json!({ "region_code": "puglia", "service_date": day, "time_limit_s": 1 });
+    let plan =
+        |day: &str| json!({ "region_code": "puglia", "service_date": day, "time_limit_s": 1 });
     let r = app.post("/api/plans", &coord, &plan("2026-11-22")).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.body["error"]["code"], "plan_running");
-    let jobs: i64 = sqlx::query_scalar("select count(*) from plan_job where service_date = '2026-11-22'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let jobs: i64 =
+        sqlx::query_scalar("select count(*) from plan_job where service_date = '2026-11-22'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(jobs, 1, "nothing half-written");
     // The day of the interrupted job can be planned again.
     let r = app.post("/api/plans", &coord, &plan("2026-11-21")).await;
@@ -381,8 +385,9 @@ async fn while_postgresql_is_stopped_requests_get_a_503_within_a_second_and_reco
         port,
     };
     tokio::task::block_in_place(|| cluster.start());
-    let mut config =
-        dispatch::config::Config::for_tests(&format!("postgres://passaggio@127.0.0.1:{port}/passaggio"));
+    let mut config = dispatch::config::Config::for_tests(&format!(
+        "postgres://passaggio@127.0.0.1:{port}/passaggio"
+    ));
     config.db_acquire_timeout = Duration::from_millis(500);
     config.db_max_connections = 5;
     let pool = dispatch::connect(&config).await.expect("connect");
@@ -422,10 +427,19 @@ async fn while_postgresql_is_stopped_requests_get_a_503_within_a_second_and_reco
         let started = Instant::now();
         let r = app.get(path, &token).await;
         let took = started.elapsed();
-        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {:?}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {:?}",
+            r.body
+        );
         assert!(took < Duration::from_secs(1), "{path} took {took:?}");
         if path != "/health" {
-            assert_eq!(r.body["error"]["code"], "database_unavailable", "{:?}", r.body);
+            assert_eq!(
+                r.body["error"]["code"], "database_unavailable",
+                "{:?}",
+                r.body
+            );
         }
     }
 
@@ -464,11 +478,12 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
         let person: Uuid = r.body["person_id"].as_str().unwrap().parse().unwrap();
         cases.push((case, person, closed_on));
     }
-    let (vehicle, driver): (Uuid, Uuid) =
-        sqlx::query_as("select (select vehicle_id from vehicle limit 1), (select driver_id from driver limit 1)")
-            .fetch_one(p)
-            .await
-            .unwrap();
+    let (vehicle, driver): (Uuid, Uuid) = sqlx::query_as(
+        "select (select vehicle_id from vehicle limit 1), (select driver_id from driver limit 1)",
+    )
+    .fetch_one(p)
+    .await
+    .unwrap();
     let places: Vec<Uuid> =
         sqlx::query_scalar("select place_id from place where region_code = 'puglia' limit 2")
             .fetch_all(p)
@@ -533,15 +548,21 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
         .unwrap();
     }
     for (case, _, closed_on) in &cases {
-        sqlx::query("update care_case set status = 'closed', closed_on = $2::date where case_id = $1")
-            .bind(case)
-            .bind(closed_on)
-            .execute(p)
-            .await
-            .unwrap();
+        sqlx::query(
+            "update care_case set status = 'closed', closed_on = $2::date where case_id = $1",
+        )
+        .bind(case)
+        .bind(closed_on)
+        .execute(p)
+        .await
+        .unwrap();
     }
     // Positions: today (kept as is), yesterday (coarsened), 40 days ago (deleted).
-    for at in ["2026-11-20T08:00:00Z", "2026-11-19T08:00:00Z", "2026-10-11T08:00:00Z"] {
+    for at in [
+        "2026-11-20T08:00:00Z",
+        "2026-11-19T08:00:00Z",
+        "2026-10-11T08:00:00Z",
+    ] {
         sqlx::query(
             "insert into vehicle_position (region_code, client_event_id, run_id, driver_id, location, recorded_at)
              values ('puglia', gen_random_uuid(), $1, $2, ST_MakePoint(15.63612, 41.48923)::geography, $3::timestamptz)",
@@ -589,7 +610,10 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
     .unwrap();
     assert_eq!(positions.len(), 2);
     assert!(positions[0].0);
-    assert!((positions[0].1 - 15.64).abs() < 1e-9 && (positions[0].2 - 41.49).abs() < 1e-9, "{positions:?}");
+    assert!(
+        (positions[0].1 - 15.64).abs() < 1e-9 && (positions[0].2 - 41.49).abs() < 1e-9,
+        "{positions:?}"
+    );
     assert_eq!(positions[1], (false, 15.63612, 41.48923));
     // The old case's ride: no case, a pseudonym, times to the hour; the recent one untouched.
     let (old_case, old_person, _) = cases[0];
@@ -605,14 +629,13 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
     assert!(rides[0].3);
     assert_eq!(rides[1].0, Some(cases[1].0));
     assert!(!rides[1].3);
-    let linked: i64 = sqlx::query_scalar(
-        "select count(*) from ride where case_id = $1 or person_id = $2",
-    )
-    .bind(old_case)
-    .bind(old_person)
-    .fetch_one(p)
-    .await
-    .unwrap();
+    let linked: i64 =
+        sqlx::query_scalar("select count(*) from ride where case_id = $1 or person_id = $2")
+            .bind(old_case)
+            .bind(old_person)
+            .fetch_one(p)
+            .await
+            .unwrap();
     assert_eq!(linked, 0);
     let events: Vec<(Option<Uuid>, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
         "select ride_request_id, occurred_at from driver_event order by ride_request_id nulls first",
@@ -623,7 +646,10 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
     assert_eq!(events[0].0, None);
     assert_eq!(events[0].1.to_rfc3339(), "2026-02-10T05:00:00+00:00");
     assert!(events[1].0.is_some());
-    assert_eq!(app.count("staff_session where expires_at <= now()").await, 0);
+    assert_eq!(
+        app.count("staff_session where expires_at <= now()").await,
+        0
+    );
     // A second run finds nothing more to do.
     assert_eq!(
         dispatch::retention::run(&state).await.unwrap(),

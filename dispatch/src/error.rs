@@ -225,7 +225,10 @@ impl IntoResponse for AppError {
                 }
                 json!({ "error": error })
             }
-            Self::TooManyRequests { message, retry_after_s } => {
+            Self::TooManyRequests {
+                message,
+                retry_after_s,
+            } => {
                 let body = json!({ "error": { "code": code, "message": message, "retry_after_s": retry_after_s } });
                 let mut res = (status, Json(body)).into_response();
                 res.headers_mut().insert(

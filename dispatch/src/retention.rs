@@ -62,7 +62,10 @@ pub async fn run(state: &AppState) -> AppResult<RetentionReport> {
     crate::telemetry::retention("sessions_deleted", report.sessions_deleted);
     crate::telemetry::retention("positions_deleted", report.positions_deleted);
     crate::telemetry::retention("positions_coarsened", report.positions_coarsened);
-    crate::telemetry::retention("stop_events_pseudonymised", report.stop_events_pseudonymised);
+    crate::telemetry::retention(
+        "stop_events_pseudonymised",
+        report.stop_events_pseudonymised,
+    );
     crate::telemetry::retention("rides_pseudonymised", report.rides_pseudonymised);
     Ok(report)
 }
@@ -80,7 +83,9 @@ pub async fn periodic(state: AppState) {
         tick.tick().await;
         match run(&state).await {
             Ok(r) => tracing::info!(?r, "retention job"),
-            Err(e) => tracing::warn!(error = %e, "retention job failed; retried at the next interval"),
+            Err(e) => {
+                tracing::warn!(error = %e, "retention job failed; retried at the next interval");
+            }
         }
     }
 }

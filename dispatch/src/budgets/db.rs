@@ -196,7 +196,15 @@ pub async fn charge(
             "this fund caps each person: name the person",
         ));
     }
-    check_caps(conn, &src, c.area, c.person_id, c.occurred_on, c.amount_cents).await?;
+    check_caps(
+        conn,
+        &src,
+        c.area,
+        c.person_id,
+        c.occurred_on,
+        c.amount_cents,
+    )
+    .await?;
     let sql = format!(
         "insert into ledger_entry (region_code, funding_source_id, kind, amount_cents, area, person_id,
             occurred_on, description, external_ref, created_by)
@@ -267,12 +275,13 @@ async fn check_caps(
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(cap) = cap {
-            let sums: Sums =
-                sqlx::query_as(&format!("{SUMS} where funding_source_id = $1 and area = $2"))
-                    .bind(src.funding_source_id)
-                    .bind(area)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            let sums: Sums = sqlx::query_as(&format!(
+                "{SUMS} where funding_source_id = $1 and area = $2"
+            ))
+            .bind(src.funding_source_id)
+            .bind(area)
+            .fetch_one(&mut *conn)
+            .await?;
             if !fits(cap, sums.gross) {
                 return Err(over(
                     &format!("area {}", super::area_name(area)),

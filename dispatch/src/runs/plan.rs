@@ -57,7 +57,7 @@ pub async fn create_job(
     keep_confirmed: bool,
     by: Option<Uuid>,
 ) -> AppResult<Uuid> {
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "insert into plan_job (region_code, service_date, keep_confirmed, requested_by) values ($1, $2, $3, $4)
          returning plan_job_id",
     )
@@ -73,7 +73,7 @@ pub async fn create_job(
             crate::telemetry::plan_job("refused_busy", None);
         }
         e
-    })?)
+    })
 }
 
 /// Marks failed the jobs a crash or a stop left queued or running: nothing runs them any more
@@ -92,7 +92,10 @@ pub async fn fail_interrupted_jobs(pool: &sqlx::PgPool) -> AppResult<u64> {
     .await?
     .rows_affected();
     if n > 0 {
-        tracing::warn!(jobs = n, "planning jobs left running by a stop marked failed");
+        tracing::warn!(
+            jobs = n,
+            "planning jobs left running by a stop marked failed"
+        );
         crate::telemetry::plan_jobs_interrupted(n);
     }
     Ok(n)

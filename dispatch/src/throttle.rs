@@ -10,11 +10,10 @@
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use tokio::sync::Semaphore;
 
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -47,9 +46,39 @@ const MAX_KEY_CHARS: usize = 80;
 pub struct SignInGuard {
     per_account: DefaultKeyedRateLimiter<String>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
-    checks: Arc<Semaphore>,
-    waiting: AtomicUsize,
+    /// Checks to run, taken by `login_concurrency` dedicated threads (they end when the guard
+    /// is dropped). Few, long-lived threads: each keeps its working memory.
+    checks: Mutex<mpsc::Sender<Job>>,
+    waiting: Arc<AtomicUsize>,
     max_waiting: usize,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn start_checkers(n: usize) -> mpsc::Sender<Job> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    let rx = Arc::new(Mutex::new(rx));
+    for i in 0..n.max(1) {
+        let rx = Arc::clone(&rx);
+        std::thread::Builder::new()
+            .name(format!("sign-in-check-{i}"))
+            .spawn(move || loop {
+                let job = match rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                match job {
+                    // A panicking check drops its answer (the caller gets an error) but does
+                    // not take the thread with it.
+                    Ok(job) => {
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                    Err(_) => return,
+                }
+            })
+            .expect("starting a sign-in check thread");
+    }
+    tx
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -70,8 +99,8 @@ impl SignInGuard {
                 limits.login_client_per_minute,
                 limits.login_client_burst,
             )),
-            checks: Arc::new(Semaphore::new(limits.login_concurrency.max(1))),
-            waiting: AtomicUsize::new(0),
+            checks: Mutex::new(start_checkers(limits.login_concurrency)),
+            waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: limits.login_queue,
         }
     }
@@ -105,8 +134,9 @@ impl SignInGuard {
         Ok(())
     }
 
-    /// Runs an expensive secret check off the async threads, at most `login_concurrency` at a
-    /// time; when `login_queue` checks already wait for a turn, answers 503 at once.
+    /// Runs an expensive secret check on one of the guard's `login_concurrency` threads (so at
+    /// most that many run at once, off the async threads); when `login_queue` checks already
+    /// wait for a turn, answers 503 at once.
     ///
     /// # Errors
     /// [`AppError::Unavailable`] when the queue is full; internal errors if the check panics.
@@ -120,17 +150,24 @@ impl SignInGuard {
                 "too many sign-ins in progress; try again in a few seconds",
             ));
         }
-        let permit = self.checks.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let permit = permit.map_err(|e| anyhow::anyhow!("sign-in semaphore: {e}"))?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = check();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("secret check task: {e}"))?;
-        Ok(out)
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let waiting = Arc::clone(&self.waiting);
+        let job: Job = Box::new(move || {
+            waiting.fetch_sub(1, Ordering::SeqCst);
+            let _ = tx.send(check());
+        });
+        let sent = self
+            .checks
+            .lock()
+            .map_err(|_| anyhow::anyhow!("sign-in checks: poisoned lock"))?
+            .send(job);
+        if sent.is_err() {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(anyhow::anyhow!("sign-in check threads have stopped").into());
+        }
+        Ok(rx
+            .await
+            .map_err(|_| anyhow::anyhow!("a sign-in check failed"))?)
     }
 
     /// Forgets limiter state that has fully recovered, so the maps do not grow with every

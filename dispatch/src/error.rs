@@ -56,6 +56,9 @@ pub enum AppError {
         /// Seconds to wait (also sent as `Retry-After`).
         retry_after_s: u64,
     },
+    /// The client did not send its body within the body read timeout.
+    #[error("the body did not arrive in time")]
+    RequestTimeout,
     /// The body is larger than the service accepts.
     #[error("the body is larger than {limit_bytes} bytes")]
     PayloadTooLarge {
@@ -123,6 +126,7 @@ impl AppError {
             }
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Sqlx(e) if database_unreachable(e) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")

@@ -33,12 +33,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
                 AppError::PayloadTooLarge {
                     limit_bytes: body_limit(),
                 }
+            } else if timed_out(&e) {
+                AppError::RequestTimeout
             } else {
                 AppError::invalid("body", e.body_text())
             }
         })?;
         parse_json(&bytes).map(AppJson)
     }
+}
+
+/// Whether reading the body failed because the body read timeout passed.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The body limit as configured (for the message of a 413; the limit itself is the router's

@@ -235,6 +235,19 @@ async fn a_job_left_running_by_a_crash_is_failed_at_start_and_one_plan_per_day_r
         );
     }
     assert!(results.iter().any(|r| r.status == StatusCode::ACCEPTED));
+    // The operator sees both in the metrics.
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "plan_jobs_total{outcome=\"interrupted\"}",
+        "plan_jobs_total{outcome=\"refused_busy\"}",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
 }
 
 async fn spawn_demo_at_start(pool: PgPool) -> TestApp {

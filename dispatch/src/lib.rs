@@ -267,6 +267,7 @@ pub async fn serve(
     use hyper_util::service::TowerToHyperService;
     use tower::ServiceExt;
 
+    telemetry::install();
     runs::plan::fail_interrupted_jobs(&state.db)
         .await
         .context("marking interrupted planning jobs")?;

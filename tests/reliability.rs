@@ -667,3 +667,51 @@ async fn the_retention_job_coarsens_deletes_and_pseudonymises_and_purges_session
         dispatch::retention::RetentionReport::default()
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn live_insertion_outcomes_are_counted_in_the_metrics(pool: PgPool) {
+    let app = passaggio_tests::spawn_demo_at(pool, "2026-11-24T06:00:00Z").await;
+    let cw = app.login("cw.foggia").await;
+    let one = |sql: &str| {
+        let sql = sql.to_owned();
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Uuid>(&sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .to_string()
+        }
+    };
+    let case = one(
+        "select c.case_id from care_case c join polo p using (polo_id)
+                    where p.name = 'Polo Sociale Integrato Foggia' order by c.opened_on limit 1",
+    )
+    .await;
+    let mp = one(
+        "select m.meeting_point_id from meeting_point m join place p using (place_id)
+                  where p.name = 'Palmori' order by m.name limit 1",
+    )
+    .await;
+    let farm = one("select place_id from place where kind = 'farm' order by name limit 1").await;
+    let r = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &json!({ "case_id": case, "purpose": "work_shift", "service_date": "2026-11-24",
+                     "pickup": { "meeting_point_id": mp }, "dropoff": { "place_id": farm },
+                     "earliest_pickup": "09:00" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let outcome = r.body["live"][0]["outcome"].as_str().unwrap().to_owned();
+    let text = reqwest::get(app.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = format!("live_insertions_total{{outcome=\"{outcome}\"}}");
+    assert!(text.contains(&needle), "{needle} missing from\n{text}");
+    assert!(!text.contains(&case), "a case id in the metrics");
+}

@@ -1,13 +1,17 @@
 # Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
 #   make run    install what is missing, start the local database, load the demo, serve
 #   make test   the same for a throwaway test cluster, then the whole test suite
-.PHONY: run test bench-dispatch bench-slow-osrm bench-routing fmt lint db-stop osrm osrm-stop
+.PHONY: run test bench-logins bench-dispatch bench-slow-osrm bench-routing fmt lint db-stop osrm osrm-stop
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# Peak memory of the service under rounds of 100 concurrent failed logins (prints its figures).
+bench-logins:
+	@scripts/bench-logins.sh
 
 # Bookings per second and live-insertion latency with 150 vehicles (prints its figures).
 bench-dispatch:

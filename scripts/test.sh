@@ -10,11 +10,15 @@ cd "$root"
 pg_port=${PASSAGGIO_TEST_PG_PORT:-5434}
 osrm_rural_port=${PASSAGGIO_TEST_OSRM_PORT:-5011}
 osrm_islands_port=${PASSAGGIO_TEST_OSRM_ISLANDS_PORT:-5012}
+# The outage test (tests/reliability.rs) stops and starts a cluster of its own on this port.
+outage_port=${PASSAGGIO_TEST_PG_OUTAGE_PORT:-$((pg_port + 100))}
+export PASSAGGIO_TEST_PG_OUTAGE_PORT=$outage_port
 
 cleanup() {
     scripts/osrm.sh stop rural "$osrm_rural_port" || true
     scripts/osrm.sh stop islands "$osrm_islands_port" || true
     scripts/pg.sh stop test || true
+    scripts/pg.sh stop "outage-$outage_port" || true
 }
 trap cleanup EXIT
 

@@ -76,6 +76,18 @@ pub async fn spawn_with(
     }
 }
 
+/// A pool of `n` connections to the same per-test database (the pool `sqlx::test` hands out
+/// has five): with it, concurrent requests really race in the database. Close it at the end
+/// of the test (`app.pool.close().await`) so the test database can be dropped.
+pub async fn wide_pool(pool: &PgPool, n: u32) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(n)
+        .acquire_timeout(std::time::Duration::from_secs(60))
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .expect("a wider pool to the test database")
+}
+
 /// Starts the service with the demo region loaded.
 pub async fn spawn_demo(pool: PgPool) -> TestApp {
     assert!(dispatch::demo::seed(&pool, false).await.expect("demo seed"));

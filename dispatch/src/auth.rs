@@ -8,7 +8,7 @@
 //! - a driver sees no case data at all.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{self, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -23,6 +23,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::state::AppState;
+use crate::throttle::ClientAddr;
 
 /// The programme's regions: the rows the first migration puts in table `region` (a test keeps
 /// the two equal).
@@ -124,12 +125,52 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
         .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
 }
 
+thread_local! {
+    /// Argon2's working memory (19 MiB with the default parameters), kept by each thread that
+    /// checks passwords and reused: checks run on the few threads of the sign-in guard, so the
+    /// service holds a fixed amount of it instead of allocating and scattering 19 MiB across
+    /// malloc arenas for every attempt.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm), Some(salt), Some(expected)) = (
+        argon2::Params::try_from(&parsed),
+        argon2::Algorithm::try_from(parsed.algorithm),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = parsed
+        .version
+        .and_then(|v| argon2::Version::try_from(v).ok())
+        .unwrap_or_default();
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    let mut out = vec![0u8; expected.len()];
+    let ctx = Argon2::new(algorithm, version, params);
+    let hashed = ARGON2_MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::default());
+        }
+        ctx.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut out,
+            &mut memory[..blocks],
+        )
+        .is_ok()
+    });
+    // `Output`'s comparison takes the same time wherever the bytes differ.
+    hashed && password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 fn token_digest(token: &str) -> Vec<u8> {
@@ -243,8 +284,14 @@ struct LoginResponse {
     staff: Staff,
 }
 
+/// Longest username and password looked at: a longer one cannot be right, and is not worth
+/// hashing.
+const MAX_USERNAME: usize = 64;
+const MAX_PASSWORD: usize = 1024;
+
 async fn login(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
     #[derive(sqlx::FromRow)]
@@ -252,6 +299,24 @@ async fn login(
         #[sqlx(flatten)]
         staff: Staff,
         password_hash: String,
+    }
+    if req.username.len() > MAX_USERNAME {
+        return Err(AppError::invalid(
+            "username",
+            format!("at most {MAX_USERNAME} characters"),
+        ));
+    }
+    if req.password.len() > MAX_PASSWORD {
+        return Err(AppError::invalid(
+            "password",
+            format!("at most {MAX_PASSWORD} bytes"),
+        ));
+    }
+    // Rate limits per client address and per account, before any work: a refused attempt
+    // costs neither a query nor a hash.
+    if let Err(e) = state.sign_in.admit("login", &req.username, client) {
+        crate::telemetry::sign_in("login", "limited");
+        return Err(e);
     }
     let row = sqlx::query_as::<_, Row>(
         "select staff_id, username, display_name, role, region_code, polo_id, password_hash
@@ -266,31 +331,65 @@ async fn login(
         None => (DUMMY_HASH.to_owned(), None),
     };
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+    // At most `login_concurrency` argon2 checks (19 MiB each) at once, and a bounded queue:
+    // a flood of attempts cannot take the memory with it.
+    let ok = match state
+        .sign_in
+        .verify(move || verify_password(&password, &hash))
         .await
-        .map_err(|e| anyhow::anyhow!("password check task: {e}"))?;
+    {
+        Ok(ok) => ok,
+        Err(e) => {
+            crate::telemetry::sign_in("login", "busy");
+            return Err(e);
+        }
+    };
     let staff = match (ok, staff) {
         (true, Some(s)) => s,
-        _ => return Err(AppError::Unauthorized),
+        _ => {
+            crate::telemetry::sign_in("login", "failed");
+            return Err(AppError::Unauthorized);
+        }
     };
+    crate::telemetry::sign_in("login", "ok");
     let mut raw = [0u8; 32];
     OsRng.fill_bytes(&mut raw);
     let token: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = Utc::now() + Duration::hours(state.config.session_hours);
+    let mut tx = state.db.begin().await?;
+    // The caller's own expired sessions go now; everyone's go with the maintenance job.
+    sqlx::query("delete from staff_session where staff_id = $1 and expires_at <= now()")
+        .bind(staff.staff_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "insert into staff_session (token_sha256, staff_id, expires_at) values ($1, $2, $3)",
     )
     .bind(token_digest(&token))
     .bind(staff.staff_id)
     .bind(expires_at)
-    .execute(&state.db)
+    .execute(&mut *tx)
     .await?;
+    tx.commit().await?;
     tracing::info!(staff = %staff.username, "login");
     Ok(Json(LoginResponse {
         token,
         expires_at,
         staff,
     }))
+}
+
+/// Deletes every expired session (the maintenance job calls it); returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn purge_expired_sessions(conn: &mut PgConnection) -> AppResult<u64> {
+    Ok(
+        sqlx::query("delete from staff_session where expires_at <= now()")
+            .execute(conn)
+            .await?
+            .rows_affected(),
+    )
 }
 
 /// An argon2 hash of a random string, used to spend the same time on unknown usernames.
@@ -323,4 +422,20 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
         .route("/api/me", get(me))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_checks_against_its_hash_with_reused_memory() {
+        let hash = hash_password("passaggio-demo").unwrap();
+        for _ in 0..2 {
+            assert!(verify_password("passaggio-demo", &hash));
+            assert!(!verify_password("passaggio-dem0", &hash));
+        }
+        assert!(!verify_password("passaggio-demo", DUMMY_HASH));
+        assert!(!verify_password("x", "not a hash"));
+    }
 }

@@ -3,6 +3,8 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
 
 /// Everything the service reads from its environment.
 #[derive(Clone)]
@@ -17,6 +19,89 @@ pub struct Config {
     pub session_hours: i64,
     /// OSRM base URL for road travel times (`PASSAGGIO_OSRM_URL`); none means estimates only.
     pub osrm_url: Option<String>,
+    /// How long a request waits for a database connection before a 503
+    /// (`PASSAGGIO_DB_ACQUIRE_TIMEOUT_MS`, default 1000).
+    pub db_acquire_timeout: Duration,
+    /// Protection of the HTTP server: timeouts, body size, sign-in limits.
+    pub limits: Limits,
+    /// What is forgotten, and when.
+    pub retention: Retention,
+    /// Bearer token that `GET /metrics` requires (`PASSAGGIO_METRICS_TOKEN`); without one,
+    /// only clients on the loopback interface may read the metrics.
+    pub metrics_token: Option<String>,
+}
+
+/// Timeouts, body size and sign-in limits of the HTTP server.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Whole request, handler included (`PASSAGGIO_REQUEST_TIMEOUT_S`, default 30); a
+    /// request over it is answered 503.
+    pub request_timeout: Duration,
+    /// Reading a request's headers (`PASSAGGIO_HEADER_TIMEOUT_S`, default 10); the connection
+    /// is closed after it.
+    pub header_timeout: Duration,
+    /// Reading a request's body (`PASSAGGIO_BODY_TIMEOUT_S`, default 10).
+    pub body_timeout: Duration,
+    /// Largest request body, bytes (`PASSAGGIO_MAX_BODY_BYTES`, default 2 MiB); larger is 413.
+    pub max_body_bytes: usize,
+    /// Sign-in attempts per account per minute, after the burst
+    /// (`PASSAGGIO_LOGIN_ACCOUNT_PER_MINUTE`, default 5).
+    pub login_account_per_minute: u32,
+    /// Attempts an account may make at once before the rate applies
+    /// (`PASSAGGIO_LOGIN_ACCOUNT_BURST`, default 10).
+    pub login_account_burst: u32,
+    /// Sign-in attempts per client address per minute (`PASSAGGIO_LOGIN_CLIENT_PER_MINUTE`,
+    /// default 30).
+    pub login_client_per_minute: u32,
+    /// Burst per client address (`PASSAGGIO_LOGIN_CLIENT_BURST`, default 60).
+    pub login_client_burst: u32,
+    /// Password checks (argon2, 19 MiB each) running at once (`PASSAGGIO_LOGIN_CONCURRENCY`,
+    /// default: the number of CPUs); the rest wait, up to `login_queue` of them.
+    pub login_concurrency: usize,
+    /// Password checks that may wait for a turn (`PASSAGGIO_LOGIN_QUEUE`, default 64); more
+    /// are answered 503 at once.
+    pub login_queue: usize,
+}
+
+/// Retention periods (see `retention.rs`).
+#[derive(Debug, Clone)]
+pub struct Retention {
+    /// Days a vehicle position is kept, coarsened after its day
+    /// (`PASSAGGIO_RETAIN_POSITIONS_DAYS`, default 30).
+    pub positions_days: u32,
+    /// Days after a case closes before its rides and stop events are pseudonymised
+    /// (`PASSAGGIO_RETAIN_CLOSED_CASE_DAYS`, default 180).
+    pub closed_case_days: u32,
+    /// Seconds between two runs of the maintenance job (`PASSAGGIO_MAINTENANCE_INTERVAL_S`,
+    /// default 3600; 0 turns the periodic job off).
+    pub interval: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
+            max_body_bytes: 2 * 1024 * 1024,
+            login_account_per_minute: 5,
+            login_account_burst: 10,
+            login_client_per_minute: 30,
+            login_client_burst: 60,
+            login_concurrency: std::thread::available_parallelism().map_or(2, usize::from),
+            login_queue: 64,
+        }
+    }
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            positions_days: 30,
+            closed_case_days: 180,
+            interval: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// The local default database, the one `make run` starts.
@@ -55,12 +140,72 @@ impl Config {
                 );
             }
         }
+        fn num<T: FromStr>(name: &str, default: T) -> anyhow::Result<T>
+        where
+            T::Err: fmt::Display,
+        {
+            match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("{name}={v:?} is not a number ({e})")),
+            }
+        }
+        let positive = |name: &str, default: u64| -> anyhow::Result<u64> {
+            let v = num(name, default)?;
+            anyhow::ensure!(v > 0, "{name} must be positive");
+            Ok(v)
+        };
+        let d = Limits::default();
+        let limits = Limits {
+            request_timeout: Duration::from_secs(positive("PASSAGGIO_REQUEST_TIMEOUT_S", 30)?),
+            header_timeout: Duration::from_secs(positive("PASSAGGIO_HEADER_TIMEOUT_S", 10)?),
+            body_timeout: Duration::from_secs(positive("PASSAGGIO_BODY_TIMEOUT_S", 10)?),
+            max_body_bytes: usize::try_from(positive(
+                "PASSAGGIO_MAX_BODY_BYTES",
+                d.max_body_bytes as u64,
+            )?)?,
+            login_account_per_minute: u32::try_from(positive(
+                "PASSAGGIO_LOGIN_ACCOUNT_PER_MINUTE",
+                d.login_account_per_minute.into(),
+            )?)?,
+            login_account_burst: u32::try_from(positive(
+                "PASSAGGIO_LOGIN_ACCOUNT_BURST",
+                d.login_account_burst.into(),
+            )?)?,
+            login_client_per_minute: u32::try_from(positive(
+                "PASSAGGIO_LOGIN_CLIENT_PER_MINUTE",
+                d.login_client_per_minute.into(),
+            )?)?,
+            login_client_burst: u32::try_from(positive(
+                "PASSAGGIO_LOGIN_CLIENT_BURST",
+                d.login_client_burst.into(),
+            )?)?,
+            login_concurrency: usize::try_from(positive(
+                "PASSAGGIO_LOGIN_CONCURRENCY",
+                d.login_concurrency as u64,
+            )?)?,
+            login_queue: num("PASSAGGIO_LOGIN_QUEUE", d.login_queue)?,
+        };
+        let retention = Retention {
+            positions_days: num("PASSAGGIO_RETAIN_POSITIONS_DAYS", 30)?,
+            closed_case_days: num("PASSAGGIO_RETAIN_CLOSED_CASE_DAYS", 180)?,
+            interval: Duration::from_secs(num("PASSAGGIO_MAINTENANCE_INTERVAL_S", 3600)?),
+        };
         Ok(Self {
             database_url,
             listen,
             db_max_connections,
             session_hours,
             osrm_url,
+            db_acquire_timeout: Duration::from_millis(positive(
+                "PASSAGGIO_DB_ACQUIRE_TIMEOUT_MS",
+                1000,
+            )?),
+            limits,
+            retention,
+            metrics_token: var("PASSAGGIO_METRICS_TOKEN"),
         })
     }
 
@@ -73,6 +218,10 @@ impl Config {
             db_max_connections: 10,
             session_hours: 1,
             osrm_url: None,
+            db_acquire_timeout: Duration::from_millis(500),
+            limits: Limits::default(),
+            retention: Retention::default(),
+            metrics_token: None,
         }
     }
 }
@@ -105,6 +254,10 @@ impl fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("session_hours", &self.session_hours)
             .field("osrm_url", &self.osrm_url.as_deref().map(redact_url))
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
+            .field("limits", &self.limits)
+            .field("retention", &self.retention)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish()
     }
 }

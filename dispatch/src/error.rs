@@ -48,6 +48,27 @@ pub enum AppError {
         /// Extra members of the error object (boxed to keep the error small).
         details: Box<serde_json::Map<String, serde_json::Value>>,
     },
+    /// Too many attempts (logins, sign-in codes): try again after `retry_after_s` seconds.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What was limited.
+        message: String,
+        /// Seconds to wait (also sent as `Retry-After`).
+        retry_after_s: u64,
+    },
+    /// The client did not send its body within the body read timeout.
+    #[error("the body did not arrive in time")]
+    RequestTimeout,
+    /// The body is larger than the service accepts.
+    #[error("the body is larger than {limit_bytes} bytes")]
+    PayloadTooLarge {
+        /// The limit.
+        limit_bytes: usize,
+    },
+    /// The service cannot answer now (the database is unreachable, or too busy to lend a
+    /// connection within the acquire timeout); retry later.
+    #[error("{0}")]
+    Unavailable(&'static str),
     /// A database failure that is not an expected constraint.
     #[error(transparent)]
     Sqlx(#[from] sqlx::Error),
@@ -103,8 +124,31 @@ impl AppError {
             Self::Conflict { code, .. } | Self::ConflictWith { code, .. } => {
                 (StatusCode::CONFLICT, code)
             }
+            Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RequestTimeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            Self::Sqlx(e) if database_unreachable(e) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
             Self::Sqlx(_) | Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+}
+
+/// Whether a database error means the database cannot be reached now (as opposed to a query
+/// that failed): no connection within the pool's acquire timeout, a refused or broken
+/// connection, a server shutting down. Such a request ends with a fast 503.
+#[must_use]
+pub fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) => true,
+        // 57P01..57P03: admin shutdown, crash shutdown, cannot connect now; 08xxx: connection.
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("57P0") || c.starts_with("08")),
+        _ => false,
     }
 }
 
@@ -123,6 +167,16 @@ pub fn on_constraint(err: sqlx::Error) -> AppError {
         | "ledger_entry_within_area_cap"
         | "ledger_entry_within_person_monthly_cap" => AppError::conflict("over_cap", message),
         "ledger_entry_in_period" => AppError::invalid("occurred_on", message),
+        "ledger_correction_reverses" | "ledger_correction_within_entry" => {
+            AppError::invalid("amount_cents", message)
+        }
+        "ledger_correction_same_source"
+        | "ledger_correction_of_charge"
+        | "ledger_correction_matches_charge" => AppError::invalid("corrects_entry_id", message),
+        "plan_job_one_active_per_day" => AppError::conflict(
+            "plan_running",
+            "a plan of this region and day is already queued or running; wait for it to finish",
+        ),
         "ledger_entry_area_required" => AppError::invalid("area", message),
         "ledger_entry_person_required" => AppError::invalid("person_id", message),
         "staff_username_key" => AppError::conflict("duplicate", "this username is taken"),
@@ -174,6 +228,28 @@ impl IntoResponse for AppError {
                     error.entry(k.clone()).or_insert_with(|| v.clone());
                 }
                 json!({ "error": error })
+            }
+            Self::TooManyRequests {
+                message,
+                retry_after_s,
+            } => {
+                let body = json!({ "error": { "code": code, "message": message, "retry_after_s": retry_after_s } });
+                let mut res = (status, Json(body)).into_response();
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(*retry_after_s),
+                );
+                return res;
+            }
+            Self::Sqlx(e) if database_unreachable(e) => {
+                tracing::warn!(error = %e, "database unreachable: answering 503");
+                let body = json!({ "error": { "code": code, "message": "the database is unreachable; try again shortly" } });
+                let mut res = (status, Json(body)).into_response();
+                res.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from_static("5"),
+                );
+                return res;
             }
             Self::Sqlx(e) => {
                 tracing::error!(error = ?e, "database error");

@@ -29,11 +29,40 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AppJson<T> {
                 "expected Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| AppError::invalid("body", e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge {
+                    limit_bytes: body_limit(),
+                }
+            } else if timed_out(&e) {
+                AppError::RequestTimeout
+            } else {
+                AppError::invalid("body", e.body_text())
+            }
+        })?;
         parse_json(&bytes).map(AppJson)
     }
+}
+
+/// Whether reading the body failed because the body read timeout passed.
+fn timed_out(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
+}
+
+/// The body limit as configured (for the message of a 413; the limit itself is the router's
+/// `DefaultBodyLimit`).
+fn body_limit() -> usize {
+    std::env::var("PASSAGGIO_MAX_BODY_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| crate::config::Limits::default().max_body_bytes)
 }
 
 /// Deserialises JSON, naming the path of the first offending field.

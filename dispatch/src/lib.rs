@@ -6,8 +6,12 @@
 //! the SQL, `http.rs` the routes and their bodies.
 //! - Plumbing: [`config`], [`state`] (shared state and the [`state::Dispatcher`] seam between
 //!   booking and planning), [`error`] (the only place HTTP statuses are chosen), [`extract`]
-//!   (JSON and query bodies that fail with a field name), [`geo`] (lon/lat at the SQL
-//!   boundary), [`idempotency`] (a retried creation is answered once), [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of Europe/Rome: today, local midnight, local
+//!   (JSON and query bodies that fail with a field name), [`throttle`] (rate limits and bounded
+//!   work of every sign-in), [`telemetry`] (Prometheus metrics, no personal data),
+//!   [`retention`] (the job that forgets: sessions, positions, pseudonymised rides), [`geo`]
+//!   (lon/lat at the SQL boundary), [`idempotency`] (a retried creation is answered once),
+//!   [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of
+//!   Europe/Rome: today, local midnight, local
 //!   times as instants);
 //! - [`auth`]: staff logins, roles, sessions and scoping; [`audit`]: every read of case data;
 //! - [`places`]: Poli, settlements and their meeting points, workplaces, offices, service
@@ -79,10 +83,13 @@ pub mod ids;
 pub mod lines;
 pub mod places;
 pub mod reports;
+pub mod retention;
 pub mod rides;
 pub mod runs;
 pub mod service_day;
 pub mod state;
+pub mod telemetry;
+pub mod throttle;
 
 use std::future::Future;
 
@@ -102,10 +109,16 @@ use crate::state::AppState;
 /// The migrations in `migrations/`, embedded in the binary and applied at start.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// The whole HTTP application.
+/// The whole HTTP application, with its protections: a body limit (413 beyond it), a body
+/// read timeout, a whole-request timeout (503 beyond it), request metrics.
 pub fn app(state: AppState) -> Router {
+    use axum::extract::DefaultBodyLimit;
+    use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+    telemetry::install();
+    let limits = state.config.limits.clone();
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(telemetry::metrics_endpoint))
         .route("/api/regions", get(regions))
         .route("/api/openapi.yaml", get(openapi))
         .merge(auth::router())
@@ -123,6 +136,13 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::layer,
+        ))
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -198,7 +218,10 @@ impl AppState {
         Self {
             db,
             travel,
-            dispatcher: std::sync::Arc::new(runs::live::LiveDispatcher),
+            dispatcher: std::sync::Arc::new(telemetry::MeteredDispatcher(std::sync::Arc::new(
+                runs::live::LiveDispatcher,
+            ))),
+            sign_in: std::sync::Arc::new(throttle::SignInGuard::new(&config.limits)),
             config: std::sync::Arc::new(config),
             fixed_now: None,
         }
@@ -212,7 +235,9 @@ impl AppState {
 pub async fn connect(config: &config::Config) -> anyhow::Result<PgPool> {
     PgPoolOptions::new()
         .max_connections(config.db_max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        // Short: while the database is unreachable a request fails fast with a 503 rather than
+        // hanging; the pool reconnects by itself when the database is back.
+        .acquire_timeout(config.db_acquire_timeout)
         .connect(&config.database_url)
         .await
         .with_context(|| {
@@ -233,6 +258,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
 
 /// Serves the application on `listener` until `shutdown` completes, then drains requests.
 ///
+/// At start, planning jobs a crash or a stop left running are marked failed. While it serves,
+/// the maintenance job ([`retention`]) runs every `retention.interval`. Connections get a
+/// header read timeout (slow clients cannot hold them), and every request knows its client's
+/// address (for the sign-in limits).
+///
 /// # Errors
 /// When the server fails.
 pub async fn serve(
@@ -240,8 +270,67 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    telemetry::install();
+    runs::plan::fail_interrupted_jobs(&state.db)
         .await
-        .context("serving HTTP")
+        .context("marking interrupted planning jobs")?;
+    let maintenance = tokio::spawn(retention::periodic(state.clone()));
+    let limits = state.config.limits.clone();
+    let router = app(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(limits.header_timeout));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(
+            move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(remote));
+                req.map(axum::body::Body::new)
+            },
+        );
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    maintenance.abort();
+    if tokio::time::timeout(limits.request_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after the drain timeout");
+    }
+    Ok(())
 }

@@ -33,6 +33,9 @@ enum Command {
         #[arg(long)]
         replan_confirmed: bool,
     },
+    /// Run the retention job once now (the service also runs it periodically) and print what
+    /// it did.
+    Retention,
     /// Load the demo region (province of Foggia).
     SeedDemo {
         /// Load only when the database has no Poli yet.
@@ -56,6 +59,13 @@ async fn main() -> anyhow::Result<()> {
     dispatch::migrate(&pool).await?;
     match cli.command {
         Command::Migrate => tracing::info!("migrations applied"),
+        Command::Retention => {
+            let state = AppState::new(pool, config);
+            let report = dispatch::retention::run(&state)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
         Command::SeedDemo { if_empty } => {
             let loaded = dispatch::demo::seed(&pool, if_empty).await?;
             if loaded {

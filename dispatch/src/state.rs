@@ -110,6 +110,8 @@ pub struct AppState {
     pub travel: Arc<dyn TravelTimes>,
     /// The live dispatcher: how bookings reach today's plan.
     pub dispatcher: Arc<dyn Dispatcher>,
+    /// Rate limits and bounded work of every sign-in.
+    pub sign_in: Arc<crate::throttle::SignInGuard>,
     /// The service configuration.
     pub config: Arc<Config>,
     /// A fixed "now" for tests; `None` reads the system clock.
@@ -127,6 +129,25 @@ impl AppState {
     #[must_use]
     pub fn with_now(mut self, now: DateTime<Utc>) -> Self {
         self.fixed_now = Some(now);
+        self
+    }
+
+    /// The same state with other limits (timeouts, body size, sign-in limits); the sign-in
+    /// limiters start afresh.
+    #[must_use]
+    pub fn with_limits(mut self, limits: crate::config::Limits) -> Self {
+        let mut config = (*self.config).clone();
+        config.limits = limits;
+        self.sign_in = Arc::new(crate::throttle::SignInGuard::new(&config.limits));
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// The same state with another configuration (the sign-in limiters start afresh).
+    #[must_use]
+    pub fn with_config(mut self, config: Config) -> Self {
+        self.sign_in = Arc::new(crate::throttle::SignInGuard::new(&config.limits));
+        self.config = Arc::new(config);
         self
     }
 

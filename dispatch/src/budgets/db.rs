@@ -110,15 +110,15 @@ pub async fn budget_polo(conn: &mut PgConnection, src: &FundingSource) -> AppRes
 /// # Errors
 /// Database errors.
 pub async fn balance(conn: &mut PgConnection, src: FundingSource) -> AppResult<Balance> {
-    let spent: i64 = sqlx::query_scalar(
-        "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry where funding_source_id = $1",
-    )
-    .bind(src.funding_source_id)
-    .fetch_one(&mut *conn)
-    .await?;
+    let sums: Sums = sqlx::query_as(&format!("{SUMS} where funding_source_id = $1"))
+        .bind(src.funding_source_id)
+        .fetch_one(&mut *conn)
+        .await?;
     let areas: Vec<AreaBalance> = sqlx::query_as(
         "select a.area, a.cap_cents, coalesce(sum(e.amount_cents), 0)::bigint as spent_cents,
-                a.cap_cents - coalesce(sum(e.amount_cents), 0)::bigint as remaining_cents
+                coalesce(sum(greatest(e.amount_cents, 0)), 0)::bigint as charged_cents,
+                greatest(a.cap_cents - coalesce(sum(greatest(e.amount_cents, 0)), 0), 0)::bigint
+                    as remaining_cents
          from funding_area_cap a
          left join ledger_entry e on e.funding_source_id = a.funding_source_id and e.area = a.area
          where a.funding_source_id = $1
@@ -128,8 +128,9 @@ pub async fn balance(conn: &mut PgConnection, src: FundingSource) -> AppResult<B
     .fetch_all(&mut *conn)
     .await?;
     Ok(Balance {
-        remaining_cents: src.cap_cents - spent,
-        spent_cents: spent,
+        remaining_cents: (src.cap_cents - sums.gross).max(0),
+        spent_cents: sums.net,
+        charged_cents: sums.gross,
         areas,
         source: src,
     })
@@ -195,7 +196,15 @@ pub async fn charge(
             "this fund caps each person: name the person",
         ));
     }
-    check_caps(conn, &src, c).await?;
+    check_caps(
+        conn,
+        &src,
+        c.area,
+        c.person_id,
+        c.occurred_on,
+        c.amount_cents,
+    )
+    .await?;
     let sql = format!(
         "insert into ledger_entry (region_code, funding_source_id, kind, amount_cents, area, person_id,
             occurred_on, description, external_ref, created_by)
@@ -217,101 +226,183 @@ pub async fn charge(
     Ok(ChargeOutcome::Written(entry))
 }
 
-async fn check_caps(conn: &mut PgConnection, src: &FundingSource, c: &NewCharge) -> AppResult<()> {
-    let over = |what: &str, cap: i64, spent: i64| {
+/// Sums of one scope of a source (the whole source, an area, a person's month): the gross
+/// payouts (every positive entry) and the net total.
+#[derive(sqlx::FromRow)]
+struct Sums {
+    gross: i64,
+    net: i64,
+}
+
+const SUMS: &str = "select coalesce(sum(greatest(amount_cents, 0)), 0)::bigint as gross,
+        coalesce(sum(amount_cents), 0)::bigint as net from ledger_entry";
+
+/// Checks that `amount` more (positive) stays within every cap of the source, counted on the
+/// gross payouts: what a correction gave back does not make room under a cap. Sums are
+/// widened so that no amount overflows.
+async fn check_caps(
+    conn: &mut PgConnection,
+    src: &FundingSource,
+    area: Option<super::BudgetArea>,
+    person: Option<Uuid>,
+    day: chrono::NaiveDate,
+    amount: i64,
+) -> AppResult<()> {
+    let over = |what: &str, cap: i64, gross: i64| {
+        crate::telemetry::ledger_refusal(what_kind(what));
         AppError::conflict(
             "over_cap",
             format!(
-                "{what}: {} cents would exceed the cap of {cap} cents ({} cents left)",
-                c.amount_cents,
-                cap - spent
+                "{what}: {amount} cents would exceed the cap of {cap} cents ({} cents left)",
+                (i128::from(cap) - i128::from(gross)).max(0)
             ),
         )
     };
-    let spent: i64 = sqlx::query_scalar(
-        "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry where funding_source_id = $1",
-    )
-    .bind(src.funding_source_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if spent + c.amount_cents > src.cap_cents {
-        return Err(over(&src.name, src.cap_cents, spent));
+    let fits = |cap: i64, gross: i64| i128::from(gross) + i128::from(amount) <= i128::from(cap);
+    let sums: Sums = sqlx::query_as(&format!("{SUMS} where funding_source_id = $1"))
+        .bind(src.funding_source_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !fits(src.cap_cents, sums.gross) {
+        return Err(over(&src.name, src.cap_cents, sums.gross));
     }
-    if let Some(area) = c.area {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "select a.cap_cents, coalesce((select sum(amount_cents) from ledger_entry e
-                 where e.funding_source_id = a.funding_source_id and e.area = a.area), 0)::bigint
-             from funding_area_cap a where a.funding_source_id = $1 and a.area = $2",
+    if let Some(area) = area {
+        let cap: Option<i64> = sqlx::query_scalar(
+            "select cap_cents from funding_area_cap where funding_source_id = $1 and area = $2",
         )
         .bind(src.funding_source_id)
         .bind(area)
         .fetch_optional(&mut *conn)
         .await?;
-        if let Some((cap, spent)) = row {
-            if spent + c.amount_cents > cap {
+        if let Some(cap) = cap {
+            let sums: Sums = sqlx::query_as(&format!(
+                "{SUMS} where funding_source_id = $1 and area = $2"
+            ))
+            .bind(src.funding_source_id)
+            .bind(area)
+            .fetch_one(&mut *conn)
+            .await?;
+            if !fits(cap, sums.gross) {
                 return Err(over(
                     &format!("area {}", super::area_name(area)),
                     cap,
-                    spent,
+                    sums.gross,
                 ));
             }
         }
     }
-    if let (Some(cap), Some(person)) = (src.person_monthly_cap_cents, c.person_id) {
-        let spent: i64 = sqlx::query_scalar(
-            "select coalesce(sum(amount_cents), 0)::bigint from ledger_entry
-             where funding_source_id = $1 and person_id = $2
-               and date_trunc('month', occurred_on) = date_trunc('month', $3::date)",
-        )
+    if let (Some(cap), Some(person)) = (src.person_monthly_cap_cents, person) {
+        let sums: Sums = sqlx::query_as(&format!(
+            "{SUMS} where funding_source_id = $1 and person_id = $2
+               and date_trunc('month', occurred_on) = date_trunc('month', $3::date)"
+        ))
         .bind(src.funding_source_id)
         .bind(person)
-        .bind(c.occurred_on)
+        .bind(day)
         .fetch_one(&mut *conn)
         .await?;
-        if spent + c.amount_cents > cap {
-            return Err(over("this person's monthly allowance", cap, spent));
+        if !fits(cap, sums.gross) {
+            return Err(over("this person's monthly allowance", cap, sums.gross));
         }
     }
     Ok(())
 }
 
-/// Writes a correction of an earlier entry of the same source, under the same caps.
+/// The metric label of a refused cap (no names: fund names are not personal, but keep it
+/// to three values).
+fn what_kind(what: &str) -> &'static str {
+    if what.starts_with("area ") {
+        "area"
+    } else if what.starts_with("this person") {
+        "person_month"
+    } else {
+        "source"
+    }
+}
+
+/// The charge a correction points at, with what is left of it.
+#[derive(sqlx::FromRow)]
+struct Corrected {
+    kind: super::LedgerKind,
+    amount_cents: i64,
+    area: Option<super::BudgetArea>,
+    person_id: Option<Uuid>,
+    occurred_on: chrono::NaiveDate,
+    /// The charge plus its corrections so far.
+    left_cents: i64,
+}
+
+/// The person of an entry of this source: `None` when there is no such entry, `Some(None)` for
+/// an entry without a person.
 ///
 /// # Errors
-/// Not found for an unknown entry; validation errors; `over_cap` conflicts.
+/// Database errors.
+pub async fn corrected_entry_person(
+    conn: &mut PgConnection,
+    source_id: Uuid,
+    entry_id: i64,
+) -> AppResult<Option<Option<Uuid>>> {
+    Ok(sqlx::query_scalar(
+        "select person_id from ledger_entry where funding_source_id = $1 and ledger_entry_id = $2",
+    )
+    .bind(source_id)
+    .bind(entry_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Writes a correction of an earlier charge of the same source: it gives back (part of) what
+/// is left of that charge, never more, and keeps its area, person and day.
+///
+/// # Errors
+/// Validation errors naming `amount_cents`, `description` or `corrects_entry_id`; a conflict
+/// `exceeds_entry` (with `field` and `left_cents`) when the charge has less left to reverse.
 pub async fn correct(
     conn: &mut PgConnection,
     source_id: Uuid,
     c: &NewCorrection,
     created_by: Option<Uuid>,
 ) -> AppResult<LedgerEntry> {
-    if c.amount_cents == 0 {
+    if c.amount_cents >= 0 {
         return Err(AppError::invalid(
             "amount_cents",
-            "a correction changes the balance: non-zero cents",
+            "a correction gives back part of a charge: negative cents (charge more as a new charge)",
         ));
     }
     crate::geo::non_blank("description", &c.description)?;
     let src = lock_source(conn, source_id).await?;
-    let original: Option<(Option<super::BudgetArea>, Option<Uuid>, chrono::NaiveDate)> = sqlx::query_as(
-        "select area, person_id, occurred_on from ledger_entry where funding_source_id = $1 and ledger_entry_id = $2",
+    let original: Option<Corrected> = sqlx::query_as(
+        "select e.kind, e.amount_cents, e.area, e.person_id, e.occurred_on,
+                (e.amount_cents + coalesce((select sum(c.amount_cents) from ledger_entry c
+                    where c.region_code = e.region_code and c.corrects_entry_id = e.ledger_entry_id), 0))::bigint
+                    as left_cents
+         from ledger_entry e where e.funding_source_id = $1 and e.ledger_entry_id = $2",
     )
     .bind(source_id)
     .bind(c.corrects_entry_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let (area, person, day) = original
+    let original = original
         .ok_or_else(|| AppError::invalid("corrects_entry_id", "no such entry in this source"))?;
-    let as_charge = NewCharge {
-        amount_cents: c.amount_cents,
-        area,
-        person_id: person,
-        occurred_on: day,
-        description: c.description.clone(),
-        external_ref: None,
-    };
-    if c.amount_cents > 0 {
-        check_caps(conn, &src, &as_charge).await?;
+    if original.kind != super::LedgerKind::Charge {
+        return Err(AppError::invalid(
+            "corrects_entry_id",
+            "this entry is a correction: correct the charge it points at",
+        ));
+    }
+    if i128::from(original.left_cents) + i128::from(c.amount_cents) < 0 {
+        crate::telemetry::ledger_refusal("correction");
+        return Err(AppError::conflict_with(
+            "exceeds_entry",
+            format!(
+                "entry {} has {} of its {} cents left to give back, not {}",
+                c.corrects_entry_id,
+                original.left_cents,
+                original.amount_cents,
+                i128::from(c.amount_cents).abs()
+            ),
+            serde_json::json!({ "field": "amount_cents", "left_cents": original.left_cents }),
+        ));
     }
     let sql = format!(
         "insert into ledger_entry (region_code, funding_source_id, kind, amount_cents, area, person_id,
@@ -322,15 +413,54 @@ pub async fn correct(
         .bind(&src.region_code)
         .bind(source_id)
         .bind(c.amount_cents)
-        .bind(area)
-        .bind(person)
+        .bind(original.area)
+        .bind(original.person_id)
         .bind(c.corrects_entry_id)
-        .bind(day)
+        .bind(original.occurred_on)
         .bind(c.description.trim())
         .bind(created_by)
         .fetch_one(&mut *conn)
         .await
         .map_err(on_constraint)
+}
+
+/// The entries of a shared fund that concern the people of one Polo, oldest first (what a
+/// Polo's coordinator may see of a fund the whole region draws on).
+///
+/// # Errors
+/// Database errors.
+pub async fn ledger_of_polo(
+    conn: &mut PgConnection,
+    source_id: Uuid,
+    polo_id: Uuid,
+) -> AppResult<Vec<LedgerEntry>> {
+    let sql = format!(
+        "select {ENTRY_COLUMNS} from ledger_entry
+         where funding_source_id = $1
+           and person_id in (select person_id from person where polo_id = $2)
+         order by ledger_entry_id"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(source_id)
+        .bind(polo_id)
+        .fetch_all(conn)
+        .await?)
+}
+
+/// The Polo and region of a person, if the person exists.
+///
+/// # Errors
+/// Database errors.
+pub async fn person_polo(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+) -> AppResult<Option<(Uuid, String)>> {
+    Ok(
+        sqlx::query_as("select polo_id, region_code from person where person_id = $1")
+            .bind(person_id)
+            .fetch_optional(conn)
+            .await?,
+    )
 }
 
 /// All entries of a source, oldest first.

@@ -2,7 +2,8 @@
 //!
 //! An integration budget is case data: only its person's Polo sees or charges it, and each read
 //! is audited. The transport fund and employer contributions are managed by programme admins
-//! and seen by the coordinators of their region.
+//! and seen by the coordinators of their region: a coordinator charges them only for people of
+//! their own Polo, corrects only those entries, and sees only those entries of the ledger.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -136,10 +137,70 @@ async fn get_ledger(
     Path(id): Path<Uuid>,
 ) -> AppResult<Json<Vec<LedgerEntry>>> {
     let mut tx = state.db.begin().await?;
-    visible_source(&mut tx, &staff, id, "budget ledger").await?;
-    let entries = db::ledger(&mut tx, id).await?;
+    let src = visible_source(&mut tx, &staff, id, "budget ledger").await?;
+    // A shared fund is drawn on by every Polo of the region: a coordinator sees the entries
+    // of their own Polo's people only; the programme admin sees them all.
+    let entries = match (src.kind, staff.role, staff.polo_id) {
+        (FundingKind::IntegrationBudget, _, _) | (_, Role::ProgrammeAdmin, _) => {
+            db::ledger(&mut tx, id).await?
+        }
+        (_, _, Some(polo)) => db::ledger_of_polo(&mut tx, id, polo).await?,
+        _ => return Err(AppError::NotFound("funding source")),
+    };
     tx.commit().await?;
     Ok(Json(entries))
+}
+
+/// Who a charge to this source may be for. An integration budget pays for its own person
+/// only. A shared fund (the region's transport fund, an employer's contribution) pays for a
+/// person who exists in its region, and a Polo's coordinator charges it only for the people of
+/// their own Polo; the programme admin may also charge it without a person. Someone else's
+/// person and a person who does not exist get the same answer, so ids cannot be probed.
+async fn check_charge_person(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    src: &FundingSource,
+    person: Option<Uuid>,
+) -> AppResult<()> {
+    if src.kind == FundingKind::IntegrationBudget {
+        return match person {
+            Some(p) if Some(p) != src.person_id => Err(AppError::invalid(
+                "person_id",
+                "an integration budget pays for its own person only",
+            )),
+            _ => Ok(()),
+        };
+    }
+    let own_polo = match staff.role {
+        Role::ProgrammeAdmin => None,
+        _ => Some(staff.case_polo()?),
+    };
+    let Some(person) = person else {
+        return match own_polo {
+            None => Ok(()),
+            Some(_) => Err(AppError::invalid(
+                "person_id",
+                "a charge to a shared fund names the person of your Polo it is for",
+            )),
+        };
+    };
+    let found = db::person_polo(conn, person).await?;
+    let allowed = match (&found, own_polo) {
+        (Some((_, region)), None) => *region == src.region_code,
+        (Some((polo, region)), Some(own)) => *polo == own && *region == src.region_code,
+        (None, _) => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "person_id",
+            match own_polo {
+                Some(_) => "no person with this id at your Polo in this fund's region",
+                None => "no person with this id in this fund's region",
+            },
+        ))
+    }
 }
 
 async fn create_charge(
@@ -154,7 +215,8 @@ async fn create_charge(
         Role::CaseWorker,
     ])?;
     let mut tx = state.db.begin().await?;
-    visible_source(&mut tx, &staff, id, "charge").await?;
+    let src = visible_source(&mut tx, &staff, id, "charge").await?;
+    check_charge_person(&mut tx, &staff, &src, body.person_id).await?;
     let outcome = db::charge(&mut tx, id, &body, Some(staff.staff_id)).await?;
     tx.commit().await?;
     Ok(match outcome {
@@ -171,7 +233,25 @@ async fn create_correction(
 ) -> AppResult<(StatusCode, Json<LedgerEntry>)> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
     let mut tx = state.db.begin().await?;
-    visible_source(&mut tx, &staff, id, "correction").await?;
+    let src = visible_source(&mut tx, &staff, id, "correction").await?;
+    if src.kind != FundingKind::IntegrationBudget && staff.role != Role::ProgrammeAdmin {
+        // A coordinator corrects the entries of their own Polo's people only (the others are
+        // not theirs to see: the same answer as an entry that does not exist).
+        let polo = staff.case_polo()?;
+        let person = db::corrected_entry_person(&mut tx, id, body.corrects_entry_id).await?;
+        let own = match person.flatten() {
+            Some(p) => db::person_polo(&mut tx, p)
+                .await?
+                .is_some_and(|(pp, _)| pp == polo),
+            None => false,
+        };
+        if !own {
+            return Err(AppError::invalid(
+                "corrects_entry_id",
+                "no such entry in this source",
+            ));
+        }
+    }
     let entry = db::correct(&mut tx, id, &body, Some(staff.staff_id)).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(entry)))

@@ -2,9 +2,12 @@
 //!
 //! A source is a person's Budget di Integrazione (split across four areas), the programme's
 //! transport fund (with an optional per-person monthly cap) or an employer's contribution.
-//! Entries are never updated or deleted: a correction is a new entry pointing at the one it
-//! corrects. No insert may take a source over a cap: the service locks the source, checks and
-//! inserts in one transaction, and a trigger in the database checks again.
+//! Entries are never updated or deleted: a correction is a new entry pointing at the charge it
+//! corrects, and it can only give back (part of) what is left of that charge. No insert may
+//! take a source over a cap, and caps bound the gross payouts (every charge, whatever was given
+//! back later) as well as the net total, so corrections cannot make room for more charges: the
+//! service locks the source, checks and inserts in one transaction, and a trigger in the
+//! database checks again (`migrations/20261202000200_ledger_gross_caps.sql`).
 
 pub mod db;
 pub mod http;
@@ -278,7 +281,7 @@ pub struct NewCharge {
 pub struct NewCorrection {
     /// Entry corrected.
     pub corrects_entry_id: i64,
-    /// Amount, cents, non-zero (negative gives money back).
+    /// Amount, cents, negative: what is given back, at most what is left of the charge.
     pub amount_cents: i64,
     /// Why.
     pub description: String,
@@ -343,9 +346,11 @@ pub struct AreaBalance {
     pub area: BudgetArea,
     /// Cap, cents.
     pub cap_cents: i64,
-    /// Spent, cents.
+    /// Spent, net of corrections, cents.
     pub spent_cents: i64,
-    /// Left, cents.
+    /// Paid out, gross (every charge, before corrections), cents: what the cap bounds.
+    pub charged_cents: i64,
+    /// What can still be charged, cents: the cap less the gross payouts.
     pub remaining_cents: i64,
 }
 
@@ -355,9 +360,11 @@ pub struct Balance {
     /// The source.
     #[serde(flatten)]
     pub source: FundingSource,
-    /// Spent, cents.
+    /// Spent, net of corrections, cents.
     pub spent_cents: i64,
-    /// Left, cents.
+    /// Paid out, gross (every charge, before corrections), cents: what the caps bound.
+    pub charged_cents: i64,
+    /// What can still be charged, cents: the cap less the gross payouts.
     pub remaining_cents: i64,
     /// Per area (integration budgets).
     pub areas: Vec<AreaBalance>,

@@ -14,6 +14,7 @@
 
 pub mod db;
 pub mod http;
+pub mod retention;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

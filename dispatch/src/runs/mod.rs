@@ -17,6 +17,7 @@ pub mod line_runs;
 pub mod live;
 pub mod on_lines;
 pub mod plan;
+pub mod retention;
 
 use std::collections::HashMap;
 

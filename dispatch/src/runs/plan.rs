@@ -47,10 +47,11 @@ pub struct PlanSummary {
     pub on_lines: usize,
 }
 
-/// Creates a queued job.
+/// Creates a queued job: one per region and day at a time.
 ///
 /// # Errors
-/// Database errors.
+/// A conflict `plan_running` while another job of the region and day is queued or running;
+/// database errors.
 pub async fn create_job(
     conn: &mut PgConnection,
     region: &str,
@@ -58,7 +59,7 @@ pub async fn create_job(
     keep_confirmed: bool,
     by: Option<Uuid>,
 ) -> AppResult<Uuid> {
-    Ok(sqlx::query_scalar(
+    sqlx::query_scalar(
         "insert into plan_job (region_code, service_date, keep_confirmed, requested_by) values ($1, $2, $3, $4)
          returning plan_job_id",
     )
@@ -67,7 +68,39 @@ pub async fn create_job(
     .bind(keep_confirmed)
     .bind(by)
     .fetch_one(conn)
-    .await?)
+    .await
+    .map_err(|e| {
+        let e = crate::error::on_constraint(e);
+        if matches!(e, crate::error::AppError::Conflict { .. }) {
+            crate::telemetry::plan_job("refused_busy", None);
+        }
+        e
+    })
+}
+
+/// Marks failed the jobs a crash or a stop left queued or running: nothing runs them any more
+/// (jobs run inside the service's process). Called when the service starts; returns how many.
+///
+/// # Errors
+/// Database errors.
+pub async fn fail_interrupted_jobs(pool: &sqlx::PgPool) -> AppResult<u64> {
+    let n = sqlx::query(
+        "update plan_job
+            set status = 'failed', error = 'interrupted: the service stopped while it ran',
+                progress = 'failed: interrupted by a restart', finished_at = now()
+          where status in ('queued', 'running')",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    if n > 0 {
+        tracing::warn!(
+            jobs = n,
+            "planning jobs left running by a stop marked failed"
+        );
+        crate::telemetry::plan_jobs_interrupted(n);
+    }
+    Ok(n)
 }
 
 async fn progress(state: &AppState, job: Uuid, status: &str, text: &str) {
@@ -90,7 +123,19 @@ async fn progress(state: &AppState, job: Uuid, status: &str, text: &str) {
 
 /// Runs a job to the end, recording progress; failures are recorded on the job too.
 pub async fn run_job(state: AppState, job: Uuid, time_limit: Duration) -> Option<PlanSummary> {
-    match plan(&state, job, time_limit).await {
+    let started = Instant::now();
+    // Planned in its own task, so that a panic in the optimiser still ends the job as failed
+    // (a job left "running" would refuse every plan of the day until a restart).
+    let st = state.clone();
+    let result = match tokio::spawn(async move { plan(&st, job, time_limit).await }).await {
+        Ok(r) => r,
+        Err(e) => Err(anyhow::anyhow!("planning stopped unexpectedly: {e}")),
+    };
+    crate::telemetry::plan_job(
+        if result.is_ok() { "done" } else { "failed" },
+        Some(started.elapsed().as_secs_f64()),
+    );
+    match result {
         Ok(summary) => {
             let text = format!(
                 "done: {} of {} requests served with {} vehicles{}",

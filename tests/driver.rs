@@ -759,3 +759,55 @@ async fn stop_keys_survive_a_re_plan_made_while_the_phone_was_offline(pool: PgPo
     let again = app.post_events(&events_path(&fx), &marco, &batch).await;
     assert_eq!(again.body["duplicates"].as_array().unwrap().len(), 5);
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn manifest_reads_are_audited_and_names_end_with_the_run(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
+    let audits = |purpose: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from case_access_audit where purpose = $1",
+            )
+            .bind(purpose)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let m = app
+        .get(&format!("/driver/api/runs/{}", fx.run_id), &marco)
+        .await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert_eq!(m.body["stops"][1]["rider"]["known_as"], "Moussa");
+    assert_eq!(
+        audits("driver manifest").await,
+        1,
+        "one rider, one audited case"
+    );
+    app.get(&format!("/driver/api/runs/{}", fx.run_id), &marco)
+        .await;
+    assert_eq!(audits("driver manifest").await, 2, "every read");
+    // The run ends: the manifest no longer names anyone, and nothing more is read.
+    let r = app
+        .post_events(&events_path(&fx), &marco, &whole_trip(&fx, 0))
+        .await;
+    assert_eq!(r.body["run_status"], "completed", "{:?}", r.body);
+    // (the phone read its manifest once more to name the stops of that upload)
+    let before = audits("driver manifest").await;
+    let m = app
+        .get(&format!("/driver/api/runs/{}", fx.run_id), &marco)
+        .await;
+    assert_eq!(m.status, StatusCode::OK);
+    assert!(m.body["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s.get("rider").is_none()));
+    assert_eq!(
+        audits("driver manifest").await,
+        before,
+        "no name read, no audit"
+    );
+}

@@ -533,3 +533,38 @@ async fn planning_a_small_day_stops_when_the_search_has_converged(pool: PgPool) 
         "{done:?}"
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_replayed_booking_is_an_audited_read(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let cases = cases(&app).await;
+    let body = ride(
+        &cases[0],
+        &palmori(&app).await,
+        &farm(&app, 0).await,
+        TOMORROW,
+        "09:00",
+    );
+    let replays = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from case_access_audit where purpose = 'booking replay' and case_id = $1::uuid",
+        )
+        .bind(&cases[0])
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let (s1, b1, _) = post_with_key(&app, "/api/ride-requests", &cw, "ride-1", &body).await;
+    assert_eq!(s1, StatusCode::CREATED);
+    assert_eq!(replays().await, 0);
+    let (s2, b2, _) = post_with_key(&app, "/api/ride-requests", &cw, "ride-1", &body).await;
+    assert_eq!(s2, StatusCode::OK);
+    assert_eq!(b2["replayed"], true);
+    assert_eq!(b2["request"]["known_as"], b1["request"]["known_as"]);
+    assert_eq!(
+        replays().await,
+        1,
+        "the name shown again is an audited read"
+    );
+}

@@ -106,21 +106,21 @@ async fn replay(
     staff: &Staff,
     key: &str,
 ) -> AppResult<Option<(StatusCode, Json<Booked>)>> {
-    let mut conn = state.db.acquire().await?;
-    let Some(id) = db::by_idempotency_key(&mut conn, staff.staff_id, key).await? else {
+    let mut tx = state.db.begin().await?;
+    let Some(id) = db::by_idempotency_key(&mut tx, staff.staff_id, key).await? else {
         return Ok(None);
     };
     let polo = staff.case_polo()?;
-    let request = db::view(&mut conn, polo, id)
-        .await?
-        .ok_or(AppError::NotFound("ride request"))?;
+    // A replay shows the person's name again: audited like any other read.
+    let request = visible_request(&mut tx, staff, polo, id, "booking replay").await?;
     let ids = match request.recurrence_id {
         Some(r) => sqlx::query_scalar("select ride_request_id from ride_request where recurrence_id = $1 order by service_date")
             .bind(r)
-            .fetch_all(&mut *conn)
+            .fetch_all(&mut *tx)
             .await?,
         None => vec![id],
     };
+    tx.commit().await?;
     Ok(Some((
         StatusCode::OK,
         Json(Booked {

@@ -158,8 +158,8 @@ async fn my_manifest(
     Path(run_id): Path<Uuid>,
 ) -> AppResult<Json<Manifest>> {
     let driver = me_as_driver(&state, &staff).await?;
-    let mut conn = state.db.acquire().await?;
-    let run = db::run_of_driver(&mut conn, driver.driver_id, run_id)
+    let mut tx = state.db.begin().await?;
+    let run = db::run_of_driver(&mut tx, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
     if run.service_date != crate::service_day::day_of(state.now())
@@ -167,11 +167,23 @@ async fn my_manifest(
     {
         return Err(AppError::NotFound("run"));
     }
-    let stops = db::manifest(&mut conn, run_id).await?;
-    Ok(Json(Manifest {
-        run,
-        stops: stops.into_iter().map(DriverStop::from).collect(),
-    }))
+    let mut stops: Vec<DriverStop> = db::manifest(&mut tx, run_id)
+        .await?
+        .into_iter()
+        .map(DriverStop::from)
+        .collect();
+    if run.status == RunStatus::Completed {
+        // The driver's access to the riders' names ends with the run.
+        for s in &mut stops {
+            s.rider = None;
+        }
+    } else {
+        // Names are case data: the driver's read is audited for each rider's case.
+        let cases = db::manifest_cases(&mut tx, run_id).await?;
+        crate::audit::record_case_accesses(&mut tx, &staff, &cases, "driver manifest").await?;
+    }
+    tx.commit().await?;
+    Ok(Json(Manifest { run, stops }))
 }
 
 /// Attempts at an upload that lost a deadlock or serialization race (the live planner and

@@ -325,3 +325,21 @@ pub fn require_started(service_date: NaiveDate, now: DateTime<Utc>) -> AppResult
     }
     Ok(())
 }
+
+/// The cases of the riders of a run (region and case), for auditing a manifest read.
+///
+/// # Errors
+/// Database errors.
+pub async fn manifest_cases(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+) -> AppResult<Vec<(String, Uuid)>> {
+    Ok(sqlx::query_as(
+        "select distinct r.region_code, r.case_id from run_stop s
+         join ride_request r on r.region_code = s.region_code and r.ride_request_id = s.ride_request_id
+         where s.run_id = $1 order by 2",
+    )
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?)
+}

@@ -568,3 +568,45 @@ async fn a_replayed_booking_is_an_audited_read(pool: PgPool) {
         "the name shown again is an audited read"
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn nul_characters_and_huge_text_get_a_422_naming_the_field(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    // Without a login: the username itself.
+    let r = app
+        .call(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(&json!({ "username": "cw.foggia\u{0}", "password": "passaggio-demo" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "username");
+    let cw = app.login("cw.foggia").await;
+    let people = app.count("person").await;
+    let r = app
+        .post(
+            "/api/cases",
+            &cw,
+            &json!({ "known_as": "x".repeat(1_900_000), "arrival_channel": "outreach", "opened_on": "2026-11-02" }),
+        )
+        .await;
+    assert!(
+        r.status == StatusCode::UNPROCESSABLE_ENTITY || r.status == StatusCode::PAYLOAD_TOO_LARGE,
+        "{:?}",
+        r.status
+    );
+    let r = app
+        .post(
+            "/api/cases",
+            &cw,
+            &json!({ "known_as": "y".repeat(5_000), "arrival_channel": "outreach", "opened_on": "2026-11-02" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_field(), "known_as");
+    let r = app.get("/api/ride-requests?date=2026-11-24%00", &cw).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(app.count("person").await, people, "nothing written");
+}

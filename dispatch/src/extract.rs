@@ -65,11 +65,71 @@ fn body_limit() -> usize {
         .unwrap_or_else(|| crate::config::Limits::default().max_body_bytes)
 }
 
+/// Longest text accepted in any field of a JSON body, in characters (a name, a note, a
+/// description): longer is a mistake or an attack, never data.
+pub const MAX_TEXT_CHARS: usize = 2_000;
+
+/// Refuses text no field may hold: the NUL character (PostgreSQL cannot store it) and strings
+/// longer than [`MAX_TEXT_CHARS`], naming the field. A body without an escaped NUL and too
+/// short to hold a long string is not looked at twice.
+fn check_text(bytes: &[u8]) -> Result<(), AppError> {
+    let escaped_nul = bytes.windows(6).any(|w| w == b"\\u0000");
+    if !escaped_nul && bytes.len() <= MAX_TEXT_CHARS {
+        return Ok(());
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(()); // the typed parse names the syntax error
+    };
+    match text_fault(&value, &mut Vec::new()) {
+        Some((field, message)) => Err(AppError::invalid(
+            if field.is_empty() {
+                "body".to_owned()
+            } else {
+                field
+            },
+            message,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The path of the first string with a NUL or too long, and what is wrong with it.
+fn text_fault(v: &serde_json::Value, path: &mut Vec<String>) -> Option<(String, &'static str)> {
+    let bad = |s: &str| {
+        if s.contains('\0') {
+            Some("the NUL character is not accepted in text")
+        } else if s.chars().count() > MAX_TEXT_CHARS {
+            Some("too long: at most 2000 characters")
+        } else {
+            None
+        }
+    };
+    match v {
+        serde_json::Value::String(s) => bad(s).map(|m| (path.join("."), m)),
+        serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, x)| {
+            path.push(i.to_string());
+            let found = text_fault(x, path);
+            path.pop();
+            found
+        }),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            path.push(k.clone());
+            let found = bad(k)
+                .map(|m| (path.join("."), m))
+                .or_else(|| text_fault(x, path));
+            path.pop();
+            found
+        }),
+        _ => None,
+    }
+}
+
 /// Deserialises JSON, naming the path of the first offending field.
 ///
 /// # Errors
 /// A validation error with the field path (or `body` for a syntax error).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    check_text(bytes)?;
     let mut unknown: Option<String> = None;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let mut note = |path: serde_ignored::Path<'_>| {
@@ -124,6 +184,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for AppQuery<T> {
 fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
     // axum's Query uses serde_urlencoded; go through its extractor to keep one parser, and
     // name the parameter from the message it gives.
+    if query.to_ascii_lowercase().contains("%00") {
+        return Err(AppError::invalid(
+            "query",
+            "the NUL character is not accepted in a parameter",
+        ));
+    }
     let uri: axum::http::Uri = format!("/?{query}")
         .parse()
         .map_err(|_| AppError::invalid("query", "malformed query string"))?;
@@ -181,6 +247,24 @@ mod tests {
         assert_eq!(
             field_of(parse_json(br#"{"name": "a", "stops": [{}]}"#)),
             "stops.0.seq"
+        );
+    }
+
+    #[test]
+    fn nul_characters_and_huge_text_are_refused_by_their_field() {
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a\u0000b", "stops": []}"#)),
+            "name"
+        );
+        let long = format!(
+            r#"{{"name": "a", "stops": [{{"seq": 1, "x": "{}"}}]}}"#,
+            "y".repeat(3000)
+        );
+        assert_eq!(field_of(parse_json(long.as_bytes())), "stops.0.x");
+        let fine = format!(r#"{{"name": "{}", "stops": []}}"#, "à".repeat(1500));
+        assert!(
+            parse_json::<Body>(fine.as_bytes()).is_ok(),
+            "2000 characters, not bytes"
         );
     }
 }

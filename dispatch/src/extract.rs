@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use sha2::Digest;
 
 use crate::error::AppError;
 
@@ -166,6 +167,24 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         };
         AppError::invalid(field, msg)
     })
+}
+
+/// A JSON body like [`AppJson`], with the SHA-256 digest of its bytes (to tell a retried
+/// request from another one sent with the same idempotency key).
+pub struct DigestedJson<T>(pub T, pub Vec<u8>);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DigestedJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let AppJson(value) = AppJson::<serde_json::Value>::from_request(req, state).await?;
+        // Digest of the canonical form: the same request sent with other spacing or key
+        // order is the same request.
+        let canonical = serde_json::to_vec(&value).unwrap_or_default();
+        let digest = sha2::Sha256::digest(&canonical).to_vec();
+        let parsed = parse_json(&canonical)?;
+        Ok(Self(parsed, digest))
+    }
 }
 
 /// A query string, with errors naming the parameter.

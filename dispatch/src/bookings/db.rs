@@ -150,6 +150,8 @@ pub struct Booking<'a> {
     pub appointment_id: Option<Uuid>,
     /// Idempotency key of the first day's request.
     pub idempotency_key: Option<&'a str>,
+    /// Digest of the request that came with the key (to tell a retry from a reused key).
+    pub request_digest: Option<&'a [u8]>,
 }
 
 /// Writes one request per day of the booking (a recurrence writes its pattern too), each with
@@ -176,16 +178,20 @@ pub async fn insert_requests(conn: &mut PgConnection, b: &Booking<'_>) -> AppRes
     };
     let mut ids = Vec::new();
     for (i, day) in b.req.days().into_iter().enumerate() {
-        let key = if i == 0 { b.idempotency_key } else { None };
+        let (key, digest) = if i == 0 {
+            (b.idempotency_key, b.request_digest)
+        } else {
+            (None, None)
+        };
         let id: Uuid = sqlx::query_scalar(&format!(
             "insert into ride_request (region_code, case_id, person_id, purpose, service_date,
                 pickup_place_id, pickup_meeting_point_id, pickup_location,
                 dropoff_place_id, dropoff_meeting_point_id, dropoff_location,
                 earliest_pickup, latest_arrival, passengers, wheelchair, booked_by, booked_channel,
-                appointment_id, recurrence_id, idempotency_key)
+                appointment_id, recurrence_id, idempotency_key, idempotency_request_sha256)
              values ($1, $2, $3, $4, $5, $6, $7, {}, $10, $11, {},
                 $14, $15,
-                $16, $17, $18, $19, $20, $21, $22)
+                $16, $17, $18, $19, $20, $21, $22, $23)
              returning ride_request_id",
             crate::sql_point!("$8", "$9"),
             crate::sql_point!("$12", "$13")
@@ -220,6 +226,7 @@ pub async fn insert_requests(conn: &mut PgConnection, b: &Booking<'_>) -> AppRes
         .bind(b.appointment_id)
         .bind(recurrence)
         .bind(key)
+        .bind(digest)
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query(
@@ -296,9 +303,10 @@ pub async fn by_idempotency_key(
     conn: &mut PgConnection,
     booked_by: Uuid,
     key: &str,
-) -> AppResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "select ride_request_id from ride_request where booked_by = $1 and idempotency_key = $2",
+) -> AppResult<Option<(Uuid, Option<Vec<u8>>)>> {
+    Ok(sqlx::query_as(
+        "select ride_request_id, idempotency_request_sha256 from ride_request
+         where booked_by = $1 and idempotency_key = $2",
     )
     .bind(booked_by)
     .bind(key)

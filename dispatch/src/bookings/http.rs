@@ -18,7 +18,7 @@ use super::{
 use crate::audit::record_case_access;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppQuery, DigestedJson};
 use crate::ids::RideRequestId;
 use crate::service_day;
 use crate::state::{AppState, LiveOutcome};
@@ -105,11 +105,18 @@ async fn replay(
     state: &AppState,
     staff: &Staff,
     key: &str,
+    digest: &[u8],
 ) -> AppResult<Option<(StatusCode, Json<Booked>)>> {
     let mut tx = state.db.begin().await?;
-    let Some(id) = db::by_idempotency_key(&mut tx, staff.staff_id, key).await? else {
+    let Some((id, first)) = db::by_idempotency_key(&mut tx, staff.staff_id, key).await? else {
         return Ok(None);
     };
+    if first.is_some_and(|f| f != digest) {
+        return Err(AppError::invalid(
+            "Idempotency-Key",
+            "this key was used for another booking: use a new key for a new request",
+        ));
+    }
     let polo = staff.case_polo()?;
     // A replay shows the person's name again: audited like any other read.
     let request = visible_request(&mut tx, staff, polo, id, "booking replay").await?;
@@ -136,22 +143,32 @@ async fn book(
     State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
-    AppJson(body): AppJson<NewRideRequest>,
+    DigestedJson(body, digest): DigestedJson<NewRideRequest>,
 ) -> AppResult<(StatusCode, Json<Booked>)> {
     let channel = channel(&staff)?;
     let key = idempotency_key(&headers)?;
     if let Some(k) = &key {
-        if let Some(done) = replay(&state, &staff, k).await? {
+        if let Some(done) = replay(&state, &staff, k, &digest).await? {
             return Ok(done);
         }
     }
     body.validate()?;
     body.check_times(state.now())?;
-    let result = book_in_tx(&state, &staff, channel, &body, key.as_deref(), None).await;
+    let result = book_in_tx(
+        &state,
+        &staff,
+        channel,
+        &body,
+        key.as_deref().map(|k| (k, digest.as_slice())),
+        None,
+    )
+    .await;
     match (result, &key) {
         // Two retries raced: the loser reports the winner's booking.
         (Err(AppError::Sqlx(e)), Some(k)) if is_idempotency_clash(&e) => {
-            replay(&state, &staff, k).await?.ok_or(AppError::Sqlx(e))
+            replay(&state, &staff, k, &digest)
+                .await?
+                .ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
             let live = place_live(&state, &ids).await;
@@ -223,7 +240,7 @@ pub async fn book_in_tx(
     staff: &Staff,
     channel: BookingChannel,
     body: &NewRideRequest,
-    key: Option<&str>,
+    key: Option<(&str, &[u8])>,
     appointment_id: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
     let mut tx = state.db.begin().await?;
@@ -237,7 +254,7 @@ async fn book_on(
     staff: &Staff,
     channel: BookingChannel,
     body: &NewRideRequest,
-    key: Option<&str>,
+    key: Option<(&str, &[u8])>,
     appointment_id: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
     let case = case_ref(conn, staff, body.case_id, "booking").await?;
@@ -247,7 +264,7 @@ async fn book_on(
         return Err(AppError::invalid("dropoff", "the same as the pickup"));
     }
     for day in body.days() {
-        let retry_of = key.map(|k| (staff.staff_id, k));
+        let retry_of = key.map(|(k, _)| (staff.staff_id, k));
         if let Some(existing) = db::overlapping(conn, case.person_id, body, day, retry_of).await? {
             return Err(AppError::conflict(
                 "duplicate_booking",
@@ -267,7 +284,8 @@ async fn book_on(
         booked_by: staff.staff_id,
         channel,
         appointment_id,
-        idempotency_key: key,
+        idempotency_key: key.map(|(k, _)| k),
+        request_digest: key.map(|(_, d)| d),
     };
     let ids = db::insert_requests(conn, &booking).await?;
     if ids.is_empty() {

@@ -811,3 +811,25 @@ async fn manifest_reads_are_audited_and_names_end_with_the_run(pool: PgPool) {
         "no name read, no audit"
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn the_same_events_from_two_phones_at_once_apply_once(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
+    let batch = whole_trip(&fx, 0);
+    // Both phones hold the same manifest and send the same queue at the same moment.
+    let path = events_path(&fx);
+    let (a, b) = tokio::join!(
+        app.post_events(&path, &marco, &batch),
+        app.post_events(&path, &marco, &batch)
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    let applied =
+        a.body["applied"].as_array().unwrap().len() + b.body["applied"].as_array().unwrap().len();
+    let dups = a.body["duplicates"].as_array().unwrap().len()
+        + b.body["duplicates"].as_array().unwrap().len();
+    assert_eq!((applied, dups), (4, 4), "{:?} {:?}", a.body, b.body);
+    assert_eq!(app.count("driver_event").await, 4);
+    assert_eq!(app.count("ride").await, 1, "one ride record");
+    assert_eq!(app.count("ledger_entry").await, 1, "charged once");
+}

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use passaggio_tests::{spawn_demo_at, TestApp};
+use passaggio_tests::{check_day, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -444,6 +444,8 @@ async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(
             "a promise moved by more than the allowed 10 minutes"
         );
     }
+    let violations = check_day(&app.pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -546,6 +548,8 @@ async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(p
         .unwrap()
         .iter()
         .all(|s| s["ride_request_id"] != victim)));
+    let violations = check_day(&app.pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -619,6 +623,8 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
         )
         .await;
     assert_eq!(r.error_field(), "run_id");
+    let violations = check_day(&app.pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -703,6 +709,8 @@ async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
         .unwrap()
         .iter()
         .all(|r| r["estimated_times"] == true));
+    let violations = check_day(&app.pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -829,6 +837,8 @@ async fn a_changed_ride_leaves_its_run_and_is_placed_again_with_its_history(pool
         )
         .await;
     assert_eq!(after.status, StatusCode::CONFLICT);
+    let violations = check_day(&app.pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -935,4 +945,6 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(stops, 2);
+    let violations = check_day(&app.pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }

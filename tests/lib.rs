@@ -188,3 +188,176 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A stop of a persisted run, as the day checker reads it.
+#[derive(sqlx::FromRow)]
+struct CheckedStop {
+    run_id: uuid::Uuid,
+    vehicle_id: uuid::Uuid,
+    driver_id: Option<uuid::Uuid>,
+    on_line: bool,
+    seats: i16,
+    wheelchair_places: i16,
+    kind: String,
+    status: String,
+    ride_request_id: Option<uuid::Uuid>,
+    lon: f64,
+    lat: f64,
+    planned_arrival: chrono::DateTime<chrono::Utc>,
+    planned_departure: chrono::DateTime<chrono::Utc>,
+    passengers: Option<i16>,
+    wheelchair: Option<bool>,
+    earliest_pickup: Option<chrono::DateTime<chrono::Utc>>,
+    latest_arrival: Option<chrono::DateTime<chrono::Utc>>,
+    promised_pickup_at: Option<chrono::DateTime<chrono::Utc>>,
+    at_risk: bool,
+}
+
+/// Checks every persisted run of a region's day against the rules the plan must keep, read
+/// back from the database independently of the planner: every rider picked up before being
+/// dropped off on the same run, seats and wheelchair places never exceeded, stops of planned
+/// runs in time order with at least the driving time between them (the calibrated model the
+/// service uses without OSRM, 1 s tolerance; a work line keeps its published timetable), every pending pickup in its window (promise or earliest
+/// pickup; a stop flagged at risk is reported by the service itself), no drop-off after the
+/// latest arrival unless flagged, and no van or driver in two runs at once. Returns the
+/// violations, empty when the day holds.
+pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
+    use routing::travel::TravelTimes;
+    let rows: Vec<CheckedStop> = sqlx::query_as(
+        "select r.run_id, r.vehicle_id, r.driver_id, r.line_id is not null as on_line, v.seats, v.wheelchair_places,
+                s.kind::text as kind, s.status::text as status, s.ride_request_id,
+                st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
+                s.planned_arrival, s.planned_departure,
+                q.passengers, q.wheelchair, q.earliest_pickup, q.latest_arrival, q.promised_pickup_at,
+                coalesce(s.status = 'pending' and (
+                    (s.kind = 'pickup' and s.planned_arrival > q.promised_pickup_at + interval '10 minutes')
+                    or (s.kind = 'dropoff' and s.planned_arrival > q.latest_arrival)), false) as at_risk
+         from run r join vehicle v on v.vehicle_id = r.vehicle_id
+         join run_stop s on s.run_id = r.run_id
+         left join ride_request q on q.ride_request_id = s.ride_request_id
+         where r.region_code = $1 and r.service_date = $2::date and r.status <> 'cancelled'
+         order by r.run_id, s.seq",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(pool)
+    .await
+    .expect("runs of the day");
+    let model = routing::travel::FallbackModel::new(routing::travel::Calibration::rural());
+    let mut errors = Vec::new();
+    let mut spans: Vec<(
+        uuid::Uuid,
+        Option<uuid::Uuid>,
+        uuid::Uuid,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    )> = Vec::new();
+    let mut i = 0;
+    while i < rows.len() {
+        let run = rows[i].run_id;
+        let stops: Vec<&CheckedStop> = rows[i..].iter().take_while(|s| s.run_id == run).collect();
+        i += stops.len();
+        let points: Vec<routing::matrix::Location> = stops
+            .iter()
+            .map(|s| routing::matrix::Location {
+                lon: s.lon,
+                lat: s.lat,
+            })
+            .collect();
+        let travel = model.matrix(&points).await.expect("model matrix").matrix;
+        let (mut seats, mut chairs) = (0_i32, 0_i32);
+        let mut on_board: Vec<uuid::Uuid> = Vec::new();
+        for (k, s) in stops.iter().enumerate() {
+            if k > 0 {
+                let prev = stops[k - 1];
+                let drive = travel.duration(k - 1, k);
+                let gap =
+                    (s.planned_arrival - prev.planned_departure).num_milliseconds() as f64 / 1000.0;
+                // A work line keeps its published timetable: driving times are checked on the
+                // runs the planner timed.
+                if !s.on_line
+                    && s.status == "pending"
+                    && prev.status == "pending"
+                    && gap + 1.0 < drive
+                {
+                    errors.push(format!("run {run} stop {k}: {gap:.0} s after the previous stop, the drive takes {drive:.0} s"));
+                }
+            }
+            let Some(req) = s.ride_request_id else {
+                continue;
+            };
+            let chair = i32::from(s.wheelchair == Some(true));
+            let people = i32::from(s.passengers.unwrap_or(1)) - chair;
+            match s.kind.as_str() {
+                "pickup" => {
+                    on_board.push(req);
+                    seats += people;
+                    chairs += chair;
+                    if seats > i32::from(s.seats) || chairs > i32::from(s.wheelchair_places) {
+                        errors.push(format!("run {run}: over capacity after picking up {req}"));
+                    }
+                    if s.status == "pending" && !s.at_risk {
+                        let (from, to) = match (s.promised_pickup_at, s.earliest_pickup) {
+                            (Some(p), _) => (
+                                p - chrono::Duration::minutes(5),
+                                p + chrono::Duration::minutes(10),
+                            ),
+                            (None, Some(e)) => (e, e + chrono::Duration::minutes(20)),
+                            (None, None) => (s.planned_arrival, s.planned_arrival),
+                        };
+                        let service = if s.wheelchair == Some(true) { 180 } else { 60 };
+                        let service_start =
+                            s.planned_departure - chrono::Duration::seconds(service);
+                        if s.planned_departure < from || service_start > to {
+                            errors.push(format!(
+                                "run {run}: pickup of {req} at {} outside [{from}, {to}]",
+                                s.planned_arrival
+                            ));
+                        }
+                    }
+                }
+                "dropoff" => {
+                    if !on_board.contains(&req) {
+                        errors.push(format!(
+                            "run {run}: {req} dropped off before being picked up"
+                        ));
+                    }
+                    on_board.retain(|r| *r != req);
+                    seats -= people;
+                    chairs -= chair;
+                    if let Some(l) = s.latest_arrival {
+                        if s.status == "pending" && !s.at_risk && s.planned_arrival > l {
+                            errors.push(format!("run {run}: {req} arrives after {l}"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !on_board.is_empty() {
+            errors.push(format!("run {run}: never dropped off: {on_board:?}"));
+        }
+        spans.push((
+            stops[0].vehicle_id,
+            stops[0].driver_id,
+            run,
+            stops[0].planned_arrival,
+            stops[stops.len() - 1].planned_departure,
+        ));
+    }
+    for (a, x) in spans.iter().enumerate() {
+        for y in &spans[a + 1..] {
+            let overlap = x.3 < y.4 && y.3 < x.4;
+            if overlap && x.0 == y.0 {
+                errors.push(format!("van {} in runs {} and {} at once", x.0, x.2, y.2));
+            }
+            if overlap && x.1.is_some() && x.1 == y.1 {
+                errors.push(format!(
+                    "driver {:?} in runs {} and {} at once",
+                    x.1, x.2, y.2
+                ));
+            }
+        }
+    }
+    errors
+}

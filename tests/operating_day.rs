@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use passaggio_tests::{spawn_demo_at, spawn_with, TestApp};
+use passaggio_tests::{check_day, spawn_demo_at, spawn_with, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -329,6 +329,8 @@ async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(on_run, 1);
+    let violations = check_day(&pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -399,6 +401,8 @@ async fn a_van_serves_another_run_after_completing_one(pool: PgPool) {
     .into_iter()
     .collect();
     assert_eq!(vans[&run], vans[second], "the same van");
+    let violations = check_day(&pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
@@ -486,6 +490,8 @@ async fn a_subscription_made_after_the_run_was_made_joins_it(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(kinds, ["start", "pickup", "dropoff", "end"]);
+    let violations = check_day(&pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

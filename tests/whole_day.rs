@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use passaggio_tests::{spawn_with, TestApp};
+use passaggio_tests::{check_day, spawn_with, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -370,4 +370,6 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
         .unwrap()
         .clone();
     assert_eq!(history["status"], "no_show");
+    let violations = check_day(&pool, "puglia", DAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }

@@ -189,6 +189,15 @@ impl Drop for TestApp {
     }
 }
 
+/// A run's van, driver, id, first arrival and last departure, for the overlap check.
+type RunSpan = (
+    uuid::Uuid,
+    Option<uuid::Uuid>,
+    uuid::Uuid,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+);
+
 /// A stop of a persisted run, as the day checker reads it.
 #[derive(sqlx::FromRow)]
 struct CheckedStop {
@@ -245,13 +254,7 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
     .expect("runs of the day");
     let model = routing::travel::FallbackModel::new(routing::travel::Calibration::rural());
     let mut errors = Vec::new();
-    let mut spans: Vec<(
-        uuid::Uuid,
-        Option<uuid::Uuid>,
-        uuid::Uuid,
-        chrono::DateTime<chrono::Utc>,
-        chrono::DateTime<chrono::Utc>,
-    )> = Vec::new();
+    let mut spans: Vec<RunSpan> = Vec::new();
     let mut i = 0;
     while i < rows.len() {
         let run = rows[i].run_id;

@@ -228,7 +228,8 @@ struct CheckedStop {
 /// runs in time order with at least the driving time between them (the calibrated model the
 /// service uses without OSRM, 1 s tolerance; a work line keeps its published timetable), every pending pickup in its window (promise or earliest
 /// pickup; a stop flagged at risk is reported by the service itself), no drop-off after the
-/// latest arrival unless flagged, and no van or driver in two runs at once. Returns the
+/// latest arrival unless flagged, and no van or driver in two runs at once (a run's time: from
+/// half an hour before its first rider's stop to half an hour after its last). Returns the
 /// violations, empty when the day holds.
 pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
     use routing::travel::TravelTimes;
@@ -340,13 +341,22 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
         if !on_board.is_empty() {
             errors.push(format!("run {run}: never dropped off: {on_board:?}"));
         }
-        spans.push((
-            stops[0].vehicle_id,
-            stops[0].driver_id,
-            run,
-            stops[0].planned_arrival,
-            stops[stops.len() - 1].planned_departure,
-        ));
+        // A driver's time on a run: from half an hour before the first rider's stop ends to
+        // half an hour after the last (the rule the service crews runs by).
+        let riders: Vec<chrono::DateTime<chrono::Utc>> = stops
+            .iter()
+            .filter(|s| s.ride_request_id.is_some())
+            .map(|s| s.planned_departure)
+            .collect();
+        let half_hour = chrono::Duration::minutes(30);
+        let (from, to) = match (riders.iter().min(), riders.iter().max()) {
+            (Some(a), Some(b)) => (*a - half_hour, *b + half_hour),
+            _ => (
+                stops[0].planned_arrival,
+                stops[stops.len() - 1].planned_departure,
+            ),
+        };
+        spans.push((stops[0].vehicle_id, stops[0].driver_id, run, from, to));
     }
     for (a, x) in spans.iter().enumerate() {
         for y in &spans[a + 1..] {

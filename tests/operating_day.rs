@@ -616,3 +616,153 @@ async fn nul_characters_and_huge_text_get_a_422_naming_the_field(pool: PgPool) {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
     assert_eq!(app.count("person").await, people, "nothing written");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_rider_is_confirmed_only_on_a_run_with_a_driver(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    // Today only Marco works (the others' shifts are in the evening).
+    sqlx::query(
+        "update driver set shift_start = case when display_name = 'Marco' then '05:00'::time else '20:00'::time end,
+                           shift_end = '22:00'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let cases = cases(&app).await;
+    let (mp, to) = (palmori(&app).await, farm(&app, 1).await);
+    // Two full vans at the same time: two runs.
+    let full = |case: &String| {
+        let mut r = ride(case, &mp, &to, TODAY, "09:00");
+        r["passengers"] = json!(8);
+        r
+    };
+    let first = app.post("/api/ride-requests", &cw, &full(&cases[0])).await;
+    assert_eq!(
+        first.body["live"][0]["outcome"], "confirmed",
+        "{:?}",
+        first.body
+    );
+    let second = app.post("/api/ride-requests", &cw, &full(&cases[1])).await;
+    assert_eq!(
+        second.body["live"][0]["outcome"], "queued",
+        "{:?}",
+        second.body
+    );
+    assert!(second.body["live"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no driver"));
+    assert_eq!(
+        second.body["request"]["status"], "planned",
+        "not confirmed without a driver"
+    );
+    let run = second.body["request"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(Some(run.as_str()), first.body["live"][0]["run_id"].as_str());
+    // Marco already drives the other run at that time: refused.
+    let marco = uuid(
+        &app,
+        "select driver_id from driver where display_name = 'Marco'",
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/runs/{run}/driver"),
+            &coord,
+            &json!({ "driver_id": marco }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "driver_unavailable");
+    // Giulia's shift is the evening: refused too; then she comes in early and takes it.
+    let giulia = uuid(
+        &app,
+        "select driver_id from driver where display_name = 'Giulia'",
+    )
+    .await;
+    let r = app
+        .post(
+            &format!("/api/runs/{run}/driver"),
+            &coord,
+            &json!({ "driver_id": giulia }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    sqlx::query("update driver set shift_start = '07:00' where display_name = 'Giulia'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            &format!("/api/runs/{run}/driver"),
+            &coord,
+            &json!({ "driver_id": giulia }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let id = second.body["request"]["ride_request_id"].as_str().unwrap();
+    let now = app.get(&format!("/api/ride-requests/{id}"), &cw).await;
+    assert_eq!(now.body["status"], "confirmed", "{:?}", now.body);
+    let violations = check_day(&pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn planning_gives_every_run_a_driver_and_no_driver_two_vans(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = cases(&app).await;
+    let mp = palmori(&app).await;
+    for (i, case) in cases.iter().take(6).enumerate() {
+        let mut r = ride(
+            case,
+            &mp,
+            &farm(&app, i64::try_from(i).unwrap()).await,
+            TOMORROW,
+            "06:00",
+        );
+        r["passengers"] = json!(4);
+        let r = app.post("/api/ride-requests", &cw, &r).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 5 }),
+        )
+        .await;
+    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
+        if j.body["status"] == "done" {
+            break;
+        }
+        assert_ne!(j.body["status"], "failed", "{:?}", j.body);
+    }
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    let runs = runs.body.as_array().unwrap();
+    assert!(runs.len() >= 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r["driver_id"].is_string()), "{runs:?}");
+    // Every rider placed on a run is confirmed: each run has a driver.
+    let (placed, confirmed): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where status = 'confirmed') from ride_request
+         where service_date = $1::date and run_id is not null",
+    )
+    .bind(TOMORROW)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(placed >= 2);
+    assert_eq!(confirmed, placed, "{runs:#?}");
+    let violations = check_day(&pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+}

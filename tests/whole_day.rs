@@ -193,18 +193,40 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
             .await
             .unwrap();
     let mut by_run: HashMap<String, String> = HashMap::new();
-    for (i, run) in runs.as_array().unwrap().iter().enumerate() {
-        let (driver_id, username) = &drivers[i % drivers.len()];
+    for run in runs.as_array().unwrap() {
         let run_id = run["run_id"].as_str().unwrap().to_owned();
-        let r = day
-            .post(
-                &format!("/api/runs/{run_id}/driver"),
-                &coord,
-                &json!({ "driver_id": driver_id }),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-        by_run.insert(run_id, username.clone());
+        // The service gave the run a driver whose shift fits and who is free; a run it could
+        // not crew gets one from the coordinator (a busy driver is refused).
+        let driver = match run["driver_id"].as_str() {
+            Some(d) => drivers
+                .iter()
+                .find(|(id, _)| id.to_string() == d)
+                .unwrap()
+                .clone(),
+            None => {
+                let mut chosen = None;
+                for (driver_id, username) in &drivers {
+                    let r = day
+                        .post(
+                            &format!("/api/runs/{run_id}/driver"),
+                            &coord,
+                            &json!({ "driver_id": driver_id }),
+                        )
+                        .await;
+                    if r.status == StatusCode::OK {
+                        chosen = Some((*driver_id, username.clone()));
+                        break;
+                    }
+                    assert_eq!(
+                        r.body["error"]["code"], "driver_unavailable",
+                        "{:?}",
+                        r.body
+                    );
+                }
+                chosen.expect("a free driver")
+            }
+        };
+        by_run.insert(run_id, driver.1);
     }
     assert!(
         by_run.len() >= 2,

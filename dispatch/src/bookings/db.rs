@@ -643,3 +643,51 @@ pub async fn service_date_of(
             .await?,
     )
 }
+
+/// Puts a request in a run with a planned pickup time that is not yet a promise (the run has
+/// no driver): status `planned`, the reason in its history.
+///
+/// # Errors
+/// Database errors; a conflict when the request is already final.
+pub async fn place(
+    conn: &mut PgConnection,
+    id: RideRequestId,
+    run_id: RunId,
+    pickup: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "update ride_request set run_id = $2, promised_pickup_at = $3 where ride_request_id = $1",
+    )
+    .bind(id)
+    .bind(run_id)
+    .bind(pickup)
+    .execute(&mut *conn)
+    .await?;
+    set_status(
+        conn,
+        id,
+        RideStatus::Planned,
+        Some("in a run without a driver yet: not confirmed"),
+        None,
+    )
+    .await
+}
+
+/// The requests planned on a run that now has a driver become confirmed, with their planned
+/// pickup time as the promise.
+///
+/// # Errors
+/// Database errors.
+pub async fn confirm_planned_on_run(conn: &mut PgConnection, run_id: RunId) -> AppResult<usize> {
+    let planned: Vec<(RideRequestId, DateTime<Utc>)> = sqlx::query_as(
+        "select ride_request_id, promised_pickup_at from ride_request
+         where run_id = $1 and status = 'planned' and promised_pickup_at is not null",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, pickup) in &planned {
+        confirm(conn, *id, run_id, *pickup).await?;
+    }
+    Ok(planned.len())
+}

@@ -232,11 +232,10 @@ async fn assign_driver(
             "no driver with this id in the run's region",
         ));
     }
-    sqlx::query("update run set driver_id = $2 where run_id = $1")
-        .bind(id)
-        .bind(body.driver_id)
-        .execute(&mut *tx)
-        .await?;
+    // Never two vans at once, and only within the driver's shift; the riders waiting for a
+    // driver on this run are confirmed.
+    super::crew::assign_to(&mut tx, id, body.driver_id).await?;
+    crate::bookings::db::confirm_planned_on_run(&mut tx, id.into()).await?;
     tx.commit().await?;
     Ok(Json(
         serde_json::json!({ "run_id": id, "driver_id": body.driver_id }),

@@ -203,6 +203,7 @@ async fn materialise_line(
         })
         .collect();
     super::db::insert_stops(conn, &line.region_code, run_id, 0, &stops).await?;
+    super::crew::assign(conn, run_id).await?;
     Ok(MaterialisedRun {
         run_id,
         line_id: line.line_id,

@@ -523,6 +523,22 @@ async fn decide(
             }
             let (run_id, pickup_at) = pickup
                 .ok_or_else(|| anyhow::anyhow!("inserted request missing from the routes"))?;
+            let driver: Option<Uuid> =
+                sqlx::query_scalar("select driver_id from run where run_id = $1")
+                    .bind(run_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if driver.is_none() {
+                // No driver is free for that run: the time is planned, not promised.
+                crate::bookings::db::place(conn, id, run_id.into(), pickup_at).await?;
+                return Ok(LiveOutcome::Queued {
+                    ride_request_id: id,
+                    reason: format!(
+                        "planned for {} on run {run_id}, but no driver is free for it yet: a coordinator gives the run a driver",
+                        pickup_at.to_rfc3339()
+                    ),
+                });
+            }
             crate::bookings::db::confirm(conn, id, run_id.into(), pickup_at).await?;
             Ok(LiveOutcome::Confirmed {
                 ride_request_id: id,
@@ -667,6 +683,7 @@ async fn write_route(
     };
     let stops = super::plan::route_stops(day.zero, vehicle, &day.requests, route, next_seq == 0);
     db::insert_stops(conn, region, run_id, next_seq, &stops).await?;
+    super::crew::assign(conn, run_id).await?;
     #[allow(clippy::cast_possible_truncation)]
     sqlx::query("update run set planned_distance_m = $2 where run_id = $1")
         .bind(run_id)

@@ -10,6 +10,7 @@
 //! (Europe/Rome). `db.rs` loads and persists, `plan.rs` runs planning jobs, `live.rs` changes
 //! the plan of today, `http.rs` exposes them. A pooled connection is never held across a solve.
 
+pub mod crew;
 pub mod db;
 pub mod driving;
 pub mod http;

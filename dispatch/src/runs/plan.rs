@@ -229,7 +229,6 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     progress(state, job, "running", "saving runs").await;
     let mut tx = state.db.begin().await?;
     let zero = crate::service_day::midnight(day);
-    let drivers = crate::fleet::db::drivers(&mut tx, &region).await?;
     clear_planned_runs(&mut tx, &region, day).await?;
     let written = write_solution(
         &mut tx,
@@ -239,7 +238,6 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
             job: Some(job),
             zero,
             estimated: travel.estimated,
-            drivers: &drivers,
         },
         &vehicles,
         &requests,
@@ -372,8 +370,6 @@ pub struct Written<'a> {
     pub zero: DateTime<Utc>,
     /// Planned on estimates.
     pub estimated: bool,
-    /// Drivers to assign, in order.
-    pub drivers: &'a [Uuid],
 }
 
 /// Writes one run per route and confirms the served riders with their pickup time. Returns
@@ -389,19 +385,18 @@ pub async fn write_solution(
     solution: &Solution,
 ) -> AppResult<f64> {
     let mut metres = 0.0;
-    for (i, route) in solution.routes.iter().enumerate() {
+    for route in &solution.routes {
         let vehicle = &vehicles[route.vehicle];
         #[allow(clippy::cast_possible_truncation)]
         let distance = route.distance.round() as i32;
         metres += route.distance;
         let run_id: Uuid = sqlx::query_scalar(
-            "insert into run (region_code, service_date, vehicle_id, driver_id, plan_job_id, estimated_times, planned_distance_m)
-             values ($1, $2, $3, $4, $5, $6, $7) returning run_id",
+            "insert into run (region_code, service_date, vehicle_id, plan_job_id, estimated_times, planned_distance_m)
+             values ($1, $2, $3, $4, $5, $6) returning run_id",
         )
         .bind(w.region)
         .bind(w.day)
         .bind(vehicle.id)
-        .bind(w.drivers.get(i).copied())
         .bind(w.job)
         .bind(w.estimated)
         .bind(distance)
@@ -409,15 +404,17 @@ pub async fn write_solution(
         .await?;
         let stops = route_stops(w.zero, vehicle, requests, route, true);
         db::insert_stops(conn, w.region, run_id, 0, &stops).await?;
+        // A rider is confirmed only on a run with a driver; on a run without one the pickup
+        // time is planned and waits for a coordinator to give the run a driver.
+        let driver = super::crew::assign(conn, run_id).await?;
         for s in &route.stops {
             if s.kind == RouteStop::Pickup {
-                crate::bookings::db::confirm(
-                    conn,
-                    requests[s.request].id.into(),
-                    run_id.into(),
-                    at(w.zero, s.service_start),
-                )
-                .await?;
+                let (id, pickup) = (requests[s.request].id.into(), at(w.zero, s.service_start));
+                if driver.is_some() {
+                    crate::bookings::db::confirm(conn, id, run_id.into(), pickup).await?;
+                } else {
+                    crate::bookings::db::place(conn, id, run_id.into(), pickup).await?;
+                }
             }
         }
     }

@@ -129,16 +129,3 @@ pub async fn driver_of_staff(
             .await?,
     )
 }
-
-/// Drivers of the region, in a stable order, for assigning runs.
-///
-/// # Errors
-/// Database errors.
-pub async fn drivers(conn: &mut PgConnection, region: &str) -> AppResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
-        "select driver_id from driver where region_code = $1 order by display_name",
-    )
-    .bind(region)
-    .fetch_all(conn)
-    .await?)
-}

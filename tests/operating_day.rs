@@ -766,3 +766,82 @@ async fn planning_gives_every_run_a_driver_and_no_driver_two_vans(pool: PgPool) 
     let violations = check_day(&pool, "puglia", TOMORROW).await;
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let cases = cases(&app).await;
+    let (mp, to) = (palmori(&app).await, farm(&app, 2).await);
+    // Two riders from one meeting point, 09:00 and 09:20, on one run.
+    let mut ids = Vec::new();
+    for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
+        let r = app
+            .post("/api/ride-requests", &cw, &ride(case, &mp, &to, TODAY, t))
+            .await;
+        assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+        ids.push((
+            r.body["request"]["ride_request_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            r.body["live"][0]["run_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let run = ids[0].1.clone();
+    assert_eq!(ids[1].1, run);
+    give_to_marco(&app, &app.login("coord.foggia").await, &run).await;
+    // 10:05: the van reaches the first rider an hour late.
+    let later = at(&pool, "2026-11-24T09:05:00Z").await;
+    let marco = later.login("driver.marco").await;
+    let (p, _) = stops_of(&later, &marco, &run, &ids[0].0).await;
+    let r = later
+        .post_events(
+            &format!("/driver/api/runs/{run}/events"),
+            &marco,
+            &json!({ "events": [event("arrived", p, "2026-11-24T09:00:00Z")] }),
+        )
+        .await;
+    assert_eq!(
+        r.body["applied"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        r.body
+    );
+    // The rest of the run follows from there, and the coordinator sees which promises are
+    // now at risk.
+    let runs = later
+        .get(
+            &format!("/api/runs?region=puglia&date={TODAY}"),
+            &later.login("coord.foggia").await,
+        )
+        .await;
+    let this = runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run)
+        .unwrap();
+    let second_pickup = this["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["ride_request_id"] == ids[1].0 && s["kind"] == "pickup")
+        .unwrap();
+    let planned: chrono::DateTime<chrono::Utc> = second_pickup["planned_arrival"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        planned
+            >= "2026-11-24T09:00:00Z"
+                .parse::<chrono::DateTime<chrono::Utc>>()
+                .unwrap(),
+        "re-timed from the late arrival (promised for 09:20 in Rome, 08:20 UTC): {second_pickup:?}"
+    );
+    assert_eq!(second_pickup["promise_at_risk"], true, "{second_pickup:?}");
+    let violations = check_day(&pool, "puglia", TODAY).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+}

@@ -845,3 +845,97 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
     let violations = check_day(&pool, "puglia", TODAY).await;
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn the_dawn_line_van_then_takes_appointment_rides(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let cw = app.login("cw.foggia").await;
+    // The only van in service drives the dawn line, 05:40 to 06:10.
+    sqlx::query("update vehicle set active = (label = 'FG-PSG-05')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bus = uuid(
+        &app,
+        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
+    )
+    .await;
+    let pista_place = uuid(
+        &app,
+        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
+    )
+    .await;
+    let packing = uuid(
+        &app,
+        "select place_id from place where kind = 'packing_house' order by name limit 1",
+    )
+    .await;
+    let line = app
+        .post(
+            "/api/lines",
+            &admin,
+            &json!({ "name": "Alba", "region_code": "puglia", "season_start": "2026-11-01",
+                     "season_end": "2026-12-31", "operating_days": [1, 2, 3, 4, 5, 6], "vehicle_id": bus,
+                     "stops": [ { "place_id": pista_place, "stop_time": "05:40" },
+                                { "place_id": packing, "stop_time": "06:10" } ] }),
+        )
+        .await;
+    assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
+    // An appointment at the ASL at 11:00 tomorrow, with the ride there and back.
+    let cases = cases(&app).await;
+    let asl = uuid(
+        &app,
+        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/appointments",
+            &cw,
+            &json!({ "case_id": cases[0], "place_id": asl, "starts_at": "2026-11-25T10:00:00Z",
+                     "ends_at": "2026-11-25T10:30:00Z", "description": "visita",
+                     "from": { "meeting_point_id": palmori(&app).await } }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = app
+        .post(
+            "/api/plans",
+            &coord,
+            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 10 }),
+        )
+        .await;
+    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
+    let done = loop {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
+        if j.body["status"] == "done" || j.body["status"] == "failed" {
+            break j.body;
+        }
+    };
+    assert_eq!(
+        done["summary"]["served"], 2,
+        "both appointment rides: {done:?}"
+    );
+    // Two runs for the one van: the line at dawn, then the appointment rides from where the
+    // line ends, after it ends.
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    let runs = runs.body.as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{runs:#?}");
+    assert!(runs.iter().all(|r| r["vehicle_id"] == bus));
+    let fleet = runs.iter().find(|r| r["line_id"].is_null()).unwrap();
+    let start = &fleet["stops"][0];
+    let line_end: chrono::DateTime<chrono::Utc> = "2026-11-25T05:10:00Z".parse().unwrap();
+    let started: chrono::DateTime<chrono::Utc> = start["planned_departure"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(started >= line_end, "after the line: {start:?}");
+    let violations = check_day(&pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+}

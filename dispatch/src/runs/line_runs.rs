@@ -226,8 +226,8 @@ pub async fn join_made_runs(
     subscription_id: Uuid,
     created_by: Uuid,
 ) -> AppResult<Vec<crate::state::LineJoin>> {
-    let runs: Vec<(Uuid, String, Uuid, NaiveDate, super::RunStatus, i16, i16)> = sqlx::query_as(
-        "select r.run_id, r.region_code, s.line_id, r.service_date, r.status, s.board_seq, s.alight_seq
+    let runs: Vec<(Uuid, String, Uuid, NaiveDate, super::RunStatus)> = sqlx::query_as(
+        "select r.run_id, r.region_code, s.line_id, r.service_date, r.status
          from line_subscription s
          join run r on r.region_code = s.region_code and r.line_id = s.line_id
              and r.service_date between s.valid_from and s.valid_to
@@ -239,7 +239,7 @@ pub async fn join_made_runs(
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();
-    for (run_id, region, line_id, day, status, board_seq, alight_seq) in runs {
+    for (run_id, region, line_id, day, status) in runs {
         if status != super::RunStatus::Planned {
             out.push(crate::state::LineJoin {
                 service_date: day,
@@ -257,7 +257,6 @@ pub async fn join_made_runs(
             Some(created_by),
         )
         .await?;
-        let _ = (board_seq, alight_seq);
         for (request, b, a) in crate::bookings::db::line_riders(conn, run_id)
             .await?
             .into_iter()

@@ -15,7 +15,7 @@ use super::db::{self, NewStop};
 use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, StopKind};
 use crate::error::AppResult;
 use crate::ids::RunId;
-pub(crate) use crate::service_day::at;
+use crate::service_day::at;
 use crate::state::AppState;
 
 /// What a finished plan reports.

@@ -220,10 +220,6 @@ async fn paired_stop(
     .await?)
 }
 
-async fn request_status(conn: &mut PgConnection, ride_request_id: Uuid) -> AppResult<RideStatus> {
-    crate::bookings::db::status_of(conn, ride_request_id.into()).await
-}
-
 async fn boarded_at(
     conn: &mut PgConnection,
     run_id: Uuid,
@@ -260,7 +256,7 @@ pub async fn apply_event(
         advance_stop(conn, run_id, stop.seq, to, at).await?;
         return Ok(Effect::Applied);
     };
-    let status = request_status(conn, request).await?;
+    let status = crate::bookings::db::status_of(conn, request.into()).await?;
     let by = Some(driver.staff_id);
     match e.kind {
         EventKind::Arrived => {

@@ -5,7 +5,13 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
-async fn transport_fund(app: &TestApp, admin: &str, cap: i64, monthly: Option<i64>) -> String {
+/// A regional transport fund for 2026 with a cap and an optional per-person monthly cap.
+pub(crate) async fn transport_fund(
+    app: &TestApp,
+    admin: &str,
+    cap: i64,
+    monthly: Option<i64>,
+) -> String {
     let r = app
         .post(
             "/api/funding-sources",

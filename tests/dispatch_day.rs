@@ -1,7 +1,5 @@
 //! Bookings, appointments, day planning and live changes against the real service.
 
-use std::time::Duration;
-
 use passaggio_tests::{check_day, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -11,37 +9,6 @@ use sqlx::PgPool;
 const NOW: &str = "2026-11-24T06:00:00Z";
 const TODAY: &str = "2026-11-24";
 const TOMORROW: &str = "2026-11-25";
-
-async fn id(app: &TestApp, sql: &str) -> String {
-    let v: uuid::Uuid = sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap();
-    v.to_string()
-}
-
-async fn meeting_point(app: &TestApp, place: &str) -> String {
-    id(app, &format!(
-        "select m.meeting_point_id from meeting_point m join place p using (place_id) where p.name = '{place}' order by m.name limit 1"
-    ))
-    .await
-}
-
-async fn farm(app: &TestApp, n: i64) -> String {
-    id(
-        app,
-        &format!("select place_id from place where kind = 'farm' order by name offset {n} limit 1"),
-    )
-    .await
-}
-
-/// Open cases of the Foggia hub, oldest first.
-async fn foggia_cases(app: &TestApp) -> Vec<String> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "select c.case_id from care_case c join polo p using (polo_id) where p.name = 'Polo Sociale Integrato Foggia' order by c.opened_on",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    ids.iter().map(ToString::to_string).collect()
-}
 
 fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -> Value {
     json!({ "case_id": case, "purpose": "work_shift", "service_date": date,
@@ -53,9 +20,9 @@ fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -
 async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
-    let case = foggia_cases(&app).await.remove(0);
-    let mp = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
-    let to = farm(&app, 0).await;
+    let case = app.foggia_cases().await.remove(0);
+    let mp = app.meeting_point("Borgo Mezzanone - ex pista").await;
+    let to = app.farm(0).await;
     let body = ride(&case, &mp, &to, TOMORROW, "05:30");
     let send = |key: &'static str| {
         let client = reqwest::Client::new();
@@ -148,11 +115,11 @@ async fn a_retried_booking_is_written_once_and_bad_places_are_refused(pool: PgPo
 async fn a_recurring_booking_writes_one_request_per_day_and_cancel_keeps_history(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
-    let case = foggia_cases(&app).await.remove(0);
+    let case = app.foggia_cases().await.remove(0);
     let mut body = ride(
         &case,
-        &meeting_point(&app, "Palmori").await,
-        &farm(&app, 1).await,
+        &app.meeting_point("Palmori").await,
+        &app.farm(1).await,
         "2026-11-30",
         "06:00",
     );
@@ -198,13 +165,11 @@ async fn a_recurring_booking_writes_one_request_per_day_and_cancel_keeps_history
 async fn an_appointment_books_the_outbound_and_return_rides(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let coord = app.login("coord.foggia").await;
-    let case = foggia_cases(&app).await.remove(1);
-    let asl = id(
-        &app,
-        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
-    )
-    .await;
-    let mp = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
+    let case = app.foggia_cases().await.remove(1);
+    let asl = app
+        .id("select place_id from place where name = 'ASL Foggia - Poliambulatorio'")
+        .await;
+    let mp = app.meeting_point("Borgo Mezzanone - ex pista").await;
     let r = app
         .post(
             "/api/appointments",
@@ -273,34 +238,10 @@ async fn two_stop_line(
     assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
 }
 
-/// Plans `date` with a time limit and waits for the job to end.
-async fn plan_day(app: &TestApp, token: &str, date: &str, time_limit_s: u64) -> Value {
-    let r = app
-        .post(
-            "/api/plans",
-            token,
-            &json!({ "region_code": "puglia", "service_date": date, "time_limit_s": time_limit_s }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    wait_for_plan(app, token, r.body["plan_job_id"].as_str().unwrap()).await
-}
-
-async fn wait_for_plan(app: &TestApp, token: &str, job: &str) -> Value {
-    for _ in 0..300 {
-        let r = app.get(&format!("/api/plans/{job}"), token).await;
-        if r.body["status"] == "done" || r.body["status"] == "failed" {
-            return r.body;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("plan {job} did not finish");
-}
-
 /// Books `n` morning rides from settlements to farms for `date` and returns their ids.
 async fn book_morning(app: &TestApp, token: &str, date: &str, n: usize) -> Vec<String> {
     // One person per ride: a person booked twice at one time is a duplicate booking.
-    let mut cases = foggia_cases(app).await;
+    let mut cases = app.foggia_cases().await;
     while cases.len() < n {
         let r = app
             .post(
@@ -321,8 +262,8 @@ async fn book_morning(app: &TestApp, token: &str, date: &str, n: usize) -> Vec<S
     ];
     let mut ids = Vec::new();
     for i in 0..n {
-        let mp = meeting_point(app, camps[i % camps.len()]).await;
-        let to = farm(app, i64::try_from(i % 6).unwrap()).await;
+        let mp = app.meeting_point(camps[i % camps.len()]).await;
+        let to = app.farm(i64::try_from(i % 6).unwrap()).await;
         let r = app
             .post(
                 "/api/ride-requests",
@@ -385,7 +326,9 @@ async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
-    let job = wait_for_plan(&app, &coord, r.body["plan_job_id"].as_str().unwrap()).await;
+    let job = app
+        .wait_for_plan(&coord, r.body["plan_job_id"].as_str().unwrap())
+        .await;
     assert_eq!(job["status"], "done", "{job:?}");
     assert_eq!(job["summary"]["served"], 10, "{job:?}");
     assert_eq!(
@@ -429,7 +372,7 @@ async fn planning_a_day_confirms_every_rider_with_a_pickup_time_in_their_window(
                 .clone(),
         );
     }
-    let job = plan_day(&app, &coord, TOMORROW, 1).await;
+    let job = app.plan_day(&coord, TOMORROW, 1).await;
     assert_eq!(job["summary"]["served"], 10);
     for (id, b) in ids.iter().zip(before) {
         let r = app.get(&format!("/api/ride-requests/{id}"), &cw).await;
@@ -454,14 +397,14 @@ async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(p
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     // The morning plan (07:00 now; rides from 09:00).
-    let cases = foggia_cases(&app).await;
-    let mp = meeting_point(&app, "Palmori").await;
+    let cases = app.foggia_cases().await;
+    let mp = app.meeting_point("Palmori").await;
     for (i, case) in (0_i64..).zip(cases.iter().take(4)) {
         let r = app
             .post(
                 "/api/ride-requests",
                 &cw,
-                &ride(case, &mp, &farm(&app, i).await, TODAY, "09:00"),
+                &ride(case, &mp, &app.farm(i).await, TODAY, "09:00"),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
@@ -478,8 +421,8 @@ async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(p
     // One more, live: confirmed with a pickup time in its window.
     let body = ride(
         &cases[0],
-        &meeting_point(&app, "Borgo Mezzanone - ex pista").await,
-        &farm(&app, 5).await,
+        &app.meeting_point("Borgo Mezzanone - ex pista").await,
+        &app.farm(5).await,
         TODAY,
         "10:00",
     );
@@ -500,8 +443,8 @@ async fn a_ride_booked_for_today_is_inserted_live_or_refused_with_alternatives(p
     // One that no vehicle can do before the shifts end: refused, with alternatives.
     let late = ride(
         &cases[1],
-        &meeting_point(&app, "Borgo Tre Titoli").await,
-        &farm(&app, 7).await,
+        &app.meeting_point("Borgo Tre Titoli").await,
+        &app.farm(7).await,
         TODAY,
         "21:58",
     );
@@ -557,7 +500,7 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let cases = foggia_cases(&app).await;
+    let cases = app.foggia_cases().await;
     // Two riders far apart in time and place, so they end up on different vehicles only if
     // the optimiser wants; then move the second onto the first one's run.
     let a = app
@@ -566,8 +509,8 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
             &cw,
             &ride(
                 &cases[0],
-                &meeting_point(&app, "Palmori").await,
-                &farm(&app, 0).await,
+                &app.meeting_point("Palmori").await,
+                &app.farm(0).await,
                 TODAY,
                 "09:00",
             ),
@@ -579,8 +522,8 @@ async fn a_coordinator_moves_a_ride_to_another_run_only_when_it_fits(pool: PgPoo
             &cw,
             &ride(
                 &cases[1],
-                &meeting_point(&app, "Borgo Mezzanone - ex pista").await,
-                &farm(&app, 2).await,
+                &app.meeting_point("Borgo Mezzanone - ex pista").await,
+                &app.farm(2).await,
                 TODAY,
                 "13:00",
             ),
@@ -693,7 +636,7 @@ async fn with_osrm_down_the_day_is_planned_on_estimates(pool: PgPool) {
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
     book_morning(&app, &cw, TOMORROW, 3).await;
-    let job = plan_day(&app, &coord, TOMORROW, 1).await;
+    let job = app.plan_day(&coord, TOMORROW, 1).await;
     assert_eq!(job["status"], "done", "{job:?}");
     assert_eq!(job["summary"]["served"], 3);
     assert_eq!(
@@ -718,14 +661,14 @@ async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let admin = app.login("admin").await;
     let cw = app.login("cw.foggia").await;
-    let palmori = meeting_point(&app, "Palmori").await;
-    let palmori_place = id(&app, "select place_id from place where name = 'Palmori'").await;
-    let to = farm(&app, 3).await;
-    let bus = id(
-        &app,
-        "select vehicle_id from vehicle where label = 'FG-PSG-03'",
-    )
-    .await;
+    let palmori = app.meeting_point("Palmori").await;
+    let palmori_place = app
+        .id("select place_id from place where name = 'Palmori'")
+        .await;
+    let to = app.farm(3).await;
+    let bus = app
+        .id("select vehicle_id from vehicle where label = 'FG-PSG-03'")
+        .await;
     two_stop_line(
         &app,
         &admin,
@@ -736,7 +679,7 @@ async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
         (&to, "21:59"),
     )
     .await;
-    let cases = foggia_cases(&app).await;
+    let cases = app.foggia_cases().await;
     let r = app
         .post(
             "/api/ride-requests",
@@ -761,11 +704,11 @@ async fn a_refused_ride_names_a_work_line_that_still_passes(pool: PgPool) {
 async fn a_changed_ride_leaves_its_run_and_is_placed_again_with_its_history(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
-    let cases = foggia_cases(&app).await;
+    let cases = app.foggia_cases().await;
     let body = ride(
         &cases[0],
-        &meeting_point(&app, "Palmori").await,
-        &farm(&app, 0).await,
+        &app.meeting_point("Palmori").await,
+        &app.farm(0).await,
         TODAY,
         "09:00",
     );
@@ -847,22 +790,16 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
     let admin = app.login("admin").await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let pista = meeting_point(&app, "Borgo Mezzanone - ex pista").await;
-    let pista_place = id(
-        &app,
-        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
-    )
-    .await;
-    let packing = id(
-        &app,
-        "select place_id from place where kind = 'packing_house' order by name limit 1",
-    )
-    .await;
-    let bus = id(
-        &app,
-        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
-    )
-    .await;
+    let pista = app.meeting_point("Borgo Mezzanone - ex pista").await;
+    let pista_place = app
+        .id("select place_id from place where name = 'Borgo Mezzanone - ex pista'")
+        .await;
+    let packing = app
+        .id("select place_id from place where kind = 'packing_house' order by name limit 1")
+        .await;
+    let bus = app
+        .id("select vehicle_id from vehicle where label = 'FG-PSG-05'")
+        .await;
     two_stop_line(
         &app,
         &admin,
@@ -873,7 +810,7 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
         (&packing, "06:10"),
     )
     .await;
-    let cases = foggia_cases(&app).await;
+    let cases = app.foggia_cases().await;
     // 05:30 from the camp to the packing house: the line boards at 05:40, 10 minutes later.
     let on_line = app
         .post(
@@ -890,7 +827,7 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
             &ride(&cases[1], &pista, &packing, TOMORROW, "09:00"),
         )
         .await;
-    let job = plan_day(&app, &coord, TOMORROW, 1).await;
+    let job = app.plan_day(&coord, TOMORROW, 1).await;
     assert_eq!(job["summary"]["on_lines"], 1, "{job:?}");
     assert_eq!(job["summary"]["served"], 2, "{job:?}");
     let a = app
@@ -933,7 +870,7 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
     assert_eq!(b.body["status"], "confirmed");
     assert_ne!(b.body["run_id"], a.body["run_id"]);
     // Replanning leaves the line rider where they are.
-    let job = plan_day(&app, &coord, TOMORROW, 1).await;
+    let job = app.plan_day(&coord, TOMORROW, 1).await;
     assert_eq!(
         job["summary"]["served"], 1,
         "only the fleet rider is planned again: {job:?}"

@@ -8,19 +8,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-async fn fund(app: &TestApp, admin: &str, cap: i64, monthly: Option<i64>) -> String {
-    let r = app
-        .post(
-            "/api/funding-sources",
-            admin,
-            &json!({ "region_code": "puglia", "kind": "transport_fund", "name": "Fondo di prova",
-                     "cap_cents": cap, "person_monthly_cap_cents": monthly,
-                     "period_start": "2026-01-01", "period_end": "2026-12-31" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    r.body["funding_source_id"].as_str().unwrap().to_owned()
-}
+use crate::budgets::transport_fund as fund;
 
 fn charge(amount: i64, person: Option<&str>) -> Value {
     json!({ "amount_cents": amount, "occurred_on": "2026-11-20", "person_id": person,

@@ -374,3 +374,77 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
     }
     errors
 }
+
+/// Serves the same database with the clock at `now` (RFC 3339): the day goes on.
+pub async fn spawn_at(pool: &PgPool, now: &str) -> TestApp {
+    let now: chrono::DateTime<chrono::Utc> = now.parse().expect("RFC 3339 time");
+    spawn_with(pool.clone(), move |s| s.with_now(now)).await
+}
+
+/// Look-ups in the demo region and planning, shared by the tests.
+impl TestApp {
+    /// The one uuid `sql` selects, as text.
+    pub async fn id(&self, sql: &str) -> String {
+        let v: uuid::Uuid = sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        v.to_string()
+    }
+
+    /// The first meeting point (by name) of the place called `place`.
+    pub async fn meeting_point(&self, place: &str) -> String {
+        self.id(&format!(
+            "select m.meeting_point_id from meeting_point m join place p using (place_id)
+             where p.name = '{place}' order by m.name limit 1"
+        ))
+        .await
+    }
+
+    /// The `n`-th farm of the region by name.
+    pub async fn farm(&self, n: i64) -> String {
+        self.id(&format!(
+            "select place_id from place where kind = 'farm' order by name offset {n} limit 1"
+        ))
+        .await
+    }
+
+    /// Open cases of the Foggia hub, oldest first.
+    pub async fn foggia_cases(&self) -> Vec<String> {
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+            "select c.case_id from care_case c join polo p using (polo_id)
+             where p.name = 'Polo Sociale Integrato Foggia' and c.status = 'open'
+             order by c.opened_on, c.case_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("Foggia cases");
+        ids.iter().map(ToString::to_string).collect()
+    }
+
+    /// Plans `date` in Puglia with a time limit and waits for the job to end.
+    pub async fn plan_day(&self, token: &str, date: &str, time_limit_s: u64) -> Value {
+        let r = self
+            .post(
+                "/api/plans",
+                token,
+                &serde_json::json!({ "region_code": "puglia", "service_date": date, "time_limit_s": time_limit_s }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+        self.wait_for_plan(token, r.body["plan_job_id"].as_str().expect("job id"))
+            .await
+    }
+
+    /// Waits for a planning job to end (done or failed) and returns it.
+    pub async fn wait_for_plan(&self, token: &str, job: &str) -> Value {
+        for _ in 0..300 {
+            let r = self.get(&format!("/api/plans/{job}"), token).await;
+            if r.body["status"] == "done" || r.body["status"] == "failed" {
+                return r.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("plan {job} did not finish");
+    }
+}

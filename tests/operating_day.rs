@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use passaggio_tests::{check_day, spawn_demo_at, spawn_with, TestApp};
+use passaggio_tests::{check_day, spawn_at, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -14,53 +14,10 @@ const NOW: &str = "2026-11-24T06:00:00Z";
 const TODAY: &str = "2026-11-24";
 const TOMORROW: &str = "2026-11-25";
 
-async fn uuid(app: &TestApp, sql: &str) -> String {
-    let v: uuid::Uuid = sqlx::query_scalar(sql)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    v.to_string()
-}
-
-async fn cases(app: &TestApp) -> Vec<String> {
-    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "select c.case_id from care_case c join polo p using (polo_id)
-         where p.name = 'Polo Sociale Integrato Foggia' and c.status = 'open' order by c.opened_on, c.case_id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    ids.iter().map(ToString::to_string).collect()
-}
-
-async fn palmori(app: &TestApp) -> String {
-    uuid(
-        app,
-        "select m.meeting_point_id from meeting_point m join place p using (place_id)
-         where p.name = 'Palmori' order by m.name limit 1",
-    )
-    .await
-}
-
-async fn farm(app: &TestApp, n: i64) -> String {
-    let ids: Vec<uuid::Uuid> =
-        sqlx::query_scalar("select place_id from place where kind = 'farm' order by name")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
-    ids[usize::try_from(n).unwrap() % ids.len()].to_string()
-}
-
 fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -> Value {
     json!({ "case_id": case, "purpose": "work_shift", "service_date": date,
             "pickup": { "meeting_point_id": from_mp }, "dropoff": { "place_id": to_place },
             "earliest_pickup": earliest })
-}
-
-/// The same database served with another "now" (the day goes on).
-async fn at(pool: &PgPool, now: &str) -> TestApp {
-    let now: chrono::DateTime<chrono::Utc> = now.parse().unwrap();
-    spawn_with(pool.clone(), move |s| s.with_now(now)).await
 }
 
 async fn post_with_key(
@@ -84,11 +41,9 @@ async fn post_with_key(
 
 /// Gives a run to `driver.marco` (the coordinator's call).
 async fn give_to_marco(app: &TestApp, coord: &str, run_id: &str) {
-    let marco = uuid(
-        app,
-        "select driver_id from driver where display_name like 'Marco%'",
-    )
-    .await;
+    let marco = app
+        .id("select driver_id from driver where display_name like 'Marco%'")
+        .await;
     let r = app
         .post(
             &format!("/api/runs/{run_id}/driver"),
@@ -128,8 +83,8 @@ fn event(kind: &str, seq: i64, at: &str) -> Value {
 async fn past_times_duplicates_unknown_fields_and_retries_are_answered_clearly(pool: PgPool) {
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
-    let cases = cases(&app).await;
-    let (mp, to) = (palmori(&app).await, farm(&app, 0).await);
+    let cases = app.foggia_cases().await;
+    let (mp, to) = (app.meeting_point("Palmori").await, app.farm(0).await);
     // Times that have passed (07:00 in Rome now).
     for (body, field) in [
         (
@@ -178,7 +133,7 @@ async fn past_times_duplicates_unknown_fields_and_retries_are_answered_clearly(p
         .post(
             "/api/ride-requests",
             &cw,
-            &ride(&cases[0], &mp, &farm(&app, 1).await, TOMORROW, "09:10"),
+            &ride(&cases[0], &mp, &app.farm(1).await, TOMORROW, "09:10"),
         )
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{:?}", again.body);
@@ -197,11 +152,9 @@ async fn past_times_duplicates_unknown_fields_and_retries_are_answered_clearly(p
         .await;
     assert_eq!(later.status, StatusCode::CREATED, "{:?}", later.body);
     // An appointment retried with its key is booked once; the key with another body is refused.
-    let asl = uuid(
-        &app,
-        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
-    )
-    .await;
+    let asl = app
+        .id("select place_id from place where name = 'ASL Foggia - Poliambulatorio'")
+        .await;
     let appt = json!({ "case_id": cases[1], "place_id": asl, "starts_at": "2026-11-26T09:00:00Z",
                        "ends_at": "2026-11-26T10:00:00Z", "description": "visita", "from": { "meeting_point_id": mp } });
     let (s1, b1, replayed1) = post_with_key(&app, "/api/appointments", &cw, "appt-1", &appt).await;
@@ -233,8 +186,8 @@ async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
     let app = spawn_demo_at(pool.clone(), NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let cases = cases(&app).await;
-    let (mp, to) = (palmori(&app).await, farm(&app, 2).await);
+    let cases = app.foggia_cases().await;
+    let (mp, to) = (app.meeting_point("Palmori").await, app.farm(2).await);
     // Two riders from one meeting point to one farm, 09:00 and 09:20: one van picks both up,
     // then drops both off.
     let mut ids = Vec::new();
@@ -267,7 +220,7 @@ async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
     );
     give_to_marco(&app, &coord, &run).await;
     // 08:25: the driver was early and the first rider boarded at 08:20, 40 minutes early.
-    let later = at(&pool, "2026-11-24T07:25:00Z").await;
+    let later = spawn_at(&pool, "2026-11-24T07:25:00Z").await;
     let marco = later.login("driver.marco").await;
     let (p, _) = stops_of(&later, &marco, &run, &ids[0].0).await;
     let r = later
@@ -290,7 +243,7 @@ async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
             .post(
                 "/api/ride-requests",
                 &cw,
-                &ride(&cases[i], &mp, &farm(&later, 3).await, TODAY, t),
+                &ride(&cases[i], &mp, &later.farm(3).await, TODAY, t),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
@@ -343,8 +296,8 @@ async fn a_van_serves_another_run_after_completing_one(pool: PgPool) {
         .unwrap();
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let cases = cases(&app).await;
-    let (mp, to) = (palmori(&app).await, farm(&app, 0).await);
+    let cases = app.foggia_cases().await;
+    let (mp, to) = (app.meeting_point("Palmori").await, app.farm(0).await);
     let r = app
         .post(
             "/api/ride-requests",
@@ -360,7 +313,7 @@ async fn a_van_serves_another_run_after_completing_one(pool: PgPool) {
     let run = r.body["live"][0]["run_id"].as_str().unwrap().to_owned();
     give_to_marco(&app, &coord, &run).await;
     // 10:00: the run was driven and is completed.
-    let later = at(&pool, "2026-11-24T09:00:00Z").await;
+    let later = spawn_at(&pool, "2026-11-24T09:00:00Z").await;
     let marco = later.login("driver.marco").await;
     let (p, d) = stops_of(&later, &marco, &run, &first).await;
     let r = later
@@ -411,26 +364,18 @@ async fn a_subscription_made_after_the_run_was_made_joins_it(pool: PgPool) {
     let admin = app.login("admin").await;
     let coord = app.login("coord.foggia").await;
     let cw = app.login("cw.foggia").await;
-    let pista_place = uuid(
-        &app,
-        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
+    let pista_place = app
+        .id("select place_id from place where name = 'Borgo Mezzanone - ex pista'")
+        .await;
+    let pista = app.id("select meeting_point_id from meeting_point where place_id = (select place_id from place where name = 'Borgo Mezzanone - ex pista') order by name limit 1",
     )
     .await;
-    let pista = uuid(
-        &app,
-        "select meeting_point_id from meeting_point where place_id = (select place_id from place where name = 'Borgo Mezzanone - ex pista') order by name limit 1",
-    )
-    .await;
-    let packing = uuid(
-        &app,
-        "select place_id from place where kind = 'packing_house' order by name limit 1",
-    )
-    .await;
-    let bus = uuid(
-        &app,
-        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
-    )
-    .await;
+    let packing = app
+        .id("select place_id from place where kind = 'packing_house' order by name limit 1")
+        .await;
+    let bus = app
+        .id("select vehicle_id from vehicle where label = 'FG-PSG-05'")
+        .await;
     let line = app
         .post(
             "/api/lines",
@@ -454,7 +399,7 @@ async fn a_subscription_made_after_the_run_was_made_joins_it(pool: PgPool) {
     assert_eq!(made.status, StatusCode::OK, "{:?}", made.body);
     let run = made.body["runs"][0]["run_id"].as_str().unwrap().to_owned();
     assert_eq!(made.body["runs"][0]["ride_requests"], 0);
-    let cases = cases(&app).await;
+    let cases = app.foggia_cases().await;
     let sub = app
         .post(
             &format!("/api/lines/{line_id}/subscriptions"),
@@ -499,10 +444,10 @@ async fn planning_a_small_day_stops_when_the_search_has_converged(pool: PgPool) 
     let app = spawn_demo_at(pool, NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let cases = cases(&app).await;
-    let mp = palmori(&app).await;
+    let cases = app.foggia_cases().await;
+    let mp = app.meeting_point("Palmori").await;
     for (i, case) in cases.iter().take(4).enumerate() {
-        let to = farm(&app, i64::try_from(i).unwrap()).await;
+        let to = app.farm(i64::try_from(i).unwrap()).await;
         let r = app
             .post(
                 "/api/ride-requests",
@@ -512,21 +457,7 @@ async fn planning_a_small_day_stops_when_the_search_has_converged(pool: PgPool) 
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     }
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 60 }),
-        )
-        .await;
-    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
-    let done = loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
-        if j.body["status"] == "done" || j.body["status"] == "failed" {
-            break j.body;
-        }
-    };
+    let done = app.plan_day(&coord, TOMORROW, 60).await;
     assert_eq!(done["status"], "done", "{done:?}");
     assert_eq!(done["summary"]["served"], 4);
     assert_eq!(done["summary"]["converged_early"], true, "{done:?}");
@@ -544,11 +475,11 @@ async fn planning_a_small_day_stops_when_the_search_has_converged(pool: PgPool) 
 async fn a_replayed_booking_is_an_audited_read(pool: PgPool) {
     let app = spawn_demo_at(pool.clone(), NOW).await;
     let cw = app.login("cw.foggia").await;
-    let cases = cases(&app).await;
+    let cases = app.foggia_cases().await;
     let body = ride(
         &cases[0],
-        &palmori(&app).await,
-        &farm(&app, 0).await,
+        &app.meeting_point("Palmori").await,
+        &app.farm(0).await,
         TOMORROW,
         "09:00",
     );
@@ -630,8 +561,8 @@ async fn a_rider_is_confirmed_only_on_a_run_with_a_driver(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let cases = cases(&app).await;
-    let (mp, to) = (palmori(&app).await, farm(&app, 1).await);
+    let cases = app.foggia_cases().await;
+    let (mp, to) = (app.meeting_point("Palmori").await, app.farm(1).await);
     // Two full vans at the same time: two runs.
     let full = |case: &String| {
         let mut r = ride(case, &mp, &to, TODAY, "09:00");
@@ -664,11 +595,9 @@ async fn a_rider_is_confirmed_only_on_a_run_with_a_driver(pool: PgPool) {
         .to_owned();
     assert_ne!(Some(run.as_str()), first.body["live"][0]["run_id"].as_str());
     // Marco already drives the other run at that time: refused.
-    let marco = uuid(
-        &app,
-        "select driver_id from driver where display_name = 'Marco'",
-    )
-    .await;
+    let marco = app
+        .id("select driver_id from driver where display_name = 'Marco'")
+        .await;
     let r = app
         .post(
             &format!("/api/runs/{run}/driver"),
@@ -679,11 +608,9 @@ async fn a_rider_is_confirmed_only_on_a_run_with_a_driver(pool: PgPool) {
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
     assert_eq!(r.body["error"]["code"], "driver_unavailable");
     // Giulia's shift is the evening: refused too; then she comes in early and takes it.
-    let giulia = uuid(
-        &app,
-        "select driver_id from driver where display_name = 'Giulia'",
-    )
-    .await;
+    let giulia = app
+        .id("select driver_id from driver where display_name = 'Giulia'")
+        .await;
     let r = app
         .post(
             &format!("/api/runs/{run}/driver"),
@@ -716,13 +643,13 @@ async fn planning_gives_every_run_a_driver_and_no_driver_two_vans(pool: PgPool) 
     let app = spawn_demo_at(pool.clone(), NOW).await;
     let cw = app.login("cw.foggia").await;
     let coord = app.login("coord.foggia").await;
-    let cases = cases(&app).await;
-    let mp = palmori(&app).await;
+    let cases = app.foggia_cases().await;
+    let mp = app.meeting_point("Palmori").await;
     for (i, case) in cases.iter().take(6).enumerate() {
         let mut r = ride(
             case,
             &mp,
-            &farm(&app, i64::try_from(i).unwrap()).await,
+            &app.farm(i64::try_from(i).unwrap()).await,
             TOMORROW,
             "06:00",
         );
@@ -730,22 +657,8 @@ async fn planning_gives_every_run_a_driver_and_no_driver_two_vans(pool: PgPool) 
         let r = app.post("/api/ride-requests", &cw, &r).await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     }
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 5 }),
-        )
-        .await;
-    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
-    loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
-        if j.body["status"] == "done" {
-            break;
-        }
-        assert_ne!(j.body["status"], "failed", "{:?}", j.body);
-    }
+    let done = app.plan_day(&coord, TOMORROW, 5).await;
+    assert_eq!(done["status"], "done", "{done:?}");
     let runs = app
         .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
         .await;
@@ -771,8 +684,8 @@ async fn planning_gives_every_run_a_driver_and_no_driver_two_vans(pool: PgPool) 
 async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool: PgPool) {
     let app = spawn_demo_at(pool.clone(), NOW).await;
     let cw = app.login("cw.foggia").await;
-    let cases = cases(&app).await;
-    let (mp, to) = (palmori(&app).await, farm(&app, 2).await);
+    let cases = app.foggia_cases().await;
+    let (mp, to) = (app.meeting_point("Palmori").await, app.farm(2).await);
     // Two riders from one meeting point, 09:00 and 09:20, on one run.
     let mut ids = Vec::new();
     for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
@@ -792,7 +705,7 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
     assert_eq!(ids[1].1, run);
     give_to_marco(&app, &app.login("coord.foggia").await, &run).await;
     // 10:05: the van reaches the first rider an hour late.
-    let later = at(&pool, "2026-11-24T09:05:00Z").await;
+    let later = spawn_at(&pool, "2026-11-24T09:05:00Z").await;
     let marco = later.login("driver.marco").await;
     let (p, _) = stops_of(&later, &marco, &run, &ids[0].0).await;
     let r = later
@@ -857,21 +770,15 @@ async fn the_dawn_line_van_then_takes_appointment_rides(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let bus = uuid(
-        &app,
-        "select vehicle_id from vehicle where label = 'FG-PSG-05'",
-    )
-    .await;
-    let pista_place = uuid(
-        &app,
-        "select place_id from place where name = 'Borgo Mezzanone - ex pista'",
-    )
-    .await;
-    let packing = uuid(
-        &app,
-        "select place_id from place where kind = 'packing_house' order by name limit 1",
-    )
-    .await;
+    let bus = app
+        .id("select vehicle_id from vehicle where label = 'FG-PSG-05'")
+        .await;
+    let pista_place = app
+        .id("select place_id from place where name = 'Borgo Mezzanone - ex pista'")
+        .await;
+    let packing = app
+        .id("select place_id from place where kind = 'packing_house' order by name limit 1")
+        .await;
     let line = app
         .post(
             "/api/lines",
@@ -884,37 +791,21 @@ async fn the_dawn_line_van_then_takes_appointment_rides(pool: PgPool) {
         .await;
     assert_eq!(line.status, StatusCode::CREATED, "{:?}", line.body);
     // An appointment at the ASL at 11:00 tomorrow, with the ride there and back.
-    let cases = cases(&app).await;
-    let asl = uuid(
-        &app,
-        "select place_id from place where name = 'ASL Foggia - Poliambulatorio'",
-    )
-    .await;
+    let cases = app.foggia_cases().await;
+    let asl = app
+        .id("select place_id from place where name = 'ASL Foggia - Poliambulatorio'")
+        .await;
     let r = app
         .post(
             "/api/appointments",
             &cw,
             &json!({ "case_id": cases[0], "place_id": asl, "starts_at": "2026-11-25T10:00:00Z",
                      "ends_at": "2026-11-25T10:30:00Z", "description": "visita",
-                     "from": { "meeting_point_id": palmori(&app).await } }),
+                     "from": { "meeting_point_id": app.meeting_point("Palmori").await } }),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let r = app
-        .post(
-            "/api/plans",
-            &coord,
-            &json!({ "region_code": "puglia", "service_date": TOMORROW, "time_limit_s": 10 }),
-        )
-        .await;
-    let job = r.body["plan_job_id"].as_str().unwrap().to_owned();
-    let done = loop {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let j = app.get(&format!("/api/plans/{job}"), &coord).await;
-        if j.body["status"] == "done" || j.body["status"] == "failed" {
-            break j.body;
-        }
-    };
+    let done = app.plan_day(&coord, TOMORROW, 10).await;
     assert_eq!(
         done["summary"]["served"], 2,
         "both appointment rides: {done:?}"

@@ -12,7 +12,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use passaggio_tests::{spawn_demo_at, spawn_with, TestApp};
+use passaggio_tests::{spawn_at, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use routing::matrix::Location;
 use routing::travel::{Calibration, FallbackModel};
@@ -1747,11 +1747,6 @@ async fn oversight_flags_fire_on_a_seeded_abusive_pattern(pool: PgPool) {
     assert_eq!(r.error_field(), "declared_workers");
 }
 
-async fn at(pool: &PgPool, now: &str) -> TestApp {
-    let now: chrono::DateTime<chrono::Utc> = now.parse().unwrap();
-    spawn_with(pool.clone(), move |s| s.with_now(now)).await
-}
-
 /// A normal day of the demo region through the API: bookings the evening before, an
 /// appointment, the plan, drivers working their runs. No flag fires, and the day's service
 /// figures agree with its rows.
@@ -1763,7 +1758,7 @@ async fn oversight_stays_quiet_on_a_normal_demo_day(pool: PgPool) {
             .await
             .unwrap()
     );
-    let eve = at(&pool, "2026-11-23T17:00:00Z").await;
+    let eve = spawn_at(&pool, "2026-11-23T17:00:00Z").await;
     let admin = eve.login("admin").await;
     let cw = eve.login("cw.foggia").await;
     let coord = eve.login("coord.foggia").await;
@@ -1848,7 +1843,7 @@ async fn oversight_stays_quiet_on_a_normal_demo_day(pool: PgPool) {
     drop(eve);
 
     // The day: every run gets a driver, who reports every stop in the evening.
-    let day = at(&pool, "2026-11-24T06:00:00Z").await;
+    let day = spawn_at(&pool, "2026-11-24T06:00:00Z").await;
     let coord = day.login("coord.foggia").await;
     let runs = day
         .get("/api/runs?region=puglia&date=2026-11-24", &coord)
@@ -1876,7 +1871,7 @@ async fn oversight_stays_quiet_on_a_normal_demo_day(pool: PgPool) {
     }
     assert!(!by_run.is_empty());
     drop(day);
-    let evening = at(&pool, "2026-11-24T19:00:00Z").await;
+    let evening = spawn_at(&pool, "2026-11-24T19:00:00Z").await;
     for (run_id, username) in &by_run {
         let token = evening.login(username).await;
         let manifest = evening

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use passaggio_tests::{check_day, spawn_with, TestApp};
+use passaggio_tests::{check_day, spawn_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -16,11 +16,6 @@ const DAY: &str = "2026-11-24";
 async fn one(app: &TestApp, sql: &str) -> String {
     let v: uuid::Uuid = sqlx::query_scalar(sql).fetch_one(&app.pool).await.unwrap();
     v.to_string()
-}
-
-async fn at(pool: &PgPool, now: &str) -> TestApp {
-    let now: chrono::DateTime<chrono::Utc> = now.parse().unwrap();
-    spawn_with(pool.clone(), move |s| s.with_now(now)).await
 }
 
 fn ride(case: &str, from_mp: &str, to_place: &str, earliest: &str) -> Value {
@@ -42,7 +37,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
         .await
         .unwrap());
     // The evening before (18:00 in Rome).
-    let eve = at(&pool, "2026-11-23T17:00:00Z").await;
+    let eve = spawn_at(&pool, "2026-11-23T17:00:00Z").await;
     let admin = eve.login("admin").await;
     let coord = eve.login("coord.foggia").await;
     let cw = eve.login("cw.foggia").await;
@@ -156,7 +151,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
     drop(eve);
 
     // The morning (07:00 in Rome): one more ride live, one cancellation.
-    let day = at(&pool, "2026-11-24T06:00:00Z").await;
+    let day = spawn_at(&pool, "2026-11-24T06:00:00Z").await;
     let cw = day.login("cw.foggia").await;
     let coord = day.login("coord.foggia").await;
     let live = day
@@ -234,7 +229,7 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
     );
     // The drivers' phones were offline in the fields: they upload the day's events at 20:00.
     drop(day);
-    let day = at(&pool, "2026-11-24T19:00:00Z").await;
+    let day = spawn_at(&pool, "2026-11-24T19:00:00Z").await;
     let cw = day.login("cw.foggia").await;
     for (run_id, username) in &by_run {
         let token = day.login(username).await;

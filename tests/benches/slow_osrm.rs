@@ -6,7 +6,8 @@
 //! lock during the fetch, and every upload of the region waited behind it. `make
 //! bench-slow-osrm` builds this file against the current tree and against an earlier commit
 //! and runs both, one after the other, in one run. It only uses what both versions have
-//! (HTTP, the demo seed, `AppState::with_travel`, SQL for the local day).
+//! (HTTP, the demo seed, `AppState::with_travel`, SQL for the local day); for the same reason
+//! it makes its database itself rather than through helpers the earlier tree does not have.
 //!
 //! Environment: `DATABASE_URL` (a PostGIS server; the bench makes and drops its own
 //! database), `BENCH_OSRM_URL` (an `osrm-routed` on the demo's synthetic Foggia graph),

@@ -583,11 +583,12 @@ pub async fn line_riders(
     .await?)
 }
 
-/// A request of the same person on `day` whose time overlaps the new one's, if any (each
-/// serialised per person for the rest of the caller's transaction, so two concurrent bookings
-/// of one trip cannot both pass). A request written by a retry of the same booking (the same
-/// staff and idempotency key, `retry_of`) does not count: the retry is answered by a replay. A ride's time is its pickup window (from the earliest pickup,
-/// 20 minutes), or the half hour before its latest arrival.
+/// A request of the same person on one of `days` whose time overlaps the new one's, if any,
+/// with its day; one query for every day of a recurrence, serialised per person for the rest
+/// of the caller's transaction so two concurrent bookings of one trip cannot both pass. A
+/// request written by a retry of the same booking (the same staff and idempotency key,
+/// `retry_of`) does not count: the retry is answered by a replay. A ride's time is its pickup
+/// window (from the earliest pickup, 20 minutes), or the half hour before its latest arrival.
 ///
 /// # Errors
 /// Database errors.
@@ -595,33 +596,34 @@ pub async fn overlapping(
     conn: &mut PgConnection,
     person_id: Uuid,
     req: &NewRideRequest,
-    day: NaiveDate,
+    days: &[NaiveDate],
     retry_of: Option<(Uuid, &str)>,
-) -> AppResult<Option<Uuid>> {
+) -> AppResult<Option<(Uuid, NaiveDate)>> {
     sqlx::query("select pg_advisory_xact_lock(hashtext('booking:' || $1::text))")
         .bind(person_id)
         .execute(&mut *conn)
         .await?;
-    let earliest = req
-        .earliest_pickup
-        .map(|t| service_day::local_instant(day, t));
-    let latest = req
-        .latest_arrival
-        .map(|t| service_day::local_instant(day, t));
-    Ok(sqlx::query_scalar(
-        "select ride_request_id from ride_request
-         where person_id = $1 and service_date = $2 and status in ('requested', 'planned', 'confirmed')
-           and not (booked_by is not distinct from $5 and idempotency_key is not distinct from $6 and $6 is not null)
-           and tstzrange(coalesce(earliest_pickup, latest_arrival - interval '30 minutes'),
-                         coalesce(earliest_pickup + interval '20 minutes', latest_arrival), '[]')
-            && tstzrange(coalesce($3, $4 - interval '30 minutes'),
-                         coalesce($3 + interval '20 minutes', $4), '[]')
-         order by ride_request_id limit 1",
+    let instants = |t: Option<chrono::NaiveTime>| -> Vec<Option<DateTime<Utc>>> {
+        days.iter()
+            .map(|d| t.map(|t| service_day::local_instant(*d, t)))
+            .collect()
+    };
+    Ok(sqlx::query_as(
+        "select r.ride_request_id, r.service_date
+         from unnest($2::date[], $3::timestamptz[], $4::timestamptz[]) as t(day, e, l)
+         join ride_request r on r.person_id = $1 and r.service_date = t.day
+         where r.status in ('requested', 'planned', 'confirmed')
+           and not (r.booked_by is not distinct from $5 and r.idempotency_key is not distinct from $6 and $6 is not null)
+           and tstzrange(coalesce(r.earliest_pickup, r.latest_arrival - interval '30 minutes'),
+                         coalesce(r.earliest_pickup + interval '20 minutes', r.latest_arrival), '[]')
+            && tstzrange(coalesce(t.e, t.l - interval '30 minutes'),
+                         coalesce(t.e + interval '20 minutes', t.l), '[]')
+         order by r.service_date, r.ride_request_id limit 1",
     )
     .bind(person_id)
-    .bind(day)
-    .bind(earliest)
-    .bind(latest)
+    .bind(days)
+    .bind(instants(req.earliest_pickup))
+    .bind(instants(req.latest_arrival))
     .bind(retry_of.map(|r| r.0))
     .bind(retry_of.map(|r| r.1))
     .fetch_optional(conn)

@@ -263,16 +263,16 @@ async fn book_on(
     if pickup.place_id == dropoff.place_id && pickup.meeting_point_id == dropoff.meeting_point_id {
         return Err(AppError::invalid("dropoff", "the same as the pickup"));
     }
-    for day in body.days() {
-        let retry_of = key.map(|(k, _)| (staff.staff_id, k));
-        if let Some(existing) = db::overlapping(conn, case.person_id, body, day, retry_of).await? {
-            return Err(AppError::conflict(
-                "duplicate_booking",
-                format!(
-                    "the person already has ride request {existing} on {day} at overlapping times: change or cancel it instead"
-                ),
-            ));
-        }
+    let retry_of = key.map(|(k, _)| (staff.staff_id, k));
+    if let Some((existing, day)) =
+        db::overlapping(conn, case.person_id, body, &body.days(), retry_of).await?
+    {
+        return Err(AppError::conflict(
+            "duplicate_booking",
+            format!(
+                "the person already has ride request {existing} on {day} at overlapping times: change or cancel it instead"
+            ),
+        ));
     }
     let booking = Booking {
         region_code: &case.region_code,

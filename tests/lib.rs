@@ -7,6 +7,8 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use sqlx::PgPool;
 
+pub mod openapi;
+
 /// A running service.
 pub struct TestApp {
     /// Where it listens.
@@ -109,6 +111,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Resp {
+        let method_name = method.as_str().to_ascii_lowercase();
+        let method_name = method_name.as_str();
         let mut req = self.client.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -118,8 +122,15 @@ impl TestApp {
         }
         let res = req.send().await.expect("request");
         let status = res.status();
+        let json = res
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
         let text = res.text().await.expect("body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if json {
+            openapi::check_response(method_name, path, status, &body);
+        }
         Resp { status, body }
     }
 

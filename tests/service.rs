@@ -127,13 +127,15 @@ async fn every_path_in_the_openapi_document_is_served(pool: PgPool) {
     let doc = reqwest::get(app.url("/api/openapi.yaml")).await.unwrap();
     assert_eq!(doc.headers()["content-type"], "application/yaml");
     let text = doc.text().await.unwrap();
-    assert_eq!(text, dispatch::OPENAPI_YAML);
-    let paths: Vec<&str> = text
-        .lines()
-        .skip_while(|l| *l != "paths:")
-        .filter(|l| l.starts_with("  /") && l.ends_with(':'))
-        .map(|l| l.trim().trim_end_matches(':'))
-        .collect();
+    assert_eq!(text, dispatch::openapi::yaml());
+    let json: serde_json::Value = reqwest::get(app.url("/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["openapi"], "3.1.0");
+    let paths: Vec<String> = json["paths"].as_object().unwrap().keys().cloned().collect();
     assert!(paths.len() >= 40, "{paths:?}");
     let id = uuid::Uuid::new_v4().to_string();
     for path in paths {
@@ -189,4 +191,35 @@ async fn the_demo_season_has_a_running_work_line_with_subscribers(pool: PgPool) 
     .await
     .unwrap();
     assert_eq!(riders, subscribers);
+}
+
+#[test]
+fn the_openapi_response_check_refuses_what_the_document_does_not_say() {
+    use passaggio_tests::openapi::{check_response, template_of};
+    assert_eq!(
+        template_of("/api/lines/passing?region=puglia").as_deref(),
+        Some("/api/lines/passing")
+    );
+    assert_eq!(
+        template_of("/driver/api/runs/1b4e28ba-2fa1-11d2-883f-0016d3cca427/events").as_deref(),
+        Some("/driver/api/runs/{run_id}/events")
+    );
+    // A body of the right shape passes; a wrong type, a missing member, an undocumented status
+    // do not.
+    let me = serde_json::json!({
+        "staff_id": "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "username": "a", "display_name": "A",
+        "role": "driver", "region_code": "puglia", "polo_id": null
+    });
+    check_response("get", "/api/me", StatusCode::OK, &me);
+    let mut wrong = me.clone();
+    wrong["role"] = serde_json::json!("caporale");
+    for (status, body) in [
+        (StatusCode::OK, wrong),
+        (StatusCode::OK, serde_json::json!({ "username": "a" })),
+        (StatusCode::CREATED, me.clone()),
+        (StatusCode::NOT_FOUND, serde_json::json!({ "error": "no" })),
+    ] {
+        let caught = std::panic::catch_unwind(|| check_response("get", "/api/me", status, &body));
+        assert!(caught.is_err(), "{status} {body} passed the check");
+    }
 }

@@ -12,8 +12,7 @@ use argon2::password_hash::{self, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -24,13 +23,16 @@ use crate::error::{AppError, AppResult};
 use crate::extract::AppJson;
 use crate::state::AppState;
 use crate::throttle::ClientAddr;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// The programme's regions: the rows the first migration puts in table `region` (a test keeps
 /// the two equal).
 pub const REGIONS: [&str; 5] = ["basilicata", "calabria", "campania", "puglia", "sicilia"];
 
 /// A staff member's role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "staff_role", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -47,7 +49,7 @@ pub enum Role {
 }
 
 /// The authenticated caller.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Staff {
     /// Staff id.
     pub staff_id: Uuid,
@@ -203,7 +205,7 @@ pub async fn create_staff(
 }
 
 /// A staff login to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewStaff {
     /// Login name: 3-64 of a-z, 0-9, `.`, `_`, `-`.
     pub username: String,
@@ -271,13 +273,13 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LoginResponse {
     token: String,
     expires_at: DateTime<Utc>,
@@ -289,6 +291,10 @@ struct LoginResponse {
 const MAX_USERNAME: usize = 64;
 const MAX_PASSWORD: usize = 1024;
 
+/// Signs a staff member in: a bearer token valid for the configured hours. Rate-limited per
+/// client address and per account (429 with `Retry-After`).
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse)))]
 async fn login(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
@@ -395,10 +401,13 @@ pub async fn purge_expired_sessions(conn: &mut PgConnection) -> AppResult<u64> {
 /// An argon2 hash of a random string, used to spend the same time on unknown usernames.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yV4dbnGqWXtVJ0GZJ6Rk1m6Q7yqG2GqJ8n7xP1mY0qI";
 
+/// Ends the session of the bearer token sent (if any).
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth",
+    responses((status = 200, body = LoggedOut)))]
 async fn logout(
     State(state): State<AppState>,
     parts: axum::http::HeaderMap,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<LoggedOut>> {
     if let Some(token) = parts
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -409,19 +418,28 @@ async fn logout(
             .execute(&state.db)
             .await?;
     }
-    Ok(Json(serde_json::json!({ "logged_out": true })))
+    Ok(Json(LoggedOut { logged_out: true }))
 }
 
+/// The answer to a logout.
+#[derive(Serialize, utoipa::ToSchema)]
+struct LoggedOut {
+    /// Always true: the token, if any, is no longer valid.
+    logged_out: bool,
+}
+
+/// The caller.
+#[utoipa::path(get, path = "/api/me", tag = "auth", responses((status = 200, body = Staff)))]
 async fn me(staff: Staff) -> Json<Staff> {
     Json(staff)
 }
 
 /// Routes: `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/me`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
 #[cfg(test)]

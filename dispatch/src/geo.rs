@@ -14,7 +14,9 @@ impl From<routing::matrix::Location> for LonLat {
 }
 
 /// A position as clients send it and as the service returns it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema,
+)]
 pub struct LonLat {
     /// Longitude, -180..=180.
     pub lon: f64,

@@ -81,6 +81,7 @@ pub mod geo;
 pub mod idempotency;
 pub mod ids;
 pub mod lines;
+pub mod openapi;
 pub mod places;
 pub mod reports;
 pub mod retention;
@@ -96,9 +97,7 @@ use std::future::Future;
 use anyhow::Context;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tower_http::trace::TraceLayer;
@@ -116,22 +115,8 @@ pub fn app(state: AppState) -> Router {
     use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
     telemetry::install();
     let limits = state.config.limits.clone();
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(telemetry::metrics_endpoint))
-        .route("/api/regions", get(regions))
-        .route("/api/openapi.yaml", get(openapi))
-        .merge(auth::router())
-        .merge(places::http::router())
-        .merge(cases::http::router())
-        .merge(budgets::http::router())
-        .merge(fleet::http::router())
-        .merge(bookings::http::router())
-        .merge(runs::http::router())
-        .merge(driver::http::router())
-        .merge(rides::http::router())
-        .merge(lines::http::router())
-        .merge(reports::http::router())
+    let (router, _doc) = openapi::routes().split_for_parts();
+    router
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -148,41 +133,91 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn health(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
+/// The service's health.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// `ok` or `unavailable`.
+    status: String,
+    /// `ok` or `unreachable`.
+    database: String,
+    /// PostGIS version, when the database answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    postgis: Option<String>,
+}
+
+/// Whether the service and its database answer.
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let postgis: Result<String, _> = sqlx::query_scalar("select postgis_lib_version()")
         .fetch_one(&state.db)
         .await;
     match postgis {
         Ok(v) => (
             StatusCode::OK,
-            Json(json!({ "status": "ok", "database": "ok", "postgis": v })),
+            Json(Health {
+                status: "ok".into(),
+                database: "ok".into(),
+                postgis: Some(v),
+            }),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
+                Json(Health {
+                    status: "unavailable".into(),
+                    database: "unreachable".into(),
+                    postgis: None,
+                }),
             )
         }
     }
 }
 
-/// The OpenAPI document of this service.
-pub const OPENAPI_YAML: &str = include_str!("../api/openapi.yaml");
+/// The routes of the service itself: health, metrics, regions and the OpenAPI document.
+fn service_routes() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(telemetry::metrics_endpoint))
+        .routes(routes!(regions))
+        .routes(routes!(openapi_json))
+        .routes(routes!(openapi_yaml))
+}
 
-async fn openapi() -> impl axum::response::IntoResponse {
+/// This document, as JSON.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/json")))]
+async fn openapi_json() -> impl axum::response::IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
-        OPENAPI_YAML,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        openapi::json(),
     )
 }
 
-#[derive(serde::Serialize, sqlx::FromRow)]
+/// This document, as YAML (also committed as `dispatch/api/openapi.yaml`).
+#[utoipa::path(get, path = "/api/openapi.yaml", tag = "service",
+    responses((status = 200, description = "The OpenAPI document", content_type = "application/yaml")))]
+async fn openapi_yaml() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/yaml")],
+        openapi::yaml(),
+    )
+}
+
+/// A region of the programme.
+#[derive(serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Region {
+    /// Code used in every region-scoped key, e.g. `puglia`.
     region_code: String,
+    /// Name.
     name: String,
 }
 
+/// The programme's regions.
+#[utoipa::path(get, path = "/api/regions", tag = "service",
+    responses((status = 200, body = Vec<Region>)))]
 async fn regions(
     State(state): State<AppState>,
     _staff: auth::Staff,

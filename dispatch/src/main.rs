@@ -36,6 +36,9 @@ enum Command {
     /// Run the retention job once now (the service also runs it periodically) and print what
     /// it did.
     Retention,
+    /// Print the OpenAPI document (YAML) generated from the code, without touching the
+    /// database: `dispatch openapi > dispatch/api/openapi.yaml`.
+    Openapi,
     /// Load the demo region (province of Foggia).
     SeedDemo {
         /// Load only when the database has no Poli yet.
@@ -53,12 +56,17 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Openapi) {
+        print!("{}", dispatch::openapi::yaml());
+        return Ok(());
+    }
     let config = Config::from_env()?;
     tracing::info!(?config, "configuration");
     let pool = dispatch::connect(&config).await?;
     dispatch::migrate(&pool).await?;
     match cli.command {
         Command::Migrate => tracing::info!("migrations applied"),
+        Command::Openapi => unreachable!("answered before connecting"),
         Command::Retention => {
             let state = AppState::new(pool, config);
             let report = dispatch::retention::run(&state)

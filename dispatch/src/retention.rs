@@ -19,7 +19,7 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// What one run did.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct RetentionReport {
     /// Expired sessions deleted.
     pub sessions_deleted: u64,

@@ -24,7 +24,7 @@ use crate::ids::{RideRequestId, RunId};
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What happened to a request booked for today.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum LiveOutcome {
     /// In a run, with a promised pickup time.
@@ -56,7 +56,7 @@ pub enum LiveOutcome {
 }
 
 /// What became of a new subscription on a day whose line run was already made.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LineJoin {
     /// The day.
     pub service_date: chrono::NaiveDate,

@@ -110,6 +110,8 @@ pub fn retention(action: &'static str, rows: u64) {
 
 /// `GET /metrics`: the Prometheus text. With `PASSAGGIO_METRICS_TOKEN` set, the bearer token
 /// must match it; without one, only loopback clients are answered.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics_endpoint(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,

@@ -4,11 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::db::{self, Booking};
@@ -24,13 +24,13 @@ use crate::service_day;
 use crate::state::{AppState, LiveOutcome};
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/ride-requests", post(book).get(list))
-        .route("/api/ride-requests/{id}", get(show))
-        .route("/api/ride-requests/{id}/cancel", post(cancel))
-        .route("/api/ride-requests/{id}/change", post(change))
-        .route("/api/appointments", post(create_appointment))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(book, list))
+        .routes(routes!(show))
+        .routes(routes!(cancel))
+        .routes(routes!(change))
+        .routes(routes!(create_appointment))
 }
 
 fn channel(staff: &Staff) -> AppResult<BookingChannel> {
@@ -73,7 +73,7 @@ async fn case_ref(
 }
 
 /// The answer to a booking.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Booked {
     /// The first day's request.
     pub request: RideRequestView,
@@ -139,6 +139,7 @@ async fn replay(
     )))
 }
 
+#[utoipa::path(post, path = "/api/ride-requests", tag = "bookings", request_body = NewRideRequest, params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer (200, `replayed`); the same key with another body is refused (422)")), responses((status = 201, body = Booked), (status = 200, description = "A replay of an earlier booking with the same key", body = Booked)))]
 async fn book(
     State(state): State<AppState>,
     staff: Staff,
@@ -297,11 +298,13 @@ async fn book_on(
     Ok(ids)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DayQuery {
     date: NaiveDate,
 }
 
+#[utoipa::path(get, path = "/api/ride-requests", tag = "bookings", params(DayQuery), responses((status = 200, body = Vec<RideRequestView>)))]
 async fn list(
     State(state): State<AppState>,
     staff: Staff,
@@ -319,13 +322,14 @@ async fn list(
     Ok(Json(list))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Detail {
     #[serde(flatten)]
     request: RideRequestView,
     history: Vec<StatusEvent>,
 }
 
+#[utoipa::path(get, path = "/api/ride-requests/{id}", tag = "bookings", responses((status = 200, body = Detail)), params(("id" = Uuid, Path)))]
 async fn show(
     State(state): State<AppState>,
     staff: Staff,
@@ -369,11 +373,12 @@ async fn reread(
     Ok((request, history))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CancelBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/ride-requests/{id}/cancel", tag = "bookings", request_body = CancelBody, responses((status = 200, body = Detail)), params(("id" = Uuid, Path)))]
 async fn cancel(
     State(state): State<AppState>,
     staff: Staff,
@@ -403,7 +408,7 @@ async fn cancel(
     Ok(Json(Detail { request, history }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ChangeBody {
     earliest_pickup: Option<chrono::NaiveTime>,
     latest_arrival: Option<chrono::NaiveTime>,
@@ -412,7 +417,7 @@ struct ChangeBody {
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Changed {
     #[serde(flatten)]
     detail: Detail,
@@ -422,6 +427,7 @@ struct Changed {
 /// Changes the times, passengers or wheelchair of a request that is not final. The request
 /// leaves its run (which is re-timed) and waits for the next plan, or, for today, is inserted
 /// live again: the answer says whether the new time could be kept.
+#[utoipa::path(post, path = "/api/ride-requests/{id}/change", tag = "bookings", request_body = ChangeBody, responses((status = 200, body = Changed)), params(("id" = Uuid, Path)))]
 async fn change(
     State(state): State<AppState>,
     staff: Staff,
@@ -528,7 +534,7 @@ async fn change(
 }
 
 /// An appointment with the transport to and from it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewAppointment {
     /// Case.
     pub case_id: Uuid,
@@ -551,7 +557,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct AppointmentBooked {
     appointment_id: Uuid,
     outbound: Uuid,
@@ -562,6 +568,7 @@ struct AppointmentBooked {
 /// Minutes between arrival and the start of an appointment.
 const ARRIVE_BEFORE_MIN: i64 = 15;
 
+#[utoipa::path(post, path = "/api/appointments", tag = "bookings", request_body = NewAppointment, params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key and body gets the first answer (200, `replayed`); the same key with another body is refused (422)")), responses((status = 201, body = AppointmentBooked), (status = 200, description = "A replay", body = AppointmentBooked)))]
 async fn create_appointment(
     State(state): State<AppState>,
     staff: Staff,

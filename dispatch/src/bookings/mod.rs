@@ -16,7 +16,9 @@ pub mod http;
 use serde::{Deserialize, Serialize};
 
 /// Why the person travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "ride_purpose", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RidePurpose {
@@ -33,7 +35,9 @@ pub enum RidePurpose {
 }
 
 /// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "ride_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RideStatus {
@@ -65,7 +69,9 @@ impl RideStatus {
 }
 
 /// Who booked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "booking_channel", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum BookingChannel {
@@ -89,7 +95,7 @@ use crate::geo::LonLat;
 
 /// One end of a trip as a client gives it: exactly one of a place, a meeting point, or a
 /// position (snapped to the nearest meeting point of the service area that contains it).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Endpoint {
     /// A place (farm, office, settlement...).
     pub place_id: Option<Uuid>,
@@ -100,7 +106,7 @@ pub struct Endpoint {
 }
 
 /// Where an endpoint resolved to.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Resolved {
     /// The place.
     pub place_id: Uuid,
@@ -117,7 +123,7 @@ pub struct Resolved {
 }
 
 /// A weekly repetition of a booking.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct Recurrence {
     /// ISO weekdays, 1 = Monday .. 7 = Sunday.
     pub weekdays: Vec<i16>,
@@ -126,7 +132,7 @@ pub struct Recurrence {
 }
 
 /// A ride request as a client sends it. Times are local (Europe/Rome) times of `service_date`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewRideRequest {
     /// The case of the person travelling.
     pub case_id: Uuid,
@@ -282,7 +288,7 @@ impl NewRideRequest {
 }
 
 /// A ride request as staff of its Polo see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RideRequestView {
     /// Region.
     pub region_code: String,
@@ -329,7 +335,7 @@ pub struct RideRequestView {
 }
 
 /// One entry of a request's status history.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StatusEvent {
     /// Status.
     pub status: RideStatus,

@@ -7,9 +7,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use sqlx::PgConnection;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::db::{self, ChargeOutcome};
@@ -23,17 +23,14 @@ use crate::extract::AppJson;
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/funding-sources", post(create_source))
-        .route("/api/funding-sources/{id}", get(get_balance))
-        .route("/api/funding-sources/{id}/ledger", get(get_ledger))
-        .route("/api/funding-sources/{id}/charges", post(create_charge))
-        .route(
-            "/api/funding-sources/{id}/corrections",
-            post(create_correction),
-        )
-        .route("/api/cases/{case_id}/budgets", get(case_budgets))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_source))
+        .routes(routes!(get_balance))
+        .routes(routes!(get_ledger))
+        .routes(routes!(create_charge))
+        .routes(routes!(create_correction))
+        .routes(routes!(case_budgets))
 }
 
 /// Audits a read of a person's budget against each of the person's cases.
@@ -83,6 +80,7 @@ async fn visible_source(
     Ok(src)
 }
 
+#[utoipa::path(post, path = "/api/funding-sources", tag = "budgets", request_body = NewFundingSource, responses((status = 201, body = Balance)))]
 async fn create_source(
     State(state): State<AppState>,
     staff: Staff,
@@ -119,6 +117,7 @@ async fn create_source(
     Ok((StatusCode::CREATED, Json(balance)))
 }
 
+#[utoipa::path(get, path = "/api/funding-sources/{id}", tag = "budgets", responses((status = 200, body = Balance)), params(("id" = Uuid, Path)))]
 async fn get_balance(
     State(state): State<AppState>,
     staff: Staff,
@@ -131,6 +130,7 @@ async fn get_balance(
     Ok(Json(balance))
 }
 
+#[utoipa::path(get, path = "/api/funding-sources/{id}/ledger", tag = "budgets", responses((status = 200, body = Vec<LedgerEntry>)), params(("id" = Uuid, Path)))]
 async fn get_ledger(
     State(state): State<AppState>,
     staff: Staff,
@@ -203,6 +203,7 @@ async fn check_charge_person(
     }
 }
 
+#[utoipa::path(post, path = "/api/funding-sources/{id}/charges", tag = "budgets", request_body = NewCharge, responses((status = 201, body = LedgerEntry), (status = 200, description = "A charge with this `external_ref` was written before: that entry", body = LedgerEntry)), params(("id" = Uuid, Path)))]
 async fn create_charge(
     State(state): State<AppState>,
     staff: Staff,
@@ -225,6 +226,7 @@ async fn create_charge(
     })
 }
 
+#[utoipa::path(post, path = "/api/funding-sources/{id}/corrections", tag = "budgets", request_body = NewCorrection, responses((status = 201, body = LedgerEntry)), params(("id" = Uuid, Path)))]
 async fn create_correction(
     State(state): State<AppState>,
     staff: Staff,
@@ -257,6 +259,7 @@ async fn create_correction(
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
+#[utoipa::path(get, path = "/api/cases/{case_id}/budgets", tag = "budgets", responses((status = 200, body = Vec<Balance>)), params(("case_id" = Uuid, Path)))]
 async fn case_budgets(
     State(state): State<AppState>,
     staff: Staff,

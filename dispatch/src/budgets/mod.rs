@@ -22,7 +22,9 @@ use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
 
 /// Kind of funding source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "funding_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum FundingKind {
@@ -36,7 +38,17 @@ pub enum FundingKind {
 
 /// The four areas of a Budget di Integrazione.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, sqlx::Type,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    utoipa::ToSchema,
 )]
 #[sqlx(type_name = "budget_area", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
@@ -62,7 +74,9 @@ impl BudgetArea {
 }
 
 /// Kind of ledger entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "ledger_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum LedgerKind {
@@ -84,7 +98,7 @@ pub struct ProgrammeRules {
 }
 
 /// A funding source to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewFundingSource {
     /// Region.
     pub region_code: String,
@@ -260,7 +274,7 @@ pub fn area_name(a: BudgetArea) -> &'static str {
 }
 
 /// A charge to write.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewCharge {
     /// Amount, cents, > 0.
     pub amount_cents: i64,
@@ -277,7 +291,7 @@ pub struct NewCharge {
 }
 
 /// A correction to write.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewCorrection {
     /// Entry corrected.
     pub corrects_entry_id: i64,
@@ -288,7 +302,7 @@ pub struct NewCorrection {
 }
 
 /// A ledger entry as returned by the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LedgerEntry {
     /// Id (increasing).
     pub ledger_entry_id: i64,
@@ -315,7 +329,7 @@ pub struct LedgerEntry {
 }
 
 /// A source row.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct FundingSource {
     /// Region.
     pub region_code: String,
@@ -340,7 +354,7 @@ pub struct FundingSource {
 }
 
 /// What is left of an area.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AreaBalance {
     /// Area.
     pub area: BudgetArea,
@@ -355,7 +369,7 @@ pub struct AreaBalance {
 }
 
 /// A source with what is spent and left.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Balance {
     /// The source.
     #[serde(flatten)]

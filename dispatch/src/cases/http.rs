@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{db, CaseAccess, CaseStatus, CaseView, NewCase, StatusChange};
@@ -15,14 +15,15 @@ use crate::extract::{AppJson, AppQuery};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/cases", post(create_case).get(list_cases))
-        .route("/api/cases/{case_id}", get(get_case))
-        .route("/api/cases/{case_id}/status", post(change_status))
-        .route("/api/cases/{case_id}/access-log", get(access_log))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_case, list_cases))
+        .routes(routes!(get_case))
+        .routes(routes!(change_status))
+        .routes(routes!(access_log))
 }
 
+#[utoipa::path(post, path = "/api/cases", tag = "cases", request_body = NewCase, responses((status = 201, body = CaseView)))]
 async fn create_case(
     State(state): State<AppState>,
     staff: Staff,
@@ -45,11 +46,13 @@ async fn create_case(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     status: Option<CaseStatus>,
 }
 
+#[utoipa::path(get, path = "/api/cases", tag = "cases", params(ListQuery), responses((status = 200, body = Vec<CaseView>)))]
 async fn list_cases(
     State(state): State<AppState>,
     staff: Staff,
@@ -67,6 +70,7 @@ async fn list_cases(
     Ok(Json(cases))
 }
 
+#[utoipa::path(get, path = "/api/cases/{case_id}", tag = "cases", responses((status = 200, body = CaseView)), params(("case_id" = Uuid, Path)))]
 async fn get_case(
     State(state): State<AppState>,
     staff: Staff,
@@ -82,6 +86,7 @@ async fn get_case(
     Ok(Json(view))
 }
 
+#[utoipa::path(post, path = "/api/cases/{case_id}/status", tag = "cases", request_body = StatusChange, responses((status = 200, body = CaseView)), params(("case_id" = Uuid, Path)))]
 async fn change_status(
     State(state): State<AppState>,
     staff: Staff,
@@ -99,6 +104,7 @@ async fn change_status(
     Ok(Json(view))
 }
 
+#[utoipa::path(get, path = "/api/cases/{case_id}/access-log", tag = "cases", responses((status = 200, body = Vec<CaseAccess>)), params(("case_id" = Uuid, Path)))]
 async fn access_log(
     State(state): State<AppState>,
     staff: Staff,

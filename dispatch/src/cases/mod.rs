@@ -12,7 +12,9 @@ use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
 
 /// State of a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "case_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
@@ -25,7 +27,9 @@ pub enum CaseStatus {
 }
 
 /// How the person reached the programme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "arrival_channel", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum ArrivalChannel {
@@ -42,7 +46,7 @@ pub enum ArrivalChannel {
 }
 
 /// A person and the case opened for them at the caller's Polo.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewCase {
     /// The name the person wants to be called by (no documents are stored).
     pub known_as: String,
@@ -87,7 +91,7 @@ impl NewCase {
 }
 
 /// A status change.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct StatusChange {
     /// New status.
     pub status: CaseStatus,
@@ -96,7 +100,7 @@ pub struct StatusChange {
 }
 
 /// A case as its Polo sees it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseView {
     /// Region.
     pub region_code: String,
@@ -131,7 +135,7 @@ pub struct CaseView {
 }
 
 /// One read of a case, from the audit trail.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct CaseAccess {
     /// Who read it.
     pub staff_id: Uuid,

@@ -6,10 +6,10 @@
 //! of a run that is not today's (Europe/Rome) → 404 as well: rider names are shown on the day only.
 
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use crate::auth::{Role, Staff};
@@ -22,13 +22,13 @@ use crate::runs::driving::{EventBatch, PositionBatch, RunStatus, StopKind, StopS
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/driver/api/runs", get(my_runs))
-        .route("/driver/api/runs/{run_id}", get(my_manifest))
-        .route("/driver/api/runs/{run_id}/events", post(post_events))
-        .route("/driver/api/runs/{run_id}/positions", post(post_positions))
-        .route("/api/runs/{run_id}/position", get(run_position))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(my_runs))
+        .routes(routes!(my_manifest))
+        .routes(routes!(post_events))
+        .routes(routes!(post_positions))
+        .routes(routes!(run_position))
 }
 
 /// A JSON body read with [`AppJson`], whose error names array elements with dots
@@ -63,17 +63,19 @@ async fn me_as_driver(state: &AppState, staff: &Staff) -> AppResult<DriverRef> {
         .ok_or_else(|| AppError::Forbidden("this login is not linked to a driver".into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DayQuery {
     date: Option<NaiveDate>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct MyRuns {
     date: NaiveDate,
     runs: Vec<RunHeader>,
 }
 
+#[utoipa::path(get, path = "/driver/api/runs", tag = "driver", params(DayQuery), responses((status = 200, body = MyRuns)))]
 async fn my_runs(
     State(state): State<AppState>,
     staff: Staff,
@@ -90,14 +92,14 @@ async fn my_runs(
 }
 
 /// The manifest: the run and its stops, with per rider only what the run needs.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Manifest {
     #[serde(flatten)]
     run: RunHeader,
     stops: Vec<DriverStop>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DriverStop {
     seq: i32,
     /// Stable across re-plans: the phone should report events with it.
@@ -116,7 +118,7 @@ struct DriverStop {
     rider: Option<DriverRider>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct DriverRider {
     known_as: String,
     passengers: i16,
@@ -152,6 +154,7 @@ impl From<ManifestRow> for DriverStop {
     }
 }
 
+#[utoipa::path(get, path = "/driver/api/runs/{run_id}", tag = "driver", responses((status = 200, body = Manifest)), params(("run_id" = Uuid, Path)))]
 async fn my_manifest(
     State(state): State<AppState>,
     staff: Staff,
@@ -195,6 +198,7 @@ fn is_transient(e: &AppError) -> bool {
         if matches!(d.code().as_deref(), Some("40P01" | "40001")))
 }
 
+#[utoipa::path(post, path = "/driver/api/runs/{run_id}/events", tag = "driver", request_body = EventBatch, responses((status = 200, body = UploadResult)), params(("run_id" = Uuid, Path)))]
 async fn post_events(
     State(state): State<AppState>,
     staff: Staff,
@@ -227,12 +231,13 @@ async fn post_events(
     Ok(Json(result))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct PositionsResult {
     accepted: usize,
     duplicates: Vec<Uuid>,
 }
 
+#[utoipa::path(post, path = "/driver/api/runs/{run_id}/positions", tag = "driver", request_body = PositionBatch, responses((status = 200, body = PositionsResult)), params(("run_id" = Uuid, Path)))]
 async fn post_positions(
     State(state): State<AppState>,
     staff: Staff,
@@ -262,7 +267,7 @@ async fn post_positions(
     Ok(Json(result))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct RunPosition {
     run_id: Uuid,
     status: RunStatus,
@@ -270,6 +275,7 @@ struct RunPosition {
     position: Option<LatestPosition>,
 }
 
+#[utoipa::path(get, path = "/api/runs/{run_id}/position", tag = "driver", responses((status = 200, body = RunPosition)), params(("run_id" = Uuid, Path)))]
 async fn run_position(
     State(state): State<AppState>,
     staff: Staff,

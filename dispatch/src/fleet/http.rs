@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{db, Driver, NewDriver, NewVehicle, Vehicle};
 use crate::auth::{create_staff, hash_password, NewStaff, Role, Staff};
@@ -14,12 +14,13 @@ use crate::geo::LonLat;
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/vehicles", post(create_vehicle).get(list_vehicles))
-        .route("/api/drivers", post(create_driver).get(list_drivers))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_vehicle, list_vehicles))
+        .routes(routes!(create_driver, list_drivers))
 }
 
+#[utoipa::path(post, path = "/api/vehicles", tag = "fleet", request_body = NewVehicle, responses((status = 201, body = Vehicle)))]
 async fn create_vehicle(
     State(state): State<AppState>,
     staff: Staff,
@@ -33,7 +34,8 @@ async fn create_vehicle(
     Ok((StatusCode::CREATED, Json(vehicle)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct VehicleQuery {
     region: String,
     lon: Option<f64>,
@@ -42,6 +44,7 @@ struct VehicleQuery {
 }
 
 /// Vehicles of a region; with `lon`/`lat`, nearest depot first (candidate vehicles for a point).
+#[utoipa::path(get, path = "/api/vehicles", tag = "fleet", params(VehicleQuery), responses((status = 200, body = Vec<Vehicle>)))]
 async fn list_vehicles(
     State(state): State<AppState>,
     staff: Staff,
@@ -70,6 +73,7 @@ async fn list_vehicles(
     Ok(Json(vehicles))
 }
 
+#[utoipa::path(post, path = "/api/drivers", tag = "fleet", request_body = NewDriver, responses((status = 201, body = Driver)))]
 async fn create_driver(
     State(state): State<AppState>,
     staff: Staff,
@@ -107,11 +111,13 @@ async fn create_driver(
     Ok((StatusCode::CREATED, Json(driver)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RegionQuery {
     region: String,
 }
 
+#[utoipa::path(get, path = "/api/drivers", tag = "fleet", params(RegionQuery), responses((status = 200, body = Vec<Driver>)))]
 async fn list_drivers(
     State(state): State<AppState>,
     staff: Staff,

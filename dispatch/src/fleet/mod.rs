@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult};
 use crate::geo::{non_blank, LonLat};
 
 /// A vehicle to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewVehicle {
     /// Region.
     pub region_code: String,
@@ -66,7 +66,7 @@ impl NewVehicle {
 }
 
 /// A vehicle as returned by the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Vehicle {
     /// Region.
     pub region_code: String,
@@ -97,7 +97,7 @@ pub struct Vehicle {
 }
 
 /// A driver to create, with their login.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewDriver {
     /// Region.
     pub region_code: String,
@@ -112,7 +112,7 @@ pub struct NewDriver {
 }
 
 /// A driver as returned by the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Driver {
     /// Region.
     pub region_code: String,

@@ -3,10 +3,10 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
@@ -28,20 +28,17 @@ const READERS: &[Role] = &[
 const PLANNERS: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/lines", post(create_line).get(list_lines))
-        .route("/api/lines/passing", get(passing))
-        .route("/api/lines/{line_id}", get(get_line))
-        .route("/api/lines/{line_id}/subscriptions", post(subscribe))
-        .route(
-            "/api/lines/{line_id}/subscriptions/{subscription_id}/end",
-            post(end_subscription),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_line, list_lines))
+        .routes(routes!(passing))
+        .routes(routes!(get_line))
+        .routes(routes!(subscribe))
+        .routes(routes!(end_subscription))
 }
 
 /// A line with its stops; subscriber identities only for the caller's own Polo.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LineDetail {
     #[serde(flatten)]
     line: Line,
@@ -76,6 +73,7 @@ async fn detail(conn: &mut sqlx::PgConnection, staff: &Staff, line: Line) -> App
     })
 }
 
+#[utoipa::path(post, path = "/api/lines", tag = "lines", request_body = NewLine, responses((status = 201, body = LineDetail)))]
 async fn create_line(
     State(state): State<AppState>,
     staff: Staff,
@@ -94,13 +92,14 @@ async fn create_line(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     region: String,
     date: Option<NaiveDate>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct LineSummary {
     #[serde(flatten)]
     line: Line,
@@ -112,6 +111,7 @@ struct LineSummary {
     seats_free: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/lines", tag = "lines", params(ListQuery), responses((status = 200, body = Vec<LineSummary>)))]
 async fn list_lines(
     State(state): State<AppState>,
     staff: Staff,
@@ -136,6 +136,7 @@ async fn list_lines(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/api/lines/{line_id}", tag = "lines", responses((status = 200, body = LineDetail)), params(("line_id" = Uuid, Path)))]
 async fn get_line(
     State(state): State<AppState>,
     staff: Staff,
@@ -152,6 +153,7 @@ async fn get_line(
     Ok(Json(out))
 }
 
+#[utoipa::path(post, path = "/api/lines/{line_id}/subscriptions", tag = "lines", request_body = NewSubscription, responses((status = 201, body = Subscribed)), params(("line_id" = Uuid, Path)))]
 async fn subscribe(
     State(state): State<AppState>,
     staff: Staff,
@@ -178,7 +180,7 @@ async fn subscribe(
 
 /// A new subscription, and the runs of the line already made for its days that it joined
 /// (or why not).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct Subscribed {
     #[serde(flatten)]
     subscription: Subscription,
@@ -186,12 +188,13 @@ struct Subscribed {
 }
 
 /// Optional body of `.../end`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EndBody {
     /// Last day the person travels; defaults to today (Europe/Rome).
     valid_to: Option<NaiveDate>,
 }
 
+#[utoipa::path(post, path = "/api/lines/{line_id}/subscriptions/{subscription_id}/end", tag = "lines", request_body = EndBody, responses((status = 200, body = Subscription)), params(("line_id" = Uuid, Path), ("subscription_id" = Uuid, Path)))]
 async fn end_subscription(
     State(state): State<AppState>,
     staff: Staff,
@@ -216,7 +219,8 @@ async fn end_subscription(
     Ok(Json(sub))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PassingQuery {
     region: String,
     date: NaiveDate,
@@ -227,6 +231,7 @@ struct PassingQuery {
     radius_m: Option<f64>,
 }
 
+#[utoipa::path(get, path = "/api/lines/passing", tag = "lines", params(PassingQuery), responses((status = 200, body = Vec<db::PassingLine>)))]
 async fn passing(
     State(state): State<AppState>,
     staff: Staff,

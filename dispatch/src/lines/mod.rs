@@ -25,7 +25,7 @@ use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
 
 /// A stop of a line to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewStop {
     /// The place (settlement, farm, packing house...).
     pub place_id: Uuid,
@@ -36,7 +36,7 @@ pub struct NewStop {
 }
 
 /// A line to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewLine {
     /// Name, e.g. "Borgo Mezzanone - Tricarico".
     pub name: String,
@@ -197,7 +197,7 @@ impl NewLine {
 }
 
 /// A subscription to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewSubscription {
     /// The person's case (of the caller's Polo).
     pub case_id: Uuid,
@@ -267,7 +267,9 @@ impl NewSubscription {
 }
 
 /// What a subscription may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "subscription_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
@@ -278,7 +280,7 @@ pub enum SubscriptionStatus {
 }
 
 /// A stop of a line as the API returns it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LineStop {
     /// Position in the line, from 0.
     pub seq: i16,
@@ -299,7 +301,7 @@ pub struct LineStop {
 }
 
 /// A line as the API returns it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Line {
     /// Region.
     pub region_code: String,
@@ -338,7 +340,7 @@ impl Line {
 }
 
 /// A subscription as the case's Polo sees it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Subscription {
     /// Id.
     pub subscription_id: Uuid,

@@ -2,9 +2,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::{db, MeetingPoint, NewMeetingPoint, NewPlace, NewPolo, Place, PlaceKind, Polo};
@@ -21,21 +21,16 @@ const PLANNERS: &[Role] = &[
 ];
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/poli", post(create_polo).get(list_poli))
-        .route("/api/places", post(create_place).get(list_places))
-        .route(
-            "/api/places/{place_id}/meeting-points",
-            post(create_meeting_point).get(list_meeting_points),
-        )
-        .route("/api/meeting-points/nearest", get(nearest_meeting_points))
-        .route(
-            "/api/service-areas",
-            post(create_service_area).get(list_service_areas),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_polo, list_poli))
+        .routes(routes!(create_place, list_places))
+        .routes(routes!(create_meeting_point, list_meeting_points))
+        .routes(routes!(nearest_meeting_points))
+        .routes(routes!(create_service_area, list_service_areas))
 }
 
+#[utoipa::path(post, path = "/api/poli", tag = "places", request_body = NewPolo, responses((status = 201, body = Polo)))]
 async fn create_polo(
     State(state): State<AppState>,
     staff: Staff,
@@ -50,11 +45,13 @@ async fn create_polo(
     Ok((StatusCode::CREATED, Json(polo)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RegionQuery {
     region: String,
 }
 
+#[utoipa::path(get, path = "/api/poli", tag = "places", params(RegionQuery), responses((status = 200, body = Vec<Polo>)))]
 async fn list_poli(
     State(state): State<AppState>,
     staff: Staff,
@@ -66,6 +63,7 @@ async fn list_poli(
     Ok(Json(db::list_poli(&mut conn, &q.region).await?))
 }
 
+#[utoipa::path(post, path = "/api/places", tag = "places", request_body = NewPlace, responses((status = 201, body = Place)))]
 async fn create_place(
     State(state): State<AppState>,
     staff: Staff,
@@ -80,7 +78,8 @@ async fn create_place(
     Ok((StatusCode::CREATED, Json(place)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PlacesQuery {
     region: String,
     kind: Option<PlaceKind>,
@@ -89,6 +88,7 @@ struct PlacesQuery {
     radius_m: Option<f64>,
 }
 
+#[utoipa::path(get, path = "/api/places", tag = "places", params(PlacesQuery), responses((status = 200, body = Vec<Place>)))]
 async fn list_places(
     State(state): State<AppState>,
     staff: Staff,
@@ -120,6 +120,7 @@ async fn list_places(
     Ok(Json(places))
 }
 
+#[utoipa::path(post, path = "/api/places/{place_id}/meeting-points", tag = "places", request_body = NewMeetingPoint, responses((status = 201, body = MeetingPoint)), params(("place_id" = Uuid, Path)))]
 async fn create_meeting_point(
     State(state): State<AppState>,
     staff: Staff,
@@ -135,6 +136,7 @@ async fn create_meeting_point(
     Ok((StatusCode::CREATED, Json(mp)))
 }
 
+#[utoipa::path(get, path = "/api/places/{place_id}/meeting-points", tag = "places", responses((status = 200, body = Vec<MeetingPoint>)), params(("place_id" = Uuid, Path)))]
 async fn list_meeting_points(
     State(state): State<AppState>,
     staff: Staff,
@@ -149,7 +151,8 @@ async fn list_meeting_points(
     Ok(Json(points))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct NearestQuery {
     region: String,
     lon: f64,
@@ -157,6 +160,7 @@ struct NearestQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/meeting-points/nearest", tag = "places", params(NearestQuery), responses((status = 200, body = Vec<MeetingPoint>)))]
 async fn nearest_meeting_points(
     State(state): State<AppState>,
     staff: Staff,
@@ -180,7 +184,7 @@ async fn nearest_meeting_points(
 }
 
 /// A service area to create: one polygon ring of lon/lat points, closed or not.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewServiceArea {
     region_code: String,
     name: String,
@@ -191,6 +195,7 @@ struct NewServiceArea {
 use super::db::AREA_COLUMNS;
 use super::ServiceArea;
 
+#[utoipa::path(post, path = "/api/service-areas", tag = "places", request_body = NewServiceArea, responses((status = 201, body = ServiceArea)))]
 async fn create_service_area(
     State(state): State<AppState>,
     staff: Staff,
@@ -244,6 +249,7 @@ async fn create_service_area(
     Ok((StatusCode::CREATED, Json(area)))
 }
 
+#[utoipa::path(get, path = "/api/service-areas", tag = "places", params(RegionQuery), responses((status = 200, body = Vec<ServiceArea>)))]
 async fn list_service_areas(
     State(state): State<AppState>,
     staff: Staff,

@@ -14,7 +14,9 @@ use crate::error::{AppError, AppResult};
 use crate::geo::{non_blank, LonLat};
 
 /// Hub or spoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "polo_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum PoloKind {
@@ -25,7 +27,9 @@ pub enum PoloKind {
 }
 
 /// Kind of territory a Polo serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "area_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum AreaKind {
@@ -38,7 +42,9 @@ pub enum AreaKind {
 }
 
 /// What a place is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "place_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum PlaceKind {
@@ -61,7 +67,7 @@ pub enum PlaceKind {
 }
 
 /// An opening period of a Polo.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpeningPeriod {
     /// Days, e.g. `["mon", "tue"]`.
     pub days: Vec<String>,
@@ -72,7 +78,7 @@ pub struct OpeningPeriod {
 }
 
 /// A Polo to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewPolo {
     /// Region code, e.g. `puglia`.
     pub region_code: String,
@@ -150,7 +156,7 @@ impl NewPolo {
 }
 
 /// A Polo as returned by the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Polo {
     /// Region.
     pub region_code: String,
@@ -171,11 +177,12 @@ pub struct Polo {
     /// Latitude.
     pub lat: f64,
     /// Opening hours.
+    #[schema(value_type = Vec<OpeningPeriod>)]
     pub opening_hours: sqlx::types::Json<Vec<OpeningPeriod>>,
 }
 
 /// A place to create.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewPlace {
     /// Region code.
     pub region_code: String,
@@ -215,7 +222,7 @@ impl NewPlace {
 }
 
 /// A place as returned by the API, with its distance when the query had a position.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Place {
     /// Region.
     pub region_code: String,
@@ -238,7 +245,7 @@ pub struct Place {
 }
 
 /// A meeting point to create at a place.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct NewMeetingPoint {
     /// Name, e.g. "Ingresso nord".
     pub name: String,
@@ -262,7 +269,7 @@ impl NewMeetingPoint {
 }
 
 /// A meeting point as returned by the API.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct MeetingPoint {
     /// Region.
     pub region_code: String,
@@ -286,7 +293,7 @@ pub struct MeetingPoint {
 
 /// A service area: where the transport reaches (a position booked outside every area of its
 /// region is refused).
-#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ServiceArea {
     /// Region.
     pub region_code: String,

@@ -158,7 +158,7 @@ pub async fn counts(conn: &mut PgConnection, p: &Params) -> AppResult<Counts> {
 }
 
 /// Requests not served, by what happened and why.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct NotServed {
     /// `refused` (when booked) or `unserved` (planned out or never carried).
     pub status: String,
@@ -276,7 +276,7 @@ pub async fn fleet(conn: &mut PgConnection, p: &Params) -> AppResult<Fleet> {
 }
 
 /// Served rides per category.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ByCategory {
     /// work, training, polo, health, questura, job_centre, public_office, return, other.
     pub category: String,
@@ -300,7 +300,7 @@ pub async fn by_category(conn: &mut PgConnection, p: &Params) -> AppResult<Vec<B
 }
 
 /// Rides with a cost, by who paid.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ByFunding {
     /// integration_budget, transport_fund, employer_contribution, or unfunded.
     pub funding: String,

@@ -13,14 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{Days, NaiveDate, NaiveTime, Timelike};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -44,19 +44,21 @@ const FEED_ROLES: &[Role] = &[
 ];
 
 /// Routes of the feed.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/reports/gtfs", get(feed))
-        .route("/api/reports/gtfs/publication", post(publication))
-        .route("/open-data/{region}/gtfs.zip", get(public_feed))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(feed))
+        .routes(routes!(publication))
+        .routes(routes!(public_feed))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
     region: Option<String>,
     coarsened: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/reports/gtfs", tag = "reports", params(FeedQuery), responses((status = 200, description = "A GTFS zip", content_type = "application/zip")))]
 async fn feed(
     State(state): State<AppState>,
     staff: Staff,
@@ -84,6 +86,7 @@ async fn feed(
     Ok(zip_response(region, coarsened, zip))
 }
 
+#[utoipa::path(get, path = "/open-data/{region}/gtfs.zip", tag = "reports", responses((status = 200, description = "The coarsened public GTFS zip, where published", content_type = "application/zip")), params(("region" = String, Path)))]
 async fn public_feed(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -104,22 +107,26 @@ async fn public_feed(
     Ok(zip_response(region, true, zip))
 }
 
-#[derive(Debug, Deserialize)]
+/// Whether the coarsened feed is public.
+#[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 struct Publication {
     public: bool,
 }
 
 /// Turns the public coarsened feed on or off (programme admin).
+#[utoipa::path(post, path = "/api/reports/gtfs/publication", tag = "reports", request_body = Publication, responses((status = 200, body = Publication)))]
 async fn publication(
     State(state): State<AppState>,
     staff: Staff,
     AppJson(body): AppJson<Publication>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<Publication>> {
     staff.require(&[Role::ProgrammeAdmin])?;
     let mut conn = state.db.acquire().await?;
     crate::budgets::db::set_gtfs_public_coarsened(&mut conn, body.public).await?;
     tracing::info!(staff = %staff.username, public = body.public, "public GTFS feed setting");
-    Ok(Json(serde_json::json!({ "public": body.public })))
+    Ok(Json(Publication {
+        public: body.public,
+    }))
 }
 
 fn zip_response(region: &str, coarsened: bool, zip: Vec<u8>) -> Response {

@@ -8,12 +8,12 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use routing::matrix::Location;
 use routing::travel::{Calibration, FallbackModel};
 use serde::Serialize;
 use sqlx::PgConnection;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::db::{self, ByCategory, ByFunding, NotServed, Params};
@@ -24,16 +24,16 @@ use crate::extract::AppQuery;
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/reports/service", get(service))
-        .route("/api/reports/programme", get(programme))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(service))
+        .routes(routes!(programme))
         .merge(super::gtfs::router())
         .merge(super::oversight::router())
 }
 
 /// The scope with names, as shown in a report.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ScopeView {
     region_code: String,
     from: chrono::NaiveDate,
@@ -76,7 +76,7 @@ async fn scope_view(conn: &mut PgConnection, scope: &Scope) -> AppResult<ScopeVi
 }
 
 /// A share with its parts.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Share {
     of: i64,
     count: i64,
@@ -102,7 +102,7 @@ fn per(a: i64, b: i64) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RideTimes {
     rides: usize,
     mean_s: Option<f64>,
@@ -112,7 +112,7 @@ struct RideTimes {
     ratio_p95: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Costs {
     total_cents: i64,
     unfunded_cents: i64,
@@ -121,7 +121,7 @@ struct Costs {
 }
 
 /// The service indicators (definitions: docs/reporting.md).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ServiceReport {
     scope: ScopeView,
     definitions: &'static str,
@@ -189,6 +189,7 @@ async fn today(_conn: &mut PgConnection, state: &AppState) -> AppResult<chrono::
     Ok(crate::service_day::day_of(state.now()))
 }
 
+#[utoipa::path(get, path = "/api/reports/service", tag = "reports", params(RawScope), responses((status = 200, content((ServiceReport = "application/json"), (String = "text/csv")))))]
 async fn service(
     State(state): State<AppState>,
     staff: Staff,
@@ -417,7 +418,7 @@ fn csv_response(filename: &str, body: Vec<u8>) -> Response {
 }
 
 /// One published cell of the programme indicators.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProgrammeCell {
     month: String,
     polo_id: Option<Uuid>,
@@ -429,7 +430,7 @@ struct ProgrammeCell {
     suppressed: Option<Suppressed>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct ProgrammeReport {
     scope: ScopeView,
     definitions: &'static str,
@@ -437,6 +438,7 @@ struct ProgrammeReport {
     cells: Vec<ProgrammeCell>,
 }
 
+#[utoipa::path(get, path = "/api/reports/programme", tag = "reports", params(RawScope), responses((status = 200, content((ProgrammeReport = "application/json"), (String = "text/csv")))))]
 async fn programme(
     State(state): State<AppState>,
     staff: Staff,

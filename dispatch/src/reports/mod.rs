@@ -48,7 +48,7 @@ pub const SERVICE_CATEGORIES: [&str; 3] = ["health", "questura", "job_centre"];
 pub const REPORT_ROLES: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
 
 /// What a report covers, checked against who asks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Scope {
     /// Region.
     pub region_code: String,
@@ -63,7 +63,8 @@ pub struct Scope {
 }
 
 /// The raw query parameters of a report, all text so that every error names its parameter.
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RawScope {
     /// `region`.
     pub region: Option<String>,
@@ -195,7 +196,7 @@ pub struct Cell {
 }
 
 /// Why a cell is not published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Suppressed {
     /// It counts fewer people than the threshold.

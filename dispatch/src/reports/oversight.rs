@@ -20,11 +20,11 @@
 //! first and last time, by whom), and so is every review (`oversight_review`, insert-only).
 
 use std::collections::BTreeMap;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -52,18 +52,15 @@ pub const NO_SHOW_MIN_DAYS: usize = 2;
 pub const ODD_HOURS_MIN_BOOKINGS: i64 = 3;
 
 /// Routes of the oversight.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/reports/oversight", get(flags))
-        .route("/api/reports/oversight/reviews", post(review))
-        .route(
-            "/api/reports/oversight/declarations",
-            get(list_declarations).post(declare),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(flags))
+        .routes(routes!(review))
+        .routes(routes!(declare, list_declarations))
 }
 
 /// A flag for a coordinator to look at.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Flag {
     /// Stable key of the pattern (kind and subject), used to record reviews.
     pub flag_key: String,
@@ -84,7 +81,7 @@ pub struct Flag {
 }
 
 /// A recorded review.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ReviewView {
     /// Who.
     pub reviewed_by: String,
@@ -472,7 +469,7 @@ pub async fn compute(conn: &mut PgConnection, s: &Scope, polo: Uuid) -> AppResul
     Ok(out)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct FlagsView {
     region_code: String,
     polo_id: Uuid,
@@ -482,6 +479,7 @@ struct FlagsView {
     flags: Vec<Flag>,
 }
 
+#[utoipa::path(get, path = "/api/reports/oversight", tag = "reports", params(RawScope), responses((status = 200, body = FlagsView)))]
 async fn flags(
     State(state): State<AppState>,
     staff: Staff,
@@ -548,14 +546,14 @@ async fn flags(
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewReview {
     flag_key: String,
     outcome: Outcome,
     note: String,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, sqlx::Type)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema)]
 #[sqlx(type_name = "oversight_outcome", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 enum Outcome {
@@ -564,7 +562,7 @@ enum Outcome {
     Escalated,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Reviewed {
     review_id: i64,
     flag_key: String,
@@ -574,6 +572,7 @@ struct Reviewed {
 }
 
 /// Records that the coordinator looked at a flag of their Polo and what they concluded.
+#[utoipa::path(post, path = "/api/reports/oversight/reviews", tag = "reports", request_body = NewReview, responses((status = 201, body = Reviewed)))]
 async fn review(
     State(state): State<AppState>,
     staff: Staff,
@@ -610,7 +609,7 @@ async fn review(
     Ok((StatusCode::CREATED, Json(r)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 struct NewDeclaration {
     place_id: Uuid,
     declared_workers: i32,
@@ -619,7 +618,7 @@ struct NewDeclaration {
     source: String,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Declaration {
     declaration_id: Uuid,
     place_id: Uuid,
@@ -634,6 +633,7 @@ const DECLARATION_COLUMNS: &str = "d.declaration_id, d.place_id, p.name as workp
     d.declared_workers, d.valid_from, d.valid_to, d.source";
 
 /// Records how many workers a farm or packing house declared for a period.
+#[utoipa::path(post, path = "/api/reports/oversight/declarations", tag = "reports", request_body = NewDeclaration, responses((status = 201, body = Declaration)))]
 async fn declare(
     State(state): State<AppState>,
     staff: Staff,
@@ -689,11 +689,13 @@ async fn declare(
     Ok((StatusCode::CREATED, Json(d)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RegionQuery {
     region: String,
 }
 
+#[utoipa::path(get, path = "/api/reports/oversight/declarations", tag = "reports", params(RegionQuery), responses((status = 200, body = Vec<Declaration>)))]
 async fn list_declarations(
     State(state): State<AppState>,
     staff: Staff,

@@ -3,10 +3,10 @@
 //! taken, missed, cost, what is left of each budget area). Every read is audited.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::db::{self, CaseRideRow, StatusChange};
@@ -18,19 +18,19 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/cases/{case_id}/rides", get(case_rides))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(case_rides))
 }
 
 /// A case's rides as its Polo sees them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct CaseRides {
     case_id: Uuid,
     summary: Summary,
     timeline: Vec<TimelineEntry>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Summary {
     rides_taken: usize,
     rides_missed: usize,
@@ -42,7 +42,7 @@ struct Summary {
     budgets: Vec<BudgetLeft>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct BudgetLeft {
     funding_source_id: Uuid,
     name: String,
@@ -65,7 +65,7 @@ impl From<Balance> for BudgetLeft {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct TimelineEntry {
     ride_request_id: Uuid,
     purpose: RidePurpose,
@@ -80,14 +80,14 @@ struct TimelineEntry {
     ride: Option<RideView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct HistoryEntry {
     status: RideStatus,
     reason: Option<String>,
     changed_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct RideView {
     outcome: RideOutcome,
     picked_up_at: Option<DateTime<Utc>>,
@@ -140,6 +140,7 @@ fn timeline(rows: Vec<CaseRideRow>, history: &[StatusChange]) -> Vec<TimelineEnt
         .collect()
 }
 
+#[utoipa::path(get, path = "/api/cases/{case_id}/rides", tag = "rides", responses((status = 200, body = CaseRides)), params(("case_id" = Uuid, Path)))]
 async fn case_rides(
     State(state): State<AppState>,
     staff: Staff,

@@ -24,7 +24,9 @@ use crate::budgets::BudgetArea;
 use crate::places::PlaceKind;
 
 /// What happened to a planned ride.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "ride_outcome", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RideOutcome {
@@ -35,7 +37,9 @@ pub enum RideOutcome {
 }
 
 /// How the programme prices a ride (`programme_config.ride_cost_mode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "ride_cost_mode", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum CostMode {

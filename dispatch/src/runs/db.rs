@@ -265,7 +265,7 @@ pub async fn insert_stops(
 }
 
 /// A run as the coordinators see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RunView {
     /// Id.
     pub run_id: Uuid,
@@ -291,7 +291,7 @@ pub struct RunView {
 }
 
 /// A stop as the coordinators see it: no names of riders (those are in the Polo's views).
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct StopView {
     /// Order.
     pub seq: i32,

@@ -1,11 +1,11 @@
 //! HTTP routes for planning jobs, the day's runs, and manual moves.
 
 use std::time::Duration;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -21,18 +21,18 @@ use crate::state::AppState;
 const PLANNERS: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
 
 /// Routes of this module.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/plans", post(create_plan))
-        .route("/api/plans/{id}", get(get_plan))
-        .route("/api/runs", get(list_runs))
-        .route("/api/ride-requests/clusters", get(clusters))
-        .route("/api/ride-requests/{id}/move", post(move_request))
-        .route("/api/runs/{run_id}/driver", post(assign_driver))
-        .route("/api/lines/materialise", post(materialise_lines))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_plan))
+        .routes(routes!(get_plan))
+        .routes(routes!(list_runs))
+        .routes(routes!(clusters))
+        .routes(routes!(move_request))
+        .routes(routes!(assign_driver))
+        .routes(routes!(materialise_lines))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct MaterialiseBody {
     region_code: String,
     date: NaiveDate,
@@ -40,6 +40,7 @@ struct MaterialiseBody {
 
 /// The day's runs of the work lines (the planning makes them too; this is for a day that is
 /// not planned, or to see what a day's lines become).
+#[utoipa::path(post, path = "/api/lines/materialise", tag = "runs", request_body = MaterialiseBody, responses((status = 200, body = super::line_runs::Materialised)))]
 async fn materialise_lines(
     State(state): State<AppState>,
     staff: Staff,
@@ -55,7 +56,7 @@ async fn materialise_lines(
     Ok(Json(done))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewPlan {
     region_code: String,
     service_date: NaiveDate,
@@ -68,7 +69,7 @@ fn yes() -> bool {
     true
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct PlanJob {
     plan_job_id: Uuid,
     region_code: String,
@@ -86,12 +87,13 @@ struct PlanJob {
     unserved: Vec<UnservedView>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct UnservedView {
     ride_request_id: Uuid,
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/plans", tag = "runs", request_body = NewPlan, responses((status = 202, body = PlanJob)))]
 async fn create_plan(
     State(state): State<AppState>,
     staff: Staff,
@@ -141,6 +143,7 @@ async fn load_job(state: &AppState, id: Uuid) -> AppResult<PlanJob> {
     Ok(job)
 }
 
+#[utoipa::path(get, path = "/api/plans/{id}", tag = "runs", responses((status = 200, body = PlanJob)), params(("id" = Uuid, Path)))]
 async fn get_plan(
     State(state): State<AppState>,
     staff: Staff,
@@ -152,12 +155,14 @@ async fn get_plan(
     Ok(Json(job))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DayQuery {
     region: String,
     date: NaiveDate,
 }
 
+#[utoipa::path(get, path = "/api/runs", tag = "runs", params(DayQuery), responses((status = 200, body = Vec<RunView>)))]
 async fn list_runs(
     State(state): State<AppState>,
     staff: Staff,
@@ -169,11 +174,12 @@ async fn list_runs(
     Ok(Json(db::runs_of_day(&mut conn, &q.region, q.date).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct MoveBody {
     run_id: Uuid,
 }
 
+#[utoipa::path(post, path = "/api/ride-requests/{id}/move", tag = "runs", request_body = MoveBody, responses((status = 200, body = LiveOutcome)), params(("id" = Uuid, Path)))]
 async fn move_request(
     State(state): State<AppState>,
     staff: Staff,
@@ -198,18 +204,26 @@ async fn move_request(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AssignBody {
     driver_id: Uuid,
 }
 
+/// A run and the driver now on it.
+#[derive(Serialize, utoipa::ToSchema)]
+struct Assigned {
+    run_id: Uuid,
+    driver_id: Uuid,
+}
+
 /// Gives a run to a driver of its region (work-line runs have none until assigned).
+#[utoipa::path(post, path = "/api/runs/{run_id}/driver", tag = "runs", request_body = AssignBody, responses((status = 200, body = Assigned)), params(("run_id" = Uuid, Path)))]
 async fn assign_driver(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<Uuid>,
     AppJson(body): AppJson<AssignBody>,
-) -> AppResult<Json<serde_json::Value>> {
+) -> AppResult<Json<Assigned>> {
     staff.require(PLANNERS)?;
     let mut tx = state.db.begin().await?;
     let region: String =
@@ -237,12 +251,14 @@ async fn assign_driver(
     super::crew::assign_to(&mut tx, id, body.driver_id).await?;
     crate::bookings::db::confirm_planned_on_run(&mut tx, id.into()).await?;
     tx.commit().await?;
-    Ok(Json(
-        serde_json::json!({ "run_id": id, "driver_id": body.driver_id }),
-    ))
+    Ok(Json(Assigned {
+        run_id: id,
+        driver_id: body.driver_id,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ClusterQuery {
     region: String,
     date: NaiveDate,
@@ -250,7 +266,7 @@ struct ClusterQuery {
 }
 
 /// Requests of a day grouped by where people are picked up: counts only, no identities.
-#[derive(Serialize, sqlx::FromRow)]
+#[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
 struct Cluster {
     requests: i64,
     passengers: i64,
@@ -265,6 +281,7 @@ struct Cluster {
 /// Clusters the day's pickups (PostGIS DBSCAN in metres, UTM zone 33N, which covers southern
 /// Italy) so a coordinator sees where demand gathers: each cluster with its size, centre,
 /// nearest settlement and time span.
+#[utoipa::path(get, path = "/api/ride-requests/clusters", tag = "runs", params(ClusterQuery), responses((status = 200, body = Vec<Cluster>)))]
 async fn clusters(
     State(state): State<AppState>,
     staff: Staff,

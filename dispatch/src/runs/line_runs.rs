@@ -14,7 +14,7 @@ use crate::error::AppResult;
 use crate::lines::Line;
 
 /// A run made from a line for one day.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MaterialisedRun {
     /// The run.
     pub run_id: Uuid,
@@ -31,7 +31,7 @@ pub struct MaterialisedRun {
 }
 
 /// A line running that day for which no run was made, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SkippedLine {
     /// The line.
     pub line_id: Uuid,
@@ -42,7 +42,7 @@ pub struct SkippedLine {
 }
 
 /// What [`materialise`] did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Materialised {
     /// Runs created now.
     pub runs: Vec<MaterialisedRun>,

@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// Kind of a run's stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "stop_kind", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum StopKind {
@@ -43,7 +45,9 @@ pub enum StopKind {
 }
 
 /// Where a stop stands. Ordered: a stop only moves forward.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "stop_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum StopStatus {
@@ -91,7 +95,9 @@ impl StopStatus {
 }
 
 /// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+)]
 #[sqlx(type_name = "run_status", rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {

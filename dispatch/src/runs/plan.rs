@@ -19,7 +19,7 @@ use crate::service_day::at;
 use crate::state::AppState;
 
 /// What a finished plan reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanSummary {
     /// Requests considered.
     pub requests: usize,

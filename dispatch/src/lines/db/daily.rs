@@ -102,7 +102,7 @@ pub async fn lines_operating_on_locked(
 }
 
 /// A line passing near a pickup and, later, near a drop-off, with a free seat that day.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct PassingLine {
     /// Line.
     pub line_id: Uuid,

@@ -43,7 +43,7 @@ pub async fn subscriptions_of_polo(
 }
 
 /// Another line serving the same pair of places with a free seat for the dates asked.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Alternative {
     /// Line.
     pub line_id: Uuid,

@@ -15,7 +15,7 @@ use crate::fleet::db::DriverRef;
 const STOP_KEY: &str = "md5(s.run_id::text || ':' || coalesce(s.ride_request_id::text, '') || ':' || s.kind::text)::uuid";
 
 /// A run in a driver's list of the day.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct RunHeader {
     /// Run.
     pub run_id: Uuid,
@@ -29,8 +29,8 @@ pub struct RunHeader {
     pub seats: i16,
     /// Wheelchair places.
     pub wheelchair_places: i16,
-    /// Number of stops.
-    pub stops: i64,
+    /// Number of stops (the manifest lists them as `stops`).
+    pub stop_count: i64,
     /// Planned arrival at the first stop.
     pub first_stop_at: Option<DateTime<Utc>>,
     /// Planned departure from the last stop.
@@ -50,7 +50,7 @@ pub async fn runs_of_driver(
 ) -> AppResult<Vec<RunHeader>> {
     Ok(sqlx::query_as(
         "select r.run_id, r.service_date, r.status, v.label as vehicle_label, v.seats,
-                v.wheelchair_places, count(s.seq) as stops, min(s.planned_arrival) as first_stop_at,
+                v.wheelchair_places, count(s.seq) as stop_count, min(s.planned_arrival) as first_stop_at,
                 max(s.planned_departure) as last_stop_at, r.estimated_times
          from run r
          join vehicle v on v.vehicle_id = r.vehicle_id
@@ -76,7 +76,7 @@ pub async fn run_of_driver(
 ) -> AppResult<Option<RunHeader>> {
     let runs: Option<RunHeader> = sqlx::query_as(
         "select r.run_id, r.service_date, r.status, v.label as vehicle_label, v.seats,
-                v.wheelchair_places, count(s.seq) as stops, min(s.planned_arrival) as first_stop_at,
+                v.wheelchair_places, count(s.seq) as stop_count, min(s.planned_arrival) as first_stop_at,
                 max(s.planned_departure) as last_stop_at, r.estimated_times
          from run r
          join vehicle v on v.vehicle_id = r.vehicle_id
@@ -254,7 +254,7 @@ pub async fn insert_position(
 }
 
 /// The latest reported position of a run, for the coordinators of its region.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct LatestPosition {
     /// Longitude.
     pub lon: f64,

@@ -18,7 +18,7 @@ use crate::rides::db::{record_ride, RideToRecord};
 use crate::rides::RideOutcome;
 
 /// What an upload did, by `client_event_id`.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct UploadResult {
     /// New events that changed the run's state, in the order they were applied.
     pub applied: Vec<Uuid>,
@@ -44,7 +44,7 @@ pub struct UploadResult {
 }
 
 /// What became of one event of a batch.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ItemResult {
     /// The event.
     pub client_event_id: Uuid,

@@ -38,6 +38,10 @@ gtfs_python="$(scripts/gtfs-tools.sh install)"
 export PASSAGGIO_GTFS_PYTHON="$gtfs_python"
 export PASSAGGIO_REQUIRE_GTFS_TOOLS=1
 
+# The API fuzzer the OpenAPI test runs (schemathesis, from PyPI).
+export PASSAGGIO_FUZZ_ST="$(scripts/fuzz-tools.sh install)"
+export PASSAGGIO_REQUIRE_FUZZ=1
+
 export DATABASE_URL="$(scripts/pg.sh url test "$pg_port")"
 export PASSAGGIO_TEST_OSRM_URL="http://127.0.0.1:$osrm_rural_port"
 export PASSAGGIO_TEST_OSRM_ISLANDS_URL="http://127.0.0.1:$osrm_islands_port"

@@ -154,3 +154,29 @@ async fn bad_vehicles_and_cases_name_their_fields(pool: PgPool) {
     assert_eq!(r.error_field(), "languages.0");
     assert_eq!(app.count("person").await, before);
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_malformed_id_in_the_url_is_a_422_naming_the_parameter(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let coord = app.login("coord.foggia").await;
+    for (method, path, field) in [
+        (Method::GET, "/api/cases/null,null", "case_id"),
+        (Method::POST, "/api/ride-requests/42/cancel", "id"),
+        (
+            Method::POST,
+            "/api/lines/1b4e28ba-2fa1-11d2-883f-0016d3cca427/subscriptions/x/end",
+            "subscription_id",
+        ),
+    ] {
+        let r = app
+            .call(method.clone(), path, Some(&coord), Some(&json!({})))
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{method} {path}: {:?}",
+            r.body
+        );
+        assert_eq!(r.error_field(), field, "{method} {path}: {:?}", r.body);
+    }
+}

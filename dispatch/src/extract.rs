@@ -187,6 +187,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for DigestedJson<T> {
     }
 }
 
+/// Path parameters (ids in the URL), with errors naming the parameter: a malformed id is a 422
+/// in the one error shape, like a bad body or query, never axum's plain-text 400.
+pub struct AppPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for AppPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(Self(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let field = match e.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key }
+                    | ErrorKind::DeserializeError { key, .. } => key.clone(),
+                    _ => "path".to_owned(),
+                };
+                Err(AppError::invalid(
+                    field,
+                    format!("not a valid value: {}", e.body_text()),
+                ))
+            }
+            Err(e) => Err(AppError::invalid("path", e.body_text())),
+        }
+    }
+}
+
 /// A query string, with errors naming the parameter.
 pub struct AppQuery<T>(pub T);
 

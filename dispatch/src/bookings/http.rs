@@ -2,7 +2,7 @@
 //! person's Polo (coordinator, case worker, mediator) on the person's behalf; who booked is
 //! recorded. A retried booking with the same `Idempotency-Key` header returns the first one.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -18,7 +18,7 @@ use super::{
 use crate::audit::record_case_access;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery, DigestedJson};
+use crate::extract::{AppJson, AppPath, AppQuery, DigestedJson};
 use crate::ids::RideRequestId;
 use crate::service_day;
 use crate::state::{AppState, LiveOutcome};
@@ -333,7 +333,7 @@ struct Detail {
 async fn show(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Detail>> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
@@ -382,7 +382,7 @@ struct CancelBody {
 async fn cancel(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<CancelBody>,
 ) -> AppResult<Json<Detail>> {
     let polo = staff.case_polo()?;
@@ -431,7 +431,7 @@ struct Changed {
 async fn change(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<ChangeBody>,
 ) -> AppResult<Json<Changed>> {
     let polo = staff.case_polo()?;

@@ -5,7 +5,7 @@
 //! and seen by the coordinators of their region: a coordinator charges them only for people of
 //! their own Polo, corrects only those entries, and sees only those entries of the ledger.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use sqlx::PgConnection;
@@ -19,7 +19,7 @@ use super::{
 use crate::audit::record_case_accesses;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::AppJson;
+use crate::extract::{AppJson, AppPath};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -121,7 +121,7 @@ async fn create_source(
 async fn get_balance(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Balance>> {
     let mut tx = state.db.begin().await?;
     let src = visible_source(&mut tx, &staff, id, "budget balance").await?;
@@ -134,7 +134,7 @@ async fn get_balance(
 async fn get_ledger(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Vec<LedgerEntry>>> {
     let mut tx = state.db.begin().await?;
     let src = visible_source(&mut tx, &staff, id, "budget ledger").await?;
@@ -207,7 +207,7 @@ async fn check_charge_person(
 async fn create_charge(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<NewCharge>,
 ) -> AppResult<(StatusCode, Json<LedgerEntry>)> {
     staff.require(&[
@@ -230,7 +230,7 @@ async fn create_charge(
 async fn create_correction(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<NewCorrection>,
 ) -> AppResult<(StatusCode, Json<LedgerEntry>)> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
@@ -263,7 +263,7 @@ async fn create_correction(
 async fn case_budgets(
     State(state): State<AppState>,
     staff: Staff,
-    Path(case_id): Path<Uuid>,
+    AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<Vec<Balance>>> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;

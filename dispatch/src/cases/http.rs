@@ -1,6 +1,6 @@
 //! HTTP routes for people and cases. Another Polo's case answers 404, as if it did not exist.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -11,7 +11,7 @@ use super::{db, CaseAccess, CaseStatus, CaseView, NewCase, StatusChange};
 use crate::audit::{record_case_access, record_case_accesses};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -74,7 +74,7 @@ async fn list_cases(
 async fn get_case(
     State(state): State<AppState>,
     staff: Staff,
-    Path(case_id): Path<Uuid>,
+    AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<CaseView>> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
@@ -90,7 +90,7 @@ async fn get_case(
 async fn change_status(
     State(state): State<AppState>,
     staff: Staff,
-    Path(case_id): Path<Uuid>,
+    AppPath(case_id): AppPath<Uuid>,
     AppJson(body): AppJson<StatusChange>,
 ) -> AppResult<Json<CaseView>> {
     let polo = staff.case_polo()?;
@@ -108,7 +108,7 @@ async fn change_status(
 async fn access_log(
     State(state): State<AppState>,
     staff: Staff,
-    Path(case_id): Path<Uuid>,
+    AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<Vec<CaseAccess>>> {
     staff.require(&[Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;

@@ -5,7 +5,7 @@
 //! driver's, or unknown) → 404, so a driver cannot even learn that a run id exists; a manifest
 //! of a run that is not today's (Europe/Rome) → 404 as well: rider names are shown on the day only.
 
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::fleet::db::{self as fleet_db, DriverRef};
 use crate::runs::driving::db::{self, LatestPosition, ManifestRow, RunHeader};
 use crate::runs::driving::upload::{self, UploadResult};
@@ -158,7 +158,7 @@ impl From<ManifestRow> for DriverStop {
 async fn my_manifest(
     State(state): State<AppState>,
     staff: Staff,
-    Path(run_id): Path<Uuid>,
+    AppPath(run_id): AppPath<Uuid>,
 ) -> AppResult<Json<Manifest>> {
     let driver = me_as_driver(&state, &staff).await?;
     let mut tx = state.db.begin().await?;
@@ -202,7 +202,7 @@ fn is_transient(e: &AppError) -> bool {
 async fn post_events(
     State(state): State<AppState>,
     staff: Staff,
-    Path(run_id): Path<Uuid>,
+    AppPath(run_id): AppPath<Uuid>,
     Batch(batch): Batch<EventBatch>,
 ) -> AppResult<Json<UploadResult>> {
     let driver = me_as_driver(&state, &staff).await?;
@@ -241,7 +241,7 @@ struct PositionsResult {
 async fn post_positions(
     State(state): State<AppState>,
     staff: Staff,
-    Path(run_id): Path<Uuid>,
+    AppPath(run_id): AppPath<Uuid>,
     Batch(batch): Batch<PositionBatch>,
 ) -> AppResult<Json<PositionsResult>> {
     let driver = me_as_driver(&state, &staff).await?;
@@ -279,7 +279,7 @@ struct RunPosition {
 async fn run_position(
     State(state): State<AppState>,
     staff: Staff,
-    Path(run_id): Path<Uuid>,
+    AppPath(run_id): AppPath<Uuid>,
 ) -> AppResult<Json<RunPosition>> {
     staff.require(&[Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;

@@ -1,7 +1,7 @@
 //! HTTP routes for work lines: create and read lines, subscribe people, make a day's runs, and
 //! find lines passing near an on-demand trip.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
@@ -13,7 +13,7 @@ use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
 use crate::audit::record_case_accesses;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{parse_json, AppJson, AppQuery};
+use crate::extract::{parse_json, AppJson, AppPath, AppQuery};
 use crate::geo::LonLat;
 use crate::state::AppState;
 
@@ -140,7 +140,7 @@ async fn list_lines(
 async fn get_line(
     State(state): State<AppState>,
     staff: Staff,
-    Path(line_id): Path<Uuid>,
+    AppPath(line_id): AppPath<Uuid>,
 ) -> AppResult<Json<LineDetail>> {
     staff.require(READERS)?;
     let mut tx = state.db.begin().await?;
@@ -157,7 +157,7 @@ async fn get_line(
 async fn subscribe(
     State(state): State<AppState>,
     staff: Staff,
-    Path(line_id): Path<Uuid>,
+    AppPath(line_id): AppPath<Uuid>,
     AppJson(body): AppJson<NewSubscription>,
 ) -> AppResult<(StatusCode, Json<Subscribed>)> {
     let polo = staff.case_polo()?;
@@ -198,7 +198,7 @@ struct EndBody {
 async fn end_subscription(
     State(state): State<AppState>,
     staff: Staff,
-    Path((line_id, subscription_id)): Path<(Uuid, Uuid)>,
+    AppPath((line_id, subscription_id)): AppPath<(Uuid, Uuid)>,
     raw: axum::body::Bytes,
 ) -> AppResult<Json<Subscription>> {
     let polo = staff.case_polo()?;

@@ -1,6 +1,6 @@
 //! HTTP routes for Poli, places and meeting points.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::{db, MeetingPoint, NewMeetingPoint, NewPlace, NewPolo, Place, PlaceKind, Polo};
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::geo::LonLat;
 use crate::state::AppState;
 
@@ -124,7 +124,7 @@ async fn list_places(
 async fn create_meeting_point(
     State(state): State<AppState>,
     staff: Staff,
-    Path(place_id): Path<Uuid>,
+    AppPath(place_id): AppPath<Uuid>,
     AppJson(body): AppJson<NewMeetingPoint>,
 ) -> AppResult<(StatusCode, Json<MeetingPoint>)> {
     staff.require(&[Role::ProgrammeAdmin, Role::PoloCoordinator])?;
@@ -140,7 +140,7 @@ async fn create_meeting_point(
 async fn list_meeting_points(
     State(state): State<AppState>,
     staff: Staff,
-    Path(place_id): Path<Uuid>,
+    AppPath(place_id): AppPath<Uuid>,
 ) -> AppResult<Json<Vec<MeetingPoint>>> {
     staff.require(PLANNERS)?;
     let mut conn = state.db.acquire().await?;

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 
 /// Size of the grid cells stops are moved to in the coarsened feed, degrees.
@@ -89,7 +89,7 @@ async fn feed(
 #[utoipa::path(get, path = "/open-data/{region}/gtfs.zip", tag = "reports", responses((status = 200, description = "The coarsened public GTFS zip, where published", content_type = "application/zip")), params(("region" = String, Path)))]
 async fn public_feed(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    AppPath(file): AppPath<String>,
 ) -> AppResult<Response> {
     let region = file.as_str();
     if !crate::auth::REGIONS.contains(&region) {

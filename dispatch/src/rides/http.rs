@@ -2,7 +2,7 @@
 //! its requests (status history, ride outcome, times, cost, who paid) and a summary (rides
 //! taken, missed, cost, what is left of each budget area). Every read is audited.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -15,6 +15,7 @@ use crate::auth::Staff;
 use crate::bookings::{RidePurpose, RideStatus};
 use crate::budgets::{AreaBalance, Balance};
 use crate::error::{AppError, AppResult};
+use crate::extract::AppPath;
 use crate::state::AppState;
 
 /// Routes of this module.
@@ -144,7 +145,7 @@ fn timeline(rows: Vec<CaseRideRow>, history: &[StatusChange]) -> Vec<TimelineEnt
 async fn case_rides(
     State(state): State<AppState>,
     staff: Staff,
-    Path(case_id): Path<Uuid>,
+    AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<CaseRides>> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::NaiveDate;
@@ -15,7 +15,7 @@ use super::live::{self, LiveOutcome};
 use super::plan;
 use crate::auth::{Role, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::{AppJson, AppQuery};
+use crate::extract::{AppJson, AppPath, AppQuery};
 use crate::state::AppState;
 
 const PLANNERS: &[Role] = &[Role::ProgrammeAdmin, Role::PoloCoordinator];
@@ -147,7 +147,7 @@ async fn load_job(state: &AppState, id: Uuid) -> AppResult<PlanJob> {
 async fn get_plan(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<PlanJob>> {
     staff.require(PLANNERS)?;
     let job = load_job(&state, id).await?;
@@ -183,7 +183,7 @@ struct MoveBody {
 async fn move_request(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<MoveBody>,
 ) -> AppResult<Json<LiveOutcome>> {
     staff.require(&[Role::PoloCoordinator])?;
@@ -221,7 +221,7 @@ struct Assigned {
 async fn assign_driver(
     State(state): State<AppState>,
     staff: Staff,
-    Path(id): Path<Uuid>,
+    AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<AssignBody>,
 ) -> AppResult<Json<Assigned>> {
     staff.require(PLANNERS)?;

@@ -3,6 +3,7 @@
 //! server, which `make test` starts).
 
 mod auth_scoping;
+mod authz_matrix;
 mod budgets;
 mod dispatch_day;
 mod driver;

@@ -94,6 +94,21 @@ impl Staff {
         }
     }
 
+    /// The Polo of a case manager (coordinator or case worker): taking a person into care,
+    /// closing a case and opening their Budget di Integrazione are theirs; a mediator books
+    /// and reads for the people they follow, but does not manage cases or money.
+    ///
+    /// # Errors
+    /// [`AppError::Forbidden`] for every other role.
+    pub fn case_manager_polo(&self) -> AppResult<Uuid> {
+        match (self.role, self.polo_id) {
+            (Role::PoloCoordinator | Role::CaseWorker, Some(polo)) => Ok(polo),
+            _ => Err(AppError::Forbidden(
+                "cases and budgets are managed by the Polo's coordinator and case workers".into(),
+            )),
+        }
+    }
+
     /// Refuses an unknown region (a validation error on `field`), then a login limited to
     /// another region.
     ///

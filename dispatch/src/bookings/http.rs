@@ -435,6 +435,10 @@ async fn change(
     AppJson(body): AppJson<ChangeBody>,
 ) -> AppResult<Json<Changed>> {
     let polo = staff.case_polo()?;
+    // Whether the request is the caller's to see comes first: another Polo's request is a 404
+    // whatever the body says.
+    let mut tx = state.db.begin().await?;
+    let request = visible_request(&mut tx, &staff, polo, id, "change ride").await?;
     let reason = crate::geo::non_blank("reason", &body.reason)?;
     if body.earliest_pickup.is_none()
         && body.latest_arrival.is_none()
@@ -449,8 +453,6 @@ async fn change(
     if body.passengers.is_some_and(|p| !(1..=20).contains(&p)) {
         return Err(AppError::invalid("passengers", "1..20"));
     }
-    let mut tx = state.db.begin().await?;
-    let request = visible_request(&mut tx, &staff, polo, id, "change ride").await?;
     if request.status.is_final() {
         return Err(AppError::conflict(
             "final_status",

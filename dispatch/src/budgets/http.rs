@@ -86,11 +86,17 @@ async fn create_source(
     staff: Staff,
     AppJson(body): AppJson<NewFundingSource>,
 ) -> AppResult<(StatusCode, Json<Balance>)> {
+    // Who may open funds at all, before anything about the body is said.
+    staff.require(&[
+        Role::ProgrammeAdmin,
+        Role::PoloCoordinator,
+        Role::CaseWorker,
+    ])?;
     let mut tx = state.db.begin().await?;
     let rules = db::programme_rules(&mut tx).await?;
     let valid = body.validate(&rules)?;
     if valid.new.kind == FundingKind::IntegrationBudget {
-        let polo = staff.case_polo()?;
+        let polo = staff.case_manager_polo()?;
         let person = valid.new.person_id.expect("validated");
         let person_polo: Option<(Uuid, String)> =
             sqlx::query_as("select polo_id, region_code from person where person_id = $1")

@@ -29,7 +29,7 @@ async fn create_case(
     staff: Staff,
     AppJson(body): AppJson<NewCase>,
 ) -> AppResult<(StatusCode, Json<CaseView>)> {
-    let polo = staff.case_polo()?;
+    let polo = staff.case_manager_polo()?;
     let body = body.validate()?;
     let worker = match (body.case_worker_id, staff.role) {
         (Some(w), _) => w,
@@ -93,7 +93,7 @@ async fn change_status(
     AppPath(case_id): AppPath<Uuid>,
     AppJson(body): AppJson<StatusChange>,
 ) -> AppResult<Json<CaseView>> {
-    let polo = staff.case_polo()?;
+    let polo = staff.case_manager_polo()?;
     let mut tx = state.db.begin().await?;
     db::change_status(&mut tx, polo, case_id, &body).await?;
     let view = db::case_of_polo(&mut tx, polo, case_id)

@@ -117,6 +117,7 @@ impl TestApp {
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
+        let sent = body.cloned();
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -130,6 +131,9 @@ impl TestApp {
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         if json {
             openapi::check_response(method_name, path, status, &body);
+        }
+        if let (true, Some(sent)) = (status.is_success(), sent.as_ref()) {
+            openapi::check_request(method_name, path, sent);
         }
         Resp { status, body }
     }

@@ -125,3 +125,48 @@ pub fn check_response(method: &str, path: &str, status: StatusCode, body: &Value
         );
     }
 }
+
+/// Panics when `body`, sent to `method path` and accepted (2xx), is not what the operation's
+/// documented request schema allows: a request the service took must be one a client written
+/// from the document alone could have sent.
+///
+/// # Panics
+/// On a body the document does not allow, or a body sent to an operation that takes none.
+pub fn check_request(method: &str, path: &str, body: &Value) {
+    static CACHE: OnceLock<Checks> = OnceLock::new();
+    let Some(template) = template_of(path) else {
+        return;
+    };
+    let doc = document();
+    let Some(op) = doc["paths"][&template].get(method) else {
+        return;
+    };
+    let key = (method.to_owned(), template.clone(), 0);
+    let cache = CACHE.get_or_init(Mutex::default);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let check = cache.entry(key).or_insert_with(|| {
+        let schema = op["requestBody"]["content"]["application/json"].get("schema")?;
+        let root = json!({ "components": doc["components"], "allOf": [schema] });
+        Some(
+            jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(&root)
+                .expect("documented schemas compile"),
+        )
+    });
+    let Some(validator) = check else {
+        return;
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .take(5)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} accepted a body its OpenAPI request schema does not allow:\n  {}\nbody: {body}",
+        errors.join("\n  ")
+    );
+}

@@ -13,6 +13,7 @@ mod ledger_caps;
 mod lines;
 mod operating_day;
 mod places;
+mod races;
 mod reliability;
 mod reports;
 mod rides;

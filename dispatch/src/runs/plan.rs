@@ -230,6 +230,9 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     let mut tx = state.db.begin().await?;
     let zero = crate::service_day::midnight(day);
     clear_planned_runs(&mut tx, &region, day).await?;
+    let mut solution = solution;
+    let taken =
+        drop_what_changed(&mut tx, &region, zero, &vehicles, &requests, &mut solution).await?;
     let written = write_solution(
         &mut tx,
         &Written {
@@ -253,6 +256,15 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
             .execute(&mut *tx)
             .await?;
     }
+    for r in &taken {
+        sqlx::query("insert into plan_unserved (region_code, plan_job_id, ride_request_id, reason) values ($1, $2, $3, $4)")
+            .bind(&region)
+            .bind(job)
+            .bind(requests[*r].id)
+            .bind("VehicleTakenWhilePlanning")
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query("update plan_job set estimated_times = $2 where plan_job_id = $1")
         .bind(job)
         .bind(travel.estimated)
@@ -261,8 +273,8 @@ async fn plan(state: &AppState, job: Uuid, time_limit: Duration) -> anyhow::Resu
     tx.commit().await?;
     Ok(PlanSummary {
         requests: requests.len() + on_lines,
-        served: requests.len() + on_lines - solution.unserved.len(),
-        unserved: solution.unserved.len(),
+        served: requests.len() + on_lines - solution.unserved.len() - taken.len(),
+        unserved: solution.unserved.len() + taken.len(),
         vehicles_available: vehicles.len(),
         vehicles_used: solution.routes.len(),
         distance_km: written / 1000.0,
@@ -328,6 +340,82 @@ pub async fn solve_off_thread(
     })
     .await??;
     Ok(solution)
+}
+
+/// What changed on the road while the plan was being computed, taken out of `solution` before
+/// it is written (in the writing transaction, after the planned runs are locked and cleared):
+/// requests no longer plannable (a driver boarded or dropped them off on a run that started
+/// meanwhile, a coordinator cancelled them) lose their stops, and the routes of vehicles now
+/// busy on a started run at the same time are dropped whole. The remaining stops keep their
+/// times: taking stops out never makes a schedule later. Returns the requests left unserved
+/// because their vehicle was taken (the others are being served already, or need nothing).
+async fn drop_what_changed(
+    conn: &mut PgConnection,
+    region: &str,
+    zero: DateTime<Utc>,
+    vehicles: &[PlanVehicle],
+    requests: &[PlanRequest],
+    solution: &mut Solution,
+) -> AppResult<Vec<usize>> {
+    let ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
+    let stale: Vec<Uuid> = sqlx::query_scalar(
+        "select r.ride_request_id from ride_request r
+          where r.region_code = $1 and r.ride_request_id = any($2)
+            and (r.status not in ('requested', 'planned', 'confirmed')
+                 or exists (select 1 from run_stop s
+                              join run on run.region_code = s.region_code and run.run_id = s.run_id
+                             where s.region_code = r.region_code
+                               and s.ride_request_id = r.ride_request_id
+                               and run.status <> 'cancelled'))
+          for update of r",
+    )
+    .bind(region)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    // Vehicles with a run that survived the clearing (started, or a line's) and the span it
+    // takes on the day.
+    let busy: Vec<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select run.vehicle_id, min(s.planned_arrival), max(s.planned_departure)
+           from run join run_stop s on s.region_code = run.region_code and s.run_id = run.run_id
+          where run.region_code = $1 and run.vehicle_id = any($2)
+            and run.service_date = ($3 at time zone 'Europe/Rome')::date
+            and run.status in ('in_progress', 'completed')
+          group by run.region_code, run.run_id",
+    )
+    .bind(region)
+    .bind(vehicles.iter().map(|v| v.id).collect::<Vec<_>>())
+    .bind(zero)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut taken = Vec::new();
+    solution.routes.retain_mut(|route| {
+        let (from, to) = (at(zero, route.start_time), at(zero, route.end_time));
+        let vehicle = vehicles[route.vehicle].id;
+        let clash = busy.iter().any(|(v, a, b)| {
+            *v == vehicle && a.is_some_and(|a| a < to) && b.is_some_and(|b| b > from)
+        });
+        if clash {
+            taken.extend(
+                route
+                    .stops
+                    .iter()
+                    .filter(|s| s.kind == RouteStop::Pickup && !stale.contains(&requests[s.request].id))
+                    .map(|s| s.request),
+            );
+            tracing::warn!(vehicle = %vehicle, "a vehicle started a run while the plan was computed: its new route is dropped");
+            return false;
+        }
+        route.stops.retain(|s| !stale.contains(&requests[s.request].id));
+        !route.stops.is_empty()
+    });
+    if !stale.is_empty() {
+        tracing::info!(
+            requests = stale.len(),
+            "requests that changed while the plan was computed are left where they are"
+        );
+    }
+    Ok(taken)
 }
 
 /// Removes the demand-responsive runs of a day that have not started; their requests go back

@@ -375,7 +375,8 @@ async fn drop_what_changed(
     .await?;
     // Vehicles with a run that survived the clearing (started, or a line's) and the span it
     // takes on the day.
-    let busy: Vec<(Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    type Span = (Uuid, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let busy: Vec<Span> = sqlx::query_as(
         "select run.vehicle_id, min(s.planned_arrival), max(s.planned_departure)
            from run join run_stop s on s.region_code = run.region_code and s.run_id = run.run_id
           where run.region_code = $1 and run.vehicle_id = any($2)

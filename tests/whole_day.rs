@@ -318,6 +318,73 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
         )
         .await
     );
+    // Each ride's amount recomputed here, not read back: the tariff (base + per km) on the
+    // ride's distance, and that distance bounded by the straight line between the rider's own
+    // pickup and drop-off stops (no shorter, at most three times as long).
+    let (base, per_km, no_show_cents, mode): (i32, i32, i32, String) = sqlx::query_as(
+        "select tariff_base_cents, tariff_per_km_cents, no_show_charge_cents, ride_cost_mode::text
+         from programme_config",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(mode, "tariff", "the demo programme charges by tariff");
+    let rides: Vec<(uuid::Uuid, String, i32, i64, Option<uuid::Uuid>, f64)> = sqlx::query_as(
+        "select r.person_id, r.outcome::text, r.distance_m, r.cost_cents, r.funding_source_id,
+                st_distance(p.location, d.location)
+           from ride r
+           join run_stop p on p.ride_request_id = r.ride_request_id and p.kind = 'pickup'
+           join run_stop d on d.ride_request_id = r.ride_request_id and d.kind = 'dropoff'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rides.len(), 7, "every ride of the day has its stops");
+    let mut expected_by_source = std::collections::HashMap::<uuid::Uuid, i64>::new();
+    for (person, outcome, distance_m, cost, source, straight_m) in &rides {
+        let expected = if outcome == "completed" {
+            assert!(
+                f64::from(*distance_m) + 1.0 >= *straight_m && f64::from(*distance_m) <= 3.0 * straight_m + 500.0,
+                "{person}: ride distance {distance_m} m against {straight_m:.0} m as the crow flies"
+            );
+            i64::from(base) + (f64::from(per_km) * f64::from(*distance_m) / 1000.0).round() as i64
+        } else {
+            i64::from(no_show_cents)
+        };
+        assert_eq!(
+            *cost, expected,
+            "{person}: {outcome} ride of {distance_m} m"
+        );
+        if let Some(src) = source {
+            *expected_by_source.entry(*src).or_default() += expected;
+        }
+    }
+    // Each funding source moved by exactly its riders' recomputed amounts, and each person's
+    // own budget by exactly their own rides.
+    for (src, expected) in &expected_by_source {
+        let moved = sum(
+            &day,
+            &format!("select sum(amount_cents)::bigint from ledger_entry where funding_source_id = '{src}'"),
+        )
+        .await;
+        assert_eq!(moved, *expected, "funding source {src}");
+        let owner: Option<uuid::Uuid> =
+            sqlx::query_scalar("select person_id from funding_source where funding_source_id = $1")
+                .bind(src)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if let Some(owner) = owner {
+            let theirs: i64 = rides
+                .iter()
+                .filter(|r| r.4 == Some(*src))
+                .inspect(|r| assert_eq!(r.0, owner, "a ride charged to another person's budget"))
+                .map(|r| r.3)
+                .sum();
+            assert_eq!(theirs, *expected);
+        }
+    }
+
     // The line's riders are paid by the employer.
     let employer_spent = sum(&day, &format!("select sum(amount_cents)::bigint from ledger_entry where funding_source_id = '{employer}'")).await;
     let line_rides = sum(&day, &format!("select sum(r.cost_cents)::bigint from ride r join run using (run_id) where run.line_id = '{line_id}'")).await;

@@ -2,13 +2,20 @@
 //! two coordinators race for the last one), a full line naming an alternative, daily runs made
 //! once with Europe/Rome times, and lines passing near an on-demand trip.
 
-use passaggio_tests::{spawn_demo, Resp, TestApp};
+use passaggio_tests::{Resp, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 
 // 2027-06-07 is a Monday (summer time, UTC+2); 2027-01-04 a Monday (winter, UTC+1).
 const MONDAY: &str = "2027-06-07";
+/// The clock of these tests: a spring morning before the season of their lines, so that their
+/// dates stay in the future whatever the calendar says.
+const NOW: &str = "2027-05-03T06:00:00Z";
+
+async fn spawn_demo(pool: PgPool) -> TestApp {
+    passaggio_tests::spawn_demo_at(pool, NOW).await
+}
 const SUNDAY: &str = "2027-06-13";
 
 async fn id_of(app: &TestApp, sql: &str, name: &str) -> String {

@@ -29,6 +29,11 @@ pub struct Config {
     /// Bearer token that `GET /metrics` requires (`PASSAGGIO_METRICS_TOKEN`); without one,
     /// only clients on the loopback interface may read the metrics.
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`PASSAGGIO_TRUSTED_PROXIES`, a
+    /// comma-separated list of addresses, e.g. `127.0.0.1` for a TLS terminator on the same
+    /// machine). Without one, the header is ignored: a client cannot pick the address its
+    /// sign-in attempts are counted against.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// Timeouts, body size and sign-in limits of the HTTP server.
@@ -206,6 +211,19 @@ impl Config {
             limits,
             retention,
             metrics_token: var("PASSAGGIO_METRICS_TOKEN"),
+            trusted_proxies: match var("PASSAGGIO_TRUSTED_PROXIES") {
+                None => Vec::new(),
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| {
+                        a.parse().map_err(|_| {
+                            anyhow::anyhow!("PASSAGGIO_TRUSTED_PROXIES: {a:?} is not an IP address")
+                        })
+                    })
+                    .collect::<anyhow::Result<_>>()?,
+            },
         })
     }
 
@@ -222,6 +240,7 @@ impl Config {
             limits: Limits::default(),
             retention: Retention::default(),
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -258,6 +277,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("retention", &self.retention)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

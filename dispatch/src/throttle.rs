@@ -19,24 +19,58 @@ use crate::config::Limits;
 use crate::error::{AppError, AppResult};
 
 /// The client's address, when the server knows it (it does for every connection it accepts;
-/// a router called without a connection, as in unit tests, has none).
+/// a router called without a connection, as in unit tests, has none). Behind a trusted
+/// reverse proxy (`Config::trusted_proxies`), the address the proxy saw: the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy. From anyone else the header
+/// is ignored.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+impl axum::extract::FromRequestParts<crate::state::AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _state: &S,
+        state: &crate::state::AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        Ok(Self(client_of(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
     }
+}
+
+/// The client behind `peer`: see [`ClientAddr`].
+#[must_use]
+pub fn client_of(
+    peer: Option<IpAddr>,
+    headers: &axum::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|a| a.trim().parse::<IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|a| !trusted.contains(a))
+            .unwrap_or(peer),
+    )
 }
 
 /// Longest account key kept (longer names are cut: a limiter key must not grow with input).
@@ -195,6 +229,29 @@ fn too_many(message: &str, wait: std::time::Duration) -> AppError {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "127.0.0.1".parse().unwrap();
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        // A client naming its own address: ignored without a trusted proxy.
+        h.insert("x-forwarded-for", "198.51.100.1".parse().unwrap());
+        assert_eq!(super::client_of(Some(client), &h, &[]), Some(client));
+        assert_eq!(super::client_of(Some(client), &h, &[proxy]), Some(client));
+        // Through the proxy: the right-most address the proxy did not add itself; what the
+        // client wrote further left does not count.
+        h.insert(
+            "x-forwarded-for",
+            "198.51.100.1, 203.0.113.7".parse().unwrap(),
+        );
+        assert_eq!(super::client_of(Some(proxy), &h, &[proxy]), Some(client));
+        // A malformed header from behind the proxy: the proxy's own address, never a guess.
+        h.insert("x-forwarded-for", "not an address".parse().unwrap());
+        assert_eq!(super::client_of(Some(proxy), &h, &[proxy]), Some(proxy));
+        assert_eq!(super::client_of(None, &h, &[proxy]), None);
+    }
+
     use super::*;
 
     #[test]

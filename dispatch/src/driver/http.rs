@@ -223,10 +223,14 @@ async fn post_events(
     };
     if result.retime {
         // A no-show or a late vehicle moves the rest of the run: re-time its pending stops
-        // (the live planner's rule). Best effort: the upload is already safely stored.
-        if let Err(e) = crate::runs::live::retime_run(&state, run_id.into()).await {
-            tracing::warn!(run_id = %run_id, error = %e, "re-timing a run after a driver upload failed");
-        }
+        // (the live planner's rule), in the background: the upload is already safely stored,
+        // and the phone should not wait for travel times (OSRM can be slow) to hear so.
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::runs::live::retime_run(&state, run_id.into()).await {
+                tracing::warn!(run_id = %run_id, error = %e, "re-timing a run after a driver upload failed");
+            }
+        });
     }
     Ok(Json(result))
 }

@@ -613,13 +613,42 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
         &run,
     )
     .await;
+    // No demo driver's shift starts before 05:00, and the run needs one from 04:30: the
+    // riders are planned on the line's times and wait for a driver.
     assert_eq!(
         requests,
         [
-            "03:00 confirmed coordinator 03:20 false",
-            "03:00 confirmed coordinator 03:50 false",
-            "03:20 confirmed case_worker 03:50 true",
+            "03:00 planned coordinator 03:20 false",
+            "03:00 planned coordinator 03:50 false",
+            "03:20 planned case_worker 03:50 true",
         ]
+    );
+    // Marco starts at 04:00 that season; the coordinator gives him the run: confirmed.
+    let marco: uuid::Uuid = sqlx::query_scalar(
+        "update driver set shift_start = '04:00' from staff s
+         where s.staff_id = driver.staff_id and s.username = 'driver.marco' returning driver_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .post(
+            &format!("/api/runs/{run}/driver"),
+            &coord,
+            &json!({ "driver_id": marco }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let requests = local_times(
+        &app,
+        "select to_char(promised_pickup_at at time zone 'UTC', 'HH24:MI') || ' ' || status::text
+         from ride_request where run_id = $1::uuid order by latest_arrival, promised_pickup_at",
+        &run,
+    )
+    .await;
+    assert_eq!(
+        requests,
+        ["03:00 confirmed", "03:00 confirmed", "03:20 confirmed"]
     );
     let stops = local_times(
         &app,
@@ -761,9 +790,9 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     assert_eq!(
         statuses,
         [
-            "cancelled confirmed,cancelled",
-            "confirmed confirmed",
-            "confirmed confirmed"
+            "cancelled planned,confirmed,cancelled",
+            "confirmed planned,confirmed",
+            "confirmed planned,confirmed"
         ]
     );
 }

@@ -487,9 +487,10 @@ pub async fn ride_on_line(
 
 /// The line run `run_id` of `line_id` on `date` takes its subscribers' open requests that are
 /// on no run or on a cancelled one (re-making a cancelled day neither loses nor doubles a
-/// rider), then writes a confirmed request (with its history row) for every active
-/// subscriber travelling that day who has none yet; subscribers whose case is closed get
-/// none. Boarding and alighting times are the line's local stop times.
+/// rider), then writes a planned request (with its history row) for every active subscriber
+/// travelling that day who has none yet; subscribers whose case is closed get none. Boarding
+/// and alighting times are the line's local stop times. A rider is confirmed only once the run
+/// has a driver ([`confirm_planned_on_run`], which the caller runs after crewing the run).
 ///
 /// # Errors
 /// Database errors.
@@ -530,7 +531,7 @@ pub async fn seat_line_subscribers(
          select s.region_code, s.case_id, s.person_id, 'work_shift', $2::date,
             b.place_id, b.meeting_point_id, coalesce(bm.location, bp.location),
             a.place_id, a.meeting_point_id, coalesce(am.location, ap.location),
-            {board}, {alight}, pe.wheelchair, 'confirmed', s.created_by,
+            {board}, {alight}, pe.wheelchair, 'planned', s.created_by,
             (case st.role when 'case_worker' then 'case_worker' when 'mediator' then 'mediator'
                 else 'coordinator' end)::booking_channel,
             s.subscription_id, $3, {board}
@@ -551,7 +552,7 @@ pub async fn seat_line_subscribers(
          order by s.board_seq, s.created_at
          returning region_code, ride_request_id)
          insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
-         select region_code, ride_request_id, 'confirmed', 'seat on a work line run', $4 from made",
+         select region_code, ride_request_id, 'planned', 'seat on a work line run', $4 from made",
         board = local("b"),
         alight = local("a"),
     );

@@ -203,7 +203,11 @@ async fn materialise_line(
         })
         .collect();
     super::db::insert_stops(conn, &line.region_code, run_id, 0, &stops).await?;
-    super::crew::assign(conn, run_id).await?;
+    // The riders are confirmed once the run has a driver; without one they wait, planned, for
+    // a coordinator to give it one.
+    if super::crew::assign(conn, run_id).await?.is_some() {
+        crate::bookings::db::confirm_planned_on_run(conn, run_id.into()).await?;
+    }
     Ok(MaterialisedRun {
         run_id,
         line_id: line.line_id,
@@ -266,6 +270,14 @@ pub async fn join_made_runs(
             let alight = crate::lines::db::stop_on(conn, line_id, a, day).await?;
             super::on_lines::insert_rider_stops(conn, &region, run_id, request, &board, &alight)
                 .await?;
+        }
+        let crewed: Option<Uuid> =
+            sqlx::query_scalar("select driver_id from run where run_id = $1")
+                .bind(run_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if crewed.is_some() {
+            crate::bookings::db::confirm_planned_on_run(conn, run_id.into()).await?;
         }
         out.push(crate::state::LineJoin {
             service_date: day,

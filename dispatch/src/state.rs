@@ -118,6 +118,12 @@ pub struct AppState {
     pub fixed_now: Option<DateTime<Utc>>,
 }
 
+impl axum::extract::FromRef<AppState> for crate::throttle::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        Self(Arc::new(state.config.trusted_proxies.clone()))
+    }
+}
+
 impl AppState {
     /// The current time (fixed in tests).
     #[must_use]

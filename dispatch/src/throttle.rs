@@ -26,22 +26,28 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-impl axum::extract::FromRequestParts<crate::state::AppState> for ClientAddr {
+/// The reverse proxies whose `X-Forwarded-For` is believed, as the service state gives them.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Arc<Vec<IpAddr>>);
+
+impl<S> axum::extract::FromRequestParts<S> for ClientAddr
+where
+    S: Send + Sync,
+    TrustedProxies: axum::extract::FromRef<S>,
+{
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &crate::state::AppState,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
+        use axum::extract::FromRef;
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0.ip());
-        Ok(Self(client_of(
-            peer,
-            &parts.headers,
-            &state.config.trusted_proxies,
-        )))
+        let trusted = TrustedProxies::from_ref(state);
+        Ok(Self(client_of(peer, &parts.headers, &trusted.0)))
     }
 }
 

@@ -365,6 +365,7 @@ pub fn reoptimise(
     new_requests: &[usize],
     options: &Options,
 ) -> Result<Replanned, ModelError> {
+    let started = std::time::Instant::now();
     let res = residual(problem, state, new_requests)?;
     res.problem.validate_against(matrix)?;
     let d = Data::new(&res.problem, matrix);
@@ -381,8 +382,13 @@ pub fn reoptimise(
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(options.seed);
     let mut s = Scratch::default();
     st.bank.retain(|&r| alone_reason(&d, r).is_none());
-    st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, _, _) = alns::search(&d, st, options, &mut rng);
+    let _complete = st.construct(
+        &d,
+        crate::solver::Deadline::of(started, options.time_limit),
+        &mut rng,
+        &mut s,
+    );
+    let (best, _, _) = alns::search(&d, st, options, started, &mut rng);
     Ok(replanned(problem, state, &res, &d, &best))
 }
 

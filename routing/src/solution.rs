@@ -62,6 +62,9 @@ pub enum UnservedReason {
     TimeWindowUnreachable,
     /// Possible alone, but the fleet is fully used by other requests.
     NotEnoughFleet,
+    /// The time limit ran out while the first plan was being built, before this request's
+    /// turn came (a very short limit for a big day): it may well fit, given more time.
+    TimeLimit,
 }
 
 /// A request that is not in any route.

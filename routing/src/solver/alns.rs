@@ -52,6 +52,11 @@ struct Clock {
 }
 
 impl Clock {
+    /// The time limit has run out (whatever the iteration count).
+    fn out_of_time(&self) -> bool {
+        self.start.elapsed().as_secs_f64() >= self.limit
+    }
+
     /// Fraction of the budget used, in `[0, 1]`.
     fn progress(&self, iter: u64) -> f64 {
         let by_time = self.start.elapsed().as_secs_f64() / self.limit.max(1e-9);
@@ -110,14 +115,16 @@ impl Roulette {
 }
 
 /// Runs the search from `init` and returns the best state found and the iteration count.
+/// The time limit counts from `started` (the call to `solve`, construction included).
 pub(crate) fn search(
     d: &Data,
     init: State,
     options: &Options,
+    started: Instant,
     rng: &mut StdRng,
 ) -> (State, u64, bool) {
     let clock = Clock {
-        start: Instant::now(),
+        start: started,
         limit: options.time_limit.as_secs_f64(),
         max_iter: options.max_iterations,
         stall: options.stall_iterations,
@@ -255,7 +262,7 @@ fn eliminate_routes(
             }
             *iter += 1;
             let before = ges.min_pool;
-            if ges.step(d, &mut cur, rng, s) {
+            if ges.step(d, &mut cur, rng, s, &|| clock.out_of_time()) {
                 break;
             }
             if ges.min_pool < before {

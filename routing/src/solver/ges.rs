@@ -79,7 +79,16 @@ impl Ges {
 
     /// Places the request on top of the pool (ejecting others if needed). Returns whether
     /// the pool is now empty.
-    pub fn step(&mut self, d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) -> bool {
+    /// `stop` is asked now and then during the ejection search: when it says so, the step
+    /// ends early (with the best ejection found so far, if any).
+    pub fn step(
+        &mut self,
+        d: &Data,
+        st: &mut State,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
         let Some(r) = st.bank.pop() else {
             return true;
         };
@@ -88,7 +97,7 @@ impl Ges {
             st.route_of[r] = v;
         } else {
             self.pen[r] += 1;
-            match self.best_ejection(d, st, r, rng, s) {
+            match self.best_ejection(d, st, r, rng, s, stop) {
                 Some(e) => {
                     for &x in &e.out[..e.k] {
                         st.remove(d, x);
@@ -127,6 +136,7 @@ impl Ges {
         r: usize,
         rng: &mut StdRng,
         s: &mut Scratch,
+        stop: &dyn Fn() -> bool,
     ) -> Option<Ejection> {
         let mut routes: Vec<usize> = (0..st.routes.len())
             .filter(|&v| !st.routes[v].is_empty() && d.compatible(r, v))
@@ -166,6 +176,9 @@ impl Ges {
                             best = Some(Ejection { v, out, k, psum });
                         }
                         if tests >= EJECT_BUDGET && best.is_some() {
+                            return best;
+                        }
+                        if tests % 64 == 0 && stop() {
                             return best;
                         }
                     }
@@ -321,7 +334,7 @@ mod tests {
             let mut ges = Ges::start(&d, &mut cur, &mut rng);
             while steps < 40_000 {
                 steps += 1;
-                let done = ges.step(&d, &mut cur, &mut rng, &mut s);
+                let done = ges.step(&d, &mut cur, &mut rng, &mut s, &|| false);
                 if steps % 97 == 0 {
                     assert_partial_feasible(&d, &cur);
                 }

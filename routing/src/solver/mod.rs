@@ -11,7 +11,7 @@ pub(crate) mod ges;
 pub(crate) mod route;
 pub(crate) mod state;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -84,21 +84,61 @@ pub fn solve_with_stats(
     matrix: &Matrix,
     options: &Options,
 ) -> Result<(Solution, SearchStats), ModelError> {
+    let started = Instant::now();
     problem.validate_against(matrix)?;
     let d = Data::new(problem, matrix);
     let mut rng = StdRng::seed_from_u64(options.seed);
     let (possible, _) = split_possible(&d);
     let mut init = State::empty(&d, possible);
     let mut s = Scratch::default();
-    init.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, iterations, converged) = alns::search(&d, init, options, &mut rng);
+    let complete = init.construct(
+        &d,
+        Deadline::of(started, options.time_limit),
+        &mut rng,
+        &mut s,
+    );
+    let (best, iterations, converged) = alns::search(&d, init, options, started, &mut rng);
+    let mut solution = to_solution(problem, &d, &best);
+    if !complete {
+        for u in &mut solution.unserved {
+            if u.reason == UnservedReason::NotEnoughFleet {
+                u.reason = UnservedReason::TimeLimit;
+            }
+        }
+    }
     Ok((
-        to_solution(problem, &d, &best),
+        solution,
         SearchStats {
             iterations,
             converged,
         },
     ))
+}
+
+/// When the solver must have an answer: the time limit counted from the call to [`solve`].
+///
+/// Construction checks it between two insertions, the search between two iterations (and
+/// inside the ejection search), so a call returns within the limit plus one step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    start: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    pub fn of(start: Instant, limit: Duration) -> Self {
+        Deadline { start, limit }
+    }
+
+    /// The time limit has run out.
+    pub fn passed(&self) -> bool {
+        self.start.elapsed() >= self.limit
+    }
+
+    /// More than `fraction` of the time limit is used.
+    pub fn used(&self, fraction: f64) -> bool {
+        self.start.elapsed().as_secs_f64() >= fraction * self.limit.as_secs_f64()
+    }
 }
 
 /// Requests that some vehicle can serve alone, and the others.

@@ -301,3 +301,72 @@ fn a_converged_search_stops_early_and_says_so() {
     assert!(!stats.converged);
     assert!(stats.iterations >= 1_999, "{stats:?}");
 }
+
+#[test]
+fn construction_stops_when_asked_and_the_in_order_fallback_finishes_it() {
+    use super::data::Data;
+    use super::route::Scratch;
+    use super::state::State;
+    use std::cell::Cell;
+    let inst = read(&bench_dir("lilim200").join("lc1_2_1.txt")).unwrap();
+    let d = Data::new(&inst.problem, &inst.matrix);
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut s = Scratch::default();
+    let mut st = State::empty(&d, (0..d.nreq).collect());
+    // a stop hook that says "time is up" after 30 insertions
+    let asked = Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 30
+    };
+    assert!(st.repair_until(&d, 2, d.nveh, 0.0, &mut rng, &mut s, &stop));
+    assert_eq!(st.assigned().len(), 30);
+    assert_eq!(st.bank.len(), d.nreq - 30);
+    // the partial solution is feasible as it stands
+    let partial = super::to_solution(&inst.problem, &d, &st);
+    checked(&inst.problem, &inst.matrix, &partial);
+    // the linear fallback stops at once when asked...
+    assert!(!st.insert_in_order(&d, &|| true, &mut s));
+    assert_eq!(st.bank.len(), d.nreq - 30);
+    // ...and otherwise puts every request somewhere
+    assert!(st.insert_in_order(&d, &|| false, &mut s));
+    assert!(st.bank.is_empty());
+    let full = super::to_solution(&inst.problem, &d, &st);
+    assert_eq!(checked(&inst.problem, &inst.matrix, &full).served, d.nreq);
+}
+
+#[test]
+fn the_time_limit_counts_construction_and_is_kept_at_every_size() {
+    // No strict speed assertion (debug build, shared machine): the solver must come back with
+    // a checked solution well within limit + a generous margin, even when construction alone
+    // would take longer than the limit.
+    let inst = read(&bench_dir("lilim400").join("lc1_4_1.txt")).unwrap();
+    for limit_ms in [0, 150] {
+        let limit = Duration::from_millis(limit_ms);
+        let opts = Options {
+            seed: 1,
+            time_limit: limit,
+            max_iterations: None,
+            stall_iterations: None,
+        };
+        let started = std::time::Instant::now();
+        let sol = solve(&inst.problem, &inst.matrix, &opts).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took < limit + Duration::from_secs(2),
+            "limit {limit:?}, took {took:?}"
+        );
+        let report = checked(&inst.problem, &inst.matrix, &sol);
+        assert_eq!(
+            report.served + sol.unserved.len(),
+            inst.problem.requests().len()
+        );
+        if limit_ms == 0 {
+            assert_eq!(report.served, 0, "no time, no construction");
+            assert!(sol
+                .unserved
+                .iter()
+                .all(|u| u.reason == UnservedReason::TimeLimit));
+        }
+    }
+}

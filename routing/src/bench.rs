@@ -232,6 +232,7 @@ mod tests {
             time_limit: std::time::Duration::from_secs(20),
             max_iterations: Some(400),
             stall_iterations: None,
+            threads: 1,
         };
         let (line, sol) = run_one(&inst, Some((10, 828.9369)), &options);
         assert!(line.feasible);

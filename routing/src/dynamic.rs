@@ -420,6 +420,7 @@ mod tests {
             time_limit: Duration::from_secs(20),
             max_iterations: Some(iterations),
             stall_iterations: None,
+            threads: 1,
         }
     }
 

@@ -38,6 +38,9 @@ enum Command {
         /// Optional iteration limit (makes the run independent of machine speed).
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Searches in parallel (one per core: `--threads 0`).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// Speed for great-circle travel times when the input has no matrix, km/h.
         #[arg(long, default_value_t = 40.0)]
         speed_kmh: f64,
@@ -61,6 +64,9 @@ enum Command {
         /// Optional iteration limit per instance (deterministic runs).
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Searches in parallel per instance (one per core: `--threads 0`).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// Only these instances (comma separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
             time_limit,
             seed,
             max_iterations,
+            threads,
             speed_kmh,
         } => {
             let text = if input.as_os_str() == "-" {
@@ -94,6 +101,7 @@ fn main() -> ExitCode {
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
                 stall_iterations: None,
+                threads: threads_or_all(threads),
             };
             match solve(&parsed.problem, &parsed.matrix, &options) {
                 Ok(sol) => {
@@ -110,6 +118,7 @@ fn main() -> ExitCode {
             out,
             solutions,
             max_iterations,
+            threads,
             only,
         } => {
             let options = Options {
@@ -117,6 +126,7 @@ fn main() -> ExitCode {
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
                 stall_iterations: None,
+                threads: threads_or_all(threads),
             };
             match routing::bench::run_dir(
                 &dir,
@@ -130,6 +140,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
+    }
+}
+
+/// `0` means one thread per core.
+fn threads_or_all(n: usize) -> usize {
+    if n == 0 {
+        Options::all_cores()
+    } else {
+        n
     }
 }
 

@@ -322,6 +322,7 @@ pub async fn solve_off_thread(
         time_limit,
         max_iterations: None,
         stall_iterations: Some(stall_iterations(requests.len())),
+        threads: routing::Options::all_cores(),
     };
     let solution = tokio::task::spawn_blocking(move || {
         routing::solver::solve_with_stats(&problem, &matrix, &options)

@@ -477,11 +477,17 @@ pub async fn run(args: &Args) -> Result<(), String> {
             time_limit: Duration::from_secs_f64(args.time_limit_s),
             max_iterations: None,
             stall_iterations: None,
+            threads: if args.threads == 0 {
+                Options::all_cores()
+            } else {
+                args.threads
+            },
         };
         let matrix = Arc::new(tm.matrix);
         let start = Instant::now();
         let solution = {
             let (p, m) = (problem.clone(), matrix.clone());
+            let options = options.clone();
             tokio::task::spawn_blocking(move || routing::solve(&p, &m, &options))
                 .await
                 .map_err(|e| e.to_string())?
@@ -494,8 +500,8 @@ pub async fn run(args: &Args) -> Result<(), String> {
         };
         let f = figures(&problem, &matrix, &solution);
         println!(
-            "  solve: {solve_s:.1} s (time limit {:.0} s)",
-            args.time_limit_s
+            "  solve: {solve_s:.1} s (time limit {:.0} s, {} thread(s))",
+            args.time_limit_s, options.threads
         );
         println!(
             "  served {}/{n}, vehicles {}/{}, vehicle-hours {:.1} (driving {:.1}), passenger-km {:.0} / vehicle-km {:.0} = {:.2}",

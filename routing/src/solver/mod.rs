@@ -39,6 +39,19 @@ pub struct Options {
     /// row without a better solution end it (the time limit stays a cap). `None` searches for
     /// the whole budget, as benchmarks do. Counted in iterations, so deterministic for a seed.
     pub stall_iterations: Option<u64>,
+    /// Searches run in parallel (0 and 1: one). Each starts from the same first solution with a
+    /// seed of its own, and they share their best solutions every 5 % of the budget. With
+    /// `max_iterations` set, the result depends only on the seed and this count (the limit is
+    /// per thread). [`Options::all_cores`] gives the machine's parallelism.
+    pub threads: usize,
+}
+
+impl Options {
+    /// The number of cores this process may use (1 if unknown), for [`Options::threads`].
+    #[must_use]
+    pub fn all_cores() -> usize {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
 }
 
 impl Default for Options {
@@ -48,6 +61,7 @@ impl Default for Options {
             time_limit: Duration::from_secs(10),
             max_iterations: None,
             stall_iterations: None,
+            threads: 1,
         }
     }
 }

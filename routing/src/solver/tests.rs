@@ -36,6 +36,7 @@ fn options(seed: u64, iterations: u64) -> Options {
         time_limit: Duration::from_secs(20),
         max_iterations: Some(iterations),
         stall_iterations: None,
+        threads: 1,
     }
 }
 
@@ -280,6 +281,7 @@ fn a_converged_search_stops_early_and_says_so() {
         time_limit: Duration::from_secs(60),
         max_iterations: None,
         stall_iterations: Some(300),
+        threads: 1,
     };
     let started = std::time::Instant::now();
     let (sol, stats) = super::solve_with_stats(&problem, &matrix, &converging).unwrap();
@@ -348,6 +350,7 @@ fn the_time_limit_counts_construction_and_is_kept_at_every_size() {
             time_limit: limit,
             max_iterations: None,
             stall_iterations: None,
+            threads: 1,
         };
         let started = std::time::Instant::now();
         let sol = solve(&inst.problem, &inst.matrix, &opts).unwrap();
@@ -368,5 +371,26 @@ fn the_time_limit_counts_construction_and_is_kept_at_every_size() {
                 .iter()
                 .all(|u| u.reason == UnservedReason::TimeLimit));
         }
+    }
+}
+
+#[test]
+fn two_threads_with_an_iteration_limit_are_deterministic() {
+    for (set, name) in [("cordeau-darp", "a2-20"), ("lilim100", "lrc104")] {
+        let inst = read(&bench_dir(set).join(format!("{name}.txt"))).unwrap();
+        let two = Options {
+            threads: 2,
+            ..options(3, 600)
+        };
+        let a = super::solve_with_stats(&inst.problem, &inst.matrix, &two).unwrap();
+        let b = super::solve_with_stats(&inst.problem, &inst.matrix, &two).unwrap();
+        assert_eq!(a, b, "{name}");
+        // both threads did their 600 iterations
+        assert!(a.1.iterations >= 2 * 599, "{:?}", a.1);
+        checked(&inst.problem, &inst.matrix, &a.0);
+        assert_eq!(a.0.unserved.len(), 0);
+        // thread 0 continues the single-threaded search: one thread is the old search
+        let one = solve(&inst.problem, &inst.matrix, &options(3, 600)).unwrap();
+        checked(&inst.problem, &inst.matrix, &one);
     }
 }

@@ -133,6 +133,12 @@ impl Collect {
 }
 
 fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Residual, ModelError> {
+    if !problem.jobs().is_empty() {
+        return Err(invalid(
+            "problem".to_string(),
+            "single-stop jobs are not supported during the day (insert / reoptimise)",
+        ));
+    }
     let mut vehicles = problem.vehicles().to_vec();
     let nreq = problem.requests().len();
     let mut c = Collect {
@@ -160,11 +166,16 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
         if let (Some(max), Some(dep)) = (veh.max_duration, vs.departed_at) {
             veh.max_duration = Some((max - (vs.time - dep)).max(0.0));
         }
+        // The state does not say which breaks were taken: those that can no longer start are
+        // taken to be done; the others are still to be taken.
+        veh.breaks
+            .retain(|b| b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time));
         for b in &vs.on_board {
             let mut req = original_request(b.request)?;
             req.pickup = Stop {
                 location: vs.position,
                 window: TimeWindow::new(vs.time, vs.time)?,
+                extra_windows: Vec::new(),
                 service: 0.0,
             };
             req.max_ride_time = req
@@ -187,6 +198,12 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
                         ))
                     }
                 },
+                StopKind::Job => {
+                    return Err(invalid(
+                        format!("job {r}"),
+                        "single-stop jobs are not supported during the day",
+                    ))
+                }
             };
             routes[v].push(2 * i + usize::from(s.kind == StopKind::Delivery));
         }

@@ -442,7 +442,8 @@ pub(crate) fn route_stops(
             place: None,
         });
     }
-    for s in &route.stops {
+    // the service plans no single-stop jobs
+    for s in route.stops.iter().filter(|s| s.kind != RouteStop::Job) {
         let r = &requests[s.request];
         let service = if r.wheelchair > 0 {
             super::WHEELCHAIR_SERVICE_S
@@ -452,6 +453,7 @@ pub(crate) fn route_stops(
         let (kind, location) = match s.kind {
             RouteStop::Pickup => (StopKind::Pickup, r.pickup),
             RouteStop::Delivery => (StopKind::Dropoff, r.dropoff),
+            RouteStop::Job => continue,
         };
         out.push(NewStop {
             kind,

@@ -339,11 +339,13 @@ fn problem(
             pickup: Stop {
                 location: p,
                 window: window(t.pickup.0, pickup_end)?,
+                extra_windows: Vec::new(),
                 service,
             },
             delivery: Stop {
                 location: d,
                 window: window(t.delivery.0, t.delivery.1)?,
+                extra_windows: Vec::new(),
                 service,
             },
             load: Load(vec![1, u32::from(t.wheelchair)]),
@@ -389,7 +391,8 @@ fn figures(problem: &Problem, m: &Matrix, solution: &Solution) -> Figures {
     let mut pickup_done = vec![0.0; problem.requests().len()];
     let (mut ratios, mut passenger_m) = (Vec::new(), 0.0);
     for route in &solution.routes {
-        for stop in &route.stops {
+        // the scenario has no single-stop jobs
+        for stop in route.stops.iter().filter(|s| s.kind != StopKind::Job) {
             let r = &problem.requests()[stop.request];
             match stop.kind {
                 StopKind::Pickup => {
@@ -404,6 +407,7 @@ fn figures(problem: &Problem, m: &Matrix, solution: &Solution) -> Figures {
                     }
                     passenger_m += m.distance(r.pickup.location, r.delivery.location);
                 }
+                StopKind::Job => {}
             }
         }
     }

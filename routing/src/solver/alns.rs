@@ -365,7 +365,13 @@ fn anneal(
             break;
         }
         let qmax = assigned.len().min(40).min((d.nreq / 4).max(5));
-        let qmin = assigned.len().min(4).min(qmax);
+        // on a tiny route set, removing everything would rebuild the same greedy solution
+        let qmin = if assigned.len() <= 8 {
+            1
+        } else {
+            assigned.len().min(4).min(qmax)
+        };
+        let unserved = cand.bank.len();
         let q = rng.gen_range(qmin..=qmax);
         match di {
             0 => random_removal(d, &mut cand, &assigned, q, rng),
@@ -382,6 +388,13 @@ fn anneal(
             (3, true),
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
+        if unserved > 0 && rng.gen_bool(0.5) {
+            // requests left out so far go first, while the removed ones leave room: greedy
+            // insertion alone keeps filling that room with cheaper requests
+            let removed = cand.bank.split_off(unserved);
+            cand.repair(d, k, max_routes, noise, rng, s);
+            cand.bank.extend(removed);
+        }
         cand.repair(d, k, max_routes, noise, rng, s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);

@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use crate::matrix::Matrix;
 use crate::model::{ModelError, Problem};
 use crate::solution::{
-    Route as RouteOut, ScheduledStop, Solution, StopKind, Unserved, UnservedReason,
+    Route as RouteOut, ScheduledBreak, ScheduledStop, Solution, StopKind, Unserved, UnservedReason,
 };
 use data::Data;
 use route::{schedule, Scratch};
@@ -114,7 +114,11 @@ pub fn solve_with_stats(
     let (best, iterations, converged) = alns::search(&d, init, options, started, &mut rng);
     let mut solution = to_solution(problem, &d, &best);
     if !complete {
-        for u in &mut solution.unserved {
+        for u in solution
+            .unserved
+            .iter_mut()
+            .chain(&mut solution.unserved_jobs)
+        {
             if u.reason == UnservedReason::NotEnoughFleet {
                 u.reason = UnservedReason::TimeLimit;
             }
@@ -160,7 +164,7 @@ pub(crate) fn split_possible(d: &Data) -> (Vec<usize>, Vec<usize>) {
     (0..d.nreq).partition(|&r| alone_reason(d, r).is_none())
 }
 
-/// Why request `r` cannot be served even on an otherwise empty route, or `None` if it can.
+/// Why task `r` cannot be served even on an otherwise empty route, or `None` if it can.
 pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
     let compatible: Vec<usize> = (0..d.nveh).filter(|&v| d.compatible(r, v)).collect();
     if compatible.is_empty() {
@@ -179,11 +183,13 @@ pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
     if m.duration(p, q) > d.max_ride[r] + 1e-9 {
         return Some(UnservedReason::RideTimeImpossible);
     }
+    let nodes: &[usize] = if d.single[r] {
+        &[2 * r]
+    } else {
+        &[2 * r, 2 * r + 1]
+    };
     let mut t = Vec::new();
-    if compatible
-        .iter()
-        .any(|&v| schedule(d, v, &[2 * r, 2 * r + 1], &mut t))
-    {
+    if compatible.iter().any(|&v| schedule(d, v, nodes, &mut t)) {
         None
     } else {
         Some(UnservedReason::TimeWindowUnreachable)
@@ -194,24 +200,38 @@ pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
 pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
     let mut routes = Vec::new();
     let mut t = Vec::new();
+    let mut places = Vec::new();
     for route in st.routes.iter().filter(|r| !r.is_empty()) {
         let v = route.vehicle;
-        let ok = schedule(d, v, &route.nodes, &mut t);
+        let ok = if d.vbreaks[v].is_empty() {
+            places.clear();
+            schedule(d, v, &route.nodes, &mut t)
+        } else {
+            route::schedule_with_breaks(d, v, &route.nodes, &mut t, &mut places)
+        };
         debug_assert!(ok, "a route in the solution has no schedule");
         let mut stops = Vec::with_capacity(route.len());
         let (mut loc, mut ready) = (d.vstart[v], t[0]);
         let (mut dist, mut travel) = (0.0, 0.0);
+        let mut breaks = places.iter().enumerate().peekable();
         for (k, &n) in route.nodes.iter().enumerate() {
+            // breaks taken before this stop, where the vehicle is
+            while let Some((b, &(_, start))) = breaks.next_if(|(_, p)| p.0 == k) {
+                ready = ready.max(start + d.vbreaks[v][b].serv);
+            }
             let tt = d.tt(loc, d.loc[n]);
             dist += d.dist(loc, d.loc[n]);
             travel += tt;
+            let (request, kind) = if d.single[n / 2] {
+                (n / 2 - d.npairs, StopKind::Job)
+            } else if n % 2 == 0 {
+                (n / 2, StopKind::Pickup)
+            } else {
+                (n / 2, StopKind::Delivery)
+            };
             stops.push(ScheduledStop {
-                request: n / 2,
-                kind: if n % 2 == 0 {
-                    StopKind::Pickup
-                } else {
-                    StopKind::Delivery
-                },
+                request,
+                kind,
                 arrival: ready + tt,
                 service_start: t[k + 1],
             });
@@ -229,17 +249,35 @@ pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
             distance: dist,
             travel_time: travel,
             cost: veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * travel,
+            breaks: places
+                .iter()
+                .enumerate()
+                .map(|(index, &(after, start))| ScheduledBreak {
+                    index,
+                    after,
+                    start,
+                })
+                .collect(),
         });
     }
-    let mut unserved: Vec<Unserved> = (0..d.nreq)
-        .filter(|&r| st.route_of[r] == state::NONE)
-        .map(|r| Unserved {
-            request: r,
-            reason: alone_reason(d, r).unwrap_or(UnservedReason::NotEnoughFleet),
-        })
-        .collect();
-    unserved.sort_by_key(|u| u.request);
-    Solution { routes, unserved }
+    let mut unserved: Vec<Unserved> = Vec::new();
+    let mut unserved_jobs: Vec<Unserved> = Vec::new();
+    for r in (0..d.nreq).filter(|&r| st.route_of[r] == state::NONE) {
+        let reason = alone_reason(d, r).unwrap_or(UnservedReason::NotEnoughFleet);
+        if r < d.npairs {
+            unserved.push(Unserved { request: r, reason });
+        } else {
+            unserved_jobs.push(Unserved {
+                request: r - d.npairs,
+                reason,
+            });
+        }
+    }
+    Solution {
+        routes,
+        unserved,
+        unserved_jobs,
+    }
 }
 
 #[cfg(test)]

@@ -145,6 +145,7 @@ fn random_problem(seed: u64, nreq: usize, nveh: usize) -> (Problem, Matrix) {
                 } else {
                     TimeWindow::any()
                 },
+                extra_windows: Vec::new(),
                 service: 2.0,
             },
             delivery: Stop {
@@ -154,6 +155,7 @@ fn random_problem(seed: u64, nreq: usize, nveh: usize) -> (Problem, Matrix) {
                 } else {
                     window(t + 60.0)
                 },
+                extra_windows: Vec::new(),
                 service: 2.0,
             },
             load: Load(vec![rng.gen_range(1..=3), u32::from(rng.gen_bool(0.1))]),
@@ -202,6 +204,7 @@ fn req(p: usize, d: usize) -> Request {
     let stop = |location| Stop {
         location,
         window: TimeWindow::any(),
+        extra_windows: Vec::new(),
         service: 0.0,
     };
     Request {
@@ -392,5 +395,87 @@ fn two_threads_with_an_iteration_limit_are_deterministic() {
         // thread 0 continues the single-threaded search: one thread is the old search
         let one = solve(&inst.problem, &inst.matrix, &options(3, 600)).unwrap();
         checked(&inst.problem, &inst.matrix, &one);
+    }
+}
+
+/// A random instance with requests, single-stop jobs, several windows per stop and drivers'
+/// breaks (some with a `max_load`), on a 100 x 100 square.
+fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
+    use crate::model::{Break, Job};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (base, _) = random_problem(seed, 10, 3);
+    let mut pts: Vec<(f64, f64)> = vec![(50.0, 50.0)];
+    for _ in 0..2 * base.requests().len() {
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+    }
+    let mut requests = base.requests().to_vec();
+    for r in &mut requests {
+        if rng.gen_bool(0.3) {
+            // a second, later window on the pickup
+            let w = r.pickup.window;
+            if w.end().is_finite() {
+                r.pickup.extra_windows =
+                    vec![TimeWindow::new(w.end() + 40.0, w.end() + 80.0).unwrap()];
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for _ in 0..8 {
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+        let a: f64 = rng.gen_range(0.0..400.0);
+        let mut stop = Stop::new(pts.len() - 1, TimeWindow::new(a, a + 50.0).unwrap(), 2.0);
+        if rng.gen_bool(0.4) {
+            stop.extra_windows = vec![TimeWindow::new(a + 150.0, a + 220.0).unwrap()];
+        }
+        let amount = rng.gen_range(1..=2);
+        let (pickup, delivery) = if rng.gen_bool(0.5) {
+            (Load(vec![amount, 0]), Load(vec![0, 0]))
+        } else {
+            (Load(vec![0, 0]), Load(vec![amount, 0]))
+        };
+        jobs.push(Job {
+            stop,
+            pickup,
+            delivery,
+            skills: vec![],
+            vehicle: None,
+        });
+    }
+    let vehicles = base
+        .vehicles()
+        .iter()
+        .enumerate()
+        .map(|(v, veh)| {
+            let mut veh = veh.clone();
+            veh.capacity = Load(vec![6, 1]);
+            let a = 150.0 + 60.0 * v as f64;
+            veh.breaks = vec![Break {
+                windows: vec![TimeWindow::new(a, a + 120.0).unwrap()],
+                service: 20.0,
+                max_load: (v % 2 == 0).then(|| Load(vec![2, 0])),
+            }];
+            veh
+        })
+        .collect();
+    let p = Problem::with_jobs(requests, jobs, vehicles, Objective::default()).unwrap();
+    (p, Matrix::euclidean(&pts))
+}
+
+#[test]
+fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
+    for seed in 0..5 {
+        let (p, m) = random_mixed_problem(seed);
+        let sol = solve(&p, &m, &options(seed, 300)).unwrap();
+        let report = checked(&p, &m, &sol);
+        assert_eq!(report.served + sol.unserved.len(), p.requests().len());
+        assert_eq!(report.served_jobs + sol.unserved_jobs.len(), p.jobs().len());
+        assert!(report.served_jobs > 0, "seed {seed}: no job served");
+        for r in &sol.routes {
+            assert_eq!(
+                r.breaks.len(),
+                1,
+                "seed {seed}: every used vehicle takes its break"
+            );
+        }
     }
 }

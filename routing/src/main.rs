@@ -41,6 +41,10 @@ enum Command {
         /// Searches in parallel (one per core: `--threads 0`).
         #[arg(long, default_value_t = 1)]
         threads: usize,
+        /// Stop early after this many iterations without a better solution (the search has
+        /// converged). Default: 2,000 + 100 per request or job; 0: search until the limit.
+        #[arg(long)]
+        stall_iterations: Option<u64>,
         /// Speed for great-circle travel times when the input has no matrix, km/h.
         #[arg(long, default_value_t = 40.0)]
         speed_kmh: f64,
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
             seed,
             max_iterations,
             threads,
+            stall_iterations,
             speed_kmh,
         } => {
             let text = if input.as_os_str() == "-" {
@@ -96,11 +101,13 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(&e.to_string()),
             };
+            let tasks = parsed.problem.requests().len() + parsed.problem.jobs().len();
+            let stall = stall_iterations.unwrap_or(2_000 + 100 * tasks as u64);
             let options = Options {
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
-                stall_iterations: None,
+                stall_iterations: (stall > 0).then_some(stall),
                 threads: threads_or_all(threads),
             };
             match solve(&parsed.problem, &parsed.matrix, &options) {

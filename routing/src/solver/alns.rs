@@ -156,8 +156,10 @@ pub(crate) struct Exchange {
 struct Slots {
     /// `at[k][t]`: objective and solution thread `t` brought to point `k`.
     at: Vec<Vec<Option<(f64, State)>>>,
-    /// Final best of the threads that have finished.
-    gone: Vec<Option<(f64, State)>>,
+    /// Threads that have finished (or panicked): nobody waits for them any more.
+    gone: Vec<bool>,
+    /// Final best of the threads that have finished normally.
+    last: Vec<Option<(f64, State)>>,
 }
 
 impl Exchange {
@@ -167,7 +169,8 @@ impl Exchange {
         Exchange {
             slots: Mutex::new(Slots {
                 at: vec![vec![None; threads]; points.len()],
-                gone: vec![None; threads],
+                gone: vec![false; threads],
+                last: vec![None; threads],
             }),
             points,
             threads,
@@ -182,7 +185,7 @@ impl Exchange {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         g.at[k][me] = Some((objective, mine.clone()));
         self.ready.notify_all();
-        while (0..self.threads).any(|t| g.at[k][t].is_none() && g.gone[t].is_none()) {
+        while (0..self.threads).any(|t| g.at[k][t].is_none() && !g.gone[t]) {
             g = self
                 .ready
                 .wait(g)
@@ -190,7 +193,7 @@ impl Exchange {
         }
         let mut best: Option<(f64, usize)> = None;
         for t in 0..self.threads {
-            let o = g.at[k][t].as_ref().or(g.gone[t].as_ref()).map(|x| x.0);
+            let o = g.at[k][t].as_ref().or(g.last[t].as_ref()).map(|x| x.0);
             if let Some(o) = o {
                 if best.is_none_or(|b| o < b.0) {
                     best = Some((o, t));
@@ -203,18 +206,33 @@ impl Exchange {
         }
         g.at[k][t]
             .as_ref()
-            .or(g.gone[t].as_ref())
+            .or(g.last[t].as_ref())
             .map(|x| x.1.clone())
     }
 
-    /// Thread `me` has finished with `best`: nobody waits for it any more.
-    fn leave(&self, me: usize, objective: f64, best: &State) {
+    /// Thread `me` has finished, with `best` (`None` when it panicked): nobody waits for it
+    /// any more.
+    fn leave(&self, me: usize, best: Option<(f64, &State)>) {
         let mut g = self
             .slots
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        g.gone[me] = Some((objective, best.clone()));
+        if !g.gone[me] {
+            g.gone[me] = true;
+            g.last[me] = best.map(|(o, st)| (o, st.clone()));
+        }
         self.ready.notify_all();
+    }
+}
+
+/// Leaves the exchange when a search thread unwinds, so the others never wait for it.
+struct LeaveOnDrop<'a>(Option<(&'a Exchange, usize)>);
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some((ex, me)) = self.0 {
+            ex.leave(me, None);
+        }
     }
 }
 
@@ -294,10 +312,12 @@ fn search_one(
         converged: Cell::new(false),
         share: share.map(|(ex, me)| (ex, me, Cell::new(0))),
     };
+    let guard = LeaveOnDrop(share);
     let (best, iter) = phases(d, init, &clock, rng);
     if let Some((ex, me)) = share {
-        ex.leave(me, best.objective(d), &best);
+        ex.leave(me, Some((best.objective(d), &best)));
     }
+    drop(guard);
     (best, iter, clock.converged.get())
 }
 

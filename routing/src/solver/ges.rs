@@ -40,6 +40,8 @@ const PERTURB: usize = 500;
 pub(crate) struct Ges {
     pen: Vec<u64>,
     tmp: Route,
+    /// Schedule buffer.
+    times: Vec<f64>,
     /// Largest cost increase a perturbation move may cause.
     slack: f64,
     /// Smallest pool size seen in this attempt.
@@ -72,6 +74,7 @@ impl Ges {
             slack,
             pen: vec![1; d.nreq],
             tmp: Route::new(d, 0),
+            times: Vec::new(),
             min_pool: st.bank.len(),
             idle: 0,
         }
@@ -99,8 +102,11 @@ impl Ges {
             self.pen[r] += 1;
             match self.best_ejection(d, st, r, rng, s, stop) {
                 Some(e) => {
+                    // the route without them was checked as a whole (`tmp`)
                     for &x in &e.out[..e.k] {
-                        st.remove(d, x);
+                        st.routes[e.v].remove(d, x);
+                        st.route_of[x] = NONE;
+                        st.bank.push(x);
                     }
                     let ins = st.routes[e.v]
                         .best_insertion(d, r, s)
@@ -168,7 +174,9 @@ impl Ges {
                                 .filter(|&&n| !idx.iter().any(|&i| reqs[i] == n / 2)),
                         );
                         self.tmp.update(d);
-                        if self.tmp.best_insertion(d, r, s).is_some() {
+                        if self.tmp.best_insertion(d, r, s).is_some()
+                            && self.tmp.feasible(d, &mut self.times)
+                        {
                             let mut out = [NONE; KMAX];
                             for (j, &i) in idx.iter().enumerate() {
                                 out[j] = reqs[i];
@@ -271,9 +279,12 @@ fn perturb(d: &Data, st: &mut State, slack: f64, rng: &mut StdRng, s: &mut Scrat
             .best_insertion(d, u, s)
             .filter(|ins| ins.delta - gain <= slack)
         {
-            st.routes[from].remove(d, u);
-            st.routes[to].insert(d, u, ins);
-            st.route_of[u] = to;
+            let mut rest = st.routes[from].clone();
+            if rest.remove(d, u) || rest.feasible(d, &mut s.times) {
+                st.routes[from] = rest;
+                st.routes[to].insert(d, u, ins);
+                st.route_of[u] = to;
+            }
         }
     }
 }

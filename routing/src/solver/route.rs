@@ -52,7 +52,7 @@ pub(crate) struct Scratch {
     /// out, overloaded); independent of the pickup position.
     after: Vec<(f64, f64, f64, bool)>,
     nodes: Vec<usize>,
-    times: Vec<f64>,
+    pub times: Vec<f64>,
 }
 
 impl Scratch {
@@ -374,10 +374,39 @@ impl Route {
         self.update(d);
     }
 
-    /// Removes request `r` (both nodes) and returns the change of cost (negative = saving).
-    pub fn remove(&mut self, d: &Data, r: usize) {
+    /// Removes request `r` (both nodes, or the job's one). Returns whether the route is
+    /// certainly still feasible: taking a stop out never delays the others when travel times
+    /// meet the triangle inequality (direct <= via the stop plus its service), which real road
+    /// matrices do not always do, and breaks move to the previous location. Otherwise the
+    /// caller checks with [`Route::feasible`].
+    pub fn remove(&mut self, d: &Data, r: usize) -> bool {
+        let m = self.nodes.len();
+        let mut safe = d.vbreaks[self.vehicle].is_empty();
+        // runs of removed positions, each checked as one detour
+        let mut k = 1;
+        while safe && k <= m {
+            if self.nodes[k - 1] / 2 != r {
+                k += 1;
+                continue;
+            }
+            let first = k;
+            let mut via = 0.0;
+            while k <= m && self.nodes[k - 1] / 2 == r {
+                via += d.tt(self.loc(d, k - 1), self.loc(d, k)) + self.serv_pos[k];
+                k += 1;
+            }
+            via += d.tt(self.loc(d, k - 1), self.loc(d, k));
+            let direct = d.tt(self.loc(d, first - 1), self.loc(d, k));
+            safe = direct <= via + TOL;
+        }
         self.nodes.retain(|&n| n / 2 != r);
         self.update(d);
+        safe
+    }
+
+    /// Whether the route has a feasible schedule (capacity never changes by removals).
+    pub fn feasible(&self, d: &Data, t: &mut Vec<f64>) -> bool {
+        self.is_empty() || schedule(d, self.vehicle, &self.nodes, t)
     }
 
     /// Cost saved by removing request `r` (including the opening cost if it empties the route).

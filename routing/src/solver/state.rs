@@ -61,13 +61,18 @@ impl State {
             .collect()
     }
 
-    /// Moves request `r` from its route to the bank.
+    /// Moves request `r` from its route to the bank. Should that leave the route without a
+    /// schedule (travel times that break the triangle inequality, or breaks), the whole route
+    /// goes to the bank: every route of a state stays feasible.
     pub fn remove(&mut self, d: &Data, r: usize) {
         let v = self.route_of[r];
         if v != NONE {
-            self.routes[v].remove(d, r);
+            let safe = self.routes[v].remove(d, r);
             self.route_of[r] = NONE;
             self.bank.push(r);
+            if !safe && !self.routes[v].feasible(d, &mut Vec::new()) {
+                self.empty_route(d, v);
+            }
         }
     }
 
@@ -75,8 +80,11 @@ impl State {
     pub fn empty_route(&mut self, d: &Data, v: usize) {
         let reqs: Vec<usize> = self.routes[v].requests().collect();
         for r in reqs {
-            self.remove(d, r);
+            self.route_of[r] = NONE;
+            self.bank.push(r);
         }
+        self.routes[v].nodes.clear();
+        self.routes[v].update(d);
     }
 
     /// The first solution, within the time limit: regret-2 insertion of the bank until

@@ -479,3 +479,43 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
         }
     }
 }
+
+#[test]
+fn removing_a_stop_on_roads_that_break_the_triangle_inequality_keeps_routes_feasible() {
+    use super::data::Data;
+    use super::route::schedule;
+    use super::state::State;
+    // 1 -> 3 directly takes 100 s, through 2 it takes 2 s (a road matrix can do that)
+    let tt = [
+        [0.0, 1.0, 1.0, 2.0],
+        [1.0, 0.0, 1.0, 100.0],
+        [1.0, 1.0, 0.0, 1.0],
+        [2.0, 100.0, 1.0, 0.0],
+    ];
+    let flat: Vec<Option<f64>> = tt.iter().flatten().map(|&x| Some(x)).collect();
+    let m = Matrix::new(4, flat.clone(), flat).unwrap();
+    let mut a = req(1, 3);
+    a.delivery.window = TimeWindow::new(0.0, 10.0).unwrap();
+    let b = req(2, 2);
+    let veh = Vehicle::new(
+        0,
+        Some(0),
+        Load(vec![2]),
+        TimeWindow::new(0.0, 1000.0).unwrap(),
+    );
+    let (p, m) = tiny(vec![a, b], vec![veh], m);
+    let d = Data::new(&p, &m);
+    let mut st = State::empty(&d, vec![]);
+    st.routes[0].nodes = vec![0, 2, 3, 1]; // pickup a, pickup b, drop-off b, drop-off a
+    st.routes[0].update(&d);
+    st.route_of = vec![0, 0];
+    let mut t = Vec::new();
+    assert!(schedule(&d, 0, &st.routes[0].nodes, &mut t));
+    st.remove(&d, 1);
+    // without b's stops, a cannot reach its drop-off in time: the route went to the bank
+    assert!(st.routes[0].is_empty());
+    assert_eq!(st.bank.len(), 2);
+    // and the search never returns an infeasible route on such a matrix
+    let sol = solve(&p, &m, &options(1, 200)).unwrap();
+    checked(&p, &m, &sol);
+}

@@ -55,11 +55,13 @@ fn day() -> (Problem, Matrix, PlanState) {
             pickup: Stop {
                 location: p,
                 window: TimeWindow::new(t - 900.0, t + 900.0).unwrap(),
+                extra_windows: Vec::new(),
                 service: 60.0,
             },
             delivery: Stop {
                 location: d,
                 window: TimeWindow::any(),
+                extra_windows: Vec::new(),
                 service: 60.0,
             },
             load: Load(vec![rng.gen_range(1..=3), 0]),

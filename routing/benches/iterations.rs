@@ -25,6 +25,7 @@ fn bench(c: &mut Criterion) {
             time_limit: Duration::from_secs(60),
             max_iterations: Some(1000),
             stall_iterations: None,
+            threads: 1,
         };
         group.bench_function(name, |b| {
             b.iter(|| solve(&inst.problem, &inst.matrix, &options).expect("valid instance"));

@@ -41,6 +41,7 @@ options:
   --concurrency N  `matrix`: tiles in flight (default 2)
   --sizes A,B,C    request counts for `scenario` (default 100,500,2000)
   --time-limit S   solver time limit per size for `scenario`, seconds (default 30)
+  --threads N      `scenario`: parallel searches (default 1; 0 = one per core)
   --region NAME    `calibrate`: region name (default rural)
   --write          `calibrate`: write routing/calibration/REGION.json";
 
@@ -53,6 +54,7 @@ pub struct Args {
     n: usize,
     sizes: Vec<usize>,
     time_limit_s: f64,
+    threads: usize,
     write: bool,
     region: String,
     tile: usize,
@@ -78,6 +80,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         n: 2000,
         sizes: vec![100, 500, 2000],
         time_limit_s: 30.0,
+        threads: 1,
         write: false,
         region: "rural".to_owned(),
         tile: 1000,
@@ -99,6 +102,9 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .split(',')
                     .map(|s| s.trim().parse().map_err(|e| format!("--sizes: {e}")))
                     .collect::<Result<_, _>>()?;
+            }
+            "--threads" => {
+                args.threads = value()?.parse().map_err(|e| format!("--threads: {e}"))?;
             }
             "--write" => args.write = true,
             "--region" => args.region = value()?,

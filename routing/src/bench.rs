@@ -45,12 +45,14 @@ pub fn node_routes(inst: &Instance, sol: &Solution) -> Vec<Vec<usize>> {
         .map(|r| {
             r.stops
                 .iter()
-                .map(|s| {
-                    let req = &inst.problem.requests()[s.request];
-                    match s.kind {
-                        crate::solution::StopKind::Pickup => req.pickup.location,
-                        crate::solution::StopKind::Delivery => req.delivery.location,
+                .map(|s| match s.kind {
+                    crate::solution::StopKind::Pickup => {
+                        inst.problem.requests()[s.request].pickup.location
                     }
+                    crate::solution::StopKind::Delivery => {
+                        inst.problem.requests()[s.request].delivery.location
+                    }
+                    crate::solution::StopKind::Job => inst.problem.jobs()[s.request].stop.location,
                 })
                 .collect()
         })
@@ -232,6 +234,7 @@ mod tests {
             time_limit: std::time::Duration::from_secs(20),
             max_iterations: Some(400),
             stall_iterations: None,
+            threads: 1,
         };
         let (line, sol) = run_one(&inst, Some((10, 828.9369)), &options);
         assert!(line.feasible);

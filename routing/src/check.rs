@@ -25,6 +25,8 @@ pub struct CheckReport {
     pub vehicles: usize,
     /// Served requests.
     pub served: usize,
+    /// Served jobs.
+    pub served_jobs: usize,
     /// Total distance, recomputed from the matrix.
     pub distance: f64,
     /// Total cost, recomputed from the matrix and the vehicle cost coefficients.
@@ -35,6 +37,7 @@ pub struct CheckReport {
 ///
 /// # Errors
 /// The list of every violation found, as human-readable sentences.
+#[allow(clippy::too_many_lines)]
 pub fn check(
     problem: &Problem,
     matrix: &Matrix,
@@ -42,9 +45,11 @@ pub fn check(
 ) -> Result<CheckReport, Vec<String>> {
     let mut errs = Vec::new();
     let nreq = problem.requests().len();
+    let njobs = problem.jobs().len();
     // where[r] = (route, pickup position, delivery position)
     let mut seen_p: Vec<Option<(usize, usize)>> = vec![None; nreq];
     let mut seen_d: Vec<Option<(usize, usize)>> = vec![None; nreq];
+    let mut seen_j: Vec<Option<(usize, usize)>> = vec![None; njobs];
     let mut vehicle_used = vec![false; problem.vehicles().len()];
     let (mut distance, mut cost) = (0.0, 0.0);
     for (ri, route) in solution.routes.iter().enumerate() {
@@ -61,30 +66,124 @@ pub fn check(
         if route.stops.is_empty() {
             errs.push(format!("route {ri}: empty route reported"));
         }
+        // Jobs' deliveries are on board from the start, their pickups until the end.
         let mut load = vec![0i64; problem.dims()];
+        let mut end_load = vec![0i64; problem.dims()];
+        for s in route.stops.iter().filter(|s| s.kind == StopKind::Job) {
+            if let Some(job) = problem.jobs().get(s.request) {
+                for (d, l) in load.iter_mut().enumerate() {
+                    *l += i64::from(job.delivery.0[d]);
+                    end_load[d] += i64::from(job.pickup.0[d]);
+                }
+            }
+        }
+        for (d, l) in load.iter().enumerate() {
+            if *l > i64::from(veh.capacity.0[d]) {
+                errs.push(format!("route {ri}: load {l} out of capacity at the start"));
+            }
+        }
+        // Every break of the vehicle exactly once, at a gap of the route.
+        let mut breaks: Vec<&crate::solution::ScheduledBreak> = route.breaks.iter().collect();
+        breaks.sort_by(|a, b| a.after.cmp(&b.after).then(a.start.total_cmp(&b.start)));
+        let mut taken = vec![false; veh.breaks.len()];
+        for b in &breaks {
+            if b.index >= veh.breaks.len() || std::mem::replace(&mut taken[b.index], true) {
+                errs.push(format!(
+                    "route {ri}: break {} unknown or taken twice",
+                    b.index
+                ));
+            }
+            if b.after > route.stops.len() {
+                errs.push(format!(
+                    "route {ri}: break {} after a missing stop",
+                    b.index
+                ));
+            }
+        }
+        if !route.stops.is_empty() && taken.iter().any(|t| !t) {
+            errs.push(format!("route {ri}: a break of the vehicle is not taken"));
+        }
+        let mut next_break = breaks.iter().peekable();
         let (mut loc, mut ready) = (veh.start, route.start_time);
         let (mut dist, mut travel) = (0.0, 0.0);
         if route.start_time < veh.shift.start() - EPS {
             errs.push(format!("route {ri}: starts before the shift"));
         }
-        for (k, s) in route.stops.iter().enumerate() {
-            let Some(req) = problem.requests().get(s.request) else {
-                errs.push(format!("route {ri}: request {} does not exist", s.request));
-                continue;
-            };
-            let (stop, seen, sign) = match s.kind {
-                StopKind::Pickup => (&req.pickup, &mut seen_p, 1),
-                StopKind::Delivery => (&req.delivery, &mut seen_d, -1),
-            };
-            if seen[s.request].replace((ri, k)).is_some() {
-                errs.push(format!("request {} {:?} visited twice", s.request, s.kind));
+        for k in 0..=route.stops.len() {
+            while let Some(b) = next_break.next_if(|b| b.after == k) {
+                let Some(def) = veh.breaks.get(b.index) else {
+                    continue;
+                };
+                let in_window = def.windows.is_empty()
+                    || def
+                        .windows
+                        .iter()
+                        .any(|w| b.start >= w.start() - EPS && b.start <= w.end() + EPS);
+                if b.start < ready - EPS || !in_window || !b.start.is_finite() {
+                    errs.push(format!(
+                        "route {ri}: break {} at {} is outside its windows or before the vehicle is free",
+                        b.index, b.start
+                    ));
+                }
+                if let Some(max) = &def.max_load {
+                    if load.iter().zip(&max.0).any(|(l, m)| *l > i64::from(*m)) {
+                        errs.push(format!(
+                            "route {ri}: break {} taken with {load:?} on board",
+                            b.index
+                        ));
+                    }
+                }
+                ready = ready.max(b.start + def.service);
             }
-            if !problem.compatible(s.request, route.vehicle) {
-                errs.push(format!(
-                    "route {ri}: request {} not allowed on it",
-                    s.request
-                ));
-            }
+            let Some(s) = route.stops.get(k) else {
+                break;
+            };
+            let (stop, delta): (&crate::model::Stop, Vec<i64>) = match s.kind {
+                StopKind::Job => {
+                    let Some(job) = problem.jobs().get(s.request) else {
+                        errs.push(format!("route {ri}: job {} does not exist", s.request));
+                        continue;
+                    };
+                    if seen_j[s.request].replace((ri, k)).is_some() {
+                        errs.push(format!("job {} visited twice", s.request));
+                    }
+                    if !problem.job_compatible(s.request, route.vehicle) {
+                        errs.push(format!("route {ri}: job {} not allowed on it", s.request));
+                    }
+                    let delta = job
+                        .pickup
+                        .0
+                        .iter()
+                        .zip(&job.delivery.0)
+                        .map(|(&p, &q)| i64::from(p) - i64::from(q))
+                        .collect();
+                    (&job.stop, delta)
+                }
+                kind => {
+                    let Some(req) = problem.requests().get(s.request) else {
+                        errs.push(format!("route {ri}: request {} does not exist", s.request));
+                        continue;
+                    };
+                    let (stop, seen, sign) = if kind == StopKind::Pickup {
+                        (&req.pickup, &mut seen_p, 1)
+                    } else {
+                        (&req.delivery, &mut seen_d, -1)
+                    };
+                    if seen[s.request].replace((ri, k)).is_some() {
+                        errs.push(format!("request {} {:?} visited twice", s.request, s.kind));
+                    }
+                    if !problem.compatible(s.request, route.vehicle) {
+                        errs.push(format!(
+                            "route {ri}: request {} not allowed on it",
+                            s.request
+                        ));
+                    }
+                    (
+                        stop,
+                        req.load.0.iter().map(|&q| sign * i64::from(q)).collect(),
+                    )
+                }
+            };
             let tt = matrix.duration(loc, stop.location);
             dist += matrix.distance(loc, stop.location);
             travel += tt;
@@ -93,19 +192,15 @@ pub fn check(
                     "route {ri}: stop {k} reached too early (travel time)"
                 ));
             }
-            if s.service_start < stop.window.start() - EPS
-                || s.service_start > stop.window.end() + EPS
-                || !s.service_start.is_finite()
-            {
+            if !stop.allows(s.service_start, EPS) || !s.service_start.is_finite() {
                 errs.push(format!(
-                    "route {ri}: stop {k} starts at {} outside [{}, {}]",
+                    "route {ri}: stop {k} starts at {} outside its windows {:?}",
                     s.service_start,
-                    stop.window.start(),
-                    stop.window.end()
+                    stop.windows()
                 ));
             }
             for (d, l) in load.iter_mut().enumerate() {
-                *l += sign * i64::from(req.load.0[d]);
+                *l += delta[d];
                 if *l < 0 || *l > i64::from(veh.capacity.0[d]) {
                     errs.push(format!("route {ri}: load {l} out of capacity at stop {k}"));
                 }
@@ -129,7 +224,7 @@ pub fn check(
                 errs.push(format!("route {ri}: lasts longer than {max}"));
             }
         }
-        if load.iter().any(|&l| l != 0) {
+        if load != end_load {
             errs.push(format!("route {ri}: passengers left on board"));
         }
         let c = veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * travel;
@@ -144,6 +239,15 @@ pub fn check(
         if u.request >= nreq || std::mem::replace(&mut unserved[u.request], true) {
             errs.push(format!(
                 "unserved request {} unknown or listed twice",
+                u.request
+            ));
+        }
+    }
+    let mut unserved_j = vec![false; njobs];
+    for u in &solution.unserved_jobs {
+        if u.request >= njobs || std::mem::replace(&mut unserved_j[u.request], true) {
+            errs.push(format!(
+                "unserved job {} unknown or listed twice",
                 u.request
             ));
         }
@@ -175,10 +279,20 @@ pub fn check(
             )),
         }
     }
+    let mut served_jobs = 0;
+    for j in 0..njobs {
+        match (seen_j[j], unserved_j[j]) {
+            (Some(_), false) => served_jobs += 1,
+            (None, true) => {}
+            (Some(_), true) => errs.push(format!("job {j} both served and unserved")),
+            (None, false) => errs.push(format!("job {j} neither served nor listed unserved")),
+        }
+    }
     if errs.is_empty() {
         Ok(CheckReport {
             vehicles: solution.routes.len(),
             served,
+            served_jobs,
             distance,
             cost,
         })
@@ -187,12 +301,22 @@ pub fn check(
     }
 }
 
+/// One variable of a route's temporal network besides the time origin.
+struct Var {
+    /// Windows of its start; one is chosen per variable (empty: unbounded).
+    windows: Vec<(f64, f64)>,
+}
+
 /// Whether some schedule (waiting allowed anywhere) lets `vehicle` visit `stops` in this order
-/// meeting windows, shift, maximum duration and maximum ride times. Capacity is not checked.
+/// meeting windows, shift, maximum duration, maximum ride times and the vehicle's breaks (each
+/// taken at some gap of the sequence, in order, within its windows and `max_load`). Capacity
+/// is not checked otherwise.
 ///
 /// Solves the simple temporal network of the route exactly: variables are service starts
-/// (start depot, stops, end), constraints are differences `x_v - x_u <= w`, and the route is
-/// schedulable iff the constraint graph has no negative cycle.
+/// (start depot, stops, breaks, end), constraints are differences `x_v - x_u <= w`, and the
+/// route is schedulable iff the constraint graph has no negative cycle. Several windows per
+/// stop and the placement of breaks are disjunctions: every combination is tried (depth
+/// first), which is exponential — meant for tests, where they are few.
 #[must_use]
 pub fn sequence_is_schedulable(
     problem: &Problem,
@@ -201,27 +325,119 @@ pub fn sequence_is_schedulable(
     stops: &[(usize, StopKind)],
 ) -> bool {
     let veh = &problem.vehicles()[vehicle];
-    // variable 0 = time origin, 1 = start, 2..=m+1 = stops, m+2 = end
     let m = stops.len();
+    let nb = if m == 0 { 0 } else { veh.breaks.len() };
+    // load after each gap (0 = start), for breaks' max_load
+    let dims = problem.dims();
+    let mut load = vec![vec![0i64; dims]; m + 1];
+    for &(r, kind) in stops {
+        if kind == StopKind::Job {
+            for (d, l) in load[0].iter_mut().enumerate() {
+                *l += i64::from(problem.jobs()[r].delivery.0[d]);
+            }
+        }
+    }
+    for (k, &(r, kind)) in stops.iter().enumerate() {
+        let before = load[k].clone();
+        for (d, (after, was)) in load[k + 1].iter_mut().zip(before).enumerate() {
+            let delta = match kind {
+                StopKind::Pickup => i64::from(problem.requests()[r].load.0[d]),
+                StopKind::Delivery => -i64::from(problem.requests()[r].load.0[d]),
+                StopKind::Job => {
+                    let j = &problem.jobs()[r];
+                    i64::from(j.pickup.0[d]) - i64::from(j.delivery.0[d])
+                }
+            };
+            *after = was + delta;
+        }
+    }
+    let mut gaps = vec![0usize; nb];
+    try_gaps(problem, matrix, vehicle, stops, &load, 0, 0, &mut gaps)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn try_gaps(
+    problem: &Problem,
+    matrix: &Matrix,
+    vehicle: usize,
+    stops: &[(usize, StopKind)],
+    load: &[Vec<i64>],
+    b: usize,
+    from: usize,
+    gaps: &mut Vec<usize>,
+) -> bool {
+    let veh = &problem.vehicles()[vehicle];
+    if b == gaps.len() {
+        return stn_with_breaks(problem, matrix, vehicle, stops, gaps);
+    }
+    for g in from..=stops.len() {
+        if let Some(max) = &veh.breaks[b].max_load {
+            if load[g].iter().zip(&max.0).any(|(l, m)| *l > i64::from(*m)) {
+                continue;
+            }
+        }
+        gaps[b] = g;
+        if try_gaps(problem, matrix, vehicle, stops, load, b + 1, g, gaps) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The temporal network of a sequence with breaks at `gaps`; tries every window choice.
+fn stn_with_breaks(
+    problem: &Problem,
+    matrix: &Matrix,
+    vehicle: usize,
+    stops: &[(usize, StopKind)],
+    gaps: &[usize],
+) -> bool {
+    let veh = &problem.vehicles()[vehicle];
+    let m = stops.len();
+    // variable 0 = time origin, 1 = start, then stops and breaks in order, last = end
+    let mut vars: Vec<Var> = Vec::new();
     let mut edges: Vec<(usize, usize, f64)> = Vec::new();
-    let bound = |edges: &mut Vec<(usize, usize, f64)>, v: usize, lo: f64, hi: f64| {
-        edges.push((v, 0, -lo));
-        if hi.is_finite() {
-            edges.push((0, v, hi));
+    let shift = vec![(veh.shift.start(), veh.shift.end())];
+    vars.push(Var {
+        windows: shift.clone(),
+    });
+    // (variable, location, service) of the last thing done where the vehicle is
+    let mut prev = (1, veh.start, 0.0);
+    let mut stop_var = vec![0usize; m];
+    let mut next_break = 0;
+    let add_breaks = |g: usize,
+                      vars: &mut Vec<Var>,
+                      edges: &mut Vec<(usize, usize, f64)>,
+                      prev: &mut (usize, usize, f64),
+                      next_break: &mut usize| {
+        while *next_break < gaps.len() && gaps[*next_break] == g {
+            let def = &veh.breaks[*next_break];
+            vars.push(Var {
+                windows: def.windows.iter().map(|w| (w.start(), w.end())).collect(),
+            });
+            let v = vars.len();
+            // no travel: the break is taken where the vehicle is
+            edges.push((v, prev.0, -prev.2));
+            *prev = (v, prev.1, def.service);
+            *next_break += 1;
         }
     };
-    bound(&mut edges, 1, veh.shift.start(), veh.shift.end());
-    bound(&mut edges, m + 2, veh.shift.start(), veh.shift.end());
-    let mut prev = (1, veh.start, 0.0);
+    add_breaks(0, &mut vars, &mut edges, &mut prev, &mut next_break);
     for (k, &(r, kind)) in stops.iter().enumerate() {
-        let req = &problem.requests()[r];
-        let stop = if kind == StopKind::Pickup {
-            &req.pickup
-        } else {
-            &req.delivery
+        let stop = match kind {
+            StopKind::Pickup => &problem.requests()[r].pickup,
+            StopKind::Delivery => &problem.requests()[r].delivery,
+            StopKind::Job => &problem.jobs()[r].stop,
         };
-        let v = k + 2;
-        bound(&mut edges, v, stop.window.start(), stop.window.end());
+        vars.push(Var {
+            windows: stop
+                .windows()
+                .iter()
+                .map(|w| (w.start(), w.end()))
+                .collect(),
+        });
+        let v = vars.len();
+        stop_var[k] = v;
         // x_v >= x_prev + service + travel
         edges.push((
             v,
@@ -230,18 +446,22 @@ pub fn sequence_is_schedulable(
         ));
         prev = (v, stop.location, stop.service);
         if kind == StopKind::Delivery {
+            let req = &problem.requests()[r];
             if let (Some(max), Some(kp)) = (
                 req.max_ride_time,
                 stops[..k].iter().position(|&s| s == (r, StopKind::Pickup)),
             ) {
-                edges.push((kp + 2, v, max + req.pickup.service));
+                edges.push((stop_var[kp], v, max + req.pickup.service));
             }
         }
+        add_breaks(k + 1, &mut vars, &mut edges, &mut prev, &mut next_break);
     }
+    vars.push(Var { windows: shift });
+    let end = vars.len();
     let back = veh.end.map_or(0.0, |e| matrix.duration(prev.1, e));
-    edges.push((m + 2, prev.0, -(prev.2 + back)));
+    edges.push((end, prev.0, -(prev.2 + back)));
     if let Some(max) = veh.max_duration {
-        edges.push((1, m + 2, max));
+        edges.push((1, end, max));
     }
     if edges
         .iter()
@@ -249,10 +469,46 @@ pub fn sequence_is_schedulable(
     {
         return false;
     }
-    let mut dist = vec![0.0f64; m + 3];
-    for _ in 0..=m + 3 {
+    let mut choice = vec![0usize; vars.len()];
+    choose_windows(&vars, &edges, 0, &mut choice)
+}
+
+/// Tries every window choice from variable `i` on (the first window only when there is one).
+fn choose_windows(
+    vars: &[Var],
+    edges: &[(usize, usize, f64)],
+    i: usize,
+    choice: &mut Vec<usize>,
+) -> bool {
+    if i == vars.len() {
+        return consistent(vars, edges, choice);
+    }
+    let n = vars[i].windows.len().max(1);
+    for c in 0..n {
+        choice[i] = c;
+        if choose_windows(vars, edges, i + 1, choice) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Bellman–Ford negative-cycle test with the chosen windows as bounds.
+fn consistent(vars: &[Var], edges: &[(usize, usize, f64)], choice: &[usize]) -> bool {
+    let mut all: Vec<(usize, usize, f64)> = edges.to_vec();
+    for (i, var) in vars.iter().enumerate() {
+        if let Some(&(lo, hi)) = var.windows.get(choice[i]) {
+            all.push((i + 1, 0, -lo));
+            if hi.is_finite() {
+                all.push((0, i + 1, hi));
+            }
+        }
+    }
+    let n = vars.len() + 1;
+    let mut dist = vec![0.0f64; n];
+    for _ in 0..=n {
         let mut changed = false;
-        for &(u, v, w) in &edges {
+        for &(u, v, w) in &all {
             if dist[u] + w < dist[v] - 1e-9 {
                 dist[v] = dist[u] + w;
                 changed = true;
@@ -262,5 +518,5 @@ pub fn sequence_is_schedulable(
             return true;
         }
     }
-    edges.iter().all(|&(u, v, w)| dist[u] + w >= dist[v] - EPS)
+    all.iter().all(|&(u, v, w)| dist[u] + w >= dist[v] - EPS)
 }

@@ -133,6 +133,12 @@ impl Collect {
 }
 
 fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Residual, ModelError> {
+    if !problem.jobs().is_empty() {
+        return Err(invalid(
+            "problem".to_string(),
+            "single-stop jobs are not supported during the day (insert / reoptimise)",
+        ));
+    }
     let mut vehicles = problem.vehicles().to_vec();
     let nreq = problem.requests().len();
     let mut c = Collect {
@@ -160,11 +166,16 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
         if let (Some(max), Some(dep)) = (veh.max_duration, vs.departed_at) {
             veh.max_duration = Some((max - (vs.time - dep)).max(0.0));
         }
+        // The state does not say which breaks were taken: those that can no longer start are
+        // taken to be done; the others are still to be taken.
+        veh.breaks
+            .retain(|b| b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time));
         for b in &vs.on_board {
             let mut req = original_request(b.request)?;
             req.pickup = Stop {
                 location: vs.position,
                 window: TimeWindow::new(vs.time, vs.time)?,
+                extra_windows: Vec::new(),
                 service: 0.0,
             };
             req.max_ride_time = req
@@ -187,6 +198,12 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
                         ))
                     }
                 },
+                StopKind::Job => {
+                    return Err(invalid(
+                        format!("job {r}"),
+                        "single-stop jobs are not supported during the day",
+                    ))
+                }
             };
             routes[v].push(2 * i + usize::from(s.kind == StopKind::Delivery));
         }
@@ -365,6 +382,7 @@ pub fn reoptimise(
     new_requests: &[usize],
     options: &Options,
 ) -> Result<Replanned, ModelError> {
+    let started = std::time::Instant::now();
     let res = residual(problem, state, new_requests)?;
     res.problem.validate_against(matrix)?;
     let d = Data::new(&res.problem, matrix);
@@ -381,8 +399,13 @@ pub fn reoptimise(
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(options.seed);
     let mut s = Scratch::default();
     st.bank.retain(|&r| alone_reason(&d, r).is_none());
-    st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, _, _) = alns::search(&d, st, options, &mut rng);
+    let _complete = st.construct(
+        &d,
+        crate::solver::Deadline::of(started, options.time_limit),
+        &mut rng,
+        &mut s,
+    );
+    let (best, _, _) = alns::search(&d, st, options, started, &mut rng);
     Ok(replanned(problem, state, &res, &d, &best))
 }
 
@@ -414,6 +437,7 @@ mod tests {
             time_limit: Duration::from_secs(20),
             max_iterations: Some(iterations),
             stall_iterations: None,
+            threads: 1,
         }
     }
 

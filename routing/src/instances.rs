@@ -126,6 +126,7 @@ fn lilim(rows: &[Vec<f64>]) -> Option<Parsed> {
         Some(Stop {
             location: i,
             window: window(r[4], r[5])?,
+            extra_windows: Vec::new(),
             service: r[6],
         })
     };
@@ -168,6 +169,7 @@ fn cordeau(rows: &[Vec<f64>]) -> Option<Parsed> {
         Some(Stop {
             location: i,
             window: window(r[5], r[6])?,
+            extra_windows: Vec::new(),
             service: r[3],
         })
     };

@@ -38,6 +38,13 @@ enum Command {
         /// Optional iteration limit (makes the run independent of machine speed).
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Searches in parallel (one per core: `--threads 0`).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Stop early after this many iterations without a better solution (the search has
+        /// converged). Default: 2,000 + 100 per request or job; 0: search until the limit.
+        #[arg(long)]
+        stall_iterations: Option<u64>,
         /// Speed for great-circle travel times when the input has no matrix, km/h.
         #[arg(long, default_value_t = 40.0)]
         speed_kmh: f64,
@@ -61,6 +68,9 @@ enum Command {
         /// Optional iteration limit per instance (deterministic runs).
         #[arg(long)]
         max_iterations: Option<u64>,
+        /// Searches in parallel per instance (one per core: `--threads 0`).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// Only these instances (comma separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -74,6 +84,8 @@ fn main() -> ExitCode {
             time_limit,
             seed,
             max_iterations,
+            threads,
+            stall_iterations,
             speed_kmh,
         } => {
             let text = if input.as_os_str() == "-" {
@@ -89,11 +101,14 @@ fn main() -> ExitCode {
                 Ok(p) => p,
                 Err(e) => return fail(&e.to_string()),
             };
+            let tasks = parsed.problem.requests().len() + parsed.problem.jobs().len();
+            let stall = stall_iterations.unwrap_or(2_000 + 100 * tasks as u64);
             let options = Options {
                 seed,
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
-                stall_iterations: None,
+                stall_iterations: (stall > 0).then_some(stall),
+                threads: threads_or_all(threads),
             };
             match solve(&parsed.problem, &parsed.matrix, &options) {
                 Ok(sol) => {
@@ -110,6 +125,7 @@ fn main() -> ExitCode {
             out,
             solutions,
             max_iterations,
+            threads,
             only,
         } => {
             let options = Options {
@@ -117,6 +133,7 @@ fn main() -> ExitCode {
                 time_limit: Duration::from_secs_f64(time_limit),
                 max_iterations,
                 stall_iterations: None,
+                threads: threads_or_all(threads),
             };
             match routing::bench::run_dir(
                 &dir,
@@ -130,6 +147,15 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e.to_string()),
             }
         }
+    }
+}
+
+/// `0` means one thread per core.
+fn threads_or_all(n: usize) -> usize {
+    if n == 0 {
+        Options::all_cores()
+    } else {
+        n
     }
 }
 

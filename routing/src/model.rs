@@ -116,8 +116,89 @@ pub struct Stop {
     pub location: usize,
     /// When service may start.
     pub window: TimeWindow,
+    /// Further windows in which service may start instead (VROOM's several `time_windows`
+    /// per stop): service starts in `window` or in one of these. Usually empty.
+    #[serde(default)]
+    pub extra_windows: Vec<TimeWindow>,
     /// Service duration (boarding / alighting), seconds.
     pub service: Seconds,
+}
+
+impl Stop {
+    /// A stop with one window.
+    #[must_use]
+    pub fn new(location: usize, window: TimeWindow, service: Seconds) -> Self {
+        Stop {
+            location,
+            window,
+            extra_windows: Vec::new(),
+            service,
+        }
+    }
+
+    /// Every window of the stop, sorted by start, overlapping ones merged.
+    #[must_use]
+    pub fn windows(&self) -> Vec<TimeWindow> {
+        merge_windows(std::iter::once(self.window).chain(self.extra_windows.iter().copied()))
+    }
+
+    /// Whether service may start at `t` (with tolerance `eps`).
+    #[must_use]
+    pub fn allows(&self, t: Seconds, eps: f64) -> bool {
+        std::iter::once(&self.window)
+            .chain(&self.extra_windows)
+            .any(|w| t >= w.start() - eps && t <= w.end() + eps)
+    }
+}
+
+/// Windows sorted by start, overlapping or touching ones merged.
+#[must_use]
+pub fn merge_windows(windows: impl IntoIterator<Item = TimeWindow>) -> Vec<TimeWindow> {
+    let mut ws: Vec<TimeWindow> = windows.into_iter().collect();
+    ws.sort_by(|a, b| a.start.total_cmp(&b.start));
+    let mut out: Vec<TimeWindow> = Vec::with_capacity(ws.len());
+    for w in ws {
+        match out.last_mut() {
+            Some(last) if w.start <= last.end => last.end = last.end.max(w.end),
+            _ => out.push(w),
+        }
+    }
+    out
+}
+
+/// A single-stop task (VROOM's `job`): served by one visit, with goods or passengers that
+/// either were on board from the start of the route (`delivery`) or stay on board until its
+/// end (`pickup`) — e.g. workers gathered along the way by a vehicle whose route ends at the
+/// farm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Where and when.
+    pub stop: Stop,
+    /// Load taken on at the job and carried to the end of the route.
+    pub pickup: Load,
+    /// Load on board from the start of the route and left at the job.
+    pub delivery: Load,
+    /// Skills the vehicle must have.
+    pub skills: Vec<u32>,
+    /// If set, only this vehicle may serve the job.
+    pub vehicle: Option<usize>,
+}
+
+/// A driver's break (VROOM's `breaks`): taken where the vehicle is (after a stop, or at the
+/// start), starting within one of `windows`, lasting `service`. Every break of a used vehicle
+/// must be taken; an unused vehicle takes none.
+///
+/// The EU driving-time rule (a 45-minute break after 4 h 30 of driving) is expressed as a
+/// window on the break, e.g. `[shift start + 2 h, shift start + 4 h 30]` with 2,700 s of service:
+/// elapsed time bounds driving time, so the rule is then always met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Break {
+    /// When the break may start (empty: any time in the shift).
+    pub windows: Vec<TimeWindow>,
+    /// Duration, seconds.
+    pub service: Seconds,
+    /// Most load on board during the break (e.g. `[0, 0]`: no passenger waits through it).
+    pub max_load: Option<Load>,
 }
 
 /// A ride request: one passenger group from `pickup` to `delivery`.
@@ -160,6 +241,9 @@ pub struct Vehicle {
     pub fixed_cost: f64,
     /// Skills the vehicle offers.
     pub skills: Vec<u32>,
+    /// The driver's breaks, in the order they are taken.
+    #[serde(default)]
+    pub breaks: Vec<Break>,
 }
 
 impl Vehicle {
@@ -176,6 +260,7 @@ impl Vehicle {
             cost_per_time: 0.0,
             fixed_cost: 0.0,
             skills: Vec::new(),
+            breaks: Vec::new(),
         }
     }
 }
@@ -206,6 +291,7 @@ impl Default for Objective {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Problem {
     requests: Vec<Request>,
+    jobs: Vec<Job>,
     vehicles: Vec<Vehicle>,
     objective: Objective,
     dims: usize,
@@ -220,6 +306,20 @@ impl Problem {
     /// does not exist.
     pub fn new(
         requests: Vec<Request>,
+        vehicles: Vec<Vehicle>,
+        objective: Objective,
+    ) -> Result<Self, ModelError> {
+        Self::with_jobs(requests, Vec::new(), vehicles, objective)
+    }
+
+    /// [`Problem::new`] with single-stop [`Job`]s besides the requests.
+    ///
+    /// # Errors
+    /// As [`Problem::new`], also for jobs and breaks (loads of other dimensions, negative
+    /// service, a pin to a missing vehicle).
+    pub fn with_jobs(
+        requests: Vec<Request>,
+        jobs: Vec<Job>,
         vehicles: Vec<Vehicle>,
         objective: Objective,
     ) -> Result<Self, ModelError> {
@@ -243,6 +343,31 @@ impl Problem {
             if v.max_duration.is_some_and(|d| d.is_nan() || d < 0.0) {
                 return Err(bad(format!("vehicle {i}"), "max_duration must be >= 0"));
             }
+            for b in &v.breaks {
+                if !nonneg(b.service) {
+                    return Err(bad(format!("vehicle {i}"), "break service must be >= 0"));
+                }
+                if b.max_load.as_ref().is_some_and(|l| l.0.len() != dims) {
+                    return Err(bad(
+                        format!("vehicle {i}"),
+                        "break max_load dimensions differ from capacity",
+                    ));
+                }
+            }
+        }
+        for (i, j) in jobs.iter().enumerate() {
+            if j.pickup.0.len() != dims || j.delivery.0.len() != dims {
+                return Err(bad(
+                    format!("job {i}"),
+                    "pickup/delivery dimensions differ from capacity",
+                ));
+            }
+            if !nonneg(j.stop.service) {
+                return Err(bad(format!("job {i}"), "service time must be >= 0"));
+            }
+            if j.vehicle.is_some_and(|v| v >= vehicles.len()) {
+                return Err(bad(format!("job {i}"), "pinned to a missing vehicle"));
+            }
         }
         for (i, r) in requests.iter().enumerate() {
             if r.load.0.len() != dims {
@@ -263,6 +388,7 @@ impl Problem {
         }
         Ok(Self {
             requests,
+            jobs,
             vehicles,
             objective,
             dims,
@@ -285,6 +411,11 @@ impl Problem {
                 return Err(out(format!("request {i}")));
             }
         }
+        for (i, j) in self.jobs.iter().enumerate() {
+            if j.stop.location >= n {
+                return Err(out(format!("job {i}")));
+            }
+        }
         for (i, v) in self.vehicles.iter().enumerate() {
             if v.start >= n || v.end.is_some_and(|e| e >= n) {
                 return Err(out(format!("vehicle {i}")));
@@ -297,6 +428,12 @@ impl Problem {
     #[must_use]
     pub fn requests(&self) -> &[Request] {
         &self.requests
+    }
+
+    /// The single-stop jobs, indexed by job id.
+    #[must_use]
+    pub fn jobs(&self) -> &[Job] {
+        &self.jobs
     }
 
     /// The vehicles, indexed by vehicle id.
@@ -326,6 +463,17 @@ impl Problem {
             && req.skills.iter().all(|s| veh.skills.contains(s))
             && req.load.fits_in(&veh.capacity)
     }
+
+    /// Whether vehicle `v` may serve job `j` (skills, pinning, capacity).
+    #[must_use]
+    pub fn job_compatible(&self, j: usize, v: usize) -> bool {
+        let job = &self.jobs[j];
+        let veh = &self.vehicles[v];
+        job.vehicle.is_none_or(|p| p == v)
+            && job.skills.iter().all(|s| veh.skills.contains(s))
+            && job.pickup.fits_in(&veh.capacity)
+            && job.delivery.fits_in(&veh.capacity)
+    }
 }
 
 #[cfg(test)]
@@ -333,11 +481,20 @@ mod tests {
     use super::*;
 
     fn stop(location: usize) -> Stop {
-        Stop {
-            location,
-            window: TimeWindow::any(),
-            service: 0.0,
-        }
+        Stop::new(location, TimeWindow::any(), 0.0)
+    }
+
+    #[test]
+    fn several_windows_are_sorted_and_merged() {
+        let w = |a, b| TimeWindow::new(a, b).unwrap();
+        let mut s = Stop::new(0, w(50.0, 60.0), 0.0);
+        s.extra_windows = vec![w(0.0, 10.0), w(55.0, 70.0), w(80.0, 90.0)];
+        assert_eq!(
+            s.windows(),
+            vec![w(0.0, 10.0), w(50.0, 70.0), w(80.0, 90.0)]
+        );
+        assert!(s.allows(5.0, 0.0) && s.allows(85.0, 0.0));
+        assert!(!s.allows(20.0, 0.0) && !s.allows(75.0, 0.0));
     }
 
     fn request(load: Vec<u32>) -> Request {

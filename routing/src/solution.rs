@@ -14,6 +14,9 @@ pub enum StopKind {
     Pickup,
     /// Passengers alight.
     Delivery,
+    /// A single-stop job; the stop's `request` is then the index in
+    /// [`crate::model::Problem::jobs`].
+    Job,
 }
 
 /// One stop of a route with its schedule (seconds).
@@ -27,6 +30,18 @@ pub struct ScheduledStop {
     pub arrival: f64,
     /// When service starts (`>= arrival`; the difference is waiting).
     pub service_start: f64,
+}
+
+/// A driver's break taken on a route.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledBreak {
+    /// Index of the break in the vehicle's `breaks`.
+    pub index: usize,
+    /// Stops of the route before it (0: at the start, before the first stop); the break is
+    /// taken at the location of the stop before it.
+    pub after: usize,
+    /// When it starts.
+    pub start: f64,
 }
 
 /// The route of one vehicle.
@@ -46,6 +61,9 @@ pub struct Route {
     pub travel_time: f64,
     /// Route cost: distance and time costs plus the vehicle's fixed cost.
     pub cost: f64,
+    /// The driver's breaks, in the order taken (every break of the vehicle).
+    #[serde(default)]
+    pub breaks: Vec<ScheduledBreak>,
 }
 
 /// Why a request was left unserved.
@@ -62,6 +80,9 @@ pub enum UnservedReason {
     TimeWindowUnreachable,
     /// Possible alone, but the fleet is fully used by other requests.
     NotEnoughFleet,
+    /// The time limit ran out while the first plan was being built, before this request's
+    /// turn came (a very short limit for a big day): it may well fit, given more time.
+    TimeLimit,
 }
 
 /// A request that is not in any route.
@@ -80,6 +101,9 @@ pub struct Solution {
     pub routes: Vec<Route>,
     /// Requests left out, with a reason.
     pub unserved: Vec<Unserved>,
+    /// Jobs left out (`request` is then the job index), with a reason.
+    #[serde(default)]
+    pub unserved_jobs: Vec<Unserved>,
 }
 
 impl Solution {

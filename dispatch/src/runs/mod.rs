@@ -287,11 +287,13 @@ pub fn build_problem(
                 pickup: Stop {
                     location: p,
                     window: window(ps, pe)?,
+                    extra_windows: Vec::new(),
                     service,
                 },
                 delivery: Stop {
                     location: d,
                     window: window(0.0, de)?,
+                    extra_windows: Vec::new(),
                     service,
                 },
                 load: Load(vec![r.seats, r.wheelchair]),

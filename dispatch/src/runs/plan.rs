@@ -334,6 +334,7 @@ pub async fn solve_off_thread(
         time_limit,
         max_iterations: None,
         stall_iterations: Some(stall_iterations(requests.len())),
+        threads: routing::Options::all_cores(),
     };
     let solution = tokio::task::spawn_blocking(move || {
         routing::solver::solve_with_stats(&problem, &matrix, &options)
@@ -530,7 +531,8 @@ pub(crate) fn route_stops(
             place: None,
         });
     }
-    for s in &route.stops {
+    // the service plans no single-stop jobs
+    for s in route.stops.iter().filter(|s| s.kind != RouteStop::Job) {
         let r = &requests[s.request];
         let service = if r.wheelchair > 0 {
             super::WHEELCHAIR_SERVICE_S
@@ -540,6 +542,7 @@ pub(crate) fn route_stops(
         let (kind, location) = match s.kind {
             RouteStop::Pickup => (StopKind::Pickup, r.pickup),
             RouteStop::Delivery => (StopKind::Dropoff, r.dropoff),
+            RouteStop::Job => continue,
         };
         out.push(NewStop {
             kind,

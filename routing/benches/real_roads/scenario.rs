@@ -339,11 +339,13 @@ fn problem(
             pickup: Stop {
                 location: p,
                 window: window(t.pickup.0, pickup_end)?,
+                extra_windows: Vec::new(),
                 service,
             },
             delivery: Stop {
                 location: d,
                 window: window(t.delivery.0, t.delivery.1)?,
+                extra_windows: Vec::new(),
                 service,
             },
             load: Load(vec![1, u32::from(t.wheelchair)]),
@@ -389,7 +391,8 @@ fn figures(problem: &Problem, m: &Matrix, solution: &Solution) -> Figures {
     let mut pickup_done = vec![0.0; problem.requests().len()];
     let (mut ratios, mut passenger_m) = (Vec::new(), 0.0);
     for route in &solution.routes {
-        for stop in &route.stops {
+        // the scenario has no single-stop jobs
+        for stop in route.stops.iter().filter(|s| s.kind != StopKind::Job) {
             let r = &problem.requests()[stop.request];
             match stop.kind {
                 StopKind::Pickup => {
@@ -404,6 +407,7 @@ fn figures(problem: &Problem, m: &Matrix, solution: &Solution) -> Figures {
                     }
                     passenger_m += m.distance(r.pickup.location, r.delivery.location);
                 }
+                StopKind::Job => {}
             }
         }
     }
@@ -477,11 +481,17 @@ pub async fn run(args: &Args) -> Result<(), String> {
             time_limit: Duration::from_secs_f64(args.time_limit_s),
             max_iterations: None,
             stall_iterations: None,
+            threads: if args.threads == 0 {
+                Options::all_cores()
+            } else {
+                args.threads
+            },
         };
         let matrix = Arc::new(tm.matrix);
         let start = Instant::now();
         let solution = {
             let (p, m) = (problem.clone(), matrix.clone());
+            let options = options.clone();
             tokio::task::spawn_blocking(move || routing::solve(&p, &m, &options))
                 .await
                 .map_err(|e| e.to_string())?
@@ -494,8 +504,8 @@ pub async fn run(args: &Args) -> Result<(), String> {
         };
         let f = figures(&problem, &matrix, &solution);
         println!(
-            "  solve: {solve_s:.1} s (time limit {:.0} s)",
-            args.time_limit_s
+            "  solve: {solve_s:.1} s (time limit {:.0} s, {} thread(s))",
+            args.time_limit_s, options.threads
         );
         println!(
             "  served {}/{n}, vehicles {}/{}, vehicle-hours {:.1} (driving {:.1}), passenger-km {:.0} / vehicle-km {:.0} = {:.2}",

@@ -6,11 +6,13 @@
 //! schedule follows the iteration count when an iteration limit is set (then the result
 //! depends only on the seed), and otherwise the elapsed fraction of the time limit.
 
+use std::cell::Cell;
+use std::sync::{Condvar, Mutex};
 use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 
 use super::data::Data;
 use super::ges::{mean_arc, Ges};
@@ -42,16 +44,40 @@ fn start_temperature(d: &Data, st: &State) -> f64 {
 }
 
 /// Stop condition and progress measure.
-struct Clock {
+struct Clock<'a> {
     start: Instant,
     limit: f64,
     max_iter: Option<u64>,
     stall: Option<u64>,
     /// Set when a phase ended because it had converged.
-    converged: std::cell::Cell<bool>,
+    converged: Cell<bool>,
+    /// With several threads: the exchange of best solutions, this thread's index, and the
+    /// next meeting point to attend.
+    share: Option<(&'a Exchange, usize, Cell<usize>)>,
 }
 
-impl Clock {
+impl Clock<'_> {
+    /// With several threads, at each meeting point passed by `progress`: hands `mine` (this
+    /// thread's best complete solution) to the others, waits for theirs, and returns the best
+    /// of all when it is better than `mine`.
+    fn meet(&self, progress: f64, d: &Data, mine: &State) -> Option<State> {
+        let (ex, me, next) = self.share.as_ref()?;
+        let mut got: Option<State> = None;
+        while next.get() < ex.points.len() && progress >= ex.points[next.get()] {
+            let best = got.as_ref().unwrap_or(mine);
+            if let Some(better) = ex.meet(next.get(), *me, best.objective(d), best) {
+                got = Some(better);
+            }
+            next.set(next.get() + 1);
+        }
+        got
+    }
+
+    /// The time limit has run out (whatever the iteration count).
+    fn out_of_time(&self) -> bool {
+        self.start.elapsed().as_secs_f64() >= self.limit
+    }
+
     /// Fraction of the budget used, in `[0, 1]`.
     fn progress(&self, iter: u64) -> f64 {
         let by_time = self.start.elapsed().as_secs_f64() / self.limit.max(1e-9);
@@ -109,33 +135,206 @@ impl Roulette {
     }
 }
 
-/// Runs the search from `init` and returns the best state found and the iteration count.
+/// Where parallel searches meet to share their best solutions: fractions of the budget.
+const MEET_EVERY: f64 = 0.05;
+
+/// Best solutions handed between parallel searches at fixed points of their budgets.
+///
+/// At meeting point `k`, every thread deposits its best complete solution and waits until
+/// every other thread has deposited its own for `k` or has finished (then its final best
+/// counts); all then take the best of them (lowest objective, then lowest thread index). The
+/// points are fractions of each thread's own budget (iterations when `max_iterations` is set),
+/// so with an iteration limit what each thread receives depends only on the seed and the
+/// thread count, never on timing.
+pub(crate) struct Exchange {
+    points: Vec<f64>,
+    threads: usize,
+    slots: Mutex<Slots>,
+    ready: Condvar,
+}
+
+struct Slots {
+    /// `at[k][t]`: objective and solution thread `t` brought to point `k`.
+    at: Vec<Vec<Option<(f64, State)>>>,
+    /// Threads that have finished (or panicked): nobody waits for them any more.
+    gone: Vec<bool>,
+    /// Final best of the threads that have finished normally.
+    last: Vec<Option<(f64, State)>>,
+}
+
+impl Exchange {
+    fn new(threads: usize) -> Self {
+        let n = (1.0 / MEET_EVERY).round() as usize;
+        let points: Vec<f64> = (1..n).map(|k| k as f64 * MEET_EVERY).collect();
+        Exchange {
+            slots: Mutex::new(Slots {
+                at: vec![vec![None; threads]; points.len()],
+                gone: vec![false; threads],
+                last: vec![None; threads],
+            }),
+            points,
+            threads,
+            ready: Condvar::new(),
+        }
+    }
+
+    fn meet(&self, k: usize, me: usize, objective: f64, mine: &State) -> Option<State> {
+        let mut g = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.at[k][me] = Some((objective, mine.clone()));
+        self.ready.notify_all();
+        while (0..self.threads).any(|t| g.at[k][t].is_none() && !g.gone[t]) {
+            g = self
+                .ready
+                .wait(g)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        let mut best: Option<(f64, usize)> = None;
+        for t in 0..self.threads {
+            let o = g.at[k][t].as_ref().or(g.last[t].as_ref()).map(|x| x.0);
+            if let Some(o) = o {
+                if best.is_none_or(|b| o < b.0) {
+                    best = Some((o, t));
+                }
+            }
+        }
+        let (o, t) = best?;
+        if t == me || o >= objective - 1e-9 {
+            return None;
+        }
+        g.at[k][t]
+            .as_ref()
+            .or(g.last[t].as_ref())
+            .map(|x| x.1.clone())
+    }
+
+    /// Thread `me` has finished, with `best` (`None` when it panicked): nobody waits for it
+    /// any more.
+    fn leave(&self, me: usize, best: Option<(f64, &State)>) {
+        let mut g = self
+            .slots
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !g.gone[me] {
+            g.gone[me] = true;
+            g.last[me] = best.map(|(o, st)| (o, st.clone()));
+        }
+        self.ready.notify_all();
+    }
+}
+
+/// Leaves the exchange when a search thread unwinds, so the others never wait for it.
+struct LeaveOnDrop<'a>(Option<(&'a Exchange, usize)>);
+
+impl Drop for LeaveOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some((ex, me)) = self.0 {
+            ex.leave(me, None);
+        }
+    }
+}
+
+/// Runs the search from `init` and returns the best state found, the iteration count (summed
+/// over threads) and whether it converged. The time limit counts from `started` (the call to
+/// `solve`, construction included). With [`Options::threads`] above 1, that many searches run
+/// in parallel from `init` with seeds of their own (thread 0 continues `rng`) and share their
+/// best solutions every [`MEET_EVERY`] of the budget ([`Exchange`]).
 pub(crate) fn search(
     d: &Data,
     init: State,
     options: &Options,
+    started: Instant,
     rng: &mut StdRng,
 ) -> (State, u64, bool) {
+    let threads = options.threads.max(1);
+    if threads == 1 || init.bank.len() == d.nreq {
+        return search_one(d, init, options, started, rng, None);
+    }
+    let ex = Exchange::new(threads);
+    let results: Vec<(State, u64, bool)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads)
+            .map(|t| {
+                let (ex, init) = (&ex, init.clone());
+                scope.spawn(move || {
+                    let mut rng = StdRng::seed_from_u64(thread_seed(options.seed, t));
+                    search_one(d, init, options, started, &mut rng, Some((ex, t)))
+                })
+            })
+            .collect();
+        let mut out = vec![search_one(d, init, options, started, rng, Some((&ex, 0)))];
+        out.extend(
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a search thread panicked")),
+        );
+        out
+    });
+    let iterations = results.iter().map(|r| r.1).sum();
+    let converged = results.iter().all(|r| r.2);
+    let best = results
+        .into_iter()
+        .map(|r| r.0)
+        .reduce(|a, b| {
+            if b.objective(d) < a.objective(d) - 1e-9 {
+                b
+            } else {
+                a
+            }
+        })
+        .expect("at least one thread");
+    (best, iterations, converged)
+}
+
+/// Seed of search thread `t` (thread 0 uses the caller's generator).
+fn thread_seed(seed: u64, t: usize) -> u64 {
+    let mut z = seed ^ (t as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// One search thread: pre-search, fleet minimisation, distance search.
+fn search_one(
+    d: &Data,
+    init: State,
+    options: &Options,
+    started: Instant,
+    rng: &mut StdRng,
+    share: Option<(&Exchange, usize)>,
+) -> (State, u64, bool) {
     let clock = Clock {
-        start: Instant::now(),
+        start: started,
         limit: options.time_limit.as_secs_f64(),
         max_iter: options.max_iterations,
         stall: options.stall_iterations,
-        converged: std::cell::Cell::new(false),
+        converged: Cell::new(false),
+        share: share.map(|(ex, me)| (ex, me, Cell::new(0))),
     };
+    let guard = LeaveOnDrop(share);
+    let (best, iter) = phases(d, init, &clock, rng);
+    if let Some((ex, me)) = share {
+        ex.leave(me, Some((best.objective(d), &best)));
+    }
+    drop(guard);
+    (best, iter, clock.converged.get())
+}
+
+fn phases(d: &Data, init: State, clock: &Clock, rng: &mut StdRng) -> (State, u64) {
     let mut s = Scratch::default();
     let mut cur = init;
     if cur.bank.len() == d.nreq {
-        return (cur, 0, false);
+        return (cur, 0);
     }
     let mut iter: u64 = 0;
     if d.objective.vehicle_weight > 0.0 && cur.bank.is_empty() {
         // a short distance search first gives the ejection search tidy routes to work on
-        cur = anneal(d, cur, &clock, &mut iter, PRE_END, rng, &mut s);
-        eliminate_routes(d, &mut cur, &clock, &mut iter, rng, &mut s);
+        cur = anneal(d, cur, clock, &mut iter, PRE_END, rng, &mut s);
+        eliminate_routes(d, &mut cur, clock, &mut iter, rng, &mut s);
     }
-    let best = anneal(d, cur, &clock, &mut iter, 1.0, rng, &mut s);
-    (best, iter, clock.converged.get())
+    let best = anneal(d, cur, clock, &mut iter, 1.0, rng, &mut s);
+    (best, iter)
 }
 
 /// Simulated annealing over destroy / repair moves from `init` until `until` of the budget,
@@ -160,6 +359,12 @@ fn anneal(
     let mut iter_at_best = *iter;
     loop {
         let progress = clock.progress(*iter);
+        if let Some(better) = clock.meet(progress, d, &best) {
+            best = better.clone();
+            cur = better;
+            last_best = progress;
+            iter_at_best = *iter;
+        }
         if progress >= until {
             break;
         }
@@ -180,7 +385,13 @@ fn anneal(
             break;
         }
         let qmax = assigned.len().min(40).min((d.nreq / 4).max(5));
-        let qmin = assigned.len().min(4).min(qmax);
+        // on a tiny route set, removing everything would rebuild the same greedy solution
+        let qmin = if assigned.len() <= 8 {
+            1
+        } else {
+            assigned.len().min(4).min(qmax)
+        };
+        let unserved = cand.bank.len();
         let q = rng.gen_range(qmin..=qmax);
         match di {
             0 => random_removal(d, &mut cand, &assigned, q, rng),
@@ -197,6 +408,13 @@ fn anneal(
             (3, true),
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
+        if unserved > 0 && rng.gen_bool(0.5) {
+            // requests left out so far go first, while the removed ones leave room: greedy
+            // insertion alone keeps filling that room with cheaper requests
+            let removed = cand.bank.split_off(unserved);
+            cand.repair(d, k, max_routes, noise, rng, s);
+            cand.bank.extend(removed);
+        }
         cand.repair(d, k, max_routes, noise, rng, s);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);
@@ -238,13 +456,18 @@ fn eliminate_routes(
     rng: &mut StdRng,
     s: &mut Scratch,
 ) {
-    while st.used() > 1 {
+    'attempts: while st.used() > 1 {
         let mut cur = st.clone();
         let mut ges = Ges::start(d, &mut cur, rng);
         let mut last_gain = clock.progress(*iter);
         let mut iter_at_gain = *iter;
         loop {
             let progress = clock.progress(*iter);
+            if let Some(better) = clock.meet(progress, d, st) {
+                // another thread has a better complete solution: go on from there
+                *st = better;
+                continue 'attempts;
+            }
             if progress >= ELIM_END || progress - last_gain > ELIM_STALL {
                 return;
             }
@@ -255,7 +478,7 @@ fn eliminate_routes(
             }
             *iter += 1;
             let before = ges.min_pool;
-            if ges.step(d, &mut cur, rng, s) {
+            if ges.step(d, &mut cur, rng, s, &|| clock.out_of_time()) {
                 break;
             }
             if ges.min_pool < before {

@@ -1,11 +1,14 @@
 //! The problem flattened into arrays for the solver's inner loops.
 //!
-//! Request `r` owns node `2r` (pickup) and `2r + 1` (delivery). Vehicles keep their own
-//! arrays. Windows are tightened with the ride-time limit (valid for every schedule, so no
-//! feasible solution is lost): `late(d) <= late(p) + s_p + L` and `early(p) >= early(d) - L - s_p`.
+//! Tasks are the requests (`0..npairs`) followed by the single-stop jobs. Task `r` owns node
+//! `2r` (pickup, or the job's only stop) and `2r + 1` (delivery; never in a route for a job).
+//! Vehicles keep their own arrays. Windows are tightened with the ride-time limit (valid for
+//! every schedule, so no feasible solution is lost): `late(d) <= late(p) + s_p + L` and
+//! `early(p) >= early(d) - L - s_p`. `early` / `late` are the first start and last end of a
+//! node's windows; nodes with several windows also list them in `wins`.
 
 use crate::matrix::Matrix;
-use crate::model::{Objective, Problem};
+use crate::model::{merge_windows, Objective, Problem, Stop, TimeWindow};
 
 /// Marks a missing end location (open route): travel to it costs nothing.
 pub(crate) const NO_LOC: usize = usize::MAX;
@@ -13,7 +16,19 @@ pub(crate) const NO_LOC: usize = usize::MAX;
 /// Flat solver view of a [`Problem`] and its [`Matrix`].
 pub(crate) struct Data<'a> {
     pub matrix: &'a Matrix,
+    /// Tasks: requests, then jobs.
     pub nreq: usize,
+    /// Requests (pickup-delivery pairs); tasks from here on are jobs.
+    pub npairs: usize,
+    /// Per task: a single-stop job.
+    pub single: Vec<bool>,
+    /// Per task, `dims` values: load on board from the route start until the task (a job's
+    /// delivery amount; 0 for requests).
+    pub start_load: Vec<i32>,
+    /// Per node: its windows when it has more than one (else empty; `early`/`late` say all).
+    pub wins: Vec<Vec<(f64, f64)>>,
+    /// Per vehicle: its breaks, in order.
+    pub vbreaks: Vec<Vec<BreakData>>,
     pub dims: usize,
     pub loc: Vec<usize>,
     pub early: Vec<f64>,
@@ -43,13 +58,42 @@ pub(crate) struct Data<'a> {
     pub objective: Objective,
 }
 
+/// One break of a vehicle, flattened.
+pub(crate) struct BreakData {
+    /// Windows of its start, sorted (never empty: `[0, inf)` when the input gave none).
+    pub wins: Vec<(f64, f64)>,
+    pub serv: f64,
+    /// Most load on board during the break, `dims` values.
+    pub max_load: Option<Vec<i32>>,
+}
+
+/// Windows of `stop` within `[lo, hi]`, sorted and merged; empty if none is left.
+fn clipped(stop: &Stop, lo: f64, hi: f64) -> Vec<(f64, f64)> {
+    stop.windows()
+        .iter()
+        .map(|w| (w.start().max(lo), w.end().min(hi)))
+        .filter(|(a, b)| a <= b)
+        .collect()
+}
+
+fn to_i32(x: u32) -> i32 {
+    x.min(i32::MAX as u32) as i32
+}
+
 impl<'a> Data<'a> {
     pub fn new(problem: &'a Problem, matrix: &'a Matrix) -> Self {
         let dims = problem.dims();
-        let (nreq, nveh) = (problem.requests().len(), problem.vehicles().len());
+        let npairs = problem.requests().len();
+        let nreq = npairs + problem.jobs().len();
+        let nveh = problem.vehicles().len();
         let mut d = Data {
             matrix,
             nreq,
+            npairs,
+            single: Vec::with_capacity(nreq),
+            start_load: Vec::with_capacity(nreq * dims),
+            wins: Vec::with_capacity(2 * nreq),
+            vbreaks: Vec::with_capacity(nveh),
             dims,
             loc: Vec::with_capacity(2 * nreq),
             early: Vec::with_capacity(2 * nreq),
@@ -79,25 +123,45 @@ impl<'a> Data<'a> {
             }
             let l = req.max_ride_time.unwrap_or(f64::INFINITY);
             let (p, q) = (&req.pickup, &req.delivery);
-            let late_d = q.window.end().min(p.window.end() + p.service + l);
-            let early_p = p.window.start().max(q.window.start() - l - p.service);
-            for (stop, e, lt, sign) in [
-                (p, early_p, p.window.end(), 1),
-                (q, q.window.start(), late_d, -1),
+            let (pw, qw) = (p.windows(), q.windows());
+            let last_end = |w: &[TimeWindow]| w.last().map_or(f64::NEG_INFINITY, |x| x.end());
+            let late_d = last_end(&qw).min(last_end(&pw) + p.service + l);
+            let early_p = pw[0].start().max(qw[0].start() - l - p.service);
+            for (stop, lo, hi, sign) in [
+                (p, early_p, f64::INFINITY, 1),
+                (q, f64::NEG_INFINITY, late_d, -1),
             ] {
-                d.loc.push(stop.location);
-                d.early.push(e);
-                d.late.push(lt);
-                d.serv.push(stop.service);
-                d.demand.extend(
-                    req.load
-                        .0
-                        .iter()
-                        .map(|&x| sign * x.min(i32::MAX as u32) as i32),
-                );
+                d.push_node(stop, lo, hi);
+                d.demand
+                    .extend(req.load.0.iter().map(|&x| sign * to_i32(x)));
             }
             d.max_ride.push(l);
             d.exact |= l.is_finite();
+            d.single.push(false);
+            d.start_load.extend(std::iter::repeat_n(0, dims));
+        }
+        for job in problem.jobs() {
+            if let Some(v) = job.vehicle {
+                pinned[v] = true;
+            }
+            for k in 0..2 {
+                d.push_node(&job.stop, f64::NEG_INFINITY, f64::INFINITY);
+                if k == 0 {
+                    d.demand.extend(
+                        job.pickup
+                            .0
+                            .iter()
+                            .zip(&job.delivery.0)
+                            .map(|(&p, &q)| to_i32(p) - to_i32(q)),
+                    );
+                } else {
+                    d.demand.extend(std::iter::repeat_n(0, dims));
+                }
+            }
+            d.max_ride.push(f64::INFINITY);
+            d.single.push(true);
+            d.start_load
+                .extend(job.delivery.0.iter().map(|&x| to_i32(x)));
         }
         let mut reps: Vec<usize> = Vec::new();
         for (v, veh) in problem.vehicles().iter().enumerate() {
@@ -118,6 +182,26 @@ impl<'a> Data<'a> {
             d.cpt.push(veh.cost_per_time);
             d.vopen
                 .push(veh.fixed_cost + problem.objective().vehicle_weight);
+            let mut breaks = Vec::with_capacity(veh.breaks.len());
+            for b in &veh.breaks {
+                let mut wins: Vec<(f64, f64)> = merge_windows(b.windows.iter().copied())
+                    .iter()
+                    .map(|w| (w.start(), w.end()))
+                    .collect();
+                if wins.is_empty() {
+                    wins.push((0.0, f64::INFINITY));
+                }
+                breaks.push(BreakData {
+                    wins,
+                    serv: b.service,
+                    max_load: b
+                        .max_load
+                        .as_ref()
+                        .map(|l| l.0.iter().map(|&x| to_i32(x)).collect()),
+                });
+            }
+            d.exact |= !breaks.is_empty();
+            d.vbreaks.push(breaks);
             // vehicles with requests pinned to them are never interchangeable
             let class = reps
                 .iter()
@@ -129,6 +213,64 @@ impl<'a> Data<'a> {
             }
         }
         d
+    }
+
+    /// Appends one node for `stop`, its windows clipped to `[lo, hi]`.
+    fn push_node(&mut self, stop: &Stop, lo: f64, hi: f64) {
+        let wins = clipped(stop, lo, hi);
+        self.loc.push(stop.location);
+        match (wins.first(), wins.last()) {
+            (Some(first), Some(last)) => {
+                self.early.push(first.0);
+                self.late.push(last.1);
+            }
+            // no window left: nothing can serve it
+            _ => {
+                self.early.push(stop.window.start());
+                self.late.push(f64::NEG_INFINITY);
+            }
+        }
+        self.serv.push(stop.service);
+        self.wins
+            .push(if wins.len() > 1 { wins } else { Vec::new() });
+    }
+
+    /// The earliest service start at node `n` not before `t`: `t` raised to the start of the
+    /// window it falls in or the next one. Above `late[n]` (possibly infinite) when no window
+    /// is left, which callers test.
+    #[inline]
+    pub fn start_at(&self, n: usize, t: f64) -> f64 {
+        let w = &self.wins[n];
+        if w.is_empty() {
+            return t.max(self.early[n]);
+        }
+        for &(a, b) in w {
+            if t <= b + 1e-9 {
+                return t.max(a);
+            }
+        }
+        f64::INFINITY
+    }
+
+    /// The latest service start at node `n` not after `t` (within a window), or `-inf`.
+    #[inline]
+    pub fn latest_at(&self, n: usize, t: f64) -> f64 {
+        let w = &self.wins[n];
+        if w.is_empty() {
+            return t.min(self.late[n]);
+        }
+        for &(a, b) in w.iter().rev() {
+            if a <= t + 1e-9 {
+                return t.min(b);
+            }
+        }
+        f64::NEG_INFINITY
+    }
+
+    /// Windows beyond the first of node `n`.
+    #[inline]
+    pub fn extra_windows(&self, n: usize) -> usize {
+        self.wins[n].len().saturating_sub(1)
     }
 
     /// Travel time between locations; 0 towards [`NO_LOC`].
@@ -163,6 +305,10 @@ impl<'a> Data<'a> {
 
     #[inline]
     pub fn compatible(&self, r: usize, v: usize) -> bool {
-        self.problem.compatible(r, v)
+        if r < self.npairs {
+            self.problem.compatible(r, v)
+        } else {
+            self.problem.job_compatible(r - self.npairs, v)
+        }
     }
 }

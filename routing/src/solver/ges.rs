@@ -40,6 +40,8 @@ const PERTURB: usize = 500;
 pub(crate) struct Ges {
     pen: Vec<u64>,
     tmp: Route,
+    /// Schedule buffer.
+    times: Vec<f64>,
     /// Largest cost increase a perturbation move may cause.
     slack: f64,
     /// Smallest pool size seen in this attempt.
@@ -72,6 +74,7 @@ impl Ges {
             slack,
             pen: vec![1; d.nreq],
             tmp: Route::new(d, 0),
+            times: Vec::new(),
             min_pool: st.bank.len(),
             idle: 0,
         }
@@ -79,7 +82,16 @@ impl Ges {
 
     /// Places the request on top of the pool (ejecting others if needed). Returns whether
     /// the pool is now empty.
-    pub fn step(&mut self, d: &Data, st: &mut State, rng: &mut StdRng, s: &mut Scratch) -> bool {
+    /// `stop` is asked now and then during the ejection search: when it says so, the step
+    /// ends early (with the best ejection found so far, if any).
+    pub fn step(
+        &mut self,
+        d: &Data,
+        st: &mut State,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
         let Some(r) = st.bank.pop() else {
             return true;
         };
@@ -88,10 +100,13 @@ impl Ges {
             st.route_of[r] = v;
         } else {
             self.pen[r] += 1;
-            match self.best_ejection(d, st, r, rng, s) {
+            match self.best_ejection(d, st, r, rng, s, stop) {
                 Some(e) => {
+                    // the route without them was checked as a whole (`tmp`)
                     for &x in &e.out[..e.k] {
-                        st.remove(d, x);
+                        st.routes[e.v].remove(d, x);
+                        st.route_of[x] = NONE;
+                        st.bank.push(x);
                     }
                     let ins = st.routes[e.v]
                         .best_insertion(d, r, s)
@@ -127,6 +142,7 @@ impl Ges {
         r: usize,
         rng: &mut StdRng,
         s: &mut Scratch,
+        stop: &dyn Fn() -> bool,
     ) -> Option<Ejection> {
         let mut routes: Vec<usize> = (0..st.routes.len())
             .filter(|&v| !st.routes[v].is_empty() && d.compatible(r, v))
@@ -158,7 +174,9 @@ impl Ges {
                                 .filter(|&&n| !idx.iter().any(|&i| reqs[i] == n / 2)),
                         );
                         self.tmp.update(d);
-                        if self.tmp.best_insertion(d, r, s).is_some() {
+                        if self.tmp.best_insertion(d, r, s).is_some()
+                            && self.tmp.feasible(d, &mut self.times)
+                        {
                             let mut out = [NONE; KMAX];
                             for (j, &i) in idx.iter().enumerate() {
                                 out[j] = reqs[i];
@@ -166,6 +184,9 @@ impl Ges {
                             best = Some(Ejection { v, out, k, psum });
                         }
                         if tests >= EJECT_BUDGET && best.is_some() {
+                            return best;
+                        }
+                        if tests % 64 == 0 && stop() {
                             return best;
                         }
                     }
@@ -258,9 +279,12 @@ fn perturb(d: &Data, st: &mut State, slack: f64, rng: &mut StdRng, s: &mut Scrat
             .best_insertion(d, u, s)
             .filter(|ins| ins.delta - gain <= slack)
         {
-            st.routes[from].remove(d, u);
-            st.routes[to].insert(d, u, ins);
-            st.route_of[u] = to;
+            let mut rest = st.routes[from].clone();
+            if rest.remove(d, u) || rest.feasible(d, &mut s.times) {
+                st.routes[from] = rest;
+                st.routes[to].insert(d, u, ins);
+                st.route_of[u] = to;
+            }
         }
     }
 }
@@ -321,7 +345,7 @@ mod tests {
             let mut ges = Ges::start(&d, &mut cur, &mut rng);
             while steps < 40_000 {
                 steps += 1;
-                let done = ges.step(&d, &mut cur, &mut rng, &mut s);
+                let done = ges.step(&d, &mut cur, &mut rng, &mut s, &|| false);
                 if steps % 97 == 0 {
                     assert_partial_feasible(&d, &cur);
                 }

@@ -11,7 +11,7 @@ pub(crate) mod ges;
 pub(crate) mod route;
 pub(crate) mod state;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -19,7 +19,7 @@ use rand::SeedableRng;
 use crate::matrix::Matrix;
 use crate::model::{ModelError, Problem};
 use crate::solution::{
-    Route as RouteOut, ScheduledStop, Solution, StopKind, Unserved, UnservedReason,
+    Route as RouteOut, ScheduledBreak, ScheduledStop, Solution, StopKind, Unserved, UnservedReason,
 };
 use data::Data;
 use route::{schedule, Scratch};
@@ -39,6 +39,19 @@ pub struct Options {
     /// row without a better solution end it (the time limit stays a cap). `None` searches for
     /// the whole budget, as benchmarks do. Counted in iterations, so deterministic for a seed.
     pub stall_iterations: Option<u64>,
+    /// Searches run in parallel (0 and 1: one). Each starts from the same first solution with a
+    /// seed of its own, and they share their best solutions every 5 % of the budget. With
+    /// `max_iterations` set, the result depends only on the seed and this count (the limit is
+    /// per thread). [`Options::all_cores`] gives the machine's parallelism.
+    pub threads: usize,
+}
+
+impl Options {
+    /// The number of cores this process may use (1 if unknown), for [`Options::threads`].
+    #[must_use]
+    pub fn all_cores() -> usize {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    }
 }
 
 impl Default for Options {
@@ -48,6 +61,7 @@ impl Default for Options {
             time_limit: Duration::from_secs(10),
             max_iterations: None,
             stall_iterations: None,
+            threads: 1,
         }
     }
 }
@@ -84,16 +98,34 @@ pub fn solve_with_stats(
     matrix: &Matrix,
     options: &Options,
 ) -> Result<(Solution, SearchStats), ModelError> {
+    let started = Instant::now();
     problem.validate_against(matrix)?;
     let d = Data::new(problem, matrix);
     let mut rng = StdRng::seed_from_u64(options.seed);
     let (possible, _) = split_possible(&d);
     let mut init = State::empty(&d, possible);
     let mut s = Scratch::default();
-    init.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-    let (best, iterations, converged) = alns::search(&d, init, options, &mut rng);
+    let complete = init.construct(
+        &d,
+        Deadline::of(started, options.time_limit),
+        &mut rng,
+        &mut s,
+    );
+    let (best, iterations, converged) = alns::search(&d, init, options, started, &mut rng);
+    let mut solution = to_solution(problem, &d, &best);
+    if !complete {
+        for u in solution
+            .unserved
+            .iter_mut()
+            .chain(&mut solution.unserved_jobs)
+        {
+            if u.reason == UnservedReason::NotEnoughFleet {
+                u.reason = UnservedReason::TimeLimit;
+            }
+        }
+    }
     Ok((
-        to_solution(problem, &d, &best),
+        solution,
         SearchStats {
             iterations,
             converged,
@@ -101,12 +133,38 @@ pub fn solve_with_stats(
     ))
 }
 
+/// When the solver must have an answer: the time limit counted from the call to [`solve`].
+///
+/// Construction checks it between two insertions, the search between two iterations (and
+/// inside the ejection search), so a call returns within the limit plus one step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    start: Instant,
+    limit: Duration,
+}
+
+impl Deadline {
+    pub fn of(start: Instant, limit: Duration) -> Self {
+        Deadline { start, limit }
+    }
+
+    /// The time limit has run out.
+    pub fn passed(&self) -> bool {
+        self.start.elapsed() >= self.limit
+    }
+
+    /// More than `fraction` of the time limit is used.
+    pub fn used(&self, fraction: f64) -> bool {
+        self.start.elapsed().as_secs_f64() >= fraction * self.limit.as_secs_f64()
+    }
+}
+
 /// Requests that some vehicle can serve alone, and the others.
 pub(crate) fn split_possible(d: &Data) -> (Vec<usize>, Vec<usize>) {
     (0..d.nreq).partition(|&r| alone_reason(d, r).is_none())
 }
 
-/// Why request `r` cannot be served even on an otherwise empty route, or `None` if it can.
+/// Why task `r` cannot be served even on an otherwise empty route, or `None` if it can.
 pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
     let compatible: Vec<usize> = (0..d.nveh).filter(|&v| d.compatible(r, v)).collect();
     if compatible.is_empty() {
@@ -125,11 +183,13 @@ pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
     if m.duration(p, q) > d.max_ride[r] + 1e-9 {
         return Some(UnservedReason::RideTimeImpossible);
     }
+    let nodes: &[usize] = if d.single[r] {
+        &[2 * r]
+    } else {
+        &[2 * r, 2 * r + 1]
+    };
     let mut t = Vec::new();
-    if compatible
-        .iter()
-        .any(|&v| schedule(d, v, &[2 * r, 2 * r + 1], &mut t))
-    {
+    if compatible.iter().any(|&v| schedule(d, v, nodes, &mut t)) {
         None
     } else {
         Some(UnservedReason::TimeWindowUnreachable)
@@ -140,24 +200,38 @@ pub(crate) fn alone_reason(d: &Data, r: usize) -> Option<UnservedReason> {
 pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
     let mut routes = Vec::new();
     let mut t = Vec::new();
+    let mut places = Vec::new();
     for route in st.routes.iter().filter(|r| !r.is_empty()) {
         let v = route.vehicle;
-        let ok = schedule(d, v, &route.nodes, &mut t);
+        let ok = if d.vbreaks[v].is_empty() {
+            places.clear();
+            schedule(d, v, &route.nodes, &mut t)
+        } else {
+            route::schedule_with_breaks(d, v, &route.nodes, &mut t, &mut places)
+        };
         debug_assert!(ok, "a route in the solution has no schedule");
         let mut stops = Vec::with_capacity(route.len());
         let (mut loc, mut ready) = (d.vstart[v], t[0]);
         let (mut dist, mut travel) = (0.0, 0.0);
+        let mut breaks = places.iter().enumerate().peekable();
         for (k, &n) in route.nodes.iter().enumerate() {
+            // breaks taken before this stop, where the vehicle is
+            while let Some((b, &(_, start))) = breaks.next_if(|(_, p)| p.0 == k) {
+                ready = ready.max(start + d.vbreaks[v][b].serv);
+            }
             let tt = d.tt(loc, d.loc[n]);
             dist += d.dist(loc, d.loc[n]);
             travel += tt;
+            let (request, kind) = if d.single[n / 2] {
+                (n / 2 - d.npairs, StopKind::Job)
+            } else if n % 2 == 0 {
+                (n / 2, StopKind::Pickup)
+            } else {
+                (n / 2, StopKind::Delivery)
+            };
             stops.push(ScheduledStop {
-                request: n / 2,
-                kind: if n % 2 == 0 {
-                    StopKind::Pickup
-                } else {
-                    StopKind::Delivery
-                },
+                request,
+                kind,
                 arrival: ready + tt,
                 service_start: t[k + 1],
             });
@@ -175,17 +249,35 @@ pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
             distance: dist,
             travel_time: travel,
             cost: veh.fixed_cost + veh.cost_per_distance * dist + veh.cost_per_time * travel,
+            breaks: places
+                .iter()
+                .enumerate()
+                .map(|(index, &(after, start))| ScheduledBreak {
+                    index,
+                    after,
+                    start,
+                })
+                .collect(),
         });
     }
-    let mut unserved: Vec<Unserved> = (0..d.nreq)
-        .filter(|&r| st.route_of[r] == state::NONE)
-        .map(|r| Unserved {
-            request: r,
-            reason: alone_reason(d, r).unwrap_or(UnservedReason::NotEnoughFleet),
-        })
-        .collect();
-    unserved.sort_by_key(|u| u.request);
-    Solution { routes, unserved }
+    let mut unserved: Vec<Unserved> = Vec::new();
+    let mut unserved_jobs: Vec<Unserved> = Vec::new();
+    for r in (0..d.nreq).filter(|&r| st.route_of[r] == state::NONE) {
+        let reason = alone_reason(d, r).unwrap_or(UnservedReason::NotEnoughFleet);
+        if r < d.npairs {
+            unserved.push(Unserved { request: r, reason });
+        } else {
+            unserved_jobs.push(Unserved {
+                request: r - d.npairs,
+                reason,
+            });
+        }
+    }
+    Solution {
+        routes,
+        unserved,
+        unserved_jobs,
+    }
 }
 
 #[cfg(test)]

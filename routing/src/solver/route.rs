@@ -52,7 +52,7 @@ pub(crate) struct Scratch {
     /// out, overloaded); independent of the pickup position.
     after: Vec<(f64, f64, f64, bool)>,
     nodes: Vec<usize>,
-    times: Vec<f64>,
+    pub times: Vec<f64>,
 }
 
 impl Scratch {
@@ -106,6 +106,17 @@ impl Route {
         }
     }
 
+    /// The earliest service start at position `k` not before `t` (windows of its node, or the
+    /// shift start at the depots).
+    #[inline]
+    fn start_at(&self, d: &Data, k: usize, t: f64) -> f64 {
+        if k == 0 || k > self.nodes.len() {
+            t.max(self.early_pos[k])
+        } else {
+            d.start_at(self.nodes[k - 1], t)
+        }
+    }
+
     /// Recomputes the caches after `nodes` changed.
     pub fn update(&mut self, d: &Data) {
         let (v, m) = (self.vehicle, self.nodes.len());
@@ -128,23 +139,31 @@ impl Route {
             let tt = d.tt(a, b);
             self.tt_next.push(tt);
             let t = self.earliest[k - 1] + self.serv_pos[k - 1] + tt;
-            self.earliest.push(t.max(self.early_pos[k]));
+            let e = self.start_at(d, k, t);
+            self.earliest.push(e);
             self.cost += d.arc(v, a, b);
         }
         self.latest.clear();
         self.latest.resize(m + 2, 0.0);
         self.latest[m + 1] = d.vlate[v];
         for k in (0..=m).rev() {
-            let l = if k == 0 {
-                d.vlate[v]
-            } else {
-                d.late[self.nodes[k - 1]]
-            };
             let t = self.latest[k + 1] - self.serv_pos[k] - self.tt_next[k];
-            self.latest[k] = l.min(t);
+            self.latest[k] = if k == 0 {
+                d.vlate[v].min(t)
+            } else {
+                d.latest_at(self.nodes[k - 1], t)
+            };
         }
         self.load.clear();
         self.load.resize(d.dims, 0);
+        // jobs' deliveries are on board from the start
+        for &n in &self.nodes {
+            if n % 2 == 0 && d.single[n / 2] {
+                for x in 0..d.dims {
+                    self.load[x] += d.start_load[n / 2 * d.dims + x];
+                }
+            }
+        }
         for k in 1..=m {
             let n = self.nodes[k - 1];
             for x in 0..d.dims {
@@ -169,6 +188,9 @@ impl Route {
         if !d.compatible(r, v) {
             return None;
         }
+        if d.single[r] {
+            return self.best_job_insertion(d, r, s);
+        }
         let (p, q) = (2 * r, 2 * r + 1);
         let (lp, lq) = (d.loc[p], d.loc[q]);
         let m = self.nodes.len();
@@ -187,7 +209,7 @@ impl Route {
                 continue;
             }
             let la = self.loc(d, a);
-            let tp = (self.earliest[a] + self.serv_pos[a] + d.tt(la, lp)).max(d.early[p]);
+            let tp = d.start_at(p, self.earliest[a] + self.serv_pos[a] + d.tt(la, lp));
             if tp > d.late[p] + TOL {
                 continue;
             }
@@ -200,9 +222,9 @@ impl Route {
                 continue;
             }
             // delivery right after the pickup
-            let tq = (tp + d.serv[p] + d.tt(lp, lq)).max(d.early[q]);
+            let tq = d.start_at(q, tp + d.serv[p] + d.tt(lp, lq));
             if tq <= d.late[q] + TOL
-                && (tq + d.serv[q] + d.tt(lq, ln)).max(self.early_pos[a + 1])
+                && self.start_at(d, a + 1, tq + d.serv[q] + d.tt(lq, ln))
                     <= self.latest[a + 1] + TOL
             {
                 let delta =
@@ -228,15 +250,14 @@ impl Route {
             // position a + 1 is reached from the pickup, later ones along the route
             let mut t = tp + d.serv[p] + d.tt(lp, self.loc(d, a + 1));
             for b in a + 1..=m {
-                let tb = t.max(self.early_pos[b]);
+                let tb = self.start_at(d, b, t);
                 let (cost, tt_in, tt_out, over) = s.after[b];
                 if tb > self.latest[b] + TOL || over {
                     break;
                 }
-                let tq = (tb + self.serv_pos[b] + tt_in).max(d.early[q]);
+                let tq = d.start_at(q, tb + self.serv_pos[b] + tt_in);
                 if tq <= d.late[q] + TOL
-                    && (tq + d.serv[q] + tt_out).max(self.early_pos[b + 1])
-                        <= self.latest[b + 1] + TOL
+                    && self.start_at(d, b + 1, tq + d.serv[q] + tt_out) <= self.latest[b + 1] + TOL
                 {
                     let delta = pick + cost + s.jitter(r, a, b);
                     s.cands.push(Insertion { delta, a, b });
@@ -272,6 +293,73 @@ impl Route {
         None
     }
 
+    /// The cheapest feasible insertion of job `r` (one stop, after position `a`; `b == a`).
+    /// Its delivery amount is on board from the start until the job, its pickup amount from
+    /// the job to the end.
+    fn best_job_insertion(&self, d: &Data, r: usize, s: &mut Scratch) -> Option<Insertion> {
+        let (v, n, m, dims) = (self.vehicle, 2 * r, self.nodes.len(), d.dims);
+        let open = if m == 0 { d.vopen[v] } else { 0.0 };
+        let ln_ = d.loc[n];
+        let cap = &d.vcap[v * dims..(v + 1) * dims];
+        let del = &d.start_load[r * dims..(r + 1) * dims];
+        let pick: Vec<i32> = (0..dims).map(|x| d.demand[n * dims + x] + del[x]).collect();
+        // most load after positions 0..=a, and after positions a..=m
+        let mut suffix = vec![i32::MIN; (m + 2) * dims];
+        for k in (0..=m).rev() {
+            for x in 0..dims {
+                suffix[k * dims + x] = suffix[(k + 1) * dims + x].max(self.load[k * dims + x]);
+            }
+        }
+        let mut prefix = vec![i32::MIN; dims];
+        s.cands.clear();
+        for a in 0..=m {
+            for (x, most) in prefix.iter_mut().enumerate() {
+                *most = (*most).max(self.load[a * dims + x]);
+            }
+            if (0..dims).any(|x| prefix[x] + del[x] > cap[x]) {
+                // the delivery load only grows with later positions
+                break;
+            }
+            if (0..dims).any(|x| suffix[a * dims + x] + pick[x] > cap[x]) {
+                continue;
+            }
+            if self.earliest[a] > d.late[n] + TOL {
+                break;
+            }
+            let (la, lnext) = (self.loc(d, a), self.loc(d, a + 1));
+            let t = d.start_at(n, self.earliest[a] + self.serv_pos[a] + d.tt(la, ln_));
+            if t > d.late[n] + TOL
+                || self.start_at(d, a + 1, t + d.serv[n] + d.tt(ln_, lnext))
+                    > self.latest[a + 1] + TOL
+            {
+                continue;
+            }
+            let delta =
+                d.arc(v, la, ln_) + d.arc(v, ln_, lnext) - d.arc(v, la, lnext) + s.jitter(r, a, a);
+            s.cands.push(Insertion { delta, a, b: a });
+        }
+        s.cands.sort_by(|x, y| x.delta.total_cmp(&y.delta));
+        if !d.exact {
+            return s.cands.first().map(|c| Insertion {
+                delta: c.delta + open,
+                ..*c
+            });
+        }
+        for i in 0..s.cands.len() {
+            let c = s.cands[i];
+            s.nodes.clear();
+            s.nodes.extend_from_slice(&self.nodes);
+            s.nodes.insert(c.a, n);
+            if schedule(d, v, &s.nodes, &mut s.times) {
+                return Some(Insertion {
+                    delta: c.delta + open,
+                    ..c
+                });
+            }
+        }
+        None
+    }
+
     /// Requests on the route, in the order of their pickups.
     pub fn requests(&self) -> impl Iterator<Item = usize> + '_ {
         self.nodes.iter().filter(|&&n| n % 2 == 0).map(|&n| n / 2)
@@ -279,21 +367,52 @@ impl Route {
 
     /// Applies an insertion of request `r` found by [`Route::best_insertion`].
     pub fn insert(&mut self, d: &Data, r: usize, ins: Insertion) {
-        self.nodes.insert(ins.b, 2 * r + 1);
+        if !d.single[r] {
+            self.nodes.insert(ins.b, 2 * r + 1);
+        }
         self.nodes.insert(ins.a, 2 * r);
         self.update(d);
     }
 
-    /// Removes request `r` (both nodes) and returns the change of cost (negative = saving).
-    pub fn remove(&mut self, d: &Data, r: usize) {
+    /// Removes request `r` (both nodes, or the job's one). Returns whether the route is
+    /// certainly still feasible: taking a stop out never delays the others when travel times
+    /// meet the triangle inequality (direct <= via the stop plus its service), which real road
+    /// matrices do not always do, and breaks move to the previous location. Otherwise the
+    /// caller checks with [`Route::feasible`].
+    pub fn remove(&mut self, d: &Data, r: usize) -> bool {
+        let m = self.nodes.len();
+        let mut safe = d.vbreaks[self.vehicle].is_empty();
+        // runs of removed positions, each checked as one detour
+        let mut k = 1;
+        while safe && k <= m {
+            if self.nodes[k - 1] / 2 != r {
+                k += 1;
+                continue;
+            }
+            let first = k;
+            let mut via = 0.0;
+            while k <= m && self.nodes[k - 1] / 2 == r {
+                via += d.tt(self.loc(d, k - 1), self.loc(d, k)) + self.serv_pos[k];
+                k += 1;
+            }
+            via += d.tt(self.loc(d, k - 1), self.loc(d, k));
+            let direct = d.tt(self.loc(d, first - 1), self.loc(d, k));
+            safe = direct <= via + TOL;
+        }
         self.nodes.retain(|&n| n / 2 != r);
         self.update(d);
+        safe
+    }
+
+    /// Whether the route has a feasible schedule (capacity never changes by removals).
+    pub fn feasible(&self, d: &Data, t: &mut Vec<f64>) -> bool {
+        self.is_empty() || schedule(d, self.vehicle, &self.nodes, t)
     }
 
     /// Cost saved by removing request `r` (including the opening cost if it empties the route).
     pub fn removal_gain(&self, d: &Data, r: usize) -> f64 {
         let v = self.vehicle;
-        if self.nodes.len() == 2 {
+        if self.nodes.iter().all(|&n| n / 2 == r) {
             return self.cost + d.vopen[v];
         }
         let kp = self
@@ -307,6 +426,10 @@ impl Route {
             .position(|&n| n == 2 * r + 1)
             .map_or(0, |i| i + 1);
         let l = |k: usize| self.loc(d, k);
+        if d.single[r] {
+            return d.arc(v, l(kp - 1), l(kp)) + d.arc(v, l(kp), l(kp + 1))
+                - d.arc(v, l(kp - 1), l(kp + 1));
+        }
         if kq == kp + 1 {
             d.arc(v, l(kp - 1), l(kp)) + d.arc(v, l(kp), l(kq)) + d.arc(v, l(kq), l(kq + 1))
                 - d.arc(v, l(kp - 1), l(kq + 1))
@@ -335,6 +458,15 @@ impl Route {
 /// one round per backward (ride/duration) constraint on the critical path; a route that
 /// needs more rounds has a ride-time cycle and is infeasible.
 pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool {
+    if d.vbreaks[v].is_empty() || nodes.is_empty() {
+        return schedule_nodes(d, v, nodes, t);
+    }
+    let mut places = Vec::new();
+    schedule_with_breaks(d, v, nodes, t, &mut places)
+}
+
+/// [`schedule`] for a route without breaks.
+fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool {
     let m = nodes.len();
     let loc = |k: usize| match k {
         0 => d.vstart[v],
@@ -359,15 +491,20 @@ pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) ->
     t.push(d.vearly[v]);
     t.extend(nodes.iter().map(|&n| d.early[n]));
     t.push(d.vearly[v]);
-    for _ in 0..m + 3 {
+    // every window jump can cost one more round
+    let rounds = (m + 3) * (1 + nodes.iter().map(|&n| d.extra_windows(n)).sum::<usize>());
+    for _ in 0..rounds {
         if t[0] > d.vlate[v] + TOL {
             return false;
         }
         for k in 1..=m + 1 {
             let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
-            if reach > t[k] {
-                t[k] = reach;
-            }
+            let at = reach.max(t[k]);
+            t[k] = if k > m {
+                at
+            } else {
+                d.start_at(nodes[k - 1], at)
+            };
             if !t[k].is_finite() || t[k] > late(k) + TOL {
                 return false;
             }
@@ -386,6 +523,215 @@ pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) ->
             }
         }
         let need = t[m + 1] - d.vmaxdur[v];
+        if need > t[0] + TOL {
+            t[0] = need;
+            changed = true;
+        }
+        if !changed {
+            return true;
+        }
+    }
+    false
+}
+
+/// A position of a route with breaks: the depots, a node, or break `b` of the vehicle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Item {
+    Depot,
+    Node(usize),
+    Break(usize),
+}
+
+/// [`schedule`] for a vehicle with breaks: every break is taken at one of the gaps of the
+/// route (after position `g`, at the location of position `g`, `g = 0..=m`), in order, with
+/// the load on board at most its `max_load`. Gaps are searched depth-first (a break whose
+/// earliest possible start at a gap is past its last window ends the search of later gaps);
+/// each full placement is scheduled exactly. Fills `t` (positions `0..=m+1`, as
+/// [`schedule`]) and `places` with `(gap, start)` per break.
+pub(crate) fn schedule_with_breaks(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    t: &mut Vec<f64>,
+    places: &mut Vec<(usize, f64)>,
+) -> bool {
+    let (m, dims) = (nodes.len(), d.dims);
+    let nb = d.vbreaks[v].len();
+    // load after each position, and the earliest ready time at each gap ignoring breaks and
+    // ride limits (a lower bound)
+    let mut load = vec![0i32; (m + 1) * dims];
+    for &n in nodes {
+        if n % 2 == 0 && d.single[n / 2] {
+            for (x, l) in load.iter_mut().take(dims).enumerate() {
+                *l += d.start_load[n / 2 * dims + x];
+            }
+        }
+    }
+    for (k, &n) in nodes.iter().enumerate() {
+        for x in 0..dims {
+            load[(k + 1) * dims + x] = load[k * dims + x] + d.demand[n * dims + x];
+        }
+    }
+    let mut ready = Vec::with_capacity(m + 1);
+    let (mut loc, mut tt) = (d.vstart[v], d.vearly[v]);
+    ready.push(tt);
+    for &n in nodes {
+        tt = d.start_at(n, tt + d.tt(loc, d.loc[n])) + d.serv[n];
+        loc = d.loc[n];
+        ready.push(tt);
+    }
+    let mut gaps = vec![0usize; nb];
+    let mut items = Vec::with_capacity(m + nb + 2);
+    let mut times = Vec::new();
+    let ok = place(
+        d, v, nodes, &load, &ready, 0, 0, &mut gaps, &mut items, &mut times,
+    );
+    if !ok {
+        return false;
+    }
+    t.clear();
+    places.clear();
+    for (k, item) in items.iter().enumerate() {
+        match item {
+            Item::Break(_) => places.push((t.len() - 1, times[k])),
+            _ => t.push(times[k]),
+        }
+    }
+    true
+}
+
+/// Depth-first placement of breaks `b..` at gaps from `from` on; schedules full placements.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    load: &[i32],
+    ready: &[f64],
+    b: usize,
+    from: usize,
+    gaps: &mut Vec<usize>,
+    items: &mut Vec<Item>,
+    times: &mut Vec<f64>,
+) -> bool {
+    let brk = &d.vbreaks[v];
+    if b == brk.len() {
+        items.clear();
+        items.push(Item::Depot);
+        let mut next = 0;
+        for g in 0..=nodes.len() {
+            if g > 0 {
+                items.push(Item::Node(nodes[g - 1]));
+            }
+            while next < brk.len() && gaps[next] == g {
+                items.push(Item::Break(next));
+                next += 1;
+            }
+        }
+        items.push(Item::Depot);
+        return schedule_items(d, v, items, times);
+    }
+    let last_end = brk[b].wins.last().map_or(f64::INFINITY, |w| w.1);
+    for g in from..=nodes.len() {
+        if ready[g] > last_end + TOL {
+            break;
+        }
+        if let Some(max) = &brk[b].max_load {
+            if (0..d.dims).any(|x| load[g * d.dims + x] > max[x]) {
+                continue;
+            }
+        }
+        gaps[b] = g;
+        if place(d, v, nodes, load, ready, b + 1, g, gaps, items, times) {
+            return true;
+        }
+    }
+    false
+}
+
+/// The fixpoint of [`schedule_nodes`] over a sequence of items with breaks (a break stays where
+/// the vehicle is: no travel to it, and the next leg starts from the previous location).
+fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool {
+    let n_items = items.len();
+    let last = n_items - 1;
+    let start_at = |k: usize, x: f64| -> f64 {
+        match items[k] {
+            Item::Depot => x.max(d.vearly[v]),
+            Item::Node(n) => d.start_at(n, x),
+            Item::Break(b) => {
+                for &(a, e) in &d.vbreaks[v][b].wins {
+                    if x <= e + TOL {
+                        return x.max(a);
+                    }
+                }
+                f64::INFINITY
+            }
+        }
+    };
+    let late = |k: usize| match items[k] {
+        Item::Depot => d.vlate[v],
+        Item::Node(n) => d.late[n],
+        Item::Break(b) => d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1),
+    };
+    let serv = |k: usize| match items[k] {
+        Item::Depot => 0.0,
+        Item::Node(n) => d.serv[n],
+        Item::Break(b) => d.vbreaks[v][b].serv,
+    };
+    // travel time into each item, from the last place the vehicle was
+    let mut tt_in = vec![0.0; n_items];
+    let mut here = d.vstart[v];
+    for k in 1..n_items {
+        let to = match items[k] {
+            Item::Depot => d.vend[v],
+            Item::Node(n) => d.loc[n],
+            Item::Break(_) => here,
+        };
+        tt_in[k] = if to == here { 0.0 } else { d.tt(here, to) };
+        if to != crate::solver::data::NO_LOC {
+            here = to;
+        }
+    }
+    let extra: usize = items
+        .iter()
+        .map(|i| match *i {
+            Item::Node(n) => d.extra_windows(n),
+            Item::Break(b) => d.vbreaks[v][b].wins.len() - 1,
+            Item::Depot => 0,
+        })
+        .sum();
+    t.clear();
+    t.extend(items.iter().map(|i| match *i {
+        Item::Depot => d.vearly[v],
+        Item::Node(n) => d.early[n],
+        Item::Break(b) => d.vbreaks[v][b].wins[0].0,
+    }));
+    for _ in 0..(n_items + 2) * (1 + extra) {
+        if t[0] > d.vlate[v] + TOL {
+            return false;
+        }
+        for k in 1..n_items {
+            let reach = t[k - 1] + serv(k - 1) + tt_in[k];
+            t[k] = start_at(k, reach.max(t[k]));
+            if !t[k].is_finite() || t[k] > late(k) + TOL {
+                return false;
+            }
+        }
+        let mut changed = false;
+        for k in 1..last {
+            if let Item::Node(n) = items[k] {
+                if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
+                    if let Some(kp) = items[..k].iter().rposition(|&x| x == Item::Node(n - 1)) {
+                        let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
+                        if need > t[kp] + TOL {
+                            t[kp] = need;
+                            changed = true;
+                        }
+                    }
+                }
+            }
+        }
+        let need = t[last] - d.vmaxdur[v];
         if need > t[0] + TOL {
             t[0] = need;
             changed = true;

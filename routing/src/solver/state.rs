@@ -3,8 +3,13 @@
 
 use super::data::Data;
 use super::route::{Insertion, Route, Scratch};
+use super::Deadline;
 use rand::rngs::StdRng;
 use rand::Rng;
+
+/// Share of the time limit regret insertion may take to build the first solution; the rest of
+/// the bank then goes in by the linear [`State::insert_in_order`].
+pub(crate) const CONSTRUCT_SHARE: f64 = 0.4;
 
 /// Marks an unassigned request in [`State::route_of`].
 pub(crate) const NONE: usize = usize::MAX;
@@ -56,13 +61,18 @@ impl State {
             .collect()
     }
 
-    /// Moves request `r` from its route to the bank.
+    /// Moves request `r` from its route to the bank. Should that leave the route without a
+    /// schedule (travel times that break the triangle inequality, or breaks), the whole route
+    /// goes to the bank: every route of a state stays feasible.
     pub fn remove(&mut self, d: &Data, r: usize) {
         let v = self.route_of[r];
         if v != NONE {
-            self.routes[v].remove(d, r);
+            let safe = self.routes[v].remove(d, r);
             self.route_of[r] = NONE;
             self.bank.push(r);
+            if !safe && !self.routes[v].feasible(d, &mut Vec::new()) {
+                self.empty_route(d, v);
+            }
         }
     }
 
@@ -70,8 +80,73 @@ impl State {
     pub fn empty_route(&mut self, d: &Data, v: usize) {
         let reqs: Vec<usize> = self.routes[v].requests().collect();
         for r in reqs {
-            self.remove(d, r);
+            self.route_of[r] = NONE;
+            self.bank.push(r);
         }
+        self.routes[v].nodes.clear();
+        self.routes[v].update(d);
+    }
+
+    /// The first solution, within the time limit: regret-2 insertion of the bank until
+    /// [`CONSTRUCT_SHARE`] of the limit is used, then whatever is left by
+    /// [`State::insert_in_order`] until the limit. Requests still in the bank when the limit
+    /// runs out stay there (the search, if it gets any time, or the caller deals with them).
+    /// Returns whether every request of the bank had its turn (`false`: the limit cut it short).
+    pub fn construct(
+        &mut self,
+        d: &Data,
+        deadline: Deadline,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+    ) -> bool {
+        let interrupted = self.repair_until(d, 2, d.nveh, 0.0, rng, s, &|| {
+            deadline.used(CONSTRUCT_SHARE)
+        });
+        !interrupted || self.insert_in_order(d, &|| deadline.passed(), s)
+    }
+
+    /// Inserts the bank one request at a time, in the order of their earliest pickup, each at
+    /// its cheapest feasible position (a route may be opened), until `stop` says so. Linear in
+    /// the bank (one insertion search per request and route), where regret insertion is
+    /// quadratic: the fallback when construction runs out of time on a big day.
+    /// Returns whether every request had its turn.
+    pub fn insert_in_order(&mut self, d: &Data, stop: &dyn Fn() -> bool, s: &mut Scratch) -> bool {
+        let mut pool = std::mem::take(&mut self.bank);
+        pool.sort_by(|&a, &b| d.early[2 * a].total_cmp(&d.early[2 * b]).then(a.cmp(&b)));
+        let mut left = Vec::new();
+        let mut class_seen: Vec<usize> = Vec::new();
+        let mut complete = true;
+        for (i, &r) in pool.iter().enumerate() {
+            if stop() {
+                left.extend_from_slice(&pool[i..]);
+                complete = false;
+                break;
+            }
+            class_seen.clear();
+            let mut best: Option<(usize, Insertion)> = None;
+            for (v, route) in self.routes.iter().enumerate() {
+                if route.is_empty() {
+                    if class_seen.contains(&d.vclass[v]) {
+                        continue;
+                    }
+                    class_seen.push(d.vclass[v]);
+                }
+                if let Some(ins) = route.best_insertion(d, r, s) {
+                    if best.as_ref().is_none_or(|b| ins.delta < b.1.delta) {
+                        best = Some((v, ins));
+                    }
+                }
+            }
+            match best {
+                Some((v, ins)) => {
+                    self.routes[v].insert(d, r, ins);
+                    self.route_of[r] = v;
+                }
+                None => left.push(r),
+            }
+        }
+        self.bank = left;
+        complete
     }
 
     /// Inserts bank requests by regret-`k` insertion (`k = 1`: greedy) while any fits, using at
@@ -85,6 +160,23 @@ impl State {
         rng: &mut StdRng,
         s: &mut Scratch,
     ) {
+        self.repair_until(d, k, max_routes, noise, rng, s, &|| false);
+    }
+
+    /// [`State::repair`], asking `stop` before each insertion; returns whether it stopped
+    /// because `stop` said so (the requests not inserted yet stay in the bank).
+    #[allow(clippy::too_many_arguments)]
+    pub fn repair_until(
+        &mut self,
+        d: &Data,
+        k: usize,
+        max_routes: usize,
+        noise: f64,
+        rng: &mut StdRng,
+        s: &mut Scratch,
+        stop: &dyn Fn() -> bool,
+    ) -> bool {
+        let mut interrupted = false;
         let pool = std::mem::take(&mut self.bank);
         s.noise = noise;
         s.salt = rng.gen();
@@ -97,6 +189,10 @@ impl State {
         let mut top: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
         let mut left = pool.len();
         while left > 0 {
+            if stop() {
+                interrupted = true;
+                break;
+            }
             considered.clear();
             let used = self.used();
             let mut class_seen: Vec<usize> = Vec::new();
@@ -160,6 +256,7 @@ impl State {
             .filter(|(_, &a)| a)
             .map(|(&r, _)| r)
             .collect();
+        interrupted
     }
 }
 

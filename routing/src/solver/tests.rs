@@ -36,6 +36,7 @@ fn options(seed: u64, iterations: u64) -> Options {
         time_limit: Duration::from_secs(20),
         max_iterations: Some(iterations),
         stall_iterations: None,
+        threads: 1,
     }
 }
 
@@ -144,6 +145,7 @@ fn random_problem(seed: u64, nreq: usize, nveh: usize) -> (Problem, Matrix) {
                 } else {
                     TimeWindow::any()
                 },
+                extra_windows: Vec::new(),
                 service: 2.0,
             },
             delivery: Stop {
@@ -153,6 +155,7 @@ fn random_problem(seed: u64, nreq: usize, nveh: usize) -> (Problem, Matrix) {
                 } else {
                     window(t + 60.0)
                 },
+                extra_windows: Vec::new(),
                 service: 2.0,
             },
             load: Load(vec![rng.gen_range(1..=3), u32::from(rng.gen_bool(0.1))]),
@@ -201,6 +204,7 @@ fn req(p: usize, d: usize) -> Request {
     let stop = |location| Stop {
         location,
         window: TimeWindow::any(),
+        extra_windows: Vec::new(),
         service: 0.0,
     };
     Request {
@@ -280,6 +284,7 @@ fn a_converged_search_stops_early_and_says_so() {
         time_limit: Duration::from_secs(60),
         max_iterations: None,
         stall_iterations: Some(300),
+        threads: 1,
     };
     let started = std::time::Instant::now();
     let (sol, stats) = super::solve_with_stats(&problem, &matrix, &converging).unwrap();
@@ -300,4 +305,217 @@ fn a_converged_search_stops_early_and_says_so() {
     let (_, stats) = super::solve_with_stats(&problem, &matrix, &full).unwrap();
     assert!(!stats.converged);
     assert!(stats.iterations >= 1_999, "{stats:?}");
+}
+
+#[test]
+fn construction_stops_when_asked_and_the_in_order_fallback_finishes_it() {
+    use super::data::Data;
+    use super::route::Scratch;
+    use super::state::State;
+    use std::cell::Cell;
+    let inst = read(&bench_dir("lilim200").join("lc1_2_1.txt")).unwrap();
+    let d = Data::new(&inst.problem, &inst.matrix);
+    let mut rng = StdRng::seed_from_u64(1);
+    let mut s = Scratch::default();
+    let mut st = State::empty(&d, (0..d.nreq).collect());
+    // a stop hook that says "time is up" after 30 insertions
+    let asked = Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 30
+    };
+    assert!(st.repair_until(&d, 2, d.nveh, 0.0, &mut rng, &mut s, &stop));
+    assert_eq!(st.assigned().len(), 30);
+    assert_eq!(st.bank.len(), d.nreq - 30);
+    // the partial solution is feasible as it stands
+    let partial = super::to_solution(&inst.problem, &d, &st);
+    checked(&inst.problem, &inst.matrix, &partial);
+    // the linear fallback stops at once when asked...
+    assert!(!st.insert_in_order(&d, &|| true, &mut s));
+    assert_eq!(st.bank.len(), d.nreq - 30);
+    // ...and otherwise puts every request somewhere
+    assert!(st.insert_in_order(&d, &|| false, &mut s));
+    assert!(st.bank.is_empty());
+    let full = super::to_solution(&inst.problem, &d, &st);
+    assert_eq!(checked(&inst.problem, &inst.matrix, &full).served, d.nreq);
+}
+
+#[test]
+fn the_time_limit_counts_construction_and_is_kept_at_every_size() {
+    // No strict speed assertion (debug build, shared machine): the solver must come back with
+    // a checked solution well within limit + a generous margin, even when construction alone
+    // would take longer than the limit.
+    let inst = read(&bench_dir("lilim400").join("lc1_4_1.txt")).unwrap();
+    for limit_ms in [0, 150] {
+        let limit = Duration::from_millis(limit_ms);
+        let opts = Options {
+            seed: 1,
+            time_limit: limit,
+            max_iterations: None,
+            stall_iterations: None,
+            threads: 1,
+        };
+        let started = std::time::Instant::now();
+        let sol = solve(&inst.problem, &inst.matrix, &opts).unwrap();
+        let took = started.elapsed();
+        assert!(
+            took < limit + Duration::from_secs(2),
+            "limit {limit:?}, took {took:?}"
+        );
+        let report = checked(&inst.problem, &inst.matrix, &sol);
+        assert_eq!(
+            report.served + sol.unserved.len(),
+            inst.problem.requests().len()
+        );
+        if limit_ms == 0 {
+            assert_eq!(report.served, 0, "no time, no construction");
+            assert!(sol
+                .unserved
+                .iter()
+                .all(|u| u.reason == UnservedReason::TimeLimit));
+        }
+    }
+}
+
+#[test]
+fn two_threads_with_an_iteration_limit_are_deterministic() {
+    for (set, name) in [("cordeau-darp", "a2-20"), ("lilim100", "lrc104")] {
+        let inst = read(&bench_dir(set).join(format!("{name}.txt"))).unwrap();
+        let two = Options {
+            threads: 2,
+            ..options(3, 600)
+        };
+        let a = super::solve_with_stats(&inst.problem, &inst.matrix, &two).unwrap();
+        let b = super::solve_with_stats(&inst.problem, &inst.matrix, &two).unwrap();
+        assert_eq!(a, b, "{name}");
+        // both threads did their 600 iterations
+        assert!(a.1.iterations >= 2 * 599, "{:?}", a.1);
+        checked(&inst.problem, &inst.matrix, &a.0);
+        assert_eq!(a.0.unserved.len(), 0);
+        // thread 0 continues the single-threaded search: one thread is the old search
+        let one = solve(&inst.problem, &inst.matrix, &options(3, 600)).unwrap();
+        checked(&inst.problem, &inst.matrix, &one);
+    }
+}
+
+/// A random instance with requests, single-stop jobs, several windows per stop and drivers'
+/// breaks (some with a `max_load`), on a 100 x 100 square.
+fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
+    use crate::model::{Break, Job};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (base, _) = random_problem(seed, 10, 3);
+    let mut pts: Vec<(f64, f64)> = vec![(50.0, 50.0)];
+    for _ in 0..2 * base.requests().len() {
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+    }
+    let mut requests = base.requests().to_vec();
+    for r in &mut requests {
+        if rng.gen_bool(0.3) {
+            // a second, later window on the pickup
+            let w = r.pickup.window;
+            if w.end().is_finite() {
+                r.pickup.extra_windows =
+                    vec![TimeWindow::new(w.end() + 40.0, w.end() + 80.0).unwrap()];
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for _ in 0..8 {
+        pts.push((rng.gen_range(0.0..100.0), rng.gen_range(0.0..100.0)));
+        let a: f64 = rng.gen_range(0.0..400.0);
+        let mut stop = Stop::new(pts.len() - 1, TimeWindow::new(a, a + 50.0).unwrap(), 2.0);
+        if rng.gen_bool(0.4) {
+            stop.extra_windows = vec![TimeWindow::new(a + 150.0, a + 220.0).unwrap()];
+        }
+        let amount = rng.gen_range(1..=2);
+        let (pickup, delivery) = if rng.gen_bool(0.5) {
+            (Load(vec![amount, 0]), Load(vec![0, 0]))
+        } else {
+            (Load(vec![0, 0]), Load(vec![amount, 0]))
+        };
+        jobs.push(Job {
+            stop,
+            pickup,
+            delivery,
+            skills: vec![],
+            vehicle: None,
+        });
+    }
+    let vehicles = base
+        .vehicles()
+        .iter()
+        .enumerate()
+        .map(|(v, veh)| {
+            let mut veh = veh.clone();
+            veh.capacity = Load(vec![6, 1]);
+            let a = 150.0 + 60.0 * v as f64;
+            veh.breaks = vec![Break {
+                windows: vec![TimeWindow::new(a, a + 120.0).unwrap()],
+                service: 20.0,
+                max_load: (v % 2 == 0).then(|| Load(vec![2, 0])),
+            }];
+            veh
+        })
+        .collect();
+    let p = Problem::with_jobs(requests, jobs, vehicles, Objective::default()).unwrap();
+    (p, Matrix::euclidean(&pts))
+}
+
+#[test]
+fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
+    for seed in 0..5 {
+        let (p, m) = random_mixed_problem(seed);
+        let sol = solve(&p, &m, &options(seed, 300)).unwrap();
+        let report = checked(&p, &m, &sol);
+        assert_eq!(report.served + sol.unserved.len(), p.requests().len());
+        assert_eq!(report.served_jobs + sol.unserved_jobs.len(), p.jobs().len());
+        assert!(report.served_jobs > 0, "seed {seed}: no job served");
+        for r in &sol.routes {
+            assert_eq!(
+                r.breaks.len(),
+                1,
+                "seed {seed}: every used vehicle takes its break"
+            );
+        }
+    }
+}
+
+#[test]
+fn removing_a_stop_on_roads_that_break_the_triangle_inequality_keeps_routes_feasible() {
+    use super::data::Data;
+    use super::route::schedule;
+    use super::state::State;
+    // 1 -> 3 directly takes 100 s, through 2 it takes 2 s (a road matrix can do that)
+    let tt = [
+        [0.0, 1.0, 1.0, 2.0],
+        [1.0, 0.0, 1.0, 100.0],
+        [1.0, 1.0, 0.0, 1.0],
+        [2.0, 100.0, 1.0, 0.0],
+    ];
+    let flat: Vec<Option<f64>> = tt.iter().flatten().map(|&x| Some(x)).collect();
+    let m = Matrix::new(4, flat.clone(), flat).unwrap();
+    let mut a = req(1, 3);
+    a.delivery.window = TimeWindow::new(0.0, 10.0).unwrap();
+    let b = req(2, 2);
+    let veh = Vehicle::new(
+        0,
+        Some(0),
+        Load(vec![2]),
+        TimeWindow::new(0.0, 1000.0).unwrap(),
+    );
+    let (p, m) = tiny(vec![a, b], vec![veh], m);
+    let d = Data::new(&p, &m);
+    let mut st = State::empty(&d, vec![]);
+    st.routes[0].nodes = vec![0, 2, 3, 1]; // pickup a, pickup b, drop-off b, drop-off a
+    st.routes[0].update(&d);
+    st.route_of = vec![0, 0];
+    let mut t = Vec::new();
+    assert!(schedule(&d, 0, &st.routes[0].nodes, &mut t));
+    st.remove(&d, 1);
+    // without b's stops, a cannot reach its drop-off in time: the route went to the bank
+    assert!(st.routes[0].is_empty());
+    assert_eq!(st.bank.len(), 2);
+    // and the search never returns an infeasible route on such a matrix
+    let sol = solve(&p, &m, &options(1, 200)).unwrap();
+    checked(&p, &m, &sol);
 }

@@ -29,6 +29,15 @@ pub struct Config {
     /// Bearer token that `GET /metrics` requires (`PASSAGGIO_METRICS_TOKEN`); without one,
     /// only clients on the loopback interface may read the metrics.
     pub metrics_token: Option<String>,
+    /// Folder of the built web front-ends (`PASSAGGIO_WEB_DIR`, default `web/dist` of the
+    /// source tree): `<dir>/driver/` is served under `/driver/` (see [`crate::web`]).
+    pub web_dir: std::path::PathBuf,
+}
+
+/// `web/dist` of the source tree, where `web/build.mjs` writes the built front-ends.
+#[must_use]
+pub fn default_web_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
 }
 
 /// Timeouts, body size and sign-in limits of the HTTP server.
@@ -206,6 +215,7 @@ impl Config {
             limits,
             retention,
             metrics_token: var("PASSAGGIO_METRICS_TOKEN"),
+            web_dir: var("PASSAGGIO_WEB_DIR").map_or_else(default_web_dir, Into::into),
         })
     }
 
@@ -222,6 +232,7 @@ impl Config {
             limits: Limits::default(),
             retention: Retention::default(),
             metrics_token: None,
+            web_dir: default_web_dir(),
         }
     }
 }
@@ -258,6 +269,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("retention", &self.retention)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }

@@ -28,6 +28,7 @@
 //!   (`runs::line_runs`), and runs as driven (`runs::driving`: stop events, positions, the
 //!   stop and run state machines);
 //! - [`driver`]: the drivers' HTTP face over `runs::driving` (owns no table);
+//! - [`web`]: the built web front-ends (the driver app under `/driver/`) with their cache headers (owns no table);
 //! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
 //!   `budgets`);
 //! - [`reports`]: service and programme indicators, the GTFS feed of the lines, oversight
@@ -90,6 +91,7 @@ pub mod service_day;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod web;
 
 use std::future::Future;
 
@@ -132,6 +134,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rides::http::router())
         .merge(lines::http::router())
         .merge(reports::http::router())
+        .merge(web::router(&state.config.web_dir))
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -127,6 +127,21 @@ pub async fn upload_events(
                 }
             }
             Effect::Superseded => result.superseded.push(e.client_event_id),
+            Effect::Refused(code, message) => {
+                // Refused alone, and not kept: the phone shows why and goes on with the rest.
+                db::forget_event(conn, &driver.region_code, e.client_event_id).await?;
+                let at = batch
+                    .events
+                    .iter()
+                    .position(|b| b.client_event_id == e.client_event_id)
+                    .unwrap_or_default();
+                result.refused.push(Refusal {
+                    client_event_id: e.client_event_id,
+                    code,
+                    field: format!("events.{at}.kind"),
+                    message,
+                });
+            }
         }
     }
     if !fresh_events.is_empty() {
@@ -164,13 +179,16 @@ pub async fn upload_events(
 }
 
 /// What applying one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// The event changed (or confirmed) the run's state.
     Applied,
     /// Newer or contradicting state was already there (e.g. a no-show after the rider was
     /// dropped off); the event is stored but changes nothing.
     Superseded,
+    /// The event cannot be applied (a boarding beyond the free seats, an undo that is too late
+    /// or of something already recorded): the code and what to do.
+    Refused(&'static str, String),
 }
 
 /// Moves a stop forward to `to` (never back) and keeps the earliest reported arrival.
@@ -226,8 +244,10 @@ async fn boarded_at(
     ride_request_id: Uuid,
 ) -> AppResult<Option<DateTime<Utc>>> {
     Ok(sqlx::query_scalar(
-        "select min(occurred_at) from driver_event
-         where run_id = $1 and ride_request_id = $2 and kind = 'boarded'",
+        "select min(e.occurred_at) from driver_event e
+         where e.run_id = $1 and e.ride_request_id = $2 and e.kind = 'boarded'
+           and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                           and u.undoes = e.client_event_id)",
     )
     .bind(run_id)
     .bind(ride_request_id)
@@ -247,6 +267,11 @@ pub async fn apply_event(
     e: &NewEvent,
 ) -> AppResult<Effect> {
     let at = Some(e.occurred_at);
+    match e.kind {
+        EventKind::Note => return Ok(Effect::Applied),
+        EventKind::Undo => return undo(conn, run_id, stop, e).await,
+        _ => {}
+    }
     let Some(request) = stop.ride_request_id else {
         // Start and end stops: being there is all there is to do.
         let to = match stop.kind {
@@ -268,6 +293,24 @@ pub async fn apply_event(
                 RideStatus::NoShow | RideStatus::Cancelled | RideStatus::Refused
             ) {
                 return Ok(Effect::Superseded);
+            }
+            // A rider already on board takes no second place; the first boarding is checked
+            // against the free places (the event itself is stored already: leave it out).
+            let first_boarding: bool = sqlx::query_scalar(
+                "select not exists (select 1 from driver_event e where e.run_id = $1
+                     and e.ride_request_id = $2 and e.kind = 'boarded' and e.client_event_id <> $3
+                     and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                                     and u.undoes = e.client_event_id))",
+            )
+            .bind(run_id)
+            .bind(request)
+            .bind(e.client_event_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if first_boarding {
+                if let Some(why) = over_capacity(conn, run_id, request).await? {
+                    return Ok(Effect::Refused("over_capacity", why));
+                }
             }
             advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
             // A drop-off uploaded before this boarding recorded the ride without it.
@@ -299,6 +342,7 @@ pub async fn apply_event(
             };
             record_ride(conn, &ride, by).await?;
         }
+        EventKind::Note | EventKind::Undo => unreachable!("handled above"),
         EventKind::DroppedOff => {
             if status.is_final() {
                 return Ok(Effect::Superseded);
@@ -326,6 +370,90 @@ pub async fn apply_event(
             record_ride(conn, &ride, by).await?;
         }
     }
+    Ok(Effect::Applied)
+}
+
+/// Why boarding `request` now would overload the vehicle, if it would: more people than its
+/// free seats, or a wheelchair user with no wheelchair place free.
+async fn over_capacity(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    request: Uuid,
+) -> AppResult<Option<String>> {
+    let load = db::load_on_board(conn, run_id, request).await?;
+    let (passengers, wheelchair): (i16, bool) = sqlx::query_as(
+        "select passengers, wheelchair from ride_request where ride_request_id = $1",
+    )
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await?;
+    let seated = i64::from(passengers) - i64::from(wheelchair);
+    let free_seats = i64::from(load.seats) - load.seated;
+    let free_wheelchair = i64::from(load.wheelchair_places) - load.wheelchairs;
+    Ok(if seated > free_seats {
+        Some(format!(
+            "{seated} seat(s) needed, {free_seats} free: the vehicle is full"
+        ))
+    } else if wheelchair && free_wheelchair < 1 {
+        Some("no wheelchair place free".to_owned())
+    } else {
+        None
+    })
+}
+
+/// Takes back the last action at a stop: an arrival (the stop is pending again) or a boarding
+/// (the rider is expected again), within [`super::UNDO_WINDOW`]. A no-show or a drop-off has
+/// recorded and charged the ride: only a coordinator corrects those.
+async fn undo(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    stop: &StopRef,
+    e: &NewEvent,
+) -> AppResult<Effect> {
+    let Some(target) = e.undoes else {
+        return Ok(Effect::Refused("undoes_required", "name the action".into()));
+    };
+    let Some((kind, at, seq)) = db::undoable(conn, run_id, target).await? else {
+        return Ok(Effect::Superseded);
+    };
+    if seq != Some(stop.seq) {
+        return Ok(Effect::Refused(
+            "undo_other_stop",
+            "the action was at another stop".into(),
+        ));
+    }
+    if e.occurred_at - at > super::UNDO_WINDOW {
+        return Ok(Effect::Refused(
+            "undo_too_late",
+            "too late to undo: tell the coordinator".into(),
+        ));
+    }
+    let current: StopStatus =
+        sqlx::query_scalar("select status from run_stop where run_id = $1 and seq = $2")
+            .bind(run_id)
+            .bind(stop.seq)
+            .fetch_one(&mut *conn)
+            .await?;
+    let back_to = match (kind, current) {
+        (EventKind::Arrived, StopStatus::Arrived) => StopStatus::Pending,
+        (EventKind::Boarded, StopStatus::Done) => {
+            let request = stop.ride_request_id.map(Into::into);
+            match request {
+                Some(r) if !crate::bookings::db::status_of(conn, r).await?.is_final() => {
+                    StopStatus::Arrived
+                }
+                _ => return Ok(Effect::Superseded),
+            }
+        }
+        (EventKind::NoShow | EventKind::DroppedOff, _) => {
+            return Ok(Effect::Refused(
+                "undo_after_record",
+                "the ride is already recorded: tell the coordinator".into(),
+            ))
+        }
+        _ => return Ok(Effect::Superseded),
+    };
+    db::put_stop_back(conn, run_id, stop.seq, back_to).await?;
     Ok(Effect::Applied)
 }
 

@@ -6,6 +6,7 @@ mod auth_scoping;
 mod budgets;
 mod dispatch_day;
 mod driver;
+mod driver_app;
 mod ledger_caps;
 mod lines;
 mod operating_day;

@@ -402,8 +402,9 @@ pub async fn no_show_wait_seconds(conn: &mut PgConnection) -> AppResult<i32> {
     )
 }
 
-/// What is on board of a run now, by the events applied so far (boarded, not taken back,
-/// and not yet dropped off), leaving out `except_request`; and what the vehicle holds.
+/// What is on board of a run at `at`, by its events (boarded by then and not taken back, not
+/// dropped off yet: the events of one upload are stored first, then applied in time order),
+/// leaving out `except_request`; and what the vehicle holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct Load {
     /// Seats of the vehicle.
@@ -416,7 +417,7 @@ pub struct Load {
     pub wheelchairs: i64,
 }
 
-/// The vehicle's load on `run_id` now (see [`Load`]).
+/// The vehicle's load on `run_id` at `at` (see [`Load`]).
 ///
 /// # Errors
 /// Database errors.
@@ -424,6 +425,7 @@ pub async fn load_on_board(
     conn: &mut PgConnection,
     run_id: Uuid,
     except_request: Uuid,
+    at: DateTime<Utc>,
 ) -> AppResult<Load> {
     Ok(sqlx::query_as(
         "select v.seats, v.wheelchair_places,
@@ -436,6 +438,7 @@ pub async fn load_on_board(
               and rr.status not in ('completed', 'no_show', 'cancelled', 'refused')
               and exists (select 1 from driver_event e where e.run_id = r.run_id
                           and e.ride_request_id = rr.ride_request_id and e.kind = 'boarded'
+                          and e.occurred_at <= $3
                           and not exists (select 1 from driver_event u where u.run_id = e.run_id
                                           and u.undoes = e.client_event_id))
          where r.run_id = $1
@@ -443,12 +446,13 @@ pub async fn load_on_board(
     )
     .bind(run_id)
     .bind(except_request)
+    .bind(at)
     .fetch_one(conn)
     .await?)
 }
 
-/// The event an undo takes back: its kind and time, unless it is unknown on this run or
-/// already taken back.
+/// The event an undo (`undo_id`, stored already) takes back: its kind, time and stop, unless
+/// it is unknown on this run or already taken back by another undo.
 ///
 /// # Errors
 /// Database errors.
@@ -456,15 +460,17 @@ pub async fn undoable(
     conn: &mut PgConnection,
     run_id: Uuid,
     client_event_id: Uuid,
+    undo_id: Uuid,
 ) -> AppResult<Option<(super::EventKind, DateTime<Utc>, Option<i32>)>> {
     Ok(sqlx::query_as(
         "select e.kind, e.occurred_at, e.stop_seq from driver_event e
          where e.run_id = $1 and e.client_event_id = $2
            and not exists (select 1 from driver_event u where u.run_id = e.run_id
-                           and u.undoes = e.client_event_id)",
+                           and u.undoes = e.client_event_id and u.client_event_id <> $3)",
     )
     .bind(run_id)
     .bind(client_event_id)
+    .bind(undo_id)
     .fetch_optional(conn)
     .await?)
 }

@@ -308,7 +308,7 @@ pub async fn apply_event(
             .fetch_one(&mut *conn)
             .await?;
             if first_boarding {
-                if let Some(why) = over_capacity(conn, run_id, request).await? {
+                if let Some(why) = over_capacity(conn, run_id, request, e.occurred_at).await? {
                     return Ok(Effect::Refused("over_capacity", why));
                 }
             }
@@ -379,8 +379,9 @@ async fn over_capacity(
     conn: &mut PgConnection,
     run_id: Uuid,
     request: Uuid,
+    at: DateTime<Utc>,
 ) -> AppResult<Option<String>> {
-    let load = db::load_on_board(conn, run_id, request).await?;
+    let load = db::load_on_board(conn, run_id, request, at).await?;
     let (passengers, wheelchair): (i16, bool) = sqlx::query_as(
         "select passengers, wheelchair from ride_request where ride_request_id = $1",
     )
@@ -413,7 +414,7 @@ async fn undo(
     let Some(target) = e.undoes else {
         return Ok(Effect::Refused("undoes_required", "name the action".into()));
     };
-    let Some((kind, at, seq)) = db::undoable(conn, run_id, target).await? else {
+    let Some((kind, at, seq)) = db::undoable(conn, run_id, target, e.client_event_id).await? else {
         return Ok(Effect::Superseded);
     };
     if seq != Some(stop.seq) {

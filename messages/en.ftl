@@ -136,4 +136,5 @@ driver-update-ready = A new app version is ready; it will start after the run.
 driver-map = Map of the run
 driver-map-attribution = © OpenStreetMap contributors
 driver-map-sketch = Straight lines between stops: follow the navigation app.
+driver-map-roads = The route on the roads, from the office's road data.
 driver-you-are-here = You are here

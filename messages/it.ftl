@@ -136,4 +136,5 @@ driver-update-ready = Una nuova versione dell'app è pronta; partirà dopo la co
 driver-map = Mappa della corsa
 driver-map-attribution = © OpenStreetMap contributors
 driver-map-sketch = Linee dritte tra le fermate: segui il navigatore.
+driver-map-roads = Il percorso sulle strade, dai dati stradali dell'ufficio.
 driver-you-are-here = Sei qui

@@ -53,6 +53,14 @@ async fn the_manifest_tells_free_places_the_no_show_wait_and_a_version_to_poll(p
         .collect();
     assert_eq!(free, [8, 8, 7, 5, 6, 8]);
     assert!(stops.iter().all(|s| s["free_wheelchair_places"] == 1));
+    // The map's path: without OSRM, straight lines through the distinct stop points in order.
+    assert_eq!(m.body["route"]["estimated"], true);
+    let line = m.body["route"]["coordinates"].as_array().unwrap();
+    assert_eq!(line[0], json!([stops[0]["lon"], stops[0]["lat"]]));
+    assert_eq!(
+        line.last().unwrap(),
+        &json!([stops[5]["lon"], stops[5]["lat"]])
+    );
     assert_eq!(stops[1]["rider"]["ride_key"], stops[3]["rider"]["ride_key"]);
     assert_ne!(stops[1]["rider"]["ride_key"], stops[2]["rider"]["ride_key"]);
 

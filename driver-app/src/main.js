@@ -381,7 +381,7 @@ async function renderRun(runId) {
       ? h("button", { id: "undo", class: "big undo", "data-since": String(last.recorded_at), "data-kind": last.kind, onclick: () => undo(runId, stops) }, undoText(last))
       : null,
     selected ? stopCard(runId, m, selected, free, stops, selected === next) : h("p", { class: "done" }, t("driver-run-done")),
-    h("figure", { class: "mapbox" }, drawRun(stops, position, next?.stop_key, { title: t("driver-map"), here: t("driver-you-are-here"), attribution: t("driver-map-attribution") }), h("figcaption", { class: "muted" }, t("driver-map-sketch"))),
+    h("figure", { class: "mapbox" }, drawRun(stops, m.route, position, next?.stop_key, { title: t("driver-map"), here: t("driver-you-are-here"), attribution: t("driver-map-attribution") }), h("figcaption", { class: "muted" }, t(m.route && !m.route.estimated ? "driver-map-roads" : "driver-map-sketch"))),
     h(
       "ol",
       { class: "stops" },

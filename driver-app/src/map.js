@@ -1,7 +1,7 @@
 // The run drawn on a plain background (SVG): the route between the stops in order, numbered
 // stops, the phone's position, OpenStreetMap attribution. No tile server is needed: the
-// navigation itself is handed to the phone's navigation app. The line is a straight-line
-// sketch between stops (see driver-app/README.md for what is missing).
+// navigation itself is handed to the phone's navigation app. The line is the run's route from
+// the manifest: roads where the service has OSRM, a straight-line sketch otherwise.
 const NS = "http://www.w3.org/2000/svg";
 
 function el(name, attrs, text) {
@@ -11,12 +11,16 @@ function el(name, attrs, text) {
   return e;
 }
 
-/** An SVG of `stops` (with `lon`, `lat`, `seq`, `status`) and `position` ({lon, lat} or null). */
-export function drawRun(stops, position, nextKey, labels) {
+/**
+ * An SVG of `stops` (with `lon`, `lat`, `status`), the `route` ({ coordinates: [[lon, lat]] },
+ * or the stops in order when absent) and `position` ({lon, lat} or null).
+ */
+export function drawRun(stops, route, position, nextKey, labels) {
+  const path = route?.coordinates?.length > 1 ? route.coordinates : stops.map((s) => [s.lon, s.lat]);
   const W = 340;
   const H = 220;
   const pad = 18;
-  const pts = stops.map((s) => [s.lon, s.lat]);
+  const pts = stops.map((s) => [s.lon, s.lat]).concat(path);
   if (position) pts.push([position.lon, position.lat]);
   const lat0 = pts.reduce((a, p) => a + p[1], 0) / pts.length;
   const k = Math.cos((lat0 * Math.PI) / 180);
@@ -30,8 +34,9 @@ export function drawRun(stops, position, nextKey, labels) {
   ];
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": labels.title, class: "map" });
   svg.append(el("rect", { width: W, height: H, fill: "#eef2ea" }));
-  const line = stops.map((s) => px(s.lon, s.lat).map((v) => v.toFixed(1)).join(",")).join(" ");
-  svg.append(el("polyline", { points: line, fill: "none", stroke: "#1f5fbf", "stroke-width": 3, "stroke-dasharray": "6 4" }));
+  const line = path.map(([lon, lat]) => px(lon, lat).map((v) => v.toFixed(1)).join(",")).join(" ");
+  const sketch = !route || route.estimated;
+  svg.append(el("polyline", { points: line, fill: "none", stroke: "#1f5fbf", "stroke-width": 3, "stroke-dasharray": sketch ? "6 4" : "none" }));
   // Stops at the same place are drawn once, with the first number.
   const seen = new Set();
   stops.forEach((s, i) => {

@@ -145,7 +145,7 @@ test("a driver follows a run through an outage, a reload and a browser restart",
   assert.equal(await button("no_show").isDisabled(), true);
   assert.match(plain(await page.locator("#timer").innerText()), /Assente possibile tra 0:0\d/);
   await page.screenshot({ path: join(shots, "stop.png") });
-  await noSerious("stop with the no-show timer");
+  await axeInEveryLanguage("stop with the no-show timer");
   await page.click("#stop button:has-text('Aggiungi nota')");
   await page.click("#stop button[data-note=rider_late]");
   await page.waitForFunction(() => !document.querySelector("#stop button[data-action=no_show]")?.disabled, null, {
@@ -204,8 +204,18 @@ test("a driver follows a run through an outage, a reload and a browser restart",
   assert.equal(await waiting(), 3);
   assert.equal(events().length, 8, "nothing of the offline work reached the service yet");
 
-  // Back online: everything is sent, the refused boarding is shown, and the rest went on.
+  // Meanwhile the login expired. Back online, the app asks for the password again and keeps
+  // what waits; once signed in, everything is sent, the refused boarding is shown, and the
+  // rest went on.
+  sql(db.url, `update staff_session set expires_at = now() - interval '1 minute'
+               where staff_id = (select staff_id from staff where username = 'driver.marco')`);
   await proxy.start();
+  await page.waitForSelector("#login", { timeout: 30000 });
+  assert.match(plain(await page.locator("#login").innerText()), /L'accesso è scaduto/);
+  assert.equal(await waiting(), 3);
+  await axeInEveryLanguage("expired login");
+  await page.fill("#password", "passaggio-demo");
+  await page.click("#login button[type=submit]");
   await page.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0", null, { timeout: 30000 });
   assert.equal(await sync(), "tutto inviato ✓");
   await page.waitForSelector("#refused");

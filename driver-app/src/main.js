@@ -472,7 +472,9 @@ async function reportPosition() {
 
 async function registerWorker() {
   if (!("serviceWorker" in navigator)) return;
-  const hadController = Boolean(navigator.serviceWorker.controller);
+  // The first worker takes control without a reload; a later one (a new version) reloads the
+  // page so that it runs the new code.
+  let controlled = Boolean(navigator.serviceWorker.controller);
   const reg = await navigator.serviceWorker.register("sw.js", { scope: "./" });
   // A new version waits until no run is under way: it never takes over in the middle of one.
   const offer = () => {
@@ -488,10 +490,11 @@ async function registerWorker() {
   setInterval(offer, 5000);
   let reloading = false;
   navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (hadController && !reloading) {
+    if (controlled && !reloading) {
       reloading = true;
       location.reload();
     }
+    controlled = true;
   });
 }
 

@@ -7,12 +7,12 @@
 // driver's run is refused; axe finds no serious violation on any screen in any language;
 // phone-size screenshots are written to .local/screenshots/driver/.
 import assert from "node:assert/strict";
-import { mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { ASL, BORGO, JOB_CENTRE, makeRun, PALMORI } from "./fixtures.mjs";
-import { freshDatabase, launch, login, plain, Proxy, screenshots, seriousViolations, sql, startService } from "./harness.mjs";
+import { freshDatabase, launch, login, plain, Proxy, root, screenshots, seriousViolations, sql, startService } from "./harness.mjs";
 
 const shots = join(screenshots, "driver");
 const WAIT_S = 6; // the no-show wait, set in programme_config for this test
@@ -24,6 +24,9 @@ let fx;
 let ctx;
 let page;
 const profile = join(tmpdir(), `passaggio-driver-profile-${process.pid}`);
+// The built app, copied: the last test publishes a new version of it.
+const webDir = join(tmpdir(), `passaggio-driver-web-${process.pid}`);
+let giulia;
 
 before(async () => {
   rmSync(shots, { recursive: true, force: true });
@@ -36,7 +39,9 @@ before(async () => {
     { known_as: "Blessing", from: BORGO, to: ASL, passengers: 2 },
     { known_as: "Mamadou", from: PALMORI, to: ASL },
   ]);
-  service = await startService(db.url);
+  giulia = makeRun(db.url, "driver.giulia", [{ known_as: "Ibrahima", from: PALMORI, to: ASL }]);
+  cpSync(join(root, "web/dist"), webDir, { recursive: true });
+  service = await startService(db.url, { webDir });
   proxy = new Proxy(service.port);
   appUrl = `${await proxy.start()}/driver/`;
 });
@@ -47,6 +52,7 @@ after(async () => {
   service?.stop();
   if (!process.env.PASSAGGIO_TEST_KEEP_DB) db?.drop();
   rmSync(profile, { recursive: true, force: true });
+  rmSync(webDir, { recursive: true, force: true });
 });
 
 const sync = async () => plain(await page.locator("#sync").innerText());
@@ -303,5 +309,44 @@ test("another driver cannot act on this run, in the browser or through the API",
     assert.equal(status, 404);
   } finally {
     await other.close();
+  }
+});
+
+test("a new version of the app waits while a run is under way", { timeout: 60000 }, async () => {
+  const c = await launch(join(profile, "giulia"), { locale: "en-GB" });
+  const p = c.pages()[0] ?? (await c.newPage());
+  try {
+    await p.goto(appUrl);
+    await p.fill("#username", "driver.giulia");
+    await p.fill("#password", "passaggio-demo");
+    await p.click("#login button[type=submit]");
+    await p.click("ul.runs a");
+    await p.waitForSelector("#stop");
+    await p.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    await p.locator("#stop button[data-action=arrived]").click();
+    await p.locator("#stop button[data-action=arrived]").click();
+    await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
+    const scriptOf = () =>
+      p.evaluate(async () => {
+        const r = await navigator.serviceWorker.getRegistration();
+        return { active: r.active?.scriptURL, waiting: Boolean(r.waiting) };
+      });
+    // A new version is published in the middle of the run.
+    appendFileSync(join(webDir, "driver/sw.js"), "\n// a new version\n");
+    rmSync(join(webDir, "driver/sw.js.gz"), { force: true });
+    await p.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await p.waitForFunction(() => document.body.innerText.includes("A new app version is ready"), null, { timeout: 20000 });
+    await p.waitForTimeout(6000);
+    assert.equal((await scriptOf()).waiting, true, "the new version still waits");
+    assert.ok(await p.locator("#stop").isVisible(), "the run screen stayed");
+    // Back on the list of runs (no run under way on screen) it takes over.
+    const reloaded = p.waitForEvent("load", { timeout: 20000 });
+    await p.click("a.back");
+    await reloaded;
+    await p.waitForFunction(async () => !(await navigator.serviceWorker.getRegistration())?.waiting, null, {
+      timeout: 20000,
+    });
+  } finally {
+    await c.close();
   }
 });

@@ -53,15 +53,18 @@ export function freshDatabase(name) {
 
 const dispatchBin = () => process.env.PASSAGGIO_DISPATCH_BIN ?? join(root, "target/debug/dispatch");
 
-/** Starts `dispatch serve` on the database `url`; resolves when /health answers. */
-export async function startService(url) {
+/**
+ * Starts `dispatch serve` on the database `url`, serving the front-ends of `webDir`; resolves
+ * when /health answers.
+ */
+export async function startService(url, { webDir = join(root, "web/dist") } = {}) {
   const port = await freePort();
   const child = spawn(dispatchBin(), ["serve"], {
     env: {
       ...process.env,
       DATABASE_URL: url,
       PASSAGGIO_LISTEN: `127.0.0.1:${port}`,
-      PASSAGGIO_WEB_DIR: join(root, "web/dist"),
+      PASSAGGIO_WEB_DIR: webDir,
       PASSAGGIO_MAINTENANCE_INTERVAL_S: "0",
       RUST_LOG: process.env.RUST_LOG ?? "warn",
     },

@@ -7,6 +7,8 @@ import { has, languages, load, names, t, time } from "./i18n.js";
 import { drawRun } from "./map.js";
 import * as S from "./state.js";
 import * as sync from "./sync.js";
+import { h, present } from "./dom.js";
+import { refusedList, stopCard, stopName, timerText } from "./stop.js";
 
 const app = document.getElementById("app");
 const bar = document.getElementById("bar");
@@ -17,21 +19,6 @@ let lastPositionSent = 0;
 const POSITION_EVERY_MS = 30000;
 const UNDO_SHOWN_MS = 120000;
 
-/** A DOM element: h("p", { class: "x", onclick }, "text", child...). */
-function h(tag, attrs = {}, ...kids) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v === true) e.setAttribute(k, "");
-    else e.setAttribute(k, v);
-  }
-  e.append(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
-  return e;
-}
-
-/** The nodes given, without the absent ones. */
-const present = (...nodes) => nodes.flat().filter((n) => n !== null && n !== undefined && n !== false);
 /** Replaces the screen's content. */
 const show = (...nodes) => app.replaceChildren(...present(nodes));
 
@@ -243,100 +230,6 @@ async function renderRuns() {
   );
 }
 
-function riderLine(s) {
-  const r = s.rider;
-  if (!r) return null;
-  const bits = [t("driver-passengers", { count: r.passengers })];
-  if (r.wheelchair) bits.push(t("driver-wheelchair"));
-  if (r.languages?.length) bits.push(t("driver-languages", { languages: r.languages.join(", ") }));
-  return h(
-    "div",
-    { class: "rider" },
-    h("p", { class: "name" }, h("bdi", {}, r.known_as), " ", h("span", { class: `pill ${r.status}` }, t(`driver-rider-${r.status}`))),
-    h("p", {}, bits.join(" · ")),
-  );
-}
-
-function stopName(s) {
-  return s.meeting_point_name ? `${s.meeting_point_name} – ${s.place_name ?? ""}` : s.place_name ?? "";
-}
-
-function navLinks(s) {
-  const label = encodeURIComponent(stopName(s));
-  return h(
-    "p",
-    { class: "nav" },
-    h("a", { class: "button", href: `geo:${s.lat},${s.lon}?q=${s.lat},${s.lon}(${label})` }, t("driver-navigate-geo")),
-    h(
-      "a",
-      { class: "button", rel: "noreferrer", target: "_blank", href: `https://www.google.com/maps/dir/?api=1&destination=${s.lat},${s.lon}&travelmode=driving` },
-      t("driver-navigate-google"),
-    ),
-  );
-}
-
-function stopCard(runId, m, s, free, stops, isNext) {
-  const wait = m.no_show_wait_seconds;
-  const btns = S.buttons(s).map((kind) => {
-    const attrs = { class: `big action ${kind}`, "data-action": kind, onclick: () => act(runId, s, kind) };
-    if (kind === "boarded" && s.rider && !S.fits(s, free)) attrs.disabled = true;
-    if (kind === "no_show") {
-      attrs["data-timer"] = s.arrived_at ?? "";
-      if (S.noShowWait(s, wait) > 0) attrs.disabled = true;
-    }
-    return h("button", attrs, t(`driver-action-${kind}`));
-  });
-  const over = s.kind === "pickup" && s.status === "arrived" && s.rider && !S.fits(s, free);
-  return h(
-    "section",
-    { id: "stop", class: `card stop ${s.status}`, "data-stop-key": s.stop_key, "aria-labelledby": "stop-title" },
-    h("p", { class: "eyebrow" }, isNext ? t("driver-next-stop") : t("driver-stop", { n: stops.indexOf(s) + 1 }), " · ", t(`driver-kind-${s.kind}`), " · ", t(`driver-stop-status-${s.status}`)),
-    h("h2", { id: "stop-title" }, stopName(s)),
-    s.landmark ? h("p", { class: "landmark" }, t("driver-landmark", { landmark: s.landmark })) : null,
-    h("p", { class: "when" }, t("driver-planned", { time: time(s.planned_arrival) })),
-    riderLine(s),
-    s.rider ? h("p", { class: "muted" }, t("driver-free-on-arrival"), " ", t("driver-free-seats", { seats: s.free_seats }), " · ", t("driver-free-wheelchair", { places: s.free_wheelchair_places })) : null,
-    over ? h("p", { class: "warn", role: "alert" }, t("driver-over-capacity", { seats: free.seats, places: free.wheelchair })) : null,
-    s.kind === "pickup" && s.status === "arrived" ? h("p", { id: "timer", class: "timer", "data-timer": s.arrived_at ?? "", "data-wait": wait }, timerText(s, wait)) : null,
-    h("div", { class: "actions" }, btns),
-    navLinks(s),
-    h("button", { class: "small", onclick: () => { ui.notesOpen = !ui.notesOpen; render(); } }, t("driver-action-note")),
-    ui.notesOpen
-      ? h(
-          "div",
-          { class: "notes", role: "group", "aria-label": t("driver-notes-title") },
-          m.notes.map((n) => h("button", { class: "note", "data-note": n, onclick: () => act(runId, s, "note", { note: n }) }, t(`driver-note-${n}`))),
-        )
-      : null,
-  );
-}
-
-function timerText(s, wait) {
-  const left = S.noShowWait(s, wait);
-  if (left > 0) return t("driver-no-show-wait", { time: `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}` });
-  return t("driver-no-show-ready", { minutes: Math.round(wait / 60) });
-}
-
-function refusedList(items, stops) {
-  if (!items.length) return null;
-  return h(
-    "section",
-    { id: "refused", class: "card alert", role: "alert" },
-    h("h2", {}, t("driver-refused-title")),
-    items.map((r) => {
-      const s = stops.find((x) => x.stop_key === r.item.stop_key);
-      const reason = has(`driver-refused-${r.code}`) ? t(`driver-refused-${r.code}`) : t("driver-refused-other", { code: r.code });
-      return h(
-        "p",
-        { class: "refused", "data-code": r.code },
-        t("driver-refused-item", { action: t(`driver-action-${r.item.kind}`), stop: s ? stops.indexOf(s) + 1 : "?", reason }),
-        " ",
-        h("button", { class: "small", onclick: async () => { await db.dismissRefused(r.client_event_id); render(); } }, t("driver-dismiss")),
-      );
-    }),
-  );
-}
-
 async function renderRun(runId) {
   const cached = await db.get(`manifest:${runId}`);
   if (!cached) {
@@ -374,13 +267,19 @@ async function renderRun(runId) {
       : null,
     ui.updateReady ? h("p", { class: "muted" }, t("driver-update-ready")) : null,
     ui.toast ? h("p", { class: "toast", role: "status" }, ui.toast) : null,
-    refusedList(refusedItems, stops),
+    refusedList(refusedItems, stops, async (id) => { await db.dismissRefused(id); render(); }),
     m.estimated_times ? h("p", { class: "muted" }, t("driver-estimated-times")) : null,
     h("p", { id: "free", class: "free" }, t("driver-free-now"), " ", h("strong", {}, t("driver-free-seats", { seats: free.seats })), " · ", t("driver-free-wheelchair", { places: free.wheelchair })),
     last
       ? h("button", { id: "undo", class: "big undo", "data-since": String(last.recorded_at), "data-kind": last.kind, onclick: () => undo(runId, stops) }, undoText(last))
       : null,
-    selected ? stopCard(runId, m, selected, free, stops, selected === next) : h("p", { class: "done" }, t("driver-run-done")),
+    selected
+      ? stopCard(m, selected, free, stops, selected === next, {
+          act: (stop, kind, extra) => act(runId, stop, kind, extra),
+          notesOpen: ui.notesOpen,
+          toggleNotes: () => { ui.notesOpen = !ui.notesOpen; render(); },
+        })
+      : h("p", { class: "done" }, t("driver-run-done")),
     h("figure", { class: "mapbox" }, drawRun(stops, m.route, position, next?.stop_key, { title: t("driver-map"), here: t("driver-you-are-here"), attribution: t("driver-map-attribution") }), h("figcaption", { class: "muted" }, t(m.route && !m.route.estimated ? "driver-map-roads" : "driver-map-sketch"))),
     h(
       "ol",

@@ -108,65 +108,7 @@ struct Manifest {
     /// The notes a driver may send (`kind: note`), by code.
     notes: &'static [&'static str],
     /// The path through the stops in order, for the map.
-    route: RouteGeometry,
-}
-
-/// The run's path for the phone's map: road geometry from the travel-time provider (OSRM
-/// where configured), or straight lines between the stops (`estimated`).
-#[derive(Serialize)]
-struct RouteGeometry {
-    /// True when any part is a straight-line sketch rather than roads.
-    estimated: bool,
-    /// `[lon, lat]` points from the first stop to the last.
-    coordinates: Vec<[f64; 2]>,
-}
-
-/// How long the manifest waits for road geometry before drawing straight lines.
-const ROUTE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// The path through `stops` in order (consecutive stops at the same point count once); never
-/// fails: a leg the provider cannot give, or all of them after [`ROUTE_BUDGET`], is a
-/// straight line.
-async fn route_through(state: &AppState, stops: &[DriverStop]) -> RouteGeometry {
-    let mut points: Vec<routing::matrix::Location> = Vec::new();
-    for s in stops {
-        let p = routing::matrix::Location {
-            lon: s.lon,
-            lat: s.lat,
-        };
-        if points.last() != Some(&p) {
-            points.push(p);
-        }
-    }
-    let straight = RouteGeometry {
-        estimated: true,
-        coordinates: points.iter().map(|p| [p.lon, p.lat]).collect(),
-    };
-    let roads = async {
-        let mut out = RouteGeometry {
-            estimated: false,
-            coordinates: Vec::new(),
-        };
-        for leg in points.windows(2) {
-            match state.travel.route(leg[0], leg[1]).await {
-                Ok(r) if !r.geometry.is_empty() => {
-                    out.estimated |= r.estimated;
-                    out.coordinates
-                        .extend(r.geometry.iter().map(|p| [p.lon, p.lat]));
-                }
-                _ => {
-                    out.estimated = true;
-                    out.coordinates
-                        .extend([[leg[0].lon, leg[0].lat], [leg[1].lon, leg[1].lat]]);
-                }
-            }
-        }
-        out
-    };
-    match tokio::time::timeout(ROUTE_BUDGET, roads).await {
-        Ok(r) if points.len() > 1 => r,
-        _ => straight,
-    }
+    route: super::route::RouteGeometry,
 }
 
 #[derive(Serialize)]
@@ -293,7 +235,8 @@ async fn my_manifest(
     }
     tx.commit().await?;
     // After the commit: no pooled connection is held while the provider answers.
-    let route = route_through(&state, &stops).await;
+    let points: Vec<(f64, f64)> = stops.iter().map(|s| (s.lon, s.lat)).collect();
+    let route = super::route::route_through(&state, &points).await;
     Ok(Json(Manifest {
         run,
         stops,

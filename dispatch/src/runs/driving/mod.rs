@@ -15,6 +15,7 @@
 //!   upload of older events cannot undo newer state;
 //! - a batch is one transaction: invalid input writes nothing.
 
+pub mod checks;
 pub mod db;
 pub mod upload;
 

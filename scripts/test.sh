@@ -37,6 +37,8 @@ scripts/osrm.sh start islands "$osrm_islands_port"
 # The web front-ends: chromium, Node.js and the pinned npm packages; the built assets.
 scripts/web.sh install
 scripts/web.sh build
+# The driver app's base-map tiles of the OSM extracts in ../shared/osm (tilemaker).
+scripts/tiles.sh
 
 # The offline GTFS validator and reader the report tests run beside their own checks.
 gtfs_python="$(scripts/gtfs-tools.sh install)"

@@ -1,6 +1,7 @@
 //! The built web front-ends, served from one folder ([`crate::config::Config::web_dir`], built
-//! by `web/build.mjs`): `<web_dir>/driver/` under `/driver/`; the worker pages and the
-//! coordinator console add their folder to [`FRONT_ENDS`] the same way. Owns no table.
+//! by `web/build.mjs`): `<web_dir>/driver/` under `/driver/`, the base-map tiles of
+//! `scripts/tiles.sh` under `/tiles/`; the worker pages and the coordinator console add their
+//! folder to [`FRONT_ENDS`] the same way. Owns no table.
 //!
 //! Caching: files under `assets/` carry a content hash in their name and never change, so they
 //! are `immutable` for a year; everything else (the HTML, the web manifest, `sw.js`) is
@@ -17,8 +18,9 @@ use tower_http::services::ServeDir;
 
 use crate::state::AppState;
 
-/// The front-ends served, by the path they live under (and the folder of `web_dir`).
-pub const FRONT_ENDS: &[&str] = &["driver"];
+/// The folders of `web_dir` served, by the path they live under: the front-ends, and the
+/// base-map tiles that `make tiles` builds (`tiles/<set>/{z}/{x}/{y}.pbf`, `tiles/index.json`).
+pub const FRONT_ENDS: &[&str] = &["driver", "tiles"];
 
 /// Routes serving each built front-end; a front-end not built yet is a 404.
 pub fn router(web_dir: &std::path::Path) -> Router<AppState> {

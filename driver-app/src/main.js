@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import * as db from "./db.js";
 import { has, languages, load, names, t, time } from "./i18n.js";
-import { drawRun } from "./map.js";
+import { drawBase, drawRun } from "./map.js";
 import * as S from "./state.js";
 import * as sync from "./sync.js";
 import { h, present } from "./dom.js";
@@ -251,6 +251,12 @@ async function renderRun(runId) {
   const refusedItems = (await db.refused()).filter((r) => r.run_id === runId);
   const last = await undoable(runId);
   ui.active = Boolean(next) && stops.some((s) => s.status !== "pending");
+  const map = drawRun(stops, m.route, position, next?.stop_key, {
+    title: t("driver-map"),
+    here: t("driver-you-are-here"),
+    attribution: t("driver-map-attribution"),
+  });
+  drawBase(map).catch((e) => console.error("base map:", e));
   show(
     h("p", {}, h("a", { href: "#/", class: "back" }, t("driver-back"))),
     h("h1", {}, t("driver-run-title", { vehicle: m.vehicle_label })),
@@ -280,7 +286,7 @@ async function renderRun(runId) {
           toggleNotes: () => { ui.notesOpen = !ui.notesOpen; render(); },
         })
       : h("p", { class: "done" }, t("driver-run-done")),
-    h("figure", { class: "mapbox" }, drawRun(stops, m.route, position, next?.stop_key, { title: t("driver-map"), here: t("driver-you-are-here"), attribution: t("driver-map-attribution") }), h("figcaption", { class: "muted" }, t(m.route && !m.route.estimated ? "driver-map-roads" : "driver-map-sketch"))),
+    h("figure", { class: "mapbox" }, map, h("figcaption", { class: "muted" }, t(m.route && !m.route.estimated ? "driver-map-roads" : "driver-map-sketch"))),
     h(
       "ol",
       { class: "stops" },

@@ -28,6 +28,20 @@ self.addEventListener("fetch", (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin || url.pathname.includes("/api/")) return;
+  if (url.pathname.startsWith("/tiles/")) {
+    // Base-map tiles: kept once fetched, so the map stays with no network.
+    event.respondWith(
+      (async () => {
+        const cache = await caches.open("passaggio-tiles");
+        const hit = await cache.match(req);
+        if (hit) return hit;
+        const res = await fetch(req);
+        if (res.ok && res.status === 200) await cache.put(req, res.clone());
+        return res;
+      })(),
+    );
+    return;
+  }
   const scope = new URL(self.registration.scope);
   if (!url.pathname.startsWith(scope.pathname)) return;
   // The shell from the cache first (it is versioned by this file); anything else of the app

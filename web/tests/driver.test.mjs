@@ -121,7 +121,12 @@ test("a driver follows a run through an outage, a reload and a browser restart",
   // No case data: the manifest the app holds has first names only.
   const body = await page.evaluate(() => document.body.innerText);
   for (const word of ["case_id", "person_id", "budget", "nationality"]) assert.ok(!body.includes(word));
+  // The map: the run's stops numbered, OSM attribution, and the base map of `make tiles`.
+  await page.waitForSelector("svg.map[data-base]", { timeout: 10000 });
+  assert.ok((await page.locator("svg.map g.base polyline").count()) > 0, "roads drawn under the run");
+  assert.match(await page.locator("svg.map").textContent(), /© OpenStreetMap contributors/);
   await page.screenshot({ path: join(shots, "run.png"), fullPage: false });
+  await page.locator("figure.mapbox").screenshot({ path: join(shots, "map.png") });
   await axeInEveryLanguage("run");
 
   // Stop 0 (start): arrived.

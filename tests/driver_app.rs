@@ -307,3 +307,31 @@ async fn the_built_app_is_served_with_hashed_assets_immutable_and_the_rest_reval
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_no_show_needs_the_arrival_and_the_programmes_wait(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let (fx, marco) = marco_today(&app, &[trip("Moussa", "appointment", BORGO, ASL)]).await;
+    let path = format!("/driver/api/runs/{}/events", fx.run_id);
+    let t0 = Utc::now() - Duration::minutes(30);
+    let at = |m: i64| t0 + Duration::minutes(m);
+    let up = app
+        .post_events(
+            &path,
+            &marco,
+            &json!({ "events": [event("no_show", 1, at(0)), event("arrived", 1, at(1)),
+                                event("no_show", 1, at(3)), event("no_show", 1, at(6))] }),
+        )
+        .await;
+    assert_eq!(
+        results(&up.body),
+        [
+            "refused:no_show_too_early",
+            "applied",
+            "refused:no_show_too_early",
+            "applied"
+        ],
+        "{}",
+        up.body
+    );
+}

@@ -1,6 +1,7 @@
 //! What an upload refuses, item by item, beyond the shape of an event: a boarding that would
-//! put more people in the vehicle than it has free seats or wheelchair places, and an undo
-//! that comes too late or would take back a recorded (and charged) ride. Also the undo itself,
+//! put more people in the vehicle than it has free seats or wheelchair places, a no-show
+//! before the driver has waited the programme's time at the pickup, and an undo that comes too
+//! late or would take back a recorded (and charged) ride. Also the undo itself,
 //! the only way a stop moves back.
 
 use chrono::{DateTime, Utc};
@@ -95,4 +96,34 @@ pub async fn undo(
     };
     db::put_stop_back(conn, run_id, stop.seq, back_to).await?;
     Ok(Effect::Applied)
+}
+
+/// Why a no-show of `request` at `at` comes too early, if it does: the driver must have
+/// reported arriving at the pickup (an arrival not taken back) at least
+/// `programme_config.no_show_wait_seconds` before, by the phone's clock of both events.
+pub async fn no_show_too_early(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    request: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<Option<String>> {
+    let wait = db::no_show_wait_seconds(conn).await?;
+    let arrived: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "select min(e.occurred_at) from driver_event e
+         where e.run_id = $1 and e.ride_request_id = $2 and e.kind = 'arrived'
+           and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                           and u.undoes = e.client_event_id)",
+    )
+    .bind(run_id)
+    .bind(request)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(match arrived {
+        None => Some("report the arrival at the pickup first, then wait for the rider".into()),
+        Some(t) if at - t < chrono::Duration::seconds(i64::from(wait)) => Some(format!(
+            "wait {wait} s after arriving before a no-show ({} s so far)",
+            (at - t).num_seconds()
+        )),
+        Some(_) => None,
+    })
 }

@@ -13,7 +13,10 @@
 //! - new events are applied in order of `occurred_at` (then of their place in the batch), and
 //!   state only moves forward (a stop never goes back from `done` to `arrived`), so a late
 //!   upload of older events cannot undo newer state;
-//! - a batch is one transaction: invalid input writes nothing.
+//! - a batch is one transaction: invalid input writes nothing;
+//! - an event that cannot apply is refused alone and not kept ([`checks`]): a boarding beyond
+//!   the vehicle's free seats or wheelchair places, a no-show without an arrival at least the
+//!   programme's wait before it, an undo too late or of a recorded ride.
 
 pub mod checks;
 pub mod db;

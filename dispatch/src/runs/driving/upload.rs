@@ -323,6 +323,11 @@ pub async fn apply_event(
             if status.is_final() || boarded {
                 return Ok(Effect::Superseded);
             }
+            if let Some(why) =
+                super::checks::no_show_too_early(conn, run_id, request, e.occurred_at).await?
+            {
+                return Ok(Effect::Refused("no_show_too_early", why));
+            }
             crate::bookings::db::set_status(
                 conn,
                 request.into(),

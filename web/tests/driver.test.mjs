@@ -312,6 +312,20 @@ test("another driver cannot act on this run, in the browser or through the API",
       return r.status;
     }, fx.runId);
     assert.equal(status, 404);
+    // Signing out with nothing waiting forgets everything about people on the phone.
+    await p.click("#logout");
+    await p.waitForSelector("#login");
+    const left = await p.evaluate(
+      () =>
+        new Promise((resolve) => {
+          const open = indexedDB.open("passaggio-driver");
+          open.onsuccess = () => {
+            const keys = open.result.transaction("kv").objectStore("kv").getAllKeys();
+            keys.onsuccess = () => resolve(keys.result);
+          };
+        }),
+    );
+    assert.deepEqual(left.filter((k) => k !== "lang"), []);
   } finally {
     await other.close();
   }

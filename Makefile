@@ -1,13 +1,27 @@
 # Two commands do all the set-up on a fresh Debian 12 machine (see README.md):
 #   make run    install what is missing, start the local database, load the demo, serve
 #   make test   the same for a throwaway test cluster, then the whole test suite
-.PHONY: run test bench-logins bench-dispatch bench-slow-osrm bench-routing fmt lint db-stop osrm osrm-stop
+.PHONY: run test web tiles bench-driver-app bench-logins bench-dispatch bench-slow-osrm bench-routing fmt lint db-stop osrm osrm-stop
 
 run:
 	@scripts/run.sh
 
 test:
 	@scripts/test.sh
+
+# The web front-ends into web/dist (served by the service under /driver/ ...).
+web:
+	@scripts/web.sh install && scripts/web.sh build
+
+# Base-map tiles for the driver app from the OSM extracts of ../shared/osm (tilemaker), into
+# web/dist/tiles (served under /tiles/); for a real region: scripts/tiles.sh region.osm.pbf
+tiles:
+	@scripts/tiles.sh
+
+# The driver app's figures: compressed JS+CSS of a first visit, time to show the cached run
+# after an offline reload (prints its figures; needs a test cluster, see scripts/bench-driver-app.sh).
+bench-driver-app:
+	@scripts/bench-driver-app.sh
 
 # Peak memory of the service under rounds of 100 concurrent failed logins (prints its figures).
 bench-logins:

@@ -16,12 +16,21 @@ trap stop_all EXIT
 
 echo "run: building the service (release; the first build takes a few minutes)" >&2
 cargo build --release -p dispatch
+# The web front-ends (the driver app under /driver/).
+scripts/web.sh install
+scripts/web.sh build
 
 export DATABASE_URL="$(scripts/pg.sh url run "$port")"
 export PASSAGGIO_LISTEN="$listen"
 target/release/dispatch seed-demo --if-empty
+# Today's runs of the demo's work line, with a demo driver (sign in as driver.amadou at
+# /driver/ to follow it). Planning again keeps the promised times.
+today=$(TZ=Europe/Rome date +%F)
+target/release/dispatch plan --region puglia --date "$today" >/dev/null ||
+    echo "run: planning today's demo runs failed; the service starts all the same" >&2
 echo
 echo "Open http://$listen/health   API under http://$listen/api/  (README.md lists the endpoints)"
+echo "Driver app: http://$listen/driver/  (driver.amadou / passaggio-demo has today's work-line run)"
 echo
 # Not exec: the EXIT trap must run after the service stops, to stop the database too.
 target/release/dispatch serve || true

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: a throwaway PostgreSQL/PostGIS cluster (fsync off) and local OSRM servers
 # (the rural OSM extract and a synthetic graph with unreachable pairs), then
-# `cargo test --workspace` (one build), then stop what was started, by PID. CI runs this
-# through .ci/run.
+# `cargo test --workspace` (one build), then the browser tests of the web front-ends
+# (Debian's chromium driven by playwright-core against the real service, scripts/web.sh),
+# then stop what was started, by PID. CI runs this through .ci/run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -33,6 +34,12 @@ scripts/osrm.sh build islands
 scripts/osrm.sh start rural "$osrm_rural_port"
 scripts/osrm.sh start islands "$osrm_islands_port"
 
+# The web front-ends: chromium, Node.js and the pinned npm packages; the built assets.
+scripts/web.sh install
+scripts/web.sh build
+# The driver app's base-map tiles of the OSM extracts in ../shared/osm (tilemaker).
+scripts/tiles.sh
+
 # The offline GTFS validator and reader the report tests run beside their own checks.
 gtfs_python="$(scripts/gtfs-tools.sh install)"
 export PASSAGGIO_GTFS_PYTHON="$gtfs_python"
@@ -48,3 +55,7 @@ export PASSAGGIO_TEST_OSRM_ISLANDS_URL="http://127.0.0.1:$osrm_islands_port"
 export PASSAGGIO_REQUIRE_OSRM=1
 echo "test: database $DATABASE_URL, OSRM $PASSAGGIO_TEST_OSRM_URL and $PASSAGGIO_TEST_OSRM_ISLANDS_URL" >&2
 cargo test --workspace
+
+# The browser tests run the service's binary against databases of their own in this cluster.
+cargo build -p dispatch
+scripts/web.sh test

@@ -9,6 +9,7 @@ mod crash;
 mod dispatch_day;
 mod driver;
 mod fuzz;
+mod driver_app;
 mod ledger_caps;
 mod lines;
 mod operating_day;

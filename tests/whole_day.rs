@@ -255,7 +255,14 @@ async fn a_whole_day_adds_up_from_bookings_to_ledger(pool: PgPool) {
             .await
             .unwrap();
             match (stop["kind"].as_str().unwrap(), request) {
-                ("pickup", Some(r)) if r == no_show => events.push(event("no_show")),
+                ("pickup", Some(r)) if r == no_show => {
+                    // After the programme's wait at the pickup (5 minutes).
+                    let mut e = event("no_show");
+                    let after = chrono::DateTime::parse_from_rfc3339(t).unwrap()
+                        + chrono::Duration::minutes(5);
+                    e["occurred_at"] = json!(after.to_rfc3339());
+                    events.push(e);
+                }
                 ("pickup", Some(_)) => events.push(event("boarded")),
                 ("dropoff", Some(r)) if r != no_show => events.push(event("dropped_off")),
                 _ => {}

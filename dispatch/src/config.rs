@@ -34,6 +34,15 @@ pub struct Config {
     /// machine). Without one, the header is ignored: a client cannot pick the address its
     /// sign-in attempts are counted against.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Folder of the built web front-ends (`PASSAGGIO_WEB_DIR`, default `web/dist` of the
+    /// source tree): `<dir>/driver/` is served under `/driver/` (see [`crate::web`]).
+    pub web_dir: std::path::PathBuf,
+}
+
+/// `web/dist` of the source tree, where `web/build.mjs` writes the built front-ends.
+#[must_use]
+pub fn default_web_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
 }
 
 /// Timeouts, body size and sign-in limits of the HTTP server.
@@ -224,6 +233,7 @@ impl Config {
                     })
                     .collect::<anyhow::Result<_>>()?,
             },
+            web_dir: var("PASSAGGIO_WEB_DIR").map_or_else(default_web_dir, Into::into),
         })
     }
 
@@ -241,6 +251,7 @@ impl Config {
             retention: Retention::default(),
             metrics_token: None,
             trusted_proxies: Vec::new(),
+            web_dir: default_web_dir(),
         }
     }
 }
@@ -278,6 +289,7 @@ impl fmt::Debug for Config {
             .field("retention", &self.retention)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("web_dir", &self.web_dir)
             .finish()
     }
 }

@@ -28,6 +28,7 @@
 //!   (`runs::line_runs`), and runs as driven (`runs::driving`: stop events, positions, the
 //!   stop and run state machines);
 //! - [`driver`]: the drivers' HTTP face over `runs::driving` (owns no table);
+//! - [`web`]: the built web front-ends (the driver app under `/driver/`) with their cache headers (owns no table);
 //! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
 //!   `budgets`);
 //! - [`reports`]: service and programme indicators, the GTFS feed of the lines, oversight
@@ -91,6 +92,7 @@ pub mod service_day;
 pub mod state;
 pub mod telemetry;
 pub mod throttle;
+pub mod web;
 
 use std::future::Future;
 
@@ -116,7 +118,9 @@ pub fn app(state: AppState) -> Router {
     telemetry::install();
     let limits = state.config.limits.clone();
     let (router, _doc) = openapi::routes().split_for_parts();
+    // The built web front-ends are files, not API operations: served beside the API.
     router
+        .merge(web::router(&state.config.web_dir))
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(my_runs))
         .routes(routes!(my_manifest))
+        .routes(routes!(my_manifest_version))
         .routes(routes!(post_events))
         .routes(routes!(post_positions))
         .routes(routes!(run_position))
@@ -97,6 +98,16 @@ struct Manifest {
     #[serde(flatten)]
     run: RunHeader,
     stops: Vec<DriverStop>,
+    /// The fingerprint `GET .../version` answers: poll it, fetch the manifest when it changes.
+    version: String,
+    /// How long to wait at a pickup after arriving before a no-show (programme configuration).
+    no_show_wait_seconds: i32,
+    /// How long after an arrival or a boarding its undo is accepted.
+    undo_window_seconds: i64,
+    /// The notes a driver may send (`kind: note`), by code.
+    notes: &'static [&'static str],
+    /// The path through the stops in order, for the map.
+    route: super::route::RouteGeometry,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -116,6 +127,33 @@ struct DriverStop {
     lat: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     rider: Option<DriverRider>,
+    /// Seats free when the vehicle reaches this stop, as planned (riders who did not show up
+    /// or were cancelled leave their seats free).
+    free_seats: i64,
+    /// Wheelchair places free when the vehicle reaches this stop, as planned.
+    free_wheelchair_places: i64,
+}
+
+/// Fills `free_seats` and `free_wheelchair_places` of each stop: what the vehicle holds less
+/// who is planned to be on board on arrival (a wheelchair user takes a wheelchair place, their
+/// companions take seats).
+fn fill_free_places(stops: &mut [DriverStop], seats: i16, wheelchair_places: i16) {
+    let (mut seated, mut wheelchairs) = (0_i64, 0_i64);
+    for s in stops {
+        s.free_seats = i64::from(seats) - seated;
+        s.free_wheelchair_places = i64::from(wheelchair_places) - wheelchairs;
+        let Some(r) = &s.rider else { continue };
+        if matches!(r.status.as_str(), "no_show" | "cancelled") {
+            continue;
+        }
+        let sign = match s.kind {
+            StopKind::Pickup => 1,
+            StopKind::Dropoff => -1,
+            _ => 0,
+        };
+        seated += sign * (i64::from(r.passengers) - i64::from(r.wheelchair));
+        wheelchairs += sign * i64::from(r.wheelchair);
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -125,6 +163,8 @@ struct DriverRider {
     wheelchair: bool,
     languages: Vec<String>,
     status: String,
+    /// The same on the rider's pickup and drop-off of this run, and nowhere else.
+    ride_key: Option<Uuid>,
 }
 
 impl From<ManifestRow> for DriverStop {
@@ -135,6 +175,7 @@ impl From<ManifestRow> for DriverStop {
             wheelchair: r.wheelchair.unwrap_or(false),
             languages: r.languages.unwrap_or_default(),
             status: r.rider_status.unwrap_or_else(|| "expected".into()),
+            ride_key: r.ride_key,
         });
         Self {
             seq: r.seq,
@@ -150,6 +191,8 @@ impl From<ManifestRow> for DriverStop {
             lon: r.lon,
             lat: r.lat,
             rider,
+            free_seats: 0,
+            free_wheelchair_places: 0,
         }
     }
 }
@@ -175,6 +218,11 @@ async fn my_manifest(
         .into_iter()
         .map(DriverStop::from)
         .collect();
+    fill_free_places(&mut stops, run.seats, run.wheelchair_places);
+    let version = db::manifest_version(&mut tx, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    let no_show_wait_seconds = db::no_show_wait_seconds(&mut tx).await?;
     if run.status == RunStatus::Completed {
         // The driver's access to the riders' names ends with the run.
         for s in &mut stops {
@@ -186,7 +234,40 @@ async fn my_manifest(
         crate::audit::record_case_accesses(&mut tx, &staff, &cases, "driver manifest").await?;
     }
     tx.commit().await?;
-    Ok(Json(Manifest { run, stops }))
+    // After the commit: no pooled connection is held while the provider answers.
+    let points: Vec<(f64, f64)> = stops.iter().map(|s| (s.lon, s.lat)).collect();
+    let route = super::route::route_through(&state, &points).await;
+    Ok(Json(Manifest {
+        run,
+        stops,
+        version,
+        no_show_wait_seconds,
+        undo_window_seconds: crate::runs::driving::UNDO_WINDOW.num_seconds(),
+        notes: crate::runs::driving::NOTES,
+        route,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ManifestVersion {
+    run_id: Uuid,
+    version: String,
+}
+
+/// The manifest's fingerprint, read without any rider's name (so without an audit entry): the
+/// phone polls it every few seconds to learn of a dispatcher's change.
+#[utoipa::path(get, path = "/driver/api/runs/{run_id}/version", tag = "driver", params(("run_id" = Uuid, Path)), responses((status = 200, body = ManifestVersion)))]
+async fn my_manifest_version(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(run_id): AppPath<Uuid>,
+) -> AppResult<Json<ManifestVersion>> {
+    let driver = me_as_driver(&state, &staff).await?;
+    let mut conn = state.db.acquire().await?;
+    let version = db::manifest_version(&mut conn, driver.driver_id, run_id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    Ok(Json(ManifestVersion { run_id, version }))
 }
 
 /// Attempts at an upload that lost a deadlock or serialization race (the live planner and

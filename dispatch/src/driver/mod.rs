@@ -6,3 +6,4 @@
 //! Refusals: a login that is not a driver → 403; a run that is not the caller's → 404.
 
 pub mod http;
+pub mod route;

@@ -54,7 +54,7 @@ pub async fn pseudonymise_stop_events(
 ) -> AppResult<u64> {
     Ok(sqlx::query(
         "update driver_event e
-            set ride_request_id = null, occurred_at = date_trunc('hour', e.occurred_at),
+            set ride_request_id = null, location = null, occurred_at = date_trunc('hour', e.occurred_at),
                 received_at = date_trunc('hour', e.received_at), pseudonymised_at = now()
            from ride_request rr
            join care_case c on c.region_code = rr.region_code and c.case_id = rr.case_id

@@ -128,6 +128,9 @@ pub struct ManifestRow {
     pub languages: Option<Vec<String>>,
     /// `expected`, `on_board`, `dropped_off`, `no_show` or `cancelled`.
     pub rider_status: Option<String>,
+    /// Pairs a rider's pickup and drop-off on this run (a hash of run and request: it names
+    /// nobody and means nothing on another run).
+    pub ride_key: Option<Uuid>,
 }
 
 /// The stops of a run with what the driver needs, in order.
@@ -141,12 +144,15 @@ pub async fn manifest(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<Ma
                 mp.name as meeting_point_name, mp.landmark,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
                 p.known_as, rr.passengers, rr.wheelchair, p.languages,
+                md5(s.run_id::text || ':' || s.ride_request_id::text)::uuid as ride_key,
                 case when rr.ride_request_id is null then null
                      when rr.status = 'completed' then 'dropped_off'
                      when rr.status = 'no_show' then 'no_show'
                      when rr.status in ('cancelled', 'refused') then 'cancelled'
                      when exists (select 1 from driver_event e where e.run_id = s.run_id
-                                  and e.ride_request_id = rr.ride_request_id and e.kind = 'boarded')
+                                  and e.ride_request_id = rr.ride_request_id and e.kind = 'boarded'
+                                  and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                                                  and u.undoes = e.client_event_id))
                           then 'on_board'
                      else 'expected' end as rider_status
          from run_stop s
@@ -203,13 +209,15 @@ pub async fn insert_event(
     e: &NewEvent,
     stop: Option<&StopRef>,
 ) -> AppResult<bool> {
-    let stored: Option<Uuid> = sqlx::query_scalar(
+    let stored: Option<Uuid> = sqlx::query_scalar(&format!(
         "insert into driver_event (region_code, client_event_id, run_id, driver_id, kind, stop_seq,
-            ride_request_id, occurred_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
-         on conflict (region_code, client_event_id) do nothing
-         returning client_event_id",
-    )
+                ride_request_id, occurred_at, note, undoes, location)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
+                     case when $11::float8 is null then null else {} end)
+             on conflict (region_code, client_event_id) do nothing
+             returning client_event_id",
+        crate::sql_point!("$11", "$12")
+    ))
     .bind(&driver.region_code)
     .bind(e.client_event_id)
     .bind(run_id)
@@ -218,6 +226,10 @@ pub async fn insert_event(
     .bind(stop.map(|s| s.seq))
     .bind(stop.and_then(|s| s.ride_request_id))
     .bind(e.occurred_at)
+    .bind(&e.note)
+    .bind(e.undoes)
+    .bind(e.position().map(|p| p.lon))
+    .bind(e.position().map(|p| p.lat))
     .fetch_optional(conn)
     .await?;
     Ok(stored.is_some())
@@ -342,4 +354,164 @@ pub async fn manifest_cases(
     .bind(run_id)
     .fetch_all(conn)
     .await?)
+}
+
+/// A short fingerprint of everything a driver's manifest shows (the run's status, its stops,
+/// their times and states, the riders' statuses), without reading any name: the phone polls it
+/// every few seconds and fetches the manifest only when it changed. `None` for a run that is
+/// not the driver's.
+///
+/// # Errors
+/// Database errors.
+pub async fn manifest_version(
+    conn: &mut PgConnection,
+    driver_id: Uuid,
+    run_id: Uuid,
+) -> AppResult<Option<String>> {
+    let sql = format!(
+        "select md5(r.status::text || r.service_date::text || coalesce(r.vehicle_id::text, '') || ':' ||
+                    coalesce((select string_agg(concat_ws(',', s.seq, {STOP_KEY}, s.status, s.planned_arrival,
+                                                          s.planned_departure, s.actual_arrival, rr.status,
+                                                          rr.passengers, rr.wheelchair, s.meeting_point_id,
+                                                          (select count(*) from driver_event e
+                                                           where e.run_id = s.run_id
+                                                             and e.ride_request_id = s.ride_request_id)),
+                                              ';' order by s.seq)
+                              from run_stop s
+                              left join ride_request rr on rr.ride_request_id = s.ride_request_id
+                              where s.run_id = r.run_id), ''))
+         from run r where r.run_id = $1 and r.driver_id = $2"
+    );
+    Ok(sqlx::query_scalar(&sql)
+        .bind(run_id)
+        .bind(driver_id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// How long a driver waits at a pickup after arriving before a no-show (programme
+/// configuration), seconds.
+///
+/// # Errors
+/// Database errors.
+pub async fn no_show_wait_seconds(conn: &mut PgConnection) -> AppResult<i32> {
+    Ok(
+        sqlx::query_scalar("select no_show_wait_seconds from programme_config")
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+/// What is on board of a run at `at`, by its events (boarded by then and not taken back, not
+/// dropped off yet: the events of one upload are stored first, then applied in time order),
+/// leaving out `except_request`; and what the vehicle holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Load {
+    /// Seats of the vehicle.
+    pub seats: i16,
+    /// Wheelchair places of the vehicle.
+    pub wheelchair_places: i16,
+    /// Riders and their companions on board, outside wheelchair places.
+    pub seated: i64,
+    /// Wheelchair users on board.
+    pub wheelchairs: i64,
+}
+
+/// The vehicle's load on `run_id` at `at` (see [`Load`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn load_on_board(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    except_request: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<Load> {
+    Ok(sqlx::query_as(
+        "select v.seats, v.wheelchair_places,
+                coalesce(sum(rr.passengers - case when rr.wheelchair then 1 else 0 end), 0)::int8 as seated,
+                count(*) filter (where rr.wheelchair) as wheelchairs
+         from run r
+         join vehicle v on v.vehicle_id = r.vehicle_id
+         left join ride_request rr on rr.run_id = r.run_id
+              and rr.ride_request_id <> $2
+              and rr.status not in ('completed', 'no_show', 'cancelled', 'refused')
+              and exists (select 1 from driver_event e where e.run_id = r.run_id
+                          and e.ride_request_id = rr.ride_request_id and e.kind = 'boarded'
+                          and e.occurred_at <= $3
+                          and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                                          and u.undoes = e.client_event_id))
+         where r.run_id = $1
+         group by v.vehicle_id, v.seats, v.wheelchair_places",
+    )
+    .bind(run_id)
+    .bind(except_request)
+    .bind(at)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// The event an undo (`undo_id`, stored already) takes back: its kind, time and stop, unless
+/// it is unknown on this run or already taken back by another undo.
+///
+/// # Errors
+/// Database errors.
+pub async fn undoable(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    client_event_id: Uuid,
+    undo_id: Uuid,
+) -> AppResult<Option<(super::EventKind, DateTime<Utc>, Option<i32>)>> {
+    Ok(sqlx::query_as(
+        "select e.kind, e.occurred_at, e.stop_seq from driver_event e
+         where e.run_id = $1 and e.client_event_id = $2
+           and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                           and u.undoes = e.client_event_id and u.client_event_id <> $3)",
+    )
+    .bind(run_id)
+    .bind(client_event_id)
+    .bind(undo_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Puts a stop back to `to` (an undo: the only way a stop moves back).
+///
+/// # Errors
+/// Database errors.
+pub async fn put_stop_back(
+    conn: &mut PgConnection,
+    run_id: Uuid,
+    seq: i32,
+    to: StopStatus,
+) -> AppResult<()> {
+    sqlx::query(
+        "update run_stop set status = $3,
+                actual_arrival = case when $3 = 'pending'::stop_status then null else actual_arrival end
+         where run_id = $1 and seq = $2",
+    )
+    .bind(run_id)
+    .bind(seq)
+    .bind(to)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Forgets an event stored by this upload that was then refused (see
+/// [`super::upload::Effect::Refused`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn forget_event(
+    conn: &mut PgConnection,
+    region_code: &str,
+    client_event_id: Uuid,
+) -> AppResult<()> {
+    sqlx::query("delete from driver_event where region_code = $1 and client_event_id = $2")
+        .bind(region_code)
+        .bind(client_event_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

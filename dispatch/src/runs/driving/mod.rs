@@ -13,8 +13,12 @@
 //! - new events are applied in order of `occurred_at` (then of their place in the batch), and
 //!   state only moves forward (a stop never goes back from `done` to `arrived`), so a late
 //!   upload of older events cannot undo newer state;
-//! - a batch is one transaction: invalid input writes nothing.
+//! - a batch is one transaction: invalid input writes nothing;
+//! - an event that cannot apply is refused alone and not kept ([`checks`]): a boarding beyond
+//!   the vehicle's free seats or wheelchair places, a no-show without an arrival at least the
+//!   programme's wait before it, an undo too late or of a recorded ride.
 
+pub mod checks;
 pub mod db;
 pub mod upload;
 
@@ -42,7 +46,27 @@ pub enum EventKind {
     NoShow,
     /// The rider got off (drop-off stops).
     DroppedOff,
+    /// A note from the fixed list [`NOTES`] about the stop; changes nothing.
+    Note,
+    /// Takes back the driver's last action at the stop (`undoes` names it), within
+    /// [`UNDO_WINDOW`]: an arrival or a boarding only, since a no-show or a drop-off has
+    /// already recorded (and charged) the ride.
+    Undo,
 }
+
+/// The notes a driver can pick at a stop (no typing while driving); the phone shows each in
+/// the driver's language.
+pub const NOTES: &[&str] = &[
+    "rider_late",
+    "meeting_point_moved",
+    "road_blocked",
+    "vehicle_problem",
+    "rider_unwell",
+    "language_help_needed",
+];
+
+/// How long after an action its undo is accepted (by the phone's clocks of both events).
+pub const UNDO_WINDOW: Duration = Duration::minutes(3);
 
 pub use super::{RunStatus, StopKind, StopStatus};
 
@@ -63,6 +87,30 @@ pub struct NewEvent {
     pub stop_key: Option<Uuid>,
     /// When, by the phone's clock (RFC 3339).
     pub occurred_at: DateTime<Utc>,
+    /// Where the phone was when the driver pressed the button (evidence for a no-show):
+    /// longitude, with `lat`; optional (a phone may have no fix).
+    #[serde(default)]
+    pub lon: Option<f64>,
+    /// Latitude, with `lon`.
+    #[serde(default)]
+    pub lat: Option<f64>,
+    /// For a `note`: one of [`NOTES`].
+    #[serde(default)]
+    pub note: Option<String>,
+    /// For an `undo`: the `client_event_id` of the action taken back.
+    #[serde(default)]
+    pub undoes: Option<Uuid>,
+}
+
+impl NewEvent {
+    /// The position sent with the event, if any.
+    #[must_use]
+    pub fn position(&self) -> Option<LonLat> {
+        Some(LonLat {
+            lon: self.lon?,
+            lat: self.lat?,
+        })
+    }
 }
 
 /// A batch of events.
@@ -182,8 +230,49 @@ impl EventBatch {
                 out.push(Target::Unmatched);
                 continue;
             };
+            if e.lon.is_some() != e.lat.is_some() {
+                out.push(refuse(
+                    "position_incomplete",
+                    if e.lon.is_some() { "lat" } else { "lon" },
+                    "send both lon and lat, or neither".into(),
+                ));
+                continue;
+            }
+            if let Some(p) = e.position() {
+                if let Err(AppError::Validation { field, message }) =
+                    p.validate(&format!("events.{i}"))
+                {
+                    out.push(Target::Refused(Refusal {
+                        client_event_id: e.client_event_id,
+                        code: "bad_position",
+                        field,
+                        message,
+                    }));
+                    continue;
+                }
+            }
+            match (e.kind, &e.note, e.undoes) {
+                (EventKind::Note, Some(n), _) if NOTES.contains(&n.as_str()) => {}
+                (EventKind::Note, _, _) => {
+                    out.push(refuse(
+                        "unknown_note",
+                        "note",
+                        format!("a note is one of: {}", NOTES.join(", ")),
+                    ));
+                    continue;
+                }
+                (EventKind::Undo, _, None) => {
+                    out.push(refuse(
+                        "undoes_required",
+                        "undoes",
+                        "name the action to take back by its client_event_id".into(),
+                    ));
+                    continue;
+                }
+                _ => {}
+            }
             let fits = match e.kind {
-                EventKind::Arrived => true,
+                EventKind::Arrived | EventKind::Note | EventKind::Undo => true,
                 EventKind::Boarded | EventKind::NoShow => stop.kind == StopKind::Pickup,
                 EventKind::DroppedOff => stop.kind == StopKind::Dropoff,
             };
@@ -281,6 +370,10 @@ mod tests {
             stop_seq: Some(stop_seq),
             stop_key: Some(Uuid::from_u128(10 + u128::try_from(stop_seq).unwrap())),
             occurred_at: format!("2026-11-23T07:{minute:02}:00Z").parse().unwrap(),
+            lon: None,
+            lat: None,
+            note: None,
+            undoes: None,
         }
     }
 
@@ -367,6 +460,35 @@ mod tests {
             refusal(&t[2]),
             ("stop_key_required", "events.2.stop_key".into())
         );
+    }
+
+    #[test]
+    fn notes_come_from_the_list_undos_name_their_action_positions_come_whole() {
+        let mut note = ev(EventKind::Note, 1, 1);
+        note.note = Some("typed by hand".into());
+        let mut good_note = ev(EventKind::Note, 1, 1);
+        good_note.note = Some("rider_late".into());
+        let undo = ev(EventKind::Undo, 1, 2);
+        let mut half = ev(EventKind::NoShow, 1, 3);
+        half.lon = Some(15.5);
+        let mut off = ev(EventKind::Arrived, 1, 3);
+        (off.lon, off.lat) = (Some(15.5), Some(95.0));
+        let t = EventBatch {
+            events: vec![note, good_note, undo, half, off],
+        }
+        .resolve(&stops(), now())
+        .unwrap();
+        assert_eq!(refusal(&t[0]), ("unknown_note", "events.0.note".into()));
+        assert_eq!(t[1], Target::Stop(stops()[1]));
+        assert_eq!(
+            refusal(&t[2]),
+            ("undoes_required", "events.2.undoes".into())
+        );
+        assert_eq!(
+            refusal(&t[3]),
+            ("position_incomplete", "events.3.lat".into())
+        );
+        assert_eq!(refusal(&t[4]), ("bad_position", "events.4.lat".into()));
     }
 
     #[test]

@@ -127,6 +127,21 @@ pub async fn upload_events(
                 }
             }
             Effect::Superseded => result.superseded.push(e.client_event_id),
+            Effect::Refused(code, message) => {
+                // Refused alone, and not kept: the phone shows why and goes on with the rest.
+                db::forget_event(conn, &driver.region_code, e.client_event_id).await?;
+                let at = batch
+                    .events
+                    .iter()
+                    .position(|b| b.client_event_id == e.client_event_id)
+                    .unwrap_or_default();
+                result.refused.push(Refusal {
+                    client_event_id: e.client_event_id,
+                    code,
+                    field: format!("events.{at}.kind"),
+                    message,
+                });
+            }
         }
     }
     if !fresh_events.is_empty() {
@@ -164,13 +179,16 @@ pub async fn upload_events(
 }
 
 /// What applying one event did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
     /// The event changed (or confirmed) the run's state.
     Applied,
     /// Newer or contradicting state was already there (e.g. a no-show after the rider was
     /// dropped off); the event is stored but changes nothing.
     Superseded,
+    /// The event cannot be applied (a boarding beyond the free seats, an undo that is too late
+    /// or of something already recorded): the code and what to do.
+    Refused(&'static str, String),
 }
 
 /// Moves a stop forward to `to` (never back) and keeps the earliest reported arrival.
@@ -226,8 +244,10 @@ async fn boarded_at(
     ride_request_id: Uuid,
 ) -> AppResult<Option<DateTime<Utc>>> {
     Ok(sqlx::query_scalar(
-        "select min(occurred_at) from driver_event
-         where run_id = $1 and ride_request_id = $2 and kind = 'boarded'",
+        "select min(e.occurred_at) from driver_event e
+         where e.run_id = $1 and e.ride_request_id = $2 and e.kind = 'boarded'
+           and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                           and u.undoes = e.client_event_id)",
     )
     .bind(run_id)
     .bind(ride_request_id)
@@ -247,6 +267,11 @@ pub async fn apply_event(
     e: &NewEvent,
 ) -> AppResult<Effect> {
     let at = Some(e.occurred_at);
+    match e.kind {
+        EventKind::Note => return Ok(Effect::Applied),
+        EventKind::Undo => return super::checks::undo(conn, run_id, stop, e).await,
+        _ => {}
+    }
     let Some(request) = stop.ride_request_id else {
         // Start and end stops: being there is all there is to do.
         let to = match stop.kind {
@@ -269,6 +294,26 @@ pub async fn apply_event(
             ) {
                 return Ok(Effect::Superseded);
             }
+            // A rider already on board takes no second place; the first boarding is checked
+            // against the free places (the event itself is stored already: leave it out).
+            let first_boarding: bool = sqlx::query_scalar(
+                "select not exists (select 1 from driver_event e where e.run_id = $1
+                     and e.ride_request_id = $2 and e.kind = 'boarded' and e.client_event_id <> $3
+                     and not exists (select 1 from driver_event u where u.run_id = e.run_id
+                                     and u.undoes = e.client_event_id))",
+            )
+            .bind(run_id)
+            .bind(request)
+            .bind(e.client_event_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if first_boarding {
+                if let Some(why) =
+                    super::checks::over_capacity(conn, run_id, request, e.occurred_at).await?
+                {
+                    return Ok(Effect::Refused("over_capacity", why));
+                }
+            }
             advance_stop(conn, run_id, stop.seq, StopStatus::Done, at).await?;
             // A drop-off uploaded before this boarding recorded the ride without it.
             crate::rides::db::note_boarding(conn, request.into(), e.occurred_at).await?;
@@ -277,6 +322,11 @@ pub async fn apply_event(
             let boarded = boarded_at(conn, run_id, request).await?.is_some();
             if status.is_final() || boarded {
                 return Ok(Effect::Superseded);
+            }
+            if let Some(why) =
+                super::checks::no_show_too_early(conn, run_id, request, e.occurred_at).await?
+            {
+                return Ok(Effect::Refused("no_show_too_early", why));
             }
             crate::bookings::db::set_status(
                 conn,
@@ -299,6 +349,7 @@ pub async fn apply_event(
             };
             record_ride(conn, &ride, by).await?;
         }
+        EventKind::Note | EventKind::Undo => unreachable!("handled above"),
         EventKind::DroppedOff => {
             if status.is_final() {
                 return Ok(Effect::Superseded);

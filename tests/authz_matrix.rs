@@ -109,6 +109,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("post", "/api/vehicles", "UAFFFFFF"),
     ("get", "/driver/api/runs", "UFFFFFFA"),
     ("get", "/driver/api/runs/{run_id}", "UFFFFFFA"),
+    ("get", "/driver/api/runs/{run_id}/version", "UFFFFFFA"),
     ("post", "/driver/api/runs/{run_id}/events", "UFFFFFFA"),
     ("post", "/driver/api/runs/{run_id}/positions", "UFFFFFFA"),
     ("get", "/health", "AAAAAAAA"),

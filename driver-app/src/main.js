@@ -221,7 +221,7 @@ async function renderRuns() {
         h(
           "li",
           { class: "card" },
-          h("p", {}, t("driver-run-summary", { vehicle: r.vehicle_label, from: r.first_stop_at ? time(r.first_stop_at) : "–", to: r.last_stop_at ? time(r.last_stop_at) : "–", stops: r.stops })),
+          h("p", {}, t("driver-run-summary", { vehicle: r.vehicle_label, from: r.first_stop_at ? time(r.first_stop_at) : "–", to: r.last_stop_at ? time(r.last_stop_at) : "–", stops: r.stop_count })),
           h("a", { class: "big button primary", href: `#/run/${r.run_id}` }, t("driver-open-run")),
         ),
       ),

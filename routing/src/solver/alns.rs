@@ -464,9 +464,13 @@ fn eliminate_routes(
         loop {
             let progress = clock.progress(*iter);
             if let Some(better) = clock.meet(progress, d, st) {
-                // another thread has a better complete solution: go on from there
-                *st = better;
-                continue 'attempts;
+                // another thread has a solution with fewer routes: go on from there. (A
+                // shorter one with as many routes is not worth restarting the attempt for: an
+                // attempt needs its pool and penalty counters to build up.)
+                if better.used() < st.used() {
+                    *st = better;
+                    continue 'attempts;
+                }
             }
             if progress >= ELIM_END || progress - last_gain > ELIM_STALL {
                 return;

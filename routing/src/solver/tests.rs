@@ -519,3 +519,22 @@ fn removing_a_stop_on_roads_that_break_the_triangle_inequality_keeps_routes_feas
     let sol = solve(&p, &m, &options(1, 200)).unwrap();
     checked(&p, &m, &sol);
 }
+
+#[test]
+fn two_threads_on_a_time_limit_meet_by_the_clock_and_keep_the_limit() {
+    let inst = read(&bench_dir("lilim200").join("lrc1_2_9.txt")).unwrap();
+    let opts = Options {
+        seed: 1,
+        time_limit: Duration::from_millis(600),
+        max_iterations: None,
+        stall_iterations: None,
+        threads: 2,
+    };
+    let started = std::time::Instant::now();
+    let (sol, stats) = super::solve_with_stats(&inst.problem, &inst.matrix, &opts).unwrap();
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(stats.iterations > 0);
+    let report = checked(&inst.problem, &inst.matrix, &sol);
+    assert_eq!(report.served, inst.problem.requests().len());
+}

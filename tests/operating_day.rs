@@ -761,6 +761,26 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
     assert_eq!(second_pickup["promise_at_risk"], true, "{second_pickup:?}");
     let violations = check_day(&pool, "puglia", TODAY).await;
     assert!(violations.is_empty(), "{violations:#?}");
+    // Had Marco's shift ended at 10:30, the re-timed run would now end after it: the
+    // coordinator sees that too.
+    let past_shift = |body: Value| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == run)
+            .unwrap()["past_driver_shift"]
+            .clone()
+    };
+    let path = format!("/api/runs?region=puglia&date={TODAY}");
+    assert_eq!(past_shift(later.get(&path, &coord).await.body), false);
+    sqlx::query(
+        "update driver set shift_start = '05:00', shift_end = '10:30' from staff s
+         where s.staff_id = driver.staff_id and s.username = 'driver.marco'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(past_shift(later.get(&path, &coord).await.body), true);
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

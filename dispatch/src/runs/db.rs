@@ -285,6 +285,9 @@ pub struct RunView {
     pub estimated_times: bool,
     /// Planned distance, metres.
     pub planned_distance_m: i32,
+    /// The run's last stop is now planned after its driver's shift ends (a late van re-timed
+    /// past it): the coordinator finds another driver or asks this one.
+    pub past_driver_shift: bool,
     /// Stops in order.
     #[sqlx(skip)]
     pub stops: Vec<StopView>,
@@ -328,11 +331,18 @@ pub async fn runs_of_day(
     day: NaiveDate,
 ) -> AppResult<Vec<RunView>> {
     let mut runs: Vec<RunView> = sqlx::query_as(
-        "select r.run_id, r.service_date, r.vehicle_id, v.label as vehicle_label, r.driver_id, r.line_id,
-                r.status, r.estimated_times, r.planned_distance_m
-         from run r join vehicle v using (vehicle_id)
-         where r.region_code = $1 and r.service_date = $2 and r.status <> 'cancelled'
-         order by v.label, r.run_id",
+        &format!(
+            "select r.run_id, r.service_date, r.vehicle_id, v.label as vehicle_label, r.driver_id, r.line_id,
+                r.status, r.estimated_times, r.planned_distance_m,
+                coalesce((select max(s.planned_departure) from run_stop s
+                           where s.region_code = r.region_code and s.run_id = r.run_id)
+                         > ((r.service_date + d.shift_end) at time zone '{tz}'), false) as past_driver_shift
+             from run r join vehicle v using (vehicle_id)
+             left join driver d on d.region_code = r.region_code and d.driver_id = r.driver_id
+             where r.region_code = $1 and r.service_date = $2 and r.status <> 'cancelled'
+             order by v.label, r.run_id",
+            tz = crate::service_day::SQL_TZ
+        ),
     )
     .bind(region)
     .bind(day)

@@ -8,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.local/fuzz/venv"
 SCHEMATHESIS_VERSION="4.32.5"
 
+. "$ROOT/scripts/venv.sh"
+
 log() { echo "fuzz-tools.sh: $*" >&2; }
 
 case "${1:-install}" in
@@ -16,16 +18,8 @@ case "${1:-install}" in
       echo "$VENV/bin/st"
       exit 0
     fi
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "installing python3-venv with apt-get"
-        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >&2
-      fi
-    fi
     log "creating $VENV with schemathesis $SCHEMATHESIS_VERSION (one-time)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" >&2
+    venv_create "$VENV" "schemathesis==$SCHEMATHESIS_VERSION"
     echo "$VENV/bin/st"
     ;;
   *)

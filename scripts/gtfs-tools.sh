@@ -10,6 +10,8 @@ VENV="$ROOT/.local/gtfs/venv"
 GTFS_GURU_VERSION="1.0.0"
 PARTRIDGE_VERSION="1.1.2"
 
+. "$ROOT/scripts/venv.sh"
+
 log() { echo "gtfs-tools.sh: $*" >&2; }
 
 case "${1:-install}" in
@@ -18,17 +20,8 @@ case "${1:-install}" in
       echo "$VENV/bin/python"
       exit 0
     fi
-    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" 2>/dev/null; then
-      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        log "installing python3-venv with apt-get"
-        apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip >&2
-      fi
-    fi
     log "creating $VENV with gtfs-guru $GTFS_GURU_VERSION and partridge $PARTRIDGE_VERSION (one-time)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check \
-      "gtfs-guru==$GTFS_GURU_VERSION" "partridge==$PARTRIDGE_VERSION" >&2
+    venv_create "$VENV" "gtfs-guru==$GTFS_GURU_VERSION" "partridge==$PARTRIDGE_VERSION"
     echo "$VENV/bin/python"
     ;;
   *)

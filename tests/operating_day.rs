@@ -20,6 +20,32 @@ fn ride(case: &str, from_mp: &str, to_place: &str, date: &str, earliest: &str) -
             "earliest_pickup": earliest })
 }
 
+/// The first two cases booked live today from `mp` to `to`, at 09:00 and 09:20 (one van picks
+/// both up): `(ride_request_id, run_id)` of each, both confirmed.
+async fn book_two_riders_today(
+    app: &TestApp,
+    token: &str,
+    cases: &[String],
+    mp: &str,
+    to: &str,
+) -> Vec<(String, String)> {
+    let mut ids = Vec::new();
+    for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
+        let r = app
+            .post("/api/ride-requests", token, &ride(case, mp, to, TODAY, t))
+            .await;
+        assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+        ids.push((
+            r.body["request"]["ride_request_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            r.body["live"][0]["run_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    ids
+}
+
 async fn post_with_key(
     app: &TestApp,
     path: &str,
@@ -190,20 +216,7 @@ async fn a_rider_boarding_early_does_not_stop_live_insertion(pool: PgPool) {
     let (mp, to) = (app.meeting_point("Palmori").await, app.farm(2).await);
     // Two riders from one meeting point to one farm, 09:00 and 09:20: one van picks both up,
     // then drops both off.
-    let mut ids = Vec::new();
-    for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
-        let r = app
-            .post("/api/ride-requests", &cw, &ride(case, &mp, &to, TODAY, t))
-            .await;
-        assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
-        ids.push((
-            r.body["request"]["ride_request_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-            r.body["live"][0]["run_id"].as_str().unwrap().to_owned(),
-        ));
-    }
+    let ids = book_two_riders_today(&app, &cw, &cases, &mp, &to).await;
     assert_eq!(ids[0].1, ids[1].1, "one run for both");
     let run = ids[0].1.clone();
     let kinds: Vec<String> = sqlx::query_scalar(
@@ -687,20 +700,7 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
     let cases = app.foggia_cases().await;
     let (mp, to) = (app.meeting_point("Palmori").await, app.farm(2).await);
     // Two riders from one meeting point, 09:00 and 09:20, on one run.
-    let mut ids = Vec::new();
-    for (case, t) in [(&cases[0], "09:00"), (&cases[1], "09:20")] {
-        let r = app
-            .post("/api/ride-requests", &cw, &ride(case, &mp, &to, TODAY, t))
-            .await;
-        assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
-        ids.push((
-            r.body["request"]["ride_request_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-            r.body["live"][0]["run_id"].as_str().unwrap().to_owned(),
-        ));
-    }
+    let ids = book_two_riders_today(&app, &cw, &cases, &mp, &to).await;
     let run = ids[0].1.clone();
     assert_eq!(ids[1].1, run);
     give_to_marco(&app, &app.login("coord.foggia").await, &run).await;

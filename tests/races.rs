@@ -28,27 +28,9 @@ async fn uploads_racing_a_re_plan_of_the_day_stay_on_their_riders(pool: PgPool) 
     let coord = app.login("coord.foggia").await;
     // A day with other riders too, so that planning takes a while: the uploads land between
     // the plan reading the day and writing it.
-    let cases: Vec<Uuid> = sqlx::query_scalar(
-        "select c.case_id from care_case c where c.status = 'open'
-           and c.polo_id = (select polo_id from polo where name = 'Polo Sociale Integrato Foggia')
-         order by c.case_id",
-    )
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    let mp: Uuid = sqlx::query_scalar(
-        "select m.meeting_point_id from meeting_point m join place p using (place_id)
-         where p.name = $1 order by m.name limit 1",
-    )
-    .bind(PALMORI)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    let farms: Vec<Uuid> =
-        sqlx::query_scalar("select place_id from place where kind = 'farm' order by name")
-            .fetch_all(&app.pool)
-            .await
-            .unwrap();
+    let cases = app.foggia_cases().await;
+    let mp = app.meeting_point(PALMORI).await;
+    let farms = [app.farm(0).await, app.farm(1).await, app.farm(2).await];
     // Later today, whatever the hour the test runs (a time already past is refused: skipped).
     let hour: u32 = sqlx::query_scalar::<_, f64>(
         "select extract(hour from now() at time zone 'Europe/Rome')::float8",

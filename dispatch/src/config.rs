@@ -33,7 +33,7 @@ pub struct Config {
     /// comma-separated list of addresses, e.g. `127.0.0.1` for a TLS terminator on the same
     /// machine). Without one, the header is ignored: a client cannot pick the address its
     /// sign-in attempts are counted against.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub trusted_proxies: std::sync::Arc<[std::net::IpAddr]>,
     /// Folder of the built web front-ends (`PASSAGGIO_WEB_DIR`, default `web/dist` of the
     /// source tree): `<dir>/driver/` is served under `/driver/` (see [`crate::web`]).
     pub web_dir: std::path::PathBuf,
@@ -221,7 +221,7 @@ impl Config {
             retention,
             metrics_token: var("PASSAGGIO_METRICS_TOKEN"),
             trusted_proxies: match var("PASSAGGIO_TRUSTED_PROXIES") {
-                None => Vec::new(),
+                None => std::sync::Arc::default(),
                 Some(list) => list
                     .split(',')
                     .map(str::trim)
@@ -231,7 +231,8 @@ impl Config {
                             anyhow::anyhow!("PASSAGGIO_TRUSTED_PROXIES: {a:?} is not an IP address")
                         })
                     })
-                    .collect::<anyhow::Result<_>>()?,
+                    .collect::<anyhow::Result<Vec<_>>>()?
+                    .into(),
             },
             web_dir: var("PASSAGGIO_WEB_DIR").map_or_else(default_web_dir, Into::into),
         })
@@ -250,7 +251,7 @@ impl Config {
             limits: Limits::default(),
             retention: Retention::default(),
             metrics_token: None,
-            trusted_proxies: Vec::new(),
+            trusted_proxies: std::sync::Arc::default(),
             web_dir: default_web_dir(),
         }
     }

@@ -120,7 +120,7 @@ pub struct AppState {
 
 impl axum::extract::FromRef<AppState> for crate::throttle::TrustedProxies {
     fn from_ref(state: &AppState) -> Self {
-        Self(Arc::new(state.config.trusted_proxies.clone()))
+        Self(state.config.trusted_proxies.clone())
     }
 }
 

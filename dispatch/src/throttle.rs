@@ -26,9 +26,10 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub Option<IpAddr>);
 
-/// The reverse proxies whose `X-Forwarded-For` is believed, as the service state gives them.
+/// The reverse proxies whose `X-Forwarded-For` is believed, as the service state gives them
+/// (shared, not copied, per request).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(pub Arc<Vec<IpAddr>>);
+pub struct TrustedProxies(pub Arc<[IpAddr]>);
 
 impl<S> axum::extract::FromRequestParts<S> for ClientAddr
 where

@@ -100,6 +100,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("post", "/api/ride-requests/{id}/cancel", "UFAAANNF"),
     ("post", "/api/ride-requests/{id}/change", "UFVVVNNF"),
     ("post", "/api/ride-requests/{id}/move", "UFAFFNFF"),
+    ("post", "/api/ride-requests/{id}/no-show-correction", "UFCFFNFF"),
     ("get", "/api/runs", "UAAFFAFF"),
     ("post", "/api/runs/{run_id}/driver", "UAAFFAFF"),
     ("get", "/api/runs/{run_id}/position", "UFAFFAFF"),

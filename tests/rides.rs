@@ -556,3 +556,102 @@ async fn a_programme_that_charges_no_shows_charges_them_by_the_same_rules(pool: 
         (200, Some("social_health"))
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_coordinator_corrects_a_mistaken_no_show_and_the_ledger_follows_by_new_entries(
+    pool: PgPool,
+) {
+    let app = spawn_demo(pool).await;
+    sqlx::query("update programme_config set no_show_charge_cents = 200")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (fx, marco) = marco_today(&app, &[trip("Mamadou", "appointment", BORGO, ASL)]).await;
+    let p = fx.pickup_seq(0);
+    let r = app
+        .post_events(
+            &events_path(&fx),
+            &marco,
+            &json!({ "events": [ev("arrived", p, 1), ev("no_show", p, 12)] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let request = fx.requests[0];
+    let path = format!("/api/ride-requests/{request}/no-show-correction");
+    let entries_before = app.count("ledger_entry").await;
+
+    // Only the coordinator of the request's Polo; another Polo does not see it.
+    let cw = app.login("cw.foggia").await;
+    let r = app.post(&path, &cw, &json!({ "reason": "x" })).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.body);
+    let other = app.login("coord.sansevero").await;
+    let r = app.post(&path, &other, &json!({ "reason": "x" })).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    let coord = app.login("coord.foggia").await;
+    let r = app.post(&path, &coord, &json!({ "reason": "  " })).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "reason");
+
+    let r = app
+        .post(
+            &path,
+            &coord,
+            &json!({ "reason": "the driver marked the wrong rider" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["no_show_cost_cents"], 200);
+    assert!(r.body["refund_entry_id"].is_i64(), "{:?}", r.body);
+    assert!(r.body["charge_entry_id"].is_i64(), "{:?}", r.body);
+    let cost = r.body["cost_cents"].as_i64().unwrap();
+    assert!(cost > 0, "{:?}", r.body);
+
+    // The old charge is untouched; a refund and a new charge were appended.
+    assert_eq!(app.count("ledger_entry").await, entries_before + 2);
+    let old = charge_of(&app, request)
+        .await
+        .expect("the no-show charge stays");
+    assert_eq!(old.amount_cents, 200);
+    let (refund, new_charge): (i64, i64) = sqlx::query_as(
+        "select (select amount_cents from ledger_entry where ledger_entry_id = $1),
+                (select amount_cents from ledger_entry where ledger_entry_id = $2 and external_ref = $3)",
+    )
+    .bind(r.body["refund_entry_id"].as_i64())
+    .bind(r.body["charge_entry_id"].as_i64())
+    .bind(format!("ride-correction:{request}"))
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((refund, new_charge), (-200, cost));
+    let (outcome, _, ride_cost) = ride_cost(&app, request).await;
+    assert_eq!((outcome.as_str(), ride_cost), ("completed", cost));
+
+    // Recorded with who and why; the timeline says so.
+    let by: String = sqlx::query_scalar(
+        "select s.username from no_show_correction c join staff s on s.staff_id = c.corrected_by
+         where c.ride_request_id = $1",
+    )
+    .bind(request)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(by, "coord.foggia");
+    let case = case_of(&app, "Mamadou").await;
+    let t = app.get(&format!("/api/cases/{case}/rides"), &coord).await;
+    assert_eq!(t.body["timeline"][0]["status"], "completed");
+    assert_eq!(t.body["summary"]["rides_missed"], 0);
+    let last = t.body["timeline"][0]["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["reason"].as_str().unwrap().contains("wrong rider"),
+        "{last:?}"
+    );
+
+    // Once only.
+    let r = app.post(&path, &coord, &json!({ "reason": "again" })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+}

@@ -57,7 +57,7 @@
 //! | [`bookings`] | `ride_request`, `ride_request_event`, `ride_recurrence`, `appointment` |
 //! | [`lines`] | `work_line`, `work_line_stop`, `line_subscription` |
 //! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event`, `vehicle_position` |
-//! | [`rides`] | `ride` |
+//! | [`rides`] | `ride`, `no_show_correction` |
 //! | [`reports`] | `oversight_flag`, `oversight_review`, `workplace_declaration` |
 //!
 //! Queries are runtime-checked (`sqlx::query_as` with `FromRow`) rather than compile-time

@@ -57,6 +57,48 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Undoes a mistaken no-show: the rider did travel. The request, which a no-show made final,
+/// becomes completed and the change is appended to its history with who and why. Only
+/// `rides::db::correct_no_show` calls this (it records the correction and the ride's charge).
+///
+/// # Errors
+/// Not found for an unknown request; a conflict `not_a_no_show` for any other status.
+pub async fn reverse_no_show(
+    conn: &mut PgConnection,
+    ride_request_id: RideRequestId,
+    reason: &str,
+    changed_by: Uuid,
+) -> AppResult<()> {
+    let current: Option<(String, RideStatus)> = sqlx::query_as(
+        "select region_code, status from ride_request where ride_request_id = $1 for update",
+    )
+    .bind(ride_request_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (region, current) = current.ok_or(AppError::NotFound("ride request"))?;
+    if current != RideStatus::NoShow {
+        return Err(AppError::conflict(
+            "not_a_no_show",
+            format!("the request is {current:?}, not a no-show"),
+        ));
+    }
+    sqlx::query("update ride_request set status = 'completed' where ride_request_id = $1")
+        .bind(ride_request_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
+         values ($1, $2, 'completed', $3, $4)",
+    )
+    .bind(region)
+    .bind(ride_request_id)
+    .bind(reason)
+    .bind(changed_by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 use super::{BookingChannel, Endpoint, NewRideRequest, Resolved, RideRequestView, StatusEvent};
 
 /// Resolves a pickup or drop-off: a meeting point, a place, or a position snapped to the

@@ -2,6 +2,7 @@
 //! read a case's rides back.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
@@ -241,16 +242,7 @@ pub async fn record_ride(
     let (distance_m, cost_cents) = match r.outcome {
         RideOutcome::NoShow => (0, i64::from(t.no_show_charge_cents)),
         RideOutcome::Completed => {
-            let distance = ride_distance(conn, r.run_id, r.ride_request_id).await?;
-            let cost = match t.ride_cost_mode {
-                CostMode::Tariff => {
-                    tariff_cost_cents(t.tariff_base_cents, t.tariff_per_km_cents, distance)
-                }
-                CostMode::RunShare => {
-                    run_share_cents(&run_cost_basis(conn, r.run_id).await?, facts.passengers)
-                }
-            };
-            (distance, cost)
+            completed_cost(conn, &t, r.run_id, r.ride_request_id, &facts).await?
         }
     };
     let sql = format!(
@@ -281,8 +273,15 @@ pub async fn record_ride(
         return Ok(Recorded::Existing(existing));
     };
     if cost_cents > 0 {
-        if let Some((source, entry)) =
-            charge_with_fallback(conn, r, &facts, cost_cents, charged_by).await?
+        if let Some((source, entry)) = charge_with_fallback(
+            conn,
+            r,
+            &facts,
+            cost_cents,
+            charged_by,
+            &format!("ride:{}", r.ride_request_id),
+        )
+        .await?
         {
             sqlx::query(
                 "update ride set funding_source_id = $2, ledger_entry_id = $3 where ride_id = $1",
@@ -303,6 +302,24 @@ pub async fn record_ride(
         }
     }
     Ok(Recorded::New(ride))
+}
+
+/// Road distance and cost of a completed ride, by the programme's tariff or run share.
+async fn completed_cost(
+    conn: &mut PgConnection,
+    t: &Tariff,
+    run_id: Uuid,
+    ride_request_id: Uuid,
+    facts: &RequestFacts,
+) -> AppResult<(i32, i64)> {
+    let distance = ride_distance(conn, run_id, ride_request_id).await?;
+    let cost = match t.ride_cost_mode {
+        CostMode::Tariff => tariff_cost_cents(t.tariff_base_cents, t.tariff_per_km_cents, distance),
+        CostMode::RunShare => {
+            run_share_cents(&run_cost_basis(conn, run_id).await?, facts.passengers)
+        }
+    };
+    Ok((distance, cost))
 }
 
 /// The sources to try, in order: the one the rules choose, then the transport fund.
@@ -344,8 +361,8 @@ async fn charge_with_fallback(
     facts: &RequestFacts,
     cost_cents: i64,
     charged_by: Option<Uuid>,
+    external_ref: &str,
 ) -> AppResult<Option<(Uuid, i64)>> {
-    let external_ref = format!("ride:{}", r.ride_request_id);
     for (source, area) in candidates(conn, facts).await? {
         let charge = NewCharge {
             amount_cents: cost_cents,
@@ -362,7 +379,7 @@ async fn charge_with_fallback(
                 facts.service_date,
                 facts.purpose
             ),
-            external_ref: Some(external_ref.clone()),
+            external_ref: Some(external_ref.to_owned()),
         };
         let mut sp = conn.begin().await?;
         match crate::budgets::db::charge(&mut sp, source, &charge, charged_by).await {
@@ -503,4 +520,162 @@ pub async fn note_boarding(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// A corrected no-show, as recorded.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct NoShowCorrection {
+    /// The request, now completed.
+    pub ride_request_id: Uuid,
+    /// Who corrected it.
+    pub corrected_by: Uuid,
+    /// Why.
+    pub reason: String,
+    /// What the no-show had cost (given back by `refund_entry_id` when it was charged).
+    pub no_show_cost_cents: i64,
+    /// The correction entry giving back the no-show's charge, if there was one.
+    pub refund_entry_id: Option<i64>,
+    /// The new charge of the ride (none when it costs nothing or no source could pay it).
+    pub charge_entry_id: Option<i64>,
+    /// When.
+    pub corrected_at: DateTime<Utc>,
+    /// The ride's cost now, cents.
+    #[sqlx(skip)]
+    pub cost_cents: i64,
+    /// The source charged now.
+    #[sqlx(skip)]
+    pub funding_source_id: Option<Uuid>,
+}
+
+/// Corrects a mistaken no-show: the rider did travel. In the caller's transaction: the
+/// request becomes completed (its history says who and why), a no-show charge is given back
+/// by a correction entry, the ride becomes completed with its distance and cost, charged by a
+/// NEW ledger entry under the same funding rules and caps (`external_ref`
+/// `ride-correction:<id>`), and the correction is recorded once.
+///
+/// # Errors
+/// Validation of `reason`; conflicts `not_a_no_show` (no missed ride recorded) and
+/// `already_corrected`.
+pub async fn correct_no_show(
+    conn: &mut PgConnection,
+    ride_request_id: Uuid,
+    reason: &str,
+    by: Uuid,
+) -> AppResult<NoShowCorrection> {
+    crate::geo::non_blank("reason", reason)?;
+    let reason = reason.trim();
+    let done: bool = sqlx::query_scalar(
+        "select exists (select 1 from no_show_correction where ride_request_id = $1)",
+    )
+    .bind(ride_request_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if done {
+        return Err(AppError::conflict(
+            "already_corrected",
+            "this no-show was corrected already",
+        ));
+    }
+    #[derive(sqlx::FromRow)]
+    struct Missed {
+        ride_id: Uuid,
+        run_id: Uuid,
+        cost_cents: i64,
+        funding_source_id: Option<Uuid>,
+        ledger_entry_id: Option<i64>,
+    }
+    let missed: Missed = sqlx::query_as(
+        "select ride_id, run_id, cost_cents, funding_source_id, ledger_entry_id from ride
+         where ride_request_id = $1 and outcome = 'no_show' for update",
+    )
+    .bind(ride_request_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| {
+        AppError::conflict(
+            "not_a_no_show",
+            "no missed ride is recorded for this request",
+        )
+    })?;
+    crate::bookings::db::reverse_no_show(
+        conn,
+        ride_request_id.into(),
+        &format!("no-show corrected: {reason}"),
+        by,
+    )
+    .await?;
+    let refund_entry_id = match (missed.funding_source_id, missed.ledger_entry_id) {
+        (Some(source), Some(entry)) if missed.cost_cents > 0 => Some(
+            crate::budgets::db::correct(
+                conn,
+                source,
+                &crate::budgets::NewCorrection {
+                    corrects_entry_id: entry,
+                    amount_cents: -missed.cost_cents,
+                    description: "no-show corrected: the rider travelled".into(),
+                },
+                Some(by),
+            )
+            .await?
+            .ledger_entry_id,
+        ),
+        _ => None,
+    };
+    let facts = request_facts(conn, ride_request_id, missed.run_id).await?;
+    let t = tariff(conn).await?;
+    let (distance_m, cost_cents) =
+        completed_cost(conn, &t, missed.run_id, ride_request_id, &facts).await?;
+    let to_record = RideToRecord {
+        ride_request_id,
+        run_id: missed.run_id,
+        outcome: RideOutcome::Completed,
+        picked_up_at: None,
+        dropped_off_at: None,
+    };
+    let charged = if cost_cents > 0 {
+        charge_with_fallback(
+            conn,
+            &to_record,
+            &facts,
+            cost_cents,
+            Some(by),
+            &format!("ride-correction:{ride_request_id}"),
+        )
+        .await?
+    } else {
+        None
+    };
+    sqlx::query(
+        "update ride set outcome = 'completed', distance_m = $2, cost_cents = $3,
+                funding_source_id = $4, ledger_entry_id = $5
+         where ride_id = $1",
+    )
+    .bind(missed.ride_id)
+    .bind(distance_m)
+    .bind(cost_cents)
+    .bind(charged.map(|c| c.0))
+    .bind(charged.map(|c| c.1))
+    .execute(&mut *conn)
+    .await?;
+    let mut rec: NoShowCorrection = sqlx::query_as(
+        "insert into no_show_correction (region_code, ride_request_id, ride_id, corrected_by, reason,
+             no_show_cost_cents, refund_entry_id, charge_entry_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)
+         returning ride_request_id, corrected_by, reason, no_show_cost_cents, refund_entry_id,
+                   charge_entry_id, corrected_at",
+    )
+    .bind(&facts.region_code)
+    .bind(ride_request_id)
+    .bind(missed.ride_id)
+    .bind(by)
+    .bind(reason)
+    .bind(missed.cost_cents)
+    .bind(refund_entry_id)
+    .bind(charged.map(|c| c.1))
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(crate::error::on_constraint)?;
+    rec.cost_cents = cost_cents;
+    rec.funding_source_id = charged.map(|c| c.0);
+    Ok(rec)
 }

@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -15,12 +15,14 @@ use crate::auth::Staff;
 use crate::bookings::{RidePurpose, RideStatus};
 use crate::budgets::{AreaBalance, Balance};
 use crate::error::{AppError, AppResult};
-use crate::extract::AppPath;
+use crate::extract::{AppJson, AppPath};
 use crate::state::AppState;
 
 /// Routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(case_rides))
+    OpenApiRouter::new()
+        .routes(routes!(case_rides))
+        .routes(routes!(correct_no_show))
 }
 
 /// A case's rides as its Polo sees them.
@@ -178,4 +180,52 @@ async fn case_rides(
         summary,
         timeline,
     }))
+}
+
+/// Why a no-show is being corrected.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct NoShowCorrectionBody {
+    /// Why (e.g. "the driver marked the wrong rider"); recorded with who corrected.
+    pub reason: String,
+}
+
+/// Corrects a mistaken no-show of a request of the caller's Polo (its coordinator only): the
+/// rider did travel. The request becomes completed, the correction is recorded with who and
+/// why, and the ledger follows by new entries (the ride's charge; a refund of a no-show
+/// charge), never by changing old ones. 409 `not_a_no_show`, `already_corrected`.
+#[utoipa::path(post, path = "/api/ride-requests/{id}/no-show-correction", tag = "rides",
+    request_body = NoShowCorrectionBody,
+    responses((status = 200, body = db::NoShowCorrection)), params(("id" = Uuid, Path)))]
+async fn correct_no_show(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(id): AppPath<Uuid>,
+    AppJson(body): AppJson<NoShowCorrectionBody>,
+) -> AppResult<Json<db::NoShowCorrection>> {
+    Ok(Json(
+        correct_no_show_as(&state, &staff, id, &body.reason).await?,
+    ))
+}
+
+/// The rule behind `POST /api/ride-requests/{id}/no-show-correction`, shared with the console:
+/// the Polo's coordinator only; another Polo's request is not found.
+///
+/// # Errors
+/// Forbidden, not found, validation and conflicts as the route documents.
+pub async fn correct_no_show_as(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<db::NoShowCorrection> {
+    staff.require(&[crate::auth::Role::PoloCoordinator])?;
+    let polo = staff.case_polo()?;
+    let mut tx = state.db.begin().await?;
+    crate::bookings::db::view(&mut tx, polo, id)
+        .await?
+        .ok_or(AppError::NotFound("ride request"))?;
+    let done = db::correct_no_show(&mut tx, id, reason, staff.staff_id).await?;
+    tx.commit().await?;
+    tracing::info!(staff = %staff.username, ride_request_id = %id, "no-show corrected");
+    Ok(done)
 }

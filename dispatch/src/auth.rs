@@ -276,15 +276,9 @@ impl FromRequestParts<AppState> for Staff {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthorized)?;
-        sqlx::query_as::<_, Staff>(
-            "select s.staff_id, s.username, s.display_name, s.role, s.region_code, s.polo_id
-             from staff_session t join staff s using (staff_id)
-             where t.token_sha256 = $1 and t.expires_at > now()",
-        )
-        .bind(token_digest(token.trim()))
-        .fetch_optional(&state.db)
-        .await?
-        .ok_or(AppError::Unauthorized)
+        staff_of_token(&state.db, token)
+            .await?
+            .ok_or(AppError::Unauthorized)
     }
 }
 
@@ -315,19 +309,52 @@ async fn login(
     ClientAddr(client): ClientAddr,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<Json<LoginResponse>> {
+    let session = sign_in(&state, client, &req.username, req.password).await?;
+    Ok(Json(LoginResponse {
+        token: session.token,
+        expires_at: session.expires_at,
+        staff: session.staff,
+    }))
+}
+
+/// A new session: its secret token (the bearer token of the API, or the console's cookie),
+/// when it ends, and who it is.
+pub struct NewSession {
+    /// The secret (only its SHA-256 is stored).
+    pub token: String,
+    /// End of validity.
+    pub expires_at: DateTime<Utc>,
+    /// The staff member.
+    pub staff: Staff,
+}
+
+/// Checks a username and password and opens a `staff_session`: the one sign-in path of the
+/// API's bearer tokens and the console's cookie. Rate-limited per client address and per
+/// account before any work (429), at most a bounded number of argon2 checks at once, the same
+/// time spent on unknown usernames.
+///
+/// # Errors
+/// Validation errors on over-long fields; [`AppError::Unauthorized`] for a wrong pair; the
+/// sign-in guard's refusals; database errors.
+pub async fn sign_in(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    username: &str,
+    password: String,
+) -> AppResult<NewSession> {
     #[derive(sqlx::FromRow)]
     struct Row {
         #[sqlx(flatten)]
         staff: Staff,
         password_hash: String,
     }
-    if req.username.len() > MAX_USERNAME {
+    if username.len() > MAX_USERNAME {
         return Err(AppError::invalid(
             "username",
             format!("at most {MAX_USERNAME} characters"),
         ));
     }
-    if req.password.len() > MAX_PASSWORD {
+    if password.len() > MAX_PASSWORD {
         return Err(AppError::invalid(
             "password",
             format!("at most {MAX_PASSWORD} bytes"),
@@ -335,7 +362,7 @@ async fn login(
     }
     // Rate limits per client address and per account, before any work: a refused attempt
     // costs neither a query nor a hash.
-    if let Err(e) = state.sign_in.admit("login", &req.username, client) {
+    if let Err(e) = state.sign_in.admit("login", username, client) {
         crate::telemetry::sign_in("login", "limited");
         return Err(e);
     }
@@ -343,7 +370,7 @@ async fn login(
         "select staff_id, username, display_name, role, region_code, polo_id, password_hash
          from staff where username = $1",
     )
-    .bind(req.username.trim())
+    .bind(username.trim())
     .fetch_optional(&state.db)
     .await?;
     // Verify against a dummy hash when the user is unknown, so timing does not tell.
@@ -351,7 +378,6 @@ async fn login(
         Some(r) => (r.password_hash, Some(r.staff)),
         None => (DUMMY_HASH.to_owned(), None),
     };
-    let password = req.password;
     // At most `login_concurrency` argon2 checks (19 MiB each) at once, and a bounded queue:
     // a flood of attempts cannot take the memory with it.
     let ok = match state
@@ -393,11 +419,38 @@ async fn login(
     .await?;
     tx.commit().await?;
     tracing::info!(staff = %staff.username, "login");
-    Ok(Json(LoginResponse {
+    Ok(NewSession {
         token,
         expires_at,
         staff,
-    }))
+    })
+}
+
+/// The staff member of a live session token, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn staff_of_token(db: &sqlx::PgPool, token: &str) -> AppResult<Option<Staff>> {
+    Ok(sqlx::query_as::<_, Staff>(
+        "select s.staff_id, s.username, s.display_name, s.role, s.region_code, s.polo_id
+         from staff_session t join staff s using (staff_id)
+         where t.token_sha256 = $1 and t.expires_at > now()",
+    )
+    .bind(token_digest(token.trim()))
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Ends the session of a token (a logout); nothing when there is none.
+///
+/// # Errors
+/// Database errors.
+pub async fn end_session(db: &sqlx::PgPool, token: &str) -> AppResult<()> {
+    sqlx::query("delete from staff_session where token_sha256 = $1")
+        .bind(token_digest(token.trim()))
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 /// Deletes every expired session (the maintenance job calls it); returns how many.
@@ -428,10 +481,7 @@ async fn logout(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     {
-        sqlx::query("delete from staff_session where token_sha256 = $1")
-            .bind(token_digest(token.trim()))
-            .execute(&state.db)
-            .await?;
+        end_session(&state.db, token).await?;
     }
     Ok(Json(LoggedOut { logged_out: true }))
 }

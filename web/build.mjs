@@ -98,5 +98,41 @@ async function buildDriver() {
   console.log(`web: driver app built into ${out} (version ${version})`);
 }
 
+/**
+ * The coordinator console's map island: web/console/ → dist/console/assets/, and
+ * dist/console/manifest.json naming the hashed JS and CSS for the console's pages (the service
+ * reads it at start-up). The pages themselves are rendered by the service.
+ */
+async function buildConsole() {
+  const src = join(here, "console");
+  const out = join(dist, "console");
+  await rm(out, { recursive: true, force: true });
+  const bundle = await build({
+    entryPoints: [join(src, "map.js")],
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: "chrome109",
+    write: false,
+    outdir: "out",
+    entryNames: "[name]-[hash]",
+    assetNames: "[name]-[hash]",
+    loader: { ".png": "file", ".svg": "file" },
+    legalComments: "none",
+    nodePaths: [join(here, "node_modules")],
+  });
+  const assets = [];
+  for (const f of bundle.outputFiles) {
+    const name = "assets/" + f.path.split("/").pop();
+    await writeAsset(out, name, f.contents);
+    assets.push(name);
+  }
+  const js = assets.find((a) => a.endsWith(".js"));
+  const css = assets.find((a) => a.endsWith(".css"));
+  await writeFile(join(out, "manifest.json"), JSON.stringify({ js: "/console/" + js, css: "/console/" + css, assets }));
+  console.log(`web: console map built into ${out}`);
+}
+
 await mkdir(dist, { recursive: true });
 await buildDriver();
+await buildConsole();

@@ -22,6 +22,11 @@ use crate::state::AppState;
 /// base-map tiles that `make tiles` builds (`tiles/<set>/{z}/{x}/{y}.pbf`, `tiles/index.json`).
 pub const FRONT_ENDS: &[&str] = &["driver", "tiles"];
 
+/// Front-ends whose pages the service renders itself (under `/<name>/`), of which only the
+/// built assets are files: `<web_dir>/<name>/assets/` under `/<name>/assets/`. The console's
+/// map island is one (its `manifest.json` names the hashed files; see `crate::console`).
+pub const ASSET_ONLY: &[&str] = &["console"];
+
 /// Routes serving each built front-end; a front-end not built yet is a 404.
 pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
     let mut router = Router::new();
@@ -35,6 +40,10 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
             )
             .route_service(&format!("/{name}/"), files.clone())
             .route_service(&format!("/{name}/{{*path}}"), files);
+    }
+    for name in ASSET_ONLY {
+        let files = ServeDir::new(web_dir).precompressed_gzip();
+        router = router.route_service(&format!("/{name}/assets/{{*path}}"), files);
     }
     router.layer(axum::middleware::from_fn(cache_headers))
 }

@@ -1,0 +1,140 @@
+// The coordinator console's map: the day's runs (route lines, numbered stops), the vehicles'
+// latest positions, meeting points and service areas, drawn with Leaflet from the console's
+// JSON fragment (`data-src`, the same cookie session as the page) and refreshed every 15 s.
+// No tile server is needed: where no base map is served the map is a plain background with
+// the runs drawn on it. Every drawn element carries a class and data attributes (run id,
+// stop number) so that people and tests can tell what is on the map.
+import L from "leaflet";
+import "leaflet/dist/leaflet.css";
+import "./console.css";
+
+const COLOURS = ["#1f5fbf", "#b3261e", "#0b7a3e", "#8a4baf", "#b35c00", "#006a80", "#6b4e16", "#c2185b"];
+const REFRESH_MS = 15000;
+
+function text(s) {
+  const d = document.createElement("span");
+  d.textContent = s;
+  return d.innerHTML;
+}
+
+function draw(map, layers, day, labels) {
+  for (const l of Object.values(layers)) l.clearLayers();
+  const bounds = [];
+  for (const a of day.service_areas) {
+    const g = L.geoJSON(a.geometry, {
+      style: { color: "#6b6b6b", weight: 1, dashArray: "4 4", fillOpacity: 0.04, className: "svc-area" },
+    });
+    g.bindTooltip(text(a.name));
+    g.addTo(layers.areas);
+  }
+  for (const m of day.meeting_points) {
+    L.circleMarker([m.lat, m.lon], { radius: 4, color: "#444", weight: 1, fillColor: "#fff", fillOpacity: 1, className: "meeting-point" })
+      .bindTooltip(text(m.name + (m.landmark ? " — " + m.landmark : "")))
+      .addTo(layers.points);
+  }
+  day.runs.forEach((run, i) => {
+    const colour = COLOURS[i % COLOURS.length];
+    const path = run.route.length > 1 ? run.route : run.stops.map((s) => [s.lon, s.lat]);
+    const line = L.polyline(path.map(([lon, lat]) => [lat, lon]), {
+      color: colour,
+      weight: 4,
+      opacity: 0.85,
+      dashArray: run.estimated ? "8 6" : null,
+      className: "run-line" + (run.late ? " run-late" : ""),
+    });
+    line.bindTooltip(text(`${run.label} · ${run.stops.length} ${labels.stops}`));
+    line.addTo(layers.runs);
+    const el = line.getElement();
+    if (el) {
+      el.setAttribute("data-run-id", run.run_id);
+      el.setAttribute("data-stops", String(run.stops.length));
+    }
+    path.forEach(([lon, lat]) => bounds.push([lat, lon]));
+    run.stops.forEach((s, n) => {
+      if (s.kind === "start" || s.kind === "end") return;
+      const icon = L.divIcon({
+        className: "run-stop" + (s.at_risk ? " stop-at-risk" : ""),
+        html: `<span style="background:${colour}" data-run-id="${run.run_id}" data-seq="${s.seq}">${n}</span>`,
+        iconSize: [22, 22],
+      });
+      L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${run.label} ${n}: ${s.place_name || ""} ${s.time}` })
+        .addTo(layers.runs);
+    });
+  });
+  for (const v of day.vehicles) {
+    L.circleMarker([v.lat, v.lon], { radius: 8, color: "#fff", weight: 3, fillColor: "#111", fillOpacity: 1, className: "vehicle-position" })
+      .bindTooltip(text(`${v.label} ${v.time}`))
+      .addTo(layers.vehicles);
+    bounds.push([v.lat, v.lon]);
+  }
+  if (!bounds.length) for (const m of day.meeting_points) bounds.push([m.lat, m.lon]);
+  return bounds;
+}
+
+async function start(box) {
+  const labels = { stops: box.dataset.labelStops || "stops" };
+  const map = L.map(box, { zoomSnap: 0.25, attributionControl: true, keyboard: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution(box.dataset.attribution || "© OpenStreetMap contributors");
+  const layers = {
+    areas: L.layerGroup().addTo(map),
+    points: L.layerGroup().addTo(map),
+    runs: L.layerGroup().addTo(map),
+    vehicles: L.layerGroup().addTo(map),
+  };
+  map.setView([41.46, 15.55], 10);
+  let fitted = false;
+  const status = document.getElementById(box.dataset.status || "");
+  async function refresh() {
+    try {
+      const r = await fetch(box.dataset.src, { credentials: "same-origin", headers: { accept: "application/json" } });
+      if (!r.ok) throw new Error(String(r.status));
+      const day = await r.json();
+      const bounds = draw(map, layers, day, labels);
+      if (!fitted && bounds.length) {
+        map.fitBounds(bounds, { padding: [24, 24] });
+        fitted = true;
+      }
+      box.dataset.runs = String(day.runs.length);
+      box.dataset.loaded = String(Date.now());
+      if (status) status.textContent = (box.dataset.labelUpdated || "") + " " + new Date().toLocaleTimeString("it-IT", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    } catch (e) {
+      if (status) status.textContent = box.dataset.labelFailed || String(e);
+    }
+  }
+  await refresh();
+  setInterval(refresh, Number(box.dataset.refreshMs || REFRESH_MS));
+}
+
+for (const box of document.querySelectorAll("[data-console-map]")) start(box);
+
+// The planning page: while a job runs, the page asks for its progress and reloads when done.
+const job = document.querySelector("[data-plan-progress]");
+if (job) {
+  const tick = async () => {
+    const r = await fetch(job.dataset.planProgress, { credentials: "same-origin" });
+    if (r.ok) {
+      const p = await r.json();
+      job.textContent = p.progress;
+      if (p.status !== "queued" && p.status !== "running") {
+        location.reload();
+        return;
+      }
+    }
+    setTimeout(tick, 1000);
+  };
+  setTimeout(tick, 1000);
+}
+
+// Copy the promised times of a booking to the clipboard.
+for (const b of document.querySelectorAll("[data-copy]")) {
+  b.addEventListener("click", async () => {
+    const src = document.getElementById(b.dataset.copy);
+    try {
+      await navigator.clipboard.writeText(src.innerText);
+      b.dataset.copied = "1";
+    } catch {
+      /* no clipboard: the text is on the page to select */
+    }
+  });
+}

@@ -385,10 +385,25 @@ async fn cancel(
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<CancelBody>,
 ) -> AppResult<Json<Detail>> {
+    let (request, history) = cancel_request(&state, &staff, id, &body.reason).await?;
+    Ok(Json(Detail { request, history }))
+}
+
+/// Cancels a request of the caller's Polo with a reason (its run is re-timed): the rule
+/// behind `POST /api/ride-requests/{id}/cancel`, shared with the console.
+///
+/// # Errors
+/// Not found for another Polo's request; validation of `reason`; a conflict when final.
+pub async fn cancel_request(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
     let polo = staff.case_polo()?;
-    let reason = crate::geo::non_blank("reason", &body.reason)?;
+    let reason = crate::geo::non_blank("reason", reason)?;
     let mut tx = state.db.begin().await?;
-    visible_request(&mut tx, &staff, polo, id, "cancel ride").await?;
+    visible_request(&mut tx, staff, polo, id, "cancel ride").await?;
     db::set_status(
         &mut tx,
         id.into(),
@@ -400,12 +415,11 @@ async fn cancel(
     let run = state.dispatcher.leave_run(&mut tx, id.into()).await?;
     tx.commit().await?;
     if let Some(run_id) = run {
-        if let Err(e) = state.dispatcher.retime(&state, run_id).await {
+        if let Err(e) = state.dispatcher.retime(state, run_id).await {
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
         }
     }
-    let (request, history) = reread(&state, polo, id).await?;
-    Ok(Json(Detail { request, history }))
+    reread(state, polo, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -559,12 +573,16 @@ fn yes() -> bool {
     true
 }
 
+/// An appointment booked with its rides.
 #[derive(Serialize, utoipa::ToSchema)]
-struct AppointmentBooked {
-    appointment_id: Uuid,
-    outbound: Uuid,
+pub struct AppointmentBooked {
+    /// The appointment.
+    pub appointment_id: Uuid,
+    /// The ride there.
+    pub outbound: Uuid,
+    /// The ride back.
     #[serde(rename = "return")]
-    return_ride: Option<Uuid>,
+    pub return_ride: Option<Uuid>,
 }
 
 /// Minutes between arrival and the start of an appointment.
@@ -576,7 +594,24 @@ async fn create_appointment(
     staff: Staff,
     AppJson(body): AppJson<NewAppointment>,
 ) -> AppResult<(StatusCode, Json<AppointmentBooked>)> {
-    let channel = channel(&staff)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(book_appointment(&state, &staff, &body).await?),
+    ))
+}
+
+/// Books an appointment with its outbound ride (arriving [`ARRIVE_BEFORE_MIN`] minutes before)
+/// and, unless declined, the return ride: the rule behind `POST /api/appointments`, shared
+/// with the console. Rides for today are placed live.
+///
+/// # Errors
+/// Forbidden for a role that does not book; validation errors naming the field.
+pub async fn book_appointment(
+    state: &AppState,
+    staff: &Staff,
+    body: &NewAppointment,
+) -> AppResult<AppointmentBooked> {
+    let channel = channel(staff)?;
     let description = crate::geo::non_blank("description", &body.description)?;
     if body.ends_at <= body.starts_at {
         return Err(AppError::invalid("ends_at", "must be after starts_at"));
@@ -591,7 +626,7 @@ async fn create_appointment(
         return Err(AppError::invalid("starts_at", "at most a year ahead"));
     }
     let mut tx = state.db.begin().await?;
-    let case = case_ref(&mut tx, &staff, body.case_id, "appointment").await?;
+    let case = case_ref(&mut tx, staff, body.case_id, "appointment").await?;
     let arrive_by =
         service_day::local(body.starts_at - chrono::Duration::minutes(ARRIVE_BEFORE_MIN));
     let local: (NaiveDate, chrono::NaiveTime, chrono::NaiveTime) = (
@@ -634,7 +669,7 @@ async fn create_appointment(
     outbound.validate().map_err(|e| rename_field(e, "from"))?;
     let out_ids = book_on(
         &mut tx,
-        &staff,
+        staff,
         channel,
         &outbound,
         None,
@@ -652,7 +687,7 @@ async fn create_appointment(
             latest_arrival: None,
             ..outbound
         };
-        ret_id = book_on(&mut tx, &staff, channel, &back, None, Some(appointment_id))
+        ret_id = book_on(&mut tx, staff, channel, &back, None, Some(appointment_id))
             .await?
             .first()
             .copied();
@@ -660,15 +695,12 @@ async fn create_appointment(
     tx.commit().await?;
     let mut ids = out_ids.clone();
     ids.extend(ret_id);
-    place_live(&state, &ids).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(AppointmentBooked {
-            appointment_id,
-            outbound: out_ids[0],
-            return_ride: ret_id,
-        }),
-    ))
+    place_live(state, &ids).await;
+    Ok(AppointmentBooked {
+        appointment_id,
+        outbound: out_ids[0],
+        return_ride: ret_id,
+    })
 }
 
 /// Appointment bodies say `from` where ride requests say `pickup`.

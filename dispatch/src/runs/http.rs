@@ -69,28 +69,45 @@ fn yes() -> bool {
     true
 }
 
+/// A planning job as its callers see it.
 #[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
-struct PlanJob {
-    plan_job_id: Uuid,
-    region_code: String,
-    service_date: NaiveDate,
-    status: String,
-    progress: String,
-    keep_confirmed: bool,
-    estimated_times: bool,
-    summary: Option<serde_json::Value>,
-    error: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
-    started_at: Option<chrono::DateTime<chrono::Utc>>,
-    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+pub struct PlanJob {
+    /// Id.
+    pub plan_job_id: Uuid,
+    /// Region.
+    pub region_code: String,
+    /// Day planned.
+    pub service_date: NaiveDate,
+    /// `queued`, `running`, `done`, `failed`.
+    pub status: String,
+    /// Progress text.
+    pub progress: String,
+    /// Confirmed riders kept their promised times.
+    pub keep_confirmed: bool,
+    /// Planned on estimated travel times.
+    pub estimated_times: bool,
+    /// The result's figures.
+    pub summary: Option<serde_json::Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Created.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Started.
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Finished.
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Requests left unserved, with reasons.
     #[sqlx(skip)]
-    unserved: Vec<UnservedView>,
+    pub unserved: Vec<UnservedView>,
 }
 
+/// A request the plan could not serve.
 #[derive(Serialize, sqlx::FromRow, utoipa::ToSchema)]
-struct UnservedView {
-    ride_request_id: Uuid,
-    reason: String,
+pub struct UnservedView {
+    /// The request.
+    pub ride_request_id: Uuid,
+    /// Why.
+    pub reason: String,
 }
 
 #[utoipa::path(post, path = "/api/plans", tag = "runs", request_body = NewPlan, responses((status = 202, body = PlanJob)))]
@@ -99,18 +116,44 @@ async fn create_plan(
     staff: Staff,
     AppJson(body): AppJson<NewPlan>,
 ) -> AppResult<(StatusCode, Json<PlanJob>)> {
+    let job = start_plan(
+        &state,
+        &staff,
+        &body.region_code,
+        body.service_date,
+        body.keep_confirmed,
+        body.time_limit_s,
+    )
+    .await?;
+    let view = load_job(&state, job).await?;
+    Ok((StatusCode::ACCEPTED, Json(view)))
+}
+
+/// Starts planning a region's day in the background (admins and coordinators, within their
+/// region): the rule behind `POST /api/plans`, shared with the console. Returns the job.
+///
+/// # Errors
+/// Forbidden; validation of `region_code` and `time_limit_s` (1..600, default 10).
+pub async fn start_plan(
+    state: &AppState,
+    staff: &Staff,
+    region_code: &str,
+    service_date: NaiveDate,
+    keep_confirmed: bool,
+    time_limit_s: Option<u64>,
+) -> AppResult<Uuid> {
     staff.require(PLANNERS)?;
-    staff.require_region("region_code", &body.region_code)?;
-    let limit = body.time_limit_s.unwrap_or(10);
+    staff.require_region("region_code", region_code)?;
+    let limit = time_limit_s.unwrap_or(10);
     if !(1..=600).contains(&limit) {
         return Err(AppError::invalid("time_limit_s", "1..600 seconds"));
     }
     let mut conn = state.db.acquire().await?;
     let job = plan::create_job(
         &mut conn,
-        &body.region_code,
-        body.service_date,
-        body.keep_confirmed,
+        region_code,
+        service_date,
+        keep_confirmed,
         Some(staff.staff_id),
     )
     .await?;
@@ -120,11 +163,14 @@ async fn create_plan(
         job,
         Duration::from_secs(limit),
     ));
-    let view = load_job(&state, job).await?;
-    Ok((StatusCode::ACCEPTED, Json(view)))
+    Ok(job)
 }
 
-async fn load_job(state: &AppState, id: Uuid) -> AppResult<PlanJob> {
+/// A planning job with its unserved requests.
+///
+/// # Errors
+/// Not found; database errors.
+pub async fn load_job(state: &AppState, id: Uuid) -> AppResult<PlanJob> {
     let mut job: PlanJob = sqlx::query_as(
         "select plan_job_id, region_code, service_date, status::text as status, progress, keep_confirmed, estimated_times,
                 summary, error, created_at, started_at, finished_at
@@ -186,6 +232,23 @@ async fn move_request(
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<MoveBody>,
 ) -> AppResult<Json<LiveOutcome>> {
+    Ok(Json(
+        move_request_as(&state, &staff, id, body.run_id).await?,
+    ))
+}
+
+/// Moves a request of the caller's Polo to another run if it fits there (the answer says
+/// whether, and why not): the rule behind `POST /api/ride-requests/{id}/move`, shared with the
+/// console. The Polo's coordinator only.
+///
+/// # Errors
+/// Forbidden, not found for another Polo's request, a conflict for a final request.
+pub async fn move_request_as(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    run_id: Uuid,
+) -> AppResult<LiveOutcome> {
     staff.require(&[Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;
     let mut conn = state.db.acquire().await?;
@@ -199,9 +262,7 @@ async fn move_request(
             "the request is already final",
         ));
     }
-    Ok(Json(
-        live::move_request(&state, id.into(), body.run_id.into()).await?,
-    ))
+    live::move_request(state, id.into(), run_id.into()).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

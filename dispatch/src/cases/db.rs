@@ -168,3 +168,32 @@ pub async fn access_log(conn: &mut PgConnection, case_id: Uuid) -> AppResult<Vec
     .fetch_all(conn)
     .await?)
 }
+
+/// The cases of a Polo whose person's name or case code (PAI reference) contains `q`
+/// (case-insensitive), open ones first; at most 50. Callers audit the read.
+///
+/// # Errors
+/// Database errors.
+pub async fn search_of_polo(
+    conn: &mut PgConnection,
+    polo_id: Uuid,
+    q: &str,
+) -> AppResult<Vec<CaseView>> {
+    let pattern = format!(
+        "%{}%",
+        q.trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let sql = format!(
+        "{CASE_SELECT} where c.polo_id = $1
+           and (p.known_as ilike $2 or coalesce(c.pai_reference, '') ilike $2)
+         order by c.status, p.known_as, c.case_id limit 50"
+    );
+    Ok(sqlx::query_as(&sql)
+        .bind(polo_id)
+        .bind(pattern)
+        .fetch_all(conn)
+        .await?)
+}

@@ -253,3 +253,35 @@ pub async fn insert_service_area(
     .await
     .map_err(crate::error::on_constraint)
 }
+
+/// Meeting points of a region, by place and name (the console's map).
+///
+/// # Errors
+/// Database errors.
+pub async fn meeting_points_of_region(
+    conn: &mut PgConnection,
+    region_code: &str,
+) -> AppResult<Vec<MeetingPoint>> {
+    let sql = format!(
+        "select {MP_COLUMNS}, null::float8 as distance_m
+         from meeting_point m join place p using (region_code, place_id)
+         where m.region_code = $1 order by p.name, m.name"
+    );
+    Ok(sqlx::query_as(&sql).bind(region_code).fetch_all(conn).await?)
+}
+
+/// Service areas of a region, by name.
+///
+/// # Errors
+/// Database errors.
+pub async fn service_areas_of_region(
+    conn: &mut PgConnection,
+    region_code: &str,
+) -> AppResult<Vec<super::ServiceArea>> {
+    Ok(sqlx::query_as(&format!(
+        "select {AREA_COLUMNS} from service_area where region_code = $1 order by name"
+    ))
+    .bind(region_code)
+    .fetch_all(conn)
+    .await?)
+}

@@ -192,7 +192,6 @@ struct NewServiceArea {
     polygon: Vec<[f64; 2]>,
 }
 
-use super::db::AREA_COLUMNS;
 use super::ServiceArea;
 
 #[utoipa::path(post, path = "/api/service-areas", tag = "places", request_body = NewServiceArea, responses((status = 201, body = ServiceArea)))]
@@ -257,11 +256,8 @@ async fn list_service_areas(
 ) -> AppResult<Json<Vec<ServiceArea>>> {
     staff.require(PLANNERS)?;
     staff.require_region("region", &q.region)?;
-    let areas = sqlx::query_as(&format!(
-        "select {AREA_COLUMNS} from service_area where region_code = $1 order by name"
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        super::db::service_areas_of_region(&mut conn, &q.region).await?,
     ))
-    .bind(&q.region)
-    .fetch_all(&state.db)
-    .await?;
-    Ok(Json(areas))
 }

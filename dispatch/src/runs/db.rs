@@ -378,3 +378,96 @@ pub async fn stops_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<St
     .fetch_all(conn)
     .await?)
 }
+
+/// A vehicle's latest reported position on a day.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct LatestPosition {
+    /// Run it was driving.
+    pub run_id: Uuid,
+    /// Vehicle label.
+    pub vehicle_label: String,
+    /// Longitude.
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// When the phone recorded it.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The latest position of each vehicle of a region's day (from its drivers' phones).
+///
+/// # Errors
+/// Database errors.
+pub async fn latest_positions(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<LatestPosition>> {
+    Ok(sqlx::query_as(
+        "select distinct on (r.vehicle_id) p.run_id, v.label as vehicle_label,
+                st_x(p.location::geometry) as lon, st_y(p.location::geometry) as lat, p.recorded_at
+         from vehicle_position p
+         join run r on r.region_code = p.region_code and r.run_id = p.run_id
+         join vehicle v on v.vehicle_id = r.vehicle_id
+         where r.region_code = $1 and r.service_date = $2
+         order by r.vehicle_id, p.recorded_at desc",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Why each request of a region's day was left unserved by the day's latest finished plan.
+///
+/// # Errors
+/// Database errors.
+pub async fn unserved_of_day(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<(Uuid, String)>> {
+    Ok(sqlx::query_as(
+        "select u.ride_request_id, u.reason from plan_unserved u
+         where u.region_code = $1 and u.plan_job_id = (
+             select j.plan_job_id from plan_job j
+             where j.region_code = $1 and j.service_date = $2 and j.status = 'done'
+             order by j.finished_at desc limit 1)",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A planning job in a list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct JobLine {
+    /// Id.
+    pub plan_job_id: Uuid,
+    /// `queued`, `running`, `done`, `failed`.
+    pub status: String,
+    /// Progress text.
+    pub progress: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The planning jobs of a region's day, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn jobs_of_day(
+    conn: &mut PgConnection,
+    region: &str,
+    day: NaiveDate,
+) -> AppResult<Vec<JobLine>> {
+    Ok(sqlx::query_as(
+        "select plan_job_id, status::text as status, progress, created_at from plan_job
+         where region_code = $1 and service_date = $2 order by created_at desc limit 10",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(conn)
+    .await?)
+}

@@ -282,6 +282,34 @@ impl FromRequestParts<AppState> for Staff {
     }
 }
 
+/// The console's session cookie (HttpOnly, SameSite=Lax): a `staff_session` token like the
+/// API's bearer tokens, read only by console pages ([`StaffPage`]); the API takes bearer
+/// tokens only, so no cross-site request can use the cookie there.
+pub const STAFF_COOKIE: &str = "passaggio_staff";
+
+/// The signed-in staff member of a console page, from the [`STAFF_COOKIE`] session; without
+/// a live session the page redirects to `/console/login`.
+pub struct StaffPage(pub Staff);
+
+impl FromRequestParts<AppState> for StaffPage {
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, axum::response::Response> {
+        use axum::response::IntoResponse;
+        let Some(token) = crate::pages::cookie(&parts.headers, STAFF_COOKIE) else {
+            return Err(crate::pages::redirect_see_other("/console/login"));
+        };
+        match staff_of_token(&state.db, &token).await {
+            Ok(Some(staff)) => Ok(Self(staff)),
+            Ok(None) => Err(crate::pages::redirect_see_other("/console/login")),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 struct LoginRequest {
     username: String,

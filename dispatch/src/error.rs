@@ -115,6 +115,12 @@ impl AppError {
         }
     }
 
+    /// The HTTP status this error is answered with (HTML pages show it too).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::Validation { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),

@@ -335,12 +335,28 @@ async fn show(
     staff: Staff,
     AppPath(id): AppPath<Uuid>,
 ) -> AppResult<Json<Detail>> {
+    let (request, history) = request_as(&state, &staff, id, "ride request").await?;
+    Ok(Json(Detail { request, history }))
+}
+
+/// A request of the caller's Polo with its history, the read audited with `purpose` (another
+/// Polo's request is not found): the rule behind `GET /api/ride-requests/{id}`, shared with
+/// the console.
+///
+/// # Errors
+/// Forbidden for staff of no Polo; not found.
+pub async fn request_as(
+    state: &AppState,
+    staff: &Staff,
+    id: Uuid,
+    purpose: &str,
+) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    let request = visible_request(&mut tx, &staff, polo, id, "ride request").await?;
+    let request = visible_request(&mut tx, staff, polo, id, purpose).await?;
     let history = db::history(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(Json(Detail { request, history }))
+    Ok((request, history))
 }
 
 /// A request of the caller's Polo, its read audited in the caller's transaction; another

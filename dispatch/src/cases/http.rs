@@ -76,14 +76,28 @@ async fn get_case(
     staff: Staff,
     AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<CaseView>> {
+    Ok(Json(case_as(&state, &staff, case_id, "view").await?))
+}
+
+/// A case of the caller's Polo, its read audited with `purpose` (another Polo's case is not
+/// found): the rule behind `GET /api/cases/{case_id}`, shared with the console.
+///
+/// # Errors
+/// Forbidden for staff of no Polo; not found.
+pub async fn case_as(
+    state: &AppState,
+    staff: &Staff,
+    case_id: Uuid,
+    purpose: &str,
+) -> AppResult<CaseView> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
     let view = db::case_of_polo(&mut tx, polo, case_id)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    record_case_access(&mut tx, &staff, &view.region_code, case_id, "view").await?;
+    record_case_access(&mut tx, staff, &view.region_code, case_id, purpose).await?;
     tx.commit().await?;
-    Ok(Json(view))
+    Ok(view)
 }
 
 #[utoipa::path(post, path = "/api/cases/{case_id}/status", tag = "cases", request_body = StatusChange, responses((status = 200, body = CaseView)), params(("case_id" = Uuid, Path)))]
@@ -110,14 +124,27 @@ async fn access_log(
     staff: Staff,
     AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<Vec<CaseAccess>>> {
+    Ok(Json(access_log_as(&state, &staff, case_id).await?))
+}
+
+/// Who read a case of the caller's Polo, for its coordinator (the read of the log is itself
+/// audited): the rule behind `GET /api/cases/{case_id}/access-log`, shared with the console.
+///
+/// # Errors
+/// Forbidden for other roles; not found for another Polo's case.
+pub async fn access_log_as(
+    state: &AppState,
+    staff: &Staff,
+    case_id: Uuid,
+) -> AppResult<Vec<CaseAccess>> {
     staff.require(&[Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
     let view = db::case_of_polo(&mut tx, polo, case_id)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    record_case_access(&mut tx, &staff, &view.region_code, case_id, "access log").await?;
+    record_case_access(&mut tx, staff, &view.region_code, case_id, "access log").await?;
     let log = db::access_log(&mut tx, case_id).await?;
     tx.commit().await?;
-    Ok(Json(log))
+    Ok(log)
 }

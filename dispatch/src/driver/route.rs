@@ -18,6 +18,20 @@ pub struct RouteGeometry {
     coordinates: Vec<[f64; 2]>,
 }
 
+impl RouteGeometry {
+    /// True when any part is a straight-line sketch rather than roads.
+    #[must_use]
+    pub fn estimated(&self) -> bool {
+        self.estimated
+    }
+
+    /// `[lon, lat]` points from the first stop to the last.
+    #[must_use]
+    pub fn points(&self) -> &[[f64; 2]] {
+        &self.coordinates
+    }
+}
+
 /// How long the manifest waits for road geometry before drawing straight lines.
 const ROUTE_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 

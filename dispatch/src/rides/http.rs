@@ -27,14 +27,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A case's rides as its Polo sees them.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct CaseRides {
+pub struct CaseRides {
     case_id: Uuid,
     summary: Summary,
     timeline: Vec<TimelineEntry>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct Summary {
+pub struct Summary {
     rides_taken: usize,
     rides_missed: usize,
     /// Cost of the case's rides, cents, paid or not (a missed ride costs nothing unless the
@@ -46,7 +46,7 @@ struct Summary {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct BudgetLeft {
+pub struct BudgetLeft {
     funding_source_id: Uuid,
     name: String,
     period_start: NaiveDate,
@@ -69,7 +69,7 @@ impl From<Balance> for BudgetLeft {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct TimelineEntry {
+pub struct TimelineEntry {
     ride_request_id: Uuid,
     purpose: RidePurpose,
     service_date: NaiveDate,
@@ -84,14 +84,14 @@ struct TimelineEntry {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct HistoryEntry {
+pub struct HistoryEntry {
     status: RideStatus,
     reason: Option<String>,
     changed_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-struct RideView {
+pub struct RideView {
     outcome: RideOutcome,
     picked_up_at: Option<DateTime<Utc>>,
     dropped_off_at: Option<DateTime<Utc>>,
@@ -149,12 +149,21 @@ async fn case_rides(
     staff: Staff,
     AppPath(case_id): AppPath<Uuid>,
 ) -> AppResult<Json<CaseRides>> {
+    Ok(Json(case_rides_as(&state, &staff, case_id).await?))
+}
+
+/// A case's rides, costs and what is left of its budgets, for the staff of its Polo (audited):
+/// the rule behind `GET /api/cases/{case_id}/rides`, shared with the console.
+///
+/// # Errors
+/// Forbidden for staff of no Polo; not found for another Polo's case.
+pub async fn case_rides_as(state: &AppState, staff: &Staff, case_id: Uuid) -> AppResult<CaseRides> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
     let case = crate::cases::db::case_of_polo(&mut tx, polo, case_id)
         .await?
         .ok_or(AppError::NotFound("case"))?;
-    crate::audit::record_case_access(&mut tx, &staff, &case.region_code, case_id, "rides").await?;
+    crate::audit::record_case_access(&mut tx, staff, &case.region_code, case_id, "rides").await?;
     let rows = db::rides_of_case(&mut tx, case_id).await?;
     let history = db::status_history_of_case(&mut tx, case_id).await?;
     let mut budgets = Vec::new();
@@ -175,11 +184,11 @@ async fn case_rides(
         unfunded_cents: rides().filter(|r| !r.funded).map(|r| r.cost_cents).sum(),
         budgets,
     };
-    Ok(Json(CaseRides {
+    Ok(CaseRides {
         case_id,
         summary,
         timeline,
-    }))
+    })
 }
 
 /// Why a no-show is being corrected.

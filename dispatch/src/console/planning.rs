@@ -1,0 +1,210 @@
+//! Planning: run the planning of a day for the coordinator's region, follow its progress in
+//! the page, and see its result (runs, vehicles used, unserved with reasons, estimated or
+//! road times) on the map. And the region's lines and fleet, read-only for now.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{base, page, page_scope, Assets, Scope};
+use crate::auth::StaffPage;
+use crate::error::{AppError, AppResult};
+use crate::pages::{self, Ui};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+pub(crate) struct PlanningQuery {
+    date: Option<NaiveDate>,
+    job: Option<Uuid>,
+}
+
+pub(crate) async fn planning_page(
+    State(state): State<AppState>,
+    ui: Ui,
+    Extension(assets): Extension<Arc<Assets>>,
+    who: StaffPage,
+    Query(q): Query<PlanningQuery>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = planning_body(&state, &ui, &assets, &scope, q).await;
+    page(&state, &ui, r)
+}
+
+fn require_coordinator(scope: &Scope) -> AppResult<()> {
+    if scope.coordinator() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "planning is for the Polo's coordinator".into(),
+        ))
+    }
+}
+
+async fn planning_body(
+    state: &AppState,
+    ui: &Ui,
+    assets: &Assets,
+    scope: &Scope,
+    q: PlanningQuery,
+) -> AppResult<Response> {
+    require_coordinator(scope)?;
+    let job = match q.job {
+        Some(id) => {
+            let job = crate::runs::http::load_job(state, id).await?;
+            // Another region's job is not found, as with `GET /api/plans/{id}`.
+            if job.region_code != scope.region {
+                return Err(AppError::NotFound("plan"));
+            }
+            Some(job)
+        }
+        None => None,
+    };
+    let date = job
+        .as_ref()
+        .map(|j| j.service_date)
+        .or(q.date)
+        .unwrap_or_else(|| crate::service_day::day_of(state.now()));
+    let mut conn = state.db.acquire().await?;
+    let jobs = crate::runs::db::jobs_of_day(&mut conn, &scope.region, date).await?;
+    let runs = crate::runs::db::runs_of_day(&mut conn, &scope.region, date).await?;
+    drop(conn);
+    let vehicles: HashSet<Uuid> = runs.iter().map(|r| r.vehicle_id).collect();
+    let run_rows: Vec<_> = runs
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                run_id => r.run_id,
+                vehicle => r.vehicle_label.clone(),
+                line => r.line_id.is_some(),
+                status => r.status,
+                stops => r.stops.len(),
+                first => r.stops.first().map(|s| s.planned_arrival),
+                last => r.stops.last().map(|s| s.planned_arrival),
+                distance_km => f64::from(r.planned_distance_m) / 1000.0,
+                estimated => r.estimated_times,
+                late => super::day::run_late(r),
+            }
+        })
+        .collect();
+    let finished = job
+        .as_ref()
+        .is_some_and(|j| j.status != "queued" && j.status != "running");
+    Ok(state.pages.render(
+        ui,
+        "console/planning.html",
+        minijinja::context! {
+            date => date.to_string(),
+            job => job,
+            finished => finished,
+            jobs => jobs,
+            runs => run_rows,
+            vehicles_used => vehicles.len(),
+            ..base(Some(scope), assets, "planning")
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PlanForm {
+    date: NaiveDate,
+    #[serde(default)]
+    time_limit_s: Option<u64>,
+}
+
+/// Starts the planning of a day through the API's own function and follows it.
+pub(crate) async fn start(
+    State(state): State<AppState>,
+    ui: Ui,
+    who: StaffPage,
+    Form(f): Form<PlanForm>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let job = crate::runs::http::start_plan(
+            &state,
+            &scope.staff,
+            &scope.region,
+            f.date,
+            true,
+            f.time_limit_s.or(Some(10)),
+        )
+        .await?;
+        Ok(pages::redirect_see_other(&format!(
+            "/console/planning?job={job}"
+        )))
+    }
+    .await;
+    page(&state, &ui, r)
+}
+
+/// A job's status and progress text, polled by the planning page while it runs.
+pub(crate) async fn progress(
+    State(state): State<AppState>,
+    who: StaffPage,
+    Path(job): Path<String>,
+) -> Response {
+    let r = async {
+        let scope = super::scope(&state, who.0).await?;
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&job).map_err(|_| AppError::NotFound("plan"))?;
+        let job = crate::runs::http::load_job(&state, id).await?;
+        if job.region_code != scope.region {
+            return Err(AppError::NotFound("plan"));
+        }
+        Ok(Json(serde_json::json!({
+            "status": job.status,
+            "progress": job.progress,
+        })))
+    }
+    .await;
+    match r {
+        Ok(j) => j.into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The region's work lines, vehicles and drivers.
+pub(crate) async fn fleet_page(
+    State(state): State<AppState>,
+    ui: Ui,
+    Extension(assets): Extension<Arc<Assets>>,
+    who: StaffPage,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let mut conn = state.db.acquire().await?;
+        let lines = crate::lines::db::list_lines(&mut conn, &scope.region, None).await?;
+        let vehicles = crate::fleet::db::vehicles(&mut conn, &scope.region, None, 0).await?;
+        let drivers = crate::fleet::db::drivers_of_region(&mut conn, &scope.region).await?;
+        drop(conn);
+        Ok(state.pages.render(
+            &ui,
+            "console/fleet.html",
+            minijinja::context! {
+                lines => lines,
+                vehicles => vehicles,
+                drivers => drivers,
+                ..base(Some(&scope), &assets, "fleet")
+            },
+        ))
+    }
+    .await;
+    page(&state, &ui, r)
+}

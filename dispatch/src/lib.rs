@@ -31,6 +31,8 @@
 //! - [`pages`]: the ground of the server-rendered pages: templates, messages in the page's
 //!   language, static files, cookies, same-origin forms (owns no table);
 //! - [`web`]: the built web front-ends (the driver app under `/driver/`) with their cache headers (owns no table);
+//! - [`console`]: the coordinator console, server-rendered pages under `/console/` over the
+//!   owners' functions, with a cookie session (`auth::StaffPage`) and a map island (owns no table);
 //! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
 //!   `budgets`);
 //! - [`reports`]: service and programme indicators, the GTFS feed of the lines, oversight
@@ -75,6 +77,7 @@ pub mod bookings;
 pub mod budgets;
 pub mod cases;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod driver;
 pub mod error;
@@ -125,6 +128,7 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(web::router(&state.config.web_dir))
         .merge(pages::router())
+        .merge(console::router(&state.config.web_dir))
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

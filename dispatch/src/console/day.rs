@@ -282,11 +282,11 @@ pub(crate) async fn map_day(state: &AppState, scope: &Scope, date: NaiveDate) ->
     drop(conn);
     // Road geometry where the travel-time provider has it (OSRM), straight lines otherwise;
     // each bounded in time (see `driver::route`).
-    let routes = futures::future::join_all(runs.iter().map(|r| {
+    let mut routes = Vec::with_capacity(runs.len());
+    for r in &runs {
         let stops: Vec<(f64, f64)> = r.stops.iter().map(|s| (s.lon, s.lat)).collect();
-        async move { crate::driver::route::route_through(state, &stops).await }
-    }))
-    .await;
+        routes.push(crate::driver::route::route_through(state, &stops).await);
+    }
     let runs = runs
         .into_iter()
         .zip(routes)

@@ -201,11 +201,9 @@ async fn login(
             let mut res = pages::redirect_see_other("/console/");
             res.headers_mut().append(
                 header::SET_COOKIE,
-                pages::set_cookie(
-                    crate::auth::STAFF_COOKIE,
-                    &session.token,
-                    u64::try_from(max_age).unwrap_or(60),
-                ),
+                state
+                    .pages
+                    .set_cookie(crate::auth::STAFF_COOKIE, &session.token, Some(max_age)),
             );
             res
         }
@@ -230,7 +228,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let mut res = pages::redirect_see_other("/console/login");
     res.headers_mut().append(
         header::SET_COOKIE,
-        pages::clear_cookie(crate::auth::STAFF_COOKIE),
+        state.pages.clear_cookie(crate::auth::STAFF_COOKIE),
     );
     res
 }

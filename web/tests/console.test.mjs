@@ -158,20 +158,55 @@ test("the coordinator runs the planning of tomorrow, waits for it in the page an
   copyFileSync(join(shots, "day.png"), join(root, "docs/screenshots/console/day.png"));
 });
 
-test("the coordinator moves a request to another run and sees the feasibility answer", async () => {
-  await page.goto(`${svc.base}/console/requests/${outbound}`);
-  const options = await page.locator("#run_id option").count();
-  assert.ok(options >= 1, "other runs of the day are offered");
-  const target = await page.locator("#run_id option").first().getAttribute("value");
+/** An empty on-demand run of `day` (start and end at the Foggia depot), another van to move to. */
+function emptyRun(url, day, driver, from = "08:00", to = "08:05") {
+  const [[vehicleId]] = sql(
+    url,
+    `insert into vehicle (region_code, label, seats, wheelchair_places, operator, depot_name, depot,
+        cost_per_km_cents, cost_per_hour_cents)
+     values ('puglia', 'FG-SPARE', 8, 1, 'Test', 'Deposito Foggia',
+             st_setsrid(st_makepoint(15.56, 41.47), 4326)::geography, 45, 2200) returning vehicle_id`,
+  );
+  const [[runId]] = sql(
+    url,
+    `insert into run (region_code, service_date, vehicle_id, driver_id)
+     select 'puglia', '${day}', '${vehicleId}', d.driver_id from driver d join staff s using (staff_id)
+     where s.username = '${driver}' returning run_id`,
+  );
+  for (const [seq, kind, t] of [[0, "start", from], [1, "end", to]]) {
+    sql(
+      url,
+      `insert into run_stop (region_code, run_id, seq, kind, location, planned_arrival, planned_departure)
+       values ('puglia', '${runId}', ${seq}, '${kind}', st_setsrid(st_makepoint(15.56, 41.47), 4326)::geography,
+               ('${day}'::date + time '${t}') at time zone 'Europe/Rome', ('${day}'::date + time '${t}') at time zone 'Europe/Rome')`,
+    );
+  }
+  return runId;
+}
+
+test("the coordinator moves a request of today to another run and sees the feasibility answer", async () => {
+  // Moves are answered by live insertion, on today's runs: a rider on one van, a spare van.
+  const soon = (mins) => one(`select to_char((now() at time zone 'Europe/Rome') + interval '${mins} minutes', 'HH24:MI')`);
+  const fx = makeRun(db.url, "driver.marco", [{ known_as: person, from: BORGO, to: ASL }], { start: soon(60) });
+  const moving = fx.requests[0];
+  const spare = emptyRun(db.url, fx.day, "driver.giulia", soon(5), soon(10));
+  await page.goto(`${svc.base}/console/requests/${moving}`);
+  await page.selectOption("#run_id", spare);
   await Promise.all([page.waitForURL(/outcome=/), page.click("form[action$='/move'] button")]);
   const outcome = await page.locator("[data-outcome]").getAttribute("data-outcome");
-  assert.ok(["moved", "not_moved"].includes(outcome), outcome);
-  const runNow = one(`select coalesce(run_id::text, '') from ride_request where ride_request_id = '${outbound}'`);
-  if (outcome === "moved") assert.equal(runNow, target, "moved onto the chosen run");
-  else assert.notEqual(runNow, target, "not moved: still where it was");
-  assert.ok(plain(await page.locator("[data-outcome]").innerText()).length > 10, "the answer says why or when");
+  const runNow = one(`select coalesce(run_id::text, '') from ride_request where ride_request_id = '${moving}'`);
+  assert.equal(outcome, "moved", plain(await page.locator("[data-outcome]").innerText()));
+  assert.equal(runNow, spare, "moved onto the chosen run");
+  const pickup = one(
+    `select to_char(promised_pickup_at at time zone 'Europe/Rome', 'HH24:MI') from ride_request where ride_request_id = '${moving}'`,
+  );
+  assert.match(plain(await page.locator("[data-outcome]").innerText()), new RegExp(pickup), "the new pickup time is shown");
   await accessible("moved");
   await shot("move");
+
+  // A request of another day is not moved live: the answer says so.
+  await page.goto(`${svc.base}/console/requests/${outbound}`);
+  assert.equal(await page.locator("form[action$='/move']").count(), 0, "no live move for another day");
 });
 
 test("the coordinator corrects a mistaken no-show and the ledger follows by new entries", async () => {
@@ -179,15 +214,18 @@ test("the coordinator corrects a mistaken no-show and the ledger follows by new 
   const fx = makeRun(db.url, "driver.marco", [{ known_as: "Mamadou", from: BORGO, to: ASL }]);
   const request = fx.requests[0];
   const token = await login(svc.base, "driver.marco");
+  const manifest = await (await fetch(`${svc.base}/driver/api/runs/${fx.runId}`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const stopKey = manifest.stops.find((s) => s.kind === "pickup").stop_key;
   const now = Date.now();
-  const ev = (kind, ms) => ({ client_event_id: crypto.randomUUID(), kind, stop_seq: 1, occurred_at: new Date(ms).toISOString() });
+  const ev = (kind, ms) => ({ client_event_id: crypto.randomUUID(), kind, stop_key: stopKey, occurred_at: new Date(ms).toISOString() });
   const r = await fetch(`${svc.base}/driver/api/runs/${fx.runId}/events`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ events: [ev("arrived", now - 5 * 60000), ev("no_show", now - 60000)] }),
   });
-  assert.equal(r.status, 200, await r.text());
-  assert.equal(one(`select status from ride_request where ride_request_id = '${request}'`), "no_show");
+  const answer = await r.text();
+  assert.equal(r.status, 200, answer);
+  assert.equal(one(`select status from ride_request where ride_request_id = '${request}'`), "no_show", answer);
   const mamadou = one(
     `select c.case_id from care_case c join person p using (region_code, person_id) where p.known_as = 'Mamadou'`,
   );

@@ -12,9 +12,9 @@ const lit = (s) => `'${String(s).replaceAll("'", "''")}'`;
 /**
  * A run today of `driver` with `trips` ([{ known_as, from, to, passengers }]): stop 0 the
  * start, then the pickups in order, the drop-offs in order, the end; 10 minutes apart from
- * 07:00 Rome time. Returns { runId, vehicleId, requests }.
+ * `start` (Rome time, default 07:00), each pickup window opening 30 minutes before it. Returns { runId, vehicleId, requests }.
  */
-export function makeRun(url, driver, trips, { seats = 4, wheelchairPlaces = 1 } = {}) {
+export function makeRun(url, driver, trips, { seats = 4, wheelchairPlaces = 1, start = "07:00" } = {}) {
   const day = sql(url, "select (now() at time zone 'Europe/Rome')::date")[0][0];
   const [[vehicleId]] = sql(
     url,
@@ -46,7 +46,7 @@ export function makeRun(url, driver, trips, { seats = 4, wheelchairPlaces = 1 } 
                     earliest_pickup, passengers, status, booked_by, booked_channel, run_id)
                   select 'puglia', c.case_id, c.person_id, 'appointment', ${lit(day)},
                          pu.place_id, pu.meeting_point_id, pu.loc, dr.place_id, dr.meeting_point_id, dr.loc,
-                         (${lit(day)}::date + time '06:30') at time zone 'Europe/Rome', ${t.passengers ?? 1},
+                         ((${lit(day)}::date + time ${lit(start)}) at time zone 'Europe/Rome') - interval '30 minutes', ${t.passengers ?? 1},
                          'confirmed', c.case_worker_id, 'case_worker', ${lit(runId)}
                   from c, pu, dr returning ride_request_id, region_code, booked_by),
             e as (insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
@@ -57,9 +57,9 @@ export function makeRun(url, driver, trips, { seats = 4, wheelchairPlaces = 1 } 
   });
   const n = requests.length;
   const at = (seq) =>
-    `((${lit(day)}::date + time '07:00') at time zone 'Europe/Rome') + make_interval(mins => ${seq * 10})`;
+    `((${lit(day)}::date + time ${lit(start)}) at time zone 'Europe/Rome') + make_interval(mins => ${seq * 10})`;
   const after = (seq) =>
-    `((${lit(day)}::date + time '07:00') at time zone 'Europe/Rome') + make_interval(mins => ${seq * 10 + 2})`;
+    `((${lit(day)}::date + time ${lit(start)}) at time zone 'Europe/Rome') + make_interval(mins => ${seq * 10 + 2})`;
   const end = (seq, kind) =>
     sql(
       url,

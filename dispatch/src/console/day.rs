@@ -125,13 +125,20 @@ async fn day_body(
         .filter(|s| s.promise_at_risk)
         .filter_map(|s| s.ride_request_id)
         .collect();
-    let needle = q.q.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let needle =
+        q.q.as_deref()
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_lowercase();
     let mut counts: HashMap<&str, usize> = HashMap::new();
     let mut rows = Vec::new();
     for r in list {
         let group = group_of(&r, &by_id);
         *counts.entry(group).or_default() += 1;
-        if q.status.as_deref().is_some_and(|s| !s.is_empty() && s != group) {
+        if q.status
+            .as_deref()
+            .is_some_and(|s| !s.is_empty() && s != group)
+        {
             continue;
         }
         if !needle.is_empty() && !r.known_as.to_lowercase().contains(&needle) {

@@ -70,7 +70,10 @@ impl Assets {
 pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
     let assets = Arc::new(Assets::load(web_dir));
     Router::new()
-        .route("/console", get(|| async { pages::redirect_see_other("/console/") }))
+        .route(
+            "/console",
+            get(|| async { pages::redirect_see_other("/console/") }),
+        )
         .route("/console/login", get(login_page).post(login))
         .route("/console/logout", post(logout))
         .route("/console/", get(day::day_page))
@@ -154,7 +157,11 @@ pub(crate) fn error_page(state: &AppState, ui: &Ui, e: &AppError) -> Response {
         status,
         ui,
         "console/error.html",
-        minijinja::context! { status => status.as_u16(), message => message, staff => true },
+        minijinja::context! {
+            status => status.as_u16(),
+            message => message,
+            ..base(None, &Assets::default(), "")
+        },
     )
 }
 
@@ -197,7 +204,9 @@ async fn login(
 ) -> Response {
     match crate::auth::sign_in(&state, client, &f.username, f.password).await {
         Ok(session) => {
-            let max_age = (session.expires_at - chrono::Utc::now()).num_seconds().max(60);
+            let max_age = (session.expires_at - chrono::Utc::now())
+                .num_seconds()
+                .max(60);
             let mut res = pages::redirect_see_other("/console/");
             res.headers_mut().append(
                 header::SET_COOKIE,
@@ -207,7 +216,9 @@ async fn login(
             );
             res
         }
-        Err(AppError::TooManyRequests { .. }) => pages::redirect_see_other("/console/login?failed=limited"),
+        Err(AppError::TooManyRequests { .. }) => {
+            pages::redirect_see_other("/console/login?failed=limited")
+        }
         Err(AppError::Unauthorized | AppError::Validation { .. }) => {
             pages::redirect_see_other("/console/login?failed=wrong")
         }
@@ -239,5 +250,7 @@ pub(crate) async fn page_scope(
     ui: &Ui,
     StaffPage(staff): StaffPage,
 ) -> Result<Scope, Response> {
-    scope(state, staff).await.map_err(|e| error_page(state, ui, &e))
+    scope(state, staff)
+        .await
+        .map_err(|e| error_page(state, ui, &e))
 }

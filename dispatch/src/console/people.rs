@@ -290,8 +290,8 @@ async fn request_body(
     let mut siblings = Vec::new();
     let mut conn = state.db.acquire().await?;
     if let Some(appointment) = request.appointment_id {
-        for r in crate::bookings::db::list_for_day(&mut conn, scope.polo, request.service_date)
-            .await?
+        for r in
+            crate::bookings::db::list_for_day(&mut conn, scope.polo, request.service_date).await?
         {
             if r.appointment_id == Some(appointment) && r.ride_request_id != id {
                 siblings.push(r);
@@ -299,11 +299,21 @@ async fn request_body(
         }
     }
     // Runs of the day to move the request to (coordinators).
-    let runs = if scope.coordinator() && !request.status.is_final() {
+    let today = crate::service_day::day_of(state.now());
+    let runs = if scope.coordinator() && !request.status.is_final() && request.service_date == today
+    {
         crate::runs::db::runs_of_day(&mut conn, &scope.region, request.service_date)
             .await?
             .into_iter()
-            .filter(|r| Some(r.run_id) != request.run_id)
+            // Only the runs a request can be moved onto (not work lines, not finished).
+            .filter(|r| {
+                Some(r.run_id) != request.run_id
+                    && r.line_id.is_none()
+                    && matches!(
+                        r.status,
+                        crate::runs::RunStatus::Planned | crate::runs::RunStatus::InProgress
+                    )
+            })
             .map(|r| {
                 minijinja::context! {
                     run_id => r.run_id,
@@ -401,10 +411,18 @@ pub(crate) async fn move_request(
         let params = match answer {
             Ok(LiveOutcome::Confirmed { pickup_at, .. }) => format!(
                 "outcome=moved&detail={}",
-                urlencode(&crate::service_day::local(pickup_at).format("%H:%M").to_string())
+                urlencode(
+                    &crate::service_day::local(pickup_at)
+                        .format("%H:%M")
+                        .to_string()
+                )
             ),
             Ok(LiveOutcome::Refused { reason, .. } | LiveOutcome::Queued { reason, .. }) => {
                 format!("outcome=not_moved&detail={}", urlencode(&reason))
+            }
+            // The run cannot take it: the API's 409 names why.
+            Err(e @ AppError::Conflict { .. }) => {
+                format!("outcome=not_moved&detail={}", urlencode(&e.to_string()))
             }
             Err(e) => return on_request(id, Err(e)),
         };

@@ -267,7 +267,10 @@ pub async fn meeting_points_of_region(
          from meeting_point m join place p using (region_code, place_id)
          where m.region_code = $1 order by p.name, m.name"
     );
-    Ok(sqlx::query_as(&sql).bind(region_code).fetch_all(conn).await?)
+    Ok(sqlx::query_as(&sql)
+        .bind(region_code)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// Service areas of a region, by name.

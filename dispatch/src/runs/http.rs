@@ -262,6 +262,13 @@ pub async fn move_request_as(
             "the request is already final",
         ));
     }
+    // A move is answered by live insertion into today's plan; another day is re-planned.
+    if request.service_date != crate::service_day::day_of(state.now()) {
+        return Err(AppError::conflict(
+            "not_today",
+            "only today's requests are moved live: plan their day again to change other days",
+        ));
+    }
     live::move_request(state, id.into(), run_id.into()).await
 }
 

@@ -5,6 +5,7 @@
 mod auth_scoping;
 mod authz_matrix;
 mod budgets;
+mod console;
 mod crash;
 mod dispatch_day;
 mod driver;

@@ -16,7 +16,7 @@ trap stop_all EXIT
 
 echo "run: building the service (release; the first build takes a few minutes)" >&2
 cargo build --release -p dispatch
-# The web front-ends (the driver app under /driver/).
+# The web front-ends (the driver app under /driver/, the console's map under /console/).
 scripts/web.sh install
 scripts/web.sh build
 
@@ -31,6 +31,7 @@ target/release/dispatch plan --region puglia --date "$today" >/dev/null ||
 echo
 echo "Open http://$listen/health   API under http://$listen/api/  (README.md lists the endpoints)"
 echo "Driver app: http://$listen/driver/  (driver.amadou / passaggio-demo has today's work-line run)"
+echo "Coordinator console: http://$listen/console/  (coord.foggia / passaggio-demo: today's planned runs on the map)"
 echo
 # Not exec: the EXIT trap must run after the service stops, to stop the database too.
 target/release/dispatch serve || true

@@ -882,3 +882,149 @@ async fn lines_passing_near_a_trip_are_found_with_their_free_seats(pool: PgPool)
         .await;
     assert_eq!(bad.error_field(), "radius_m");
 }
+
+/// Materialises `date` and returns the run of `line`.
+async fn line_run_of(app: &TestApp, token: &str, line: &str, date: &str) -> String {
+    let r = app
+        .post(
+            "/api/lines/materialise",
+            token,
+            &json!({ "region_code": "puglia", "date": date }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["line_id"] == line)
+        .unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Local (Rome) `HH:MM` of the run's stops and of its riders' pickups and drop-offs.
+async fn run_times(app: &TestApp, run: &str) -> (Vec<String>, Vec<String>) {
+    let stops = local_times(
+        app,
+        "select to_char(planned_arrival at time zone 'Europe/Rome', 'HH24:MI') from run_stop
+         where run_id = $1::uuid and kind in ('pickup', 'dropoff') order by seq",
+        run,
+    )
+    .await;
+    let rides = local_times(
+        app,
+        "select to_char(earliest_pickup at time zone 'Europe/Rome', 'HH24:MI') || '-'
+                || to_char(latest_arrival at time zone 'Europe/Rome', 'HH24:MI')
+         from ride_request where run_id = $1::uuid order by 1",
+        run,
+    )
+    .await;
+    (stops, rides)
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn on_a_heat_ordinance_day_the_line_and_its_riders_run_the_alternative_times(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Linea estiva").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    let line = create_line(&app, &admin, &body).await;
+    let cases = cases_of(&app, FOGGIA).await;
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[0], 0, 2, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let heat = format!("/api/lines/{line}/heat-timetable");
+    let days = format!("/api/lines/{line}/heat-days");
+
+    // Marking a day needs the alternative times first.
+    let r = app.post(&days, &coord, &json!({ "date": MONDAY })).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "no_heat_timetable");
+    // One time per stop, increasing.
+    let r = app
+        .post(&heat, &coord, &json!({ "stop_times": ["04:00", "04:20"] }))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(r.error_field(), "stop_times");
+    let r = app
+        .post(
+            &heat,
+            &coord,
+            &json!({ "stop_times": ["04:00", "04:00", "04:30"] }),
+        )
+        .await;
+    assert_eq!(r.error_field(), "stop_times.1");
+    let cw = app.login("cw.foggia").await;
+    let r = app
+        .post(
+            &heat,
+            &cw,
+            &json!({ "stop_times": ["04:00", "04:20", "04:50"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .post(
+            &heat,
+            &coord,
+            &json!({ "stop_times": ["04:00", "04:20", "04:50"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["stop_times"], json!(["04:00", "04:20", "04:50"]));
+
+    // The coordinator marks Monday; the Monday after is an ordinary day.
+    let r = app.post(&days, &coord, &json!({ "date": MONDAY })).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["days"], json!([MONDAY]));
+    let r = app.get(&heat, &cw).await;
+    assert_eq!(r.body["days"], json!([MONDAY]));
+
+    let hot = line_run_of(&app, &coord, &line, MONDAY).await;
+    assert_eq!(
+        run_times(&app, &hot).await,
+        (
+            vec!["04:00".into(), "04:50".into()],
+            vec!["04:00-04:50".into()]
+        ),
+        "the run and the rider's times follow the ordinance"
+    );
+    let normal = line_run_of(&app, &coord, &line, "2027-06-14").await;
+    assert_eq!(
+        run_times(&app, &normal).await,
+        (
+            vec!["05:00".into(), "05:50".into()],
+            vec!["05:00-05:50".into()]
+        )
+    );
+
+    // Once the day's run is made, its riders have their times: no more marking or unmarking.
+    for (date, marked) in [("2027-06-14", true), (MONDAY, false)] {
+        let r = app
+            .post(&days, &coord, &json!({ "date": date, "marked": marked }))
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+        assert_eq!(r.body["error"]["code"], "run_exists");
+    }
+    // A day not yet made can be unmarked.
+    let r = app
+        .post(&days, &coord, &json!({ "date": "2027-06-21" }))
+        .await;
+    assert_eq!(r.body["days"], json!([MONDAY, "2027-06-21"]));
+    let r = app
+        .post(
+            &days,
+            &coord,
+            &json!({ "date": "2027-06-21", "marked": false }),
+        )
+        .await;
+    assert_eq!(r.body["days"], json!([MONDAY]));
+}

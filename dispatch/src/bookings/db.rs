@@ -531,7 +531,8 @@ pub async fn ride_on_line(
 /// on no run or on a cancelled one (re-making a cancelled day neither loses nor doubles a
 /// rider), then writes a planned request (with its history row) for every active subscriber
 /// travelling that day who has none yet; subscribers whose case is closed get none. Boarding
-/// and alighting times are the line's local stop times. A rider is confirmed only once the run
+/// and alighting times are `stop_times`, the line's stop times that day as the caller read them
+/// from `lines` (`(seq, instant)`; heat-ordinance times on a marked day). A rider is confirmed only once the run
 /// has a driver ([`confirm_planned_on_run`], which the caller runs after crewing the run).
 ///
 /// # Errors
@@ -542,6 +543,7 @@ pub async fn seat_line_subscribers(
     date: NaiveDate,
     run_id: RunId,
     created_by: Option<Uuid>,
+    stop_times: &[(i16, DateTime<Utc>)],
 ) -> AppResult<()> {
     sqlx::query(
         "update ride_request r set run_id = $3
@@ -557,12 +559,6 @@ pub async fn seat_line_subscribers(
     .bind(run_id)
     .execute(&mut *conn)
     .await?;
-    let local = |alias: &str| {
-        format!(
-            "($2::date + {alias}.stop_time) at time zone '{}'",
-            service_day::SQL_TZ
-        )
-    };
     let sql = format!(
         "with made as (
          insert into ride_request (region_code, case_id, person_id, purpose, service_date,
@@ -573,10 +569,10 @@ pub async fn seat_line_subscribers(
          select s.region_code, s.case_id, s.person_id, 'work_shift', $2::date,
             b.place_id, b.meeting_point_id, coalesce(bm.location, bp.location),
             a.place_id, a.meeting_point_id, coalesce(am.location, ap.location),
-            {board}, {alight}, pe.wheelchair, 'planned', s.created_by,
+            bt.at, lt.at, pe.wheelchair, 'planned', s.created_by,
             (case st.role when 'case_worker' then 'case_worker' when 'mediator' then 'mediator'
                 else 'coordinator' end)::booking_channel,
-            s.subscription_id, $3, {board}
+            s.subscription_id, $3, bt.at
          from line_subscription s
          join care_case c on c.case_id = s.case_id and c.status <> 'closed'
          join person pe on pe.person_id = s.person_id
@@ -587,6 +583,8 @@ pub async fn seat_line_subscribers(
          join work_line_stop a on a.line_id = s.line_id and a.seq = s.alight_seq
          join place ap on ap.place_id = a.place_id
          left join meeting_point am on am.meeting_point_id = a.meeting_point_id
+         join unnest($5::smallint[], $6::timestamptz[]) as bt(seq, at) on bt.seq = s.board_seq
+         join unnest($5::smallint[], $6::timestamptz[]) as lt(seq, at) on lt.seq = s.alight_seq
          where s.line_id = $1 and s.status = 'active' and $2::date between s.valid_from and s.valid_to
             and not exists (select 1 from ride_request r
                 where r.line_subscription_id = s.subscription_id and r.service_date = $2::date
@@ -594,15 +592,16 @@ pub async fn seat_line_subscribers(
          order by s.board_seq, s.created_at
          returning region_code, ride_request_id)
          insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
-         select region_code, ride_request_id, 'planned', 'seat on a work line run', $4 from made",
-        board = local("b"),
-        alight = local("a"),
+         select region_code, ride_request_id, 'planned', 'seat on a work line run', $4 from made"
     );
+    let (seqs, times): (Vec<i16>, Vec<DateTime<Utc>>) = stop_times.iter().copied().unzip();
     sqlx::query(&sql)
         .bind(line_id)
         .bind(date)
         .bind(run_id)
         .bind(created_by)
+        .bind(&seqs)
+        .bind(&times)
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -35,6 +35,138 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_line))
         .routes(routes!(subscribe))
         .routes(routes!(end_subscription))
+        .routes(routes!(get_heat, set_heat))
+        .routes(routes!(mark_heat_day))
+}
+
+/// A line of the caller's region, locked for a change (planners only).
+async fn planner_line(
+    conn: &mut sqlx::PgConnection,
+    staff: &Staff,
+    line_id: Uuid,
+) -> AppResult<Line> {
+    staff.require(PLANNERS)?;
+    let line = db::get_line(conn, line_id, true)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    staff.require_region("region_code", &line.region_code)?;
+    Ok(line)
+}
+
+/// A heat-ordinance timetable: the alternative time of each stop, in stop order.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct HeatTimes {
+    /// `HH:MM`, one per stop, strictly increasing.
+    pub stop_times: Vec<String>,
+}
+
+/// A line's heat-ordinance timetable and the days marked.
+#[utoipa::path(get, path = "/api/lines/{line_id}/heat-timetable", tag = "lines",
+    responses((status = 200, body = db::HeatTimetable)), params(("line_id" = Uuid, Path)))]
+async fn get_heat(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(line_id): AppPath<Uuid>,
+) -> AppResult<Json<db::HeatTimetable>> {
+    staff.require(READERS)?;
+    let mut conn = state.db.acquire().await?;
+    let line = db::get_line(&mut conn, line_id, false)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    staff.require_region("region_code", &line.region_code)?;
+    Ok(Json(db::heat_timetable(&mut conn, line_id).await?))
+}
+
+/// Sets the line's heat-ordinance timetable (regional ordinances stop field work in the
+/// hottest hours): on the days marked, the line's run and its subscribers' rides use these
+/// times.
+#[utoipa::path(post, path = "/api/lines/{line_id}/heat-timetable", tag = "lines", request_body = HeatTimes,
+    responses((status = 200, body = db::HeatTimetable)), params(("line_id" = Uuid, Path)))]
+async fn set_heat(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(line_id): AppPath<Uuid>,
+    AppJson(body): AppJson<HeatTimes>,
+) -> AppResult<Json<db::HeatTimetable>> {
+    Ok(Json(
+        set_heat_as(&state, &staff, line_id, &body.stop_times).await?,
+    ))
+}
+
+/// The rule behind `POST /api/lines/{line_id}/heat-timetable`, shared with the console.
+///
+/// # Errors
+/// Forbidden, not found, validation of `stop_times`.
+pub async fn set_heat_as(
+    state: &AppState,
+    staff: &Staff,
+    line_id: Uuid,
+    stop_times: &[String],
+) -> AppResult<db::HeatTimetable> {
+    let mut tx = state.db.begin().await?;
+    planner_line(&mut tx, staff, line_id).await?;
+    let stops = db::stop_count(&mut tx, line_id).await?;
+    let times = super::validate_heat_times(stop_times, usize::try_from(stops).unwrap_or(0))?;
+    db::set_heat_times(&mut tx, line_id, &times).await?;
+    let out = db::heat_timetable(&mut tx, line_id).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A day marked (or unmarked) under a heat ordinance.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct HeatDay {
+    /// The day.
+    pub date: NaiveDate,
+    /// True to mark it, false to unmark it (default true).
+    #[serde(default = "yes")]
+    pub marked: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Marks a day on which the line runs its heat-ordinance times (or unmarks it). 409
+/// `no_heat_timetable` without a timetable, `run_exists` once the day's run is made.
+#[utoipa::path(post, path = "/api/lines/{line_id}/heat-days", tag = "lines", request_body = HeatDay,
+    responses((status = 200, body = db::HeatTimetable)), params(("line_id" = Uuid, Path)))]
+async fn mark_heat_day(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(line_id): AppPath<Uuid>,
+    AppJson(body): AppJson<HeatDay>,
+) -> AppResult<Json<db::HeatTimetable>> {
+    Ok(Json(
+        mark_heat_day_as(&state, &staff, line_id, body.date, body.marked).await?,
+    ))
+}
+
+/// The rule behind `POST /api/lines/{line_id}/heat-days`, shared with the console.
+///
+/// # Errors
+/// Forbidden, not found, the conflicts of [`db::mark_day`].
+pub async fn mark_heat_day_as(
+    state: &AppState,
+    staff: &Staff,
+    line_id: Uuid,
+    date: NaiveDate,
+    marked: bool,
+) -> AppResult<db::HeatTimetable> {
+    let mut tx = state.db.begin().await?;
+    let line = planner_line(&mut tx, staff, line_id).await?;
+    db::mark_day(
+        &mut tx,
+        &line.region_code,
+        line_id,
+        date,
+        marked,
+        staff.staff_id,
+    )
+    .await?;
+    let out = db::heat_timetable(&mut tx, line_id).await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// A line with its stops; subscriber identities only for the caller's own Polo.

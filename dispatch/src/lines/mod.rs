@@ -88,6 +88,49 @@ pub struct ValidLine {
     pub stops: Vec<ValidStop>,
 }
 
+/// SQL for the local time of line stop `alias` (a `work_line_stop` row) on the date `date`
+/// (an SQL expression): its heat-ordinance time when the day is marked for the line and the
+/// line has an alternative timetable, its normal time otherwise. Every reader of a line's
+/// times on a day (its run, its subscribers' rides) uses this one rule.
+#[must_use]
+pub fn stop_time_on_sql(alias: &str, date: &str) -> String {
+    format!(
+        "(case when {alias}.heat_stop_time is not null and exists (
+             select 1 from line_heat_day hd where hd.line_id = {alias}.line_id and hd.service_date = {date})
+           then {alias}.heat_stop_time else {alias}.stop_time end)"
+    )
+}
+
+/// Checks a heat-ordinance timetable: one `HH:MM` per stop of the line, strictly increasing.
+///
+/// # Errors
+/// A validation error naming `stop_times` or `stop_times.<i>`.
+pub fn validate_heat_times(times: &[String], stops: usize) -> AppResult<Vec<NaiveTime>> {
+    if times.len() != stops {
+        return Err(AppError::invalid(
+            "stop_times",
+            format!(
+                "one time per stop of the line: {stops}, not {}",
+                times.len()
+            ),
+        ));
+    }
+    let mut out: Vec<NaiveTime> = Vec::with_capacity(times.len());
+    for (i, t) in times.iter().enumerate() {
+        let field = format!("stop_times.{i}");
+        let t = parse_stop_time(t)
+            .ok_or_else(|| AppError::invalid(&field, "use HH:MM, e.g. \"05:30\""))?;
+        if out.last().is_some_and(|prev| t <= *prev) {
+            return Err(AppError::invalid(
+                field,
+                "must be after the previous stop's time; a line does not cross midnight",
+            ));
+        }
+        out.push(t);
+    }
+    Ok(out)
+}
+
 /// Parses `HH:MM` (24 h).
 #[must_use]
 pub fn parse_stop_time(s: &str) -> Option<NaiveTime> {

@@ -179,10 +179,19 @@ async fn materialise_line(
     .bind(line.line_id)
     .fetch_one(&mut *conn)
     .await?;
-    crate::bookings::db::seat_line_subscribers(conn, line.line_id, date, run_id.into(), created_by)
-        .await?;
-    let riders = crate::bookings::db::line_riders(conn, run_id).await?;
     let line_stops = crate::lines::db::stops_on(conn, line.line_id, date).await?;
+    let times: Vec<(i16, chrono::DateTime<chrono::Utc>)> =
+        line_stops.iter().map(|s| (s.seq, s.at)).collect();
+    crate::bookings::db::seat_line_subscribers(
+        conn,
+        line.line_id,
+        date,
+        run_id.into(),
+        created_by,
+        &times,
+    )
+    .await?;
+    let riders = crate::bookings::db::line_riders(conn, run_id).await?;
     let stop_count = i16::try_from(line_stops.len()).unwrap_or(i16::MAX);
     let plan = plan_run_stops(stop_count, &riders);
     let stops: Vec<NewStop> = plan
@@ -253,12 +262,19 @@ pub async fn join_made_runs(
             continue;
         }
         let before = crate::bookings::db::line_riders(conn, run_id).await?;
+        let times: Vec<(i16, chrono::DateTime<chrono::Utc>)> =
+            crate::lines::db::stops_on(conn, line_id, day)
+                .await?
+                .iter()
+                .map(|s| (s.seq, s.at))
+                .collect();
         crate::bookings::db::seat_line_subscribers(
             conn,
             line_id,
             day,
             run_id.into(),
             Some(created_by),
+            &times,
         )
         .await?;
         for (request, b, a) in crate::bookings::db::line_riders(conn, run_id)

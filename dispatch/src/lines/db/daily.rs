@@ -14,7 +14,8 @@ use crate::geo::LonLat;
 use crate::lines::{load_on, Line};
 use crate::service_day::SQL_TZ;
 
-/// A stop of a line on a given day, where it is and its local time as an instant.
+/// A stop of a line on a given day, where it is and its local time as an instant (the
+/// heat-ordinance time on a marked day).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineStopOn {
     /// Stop number on the line.
@@ -35,11 +36,12 @@ fn stops_on_sql() -> String {
     format!(
         "select s.seq, s.place_id, s.meeting_point_id,
                 st_x({STOP_LOCATION}::geometry) as lon, st_y({STOP_LOCATION}::geometry) as lat,
-                ($3::date + s.stop_time) at time zone '{SQL_TZ}' as at
+                ($3::date + {time}) at time zone '{SQL_TZ}' as at
          from work_line_stop s join place p on p.place_id = s.place_id
          left join meeting_point m on m.meeting_point_id = s.meeting_point_id
          where s.line_id = $1 and ($2::smallint is null or s.seq = $2)
-         order by s.seq"
+         order by s.seq",
+        time = crate::lines::stop_time_on_sql("s", "$3::date")
     )
 }
 

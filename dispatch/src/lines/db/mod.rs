@@ -1,9 +1,12 @@
 //! SQL for work lines (this file), their subscriptions (`subscriptions.rs`: the seat check under
 //! a lock on the line row) and what they become each operating day (`daily.rs`: runs, lines
-//! passing near a trip, a line's stops on a day). Everything is re-exported here, so callers write `lines::db::...`.
+//! passing near a trip, a line's stops on a day) and heat-ordinance timetables (`heat.rs`). Everything is re-exported here, so callers write `lines::db::...`.
 
 mod daily;
+mod heat;
 mod subscriptions;
+
+pub use heat::{heat_timetable, mark_day, set_heat_times, HeatTimetable};
 
 pub use daily::{
     lines_operating_on_locked, lines_passing, stop_on, stops_on, LineStopOn, PassingLine,

@@ -294,3 +294,19 @@ console-wheelchair-places = Wheelchair places
 console-operator = Operator
 console-depot = Depot
 console-drivers = Drivers
+console-line-subscribers = { $count ->
+    [one] 1 subscriber
+   *[other] { $count } subscribers
+}
+console-saved = Saved.
+console-heat-title = Heat-ordinance timetable
+console-heat-help = On the days marked (regional ordinances stopping field work in the hottest hours) the line runs these times, and its subscribers' rides follow. Mark a day before its run is planned.
+console-stop = Stop
+console-stop-time = Time
+console-heat-time = Time under the ordinance
+console-heat-save = Save the alternative times
+console-heat-days = Ordinance days
+console-heat-none = No day marked.
+console-heat-mark = Mark the day
+console-heat-unmark = Remove
+console-line-polo-subscribers = Your Polo's subscribers

@@ -294,3 +294,19 @@ console-wheelchair-places = Posti carrozzina
 console-operator = Gestore
 console-depot = Deposito
 console-drivers = Autisti
+console-line-subscribers = { $count ->
+    [one] 1 iscritto
+   *[other] { $count } iscritti
+}
+console-saved = Salvato.
+console-heat-title = Orario per l'ordinanza caldo
+console-heat-help = Nei giorni segnati (ordinanze regionali che fermano il lavoro nei campi nelle ore più calde) la linea fa questi orari, e i viaggi dei suoi iscritti li seguono. Segnare un giorno va fatto prima che la sua corsa sia pianificata.
+console-stop = Fermata
+console-stop-time = Orario
+console-heat-time = Orario con ordinanza
+console-heat-save = Salva l'orario alternativo
+console-heat-days = Giorni con ordinanza
+console-heat-none = Nessun giorno segnato.
+console-heat-mark = Segna il giorno
+console-heat-unmark = Togli
+console-line-polo-subscribers = Iscritti del tuo Polo

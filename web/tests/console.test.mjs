@@ -38,6 +38,7 @@ async function signIn(username) {
 }
 
 async function signOut() {
+  await page.goto(`${svc.base}/console/`);
   await Promise.all([page.waitForURL(/\/console\/login$/), page.click("form[action='/console/logout'] button")]);
 }
 
@@ -294,9 +295,30 @@ test("a coordinator of another Polo cannot find or open that person: search, lis
   assert.equal(audited, "0");
 });
 
-test("the fleet page lists the region's lines, vehicles and drivers", async () => {
+test("the fleet page lists the region's lines; a line gets heat-ordinance times and a marked day", async () => {
+  await signOut();
+  await signIn("coord.foggia");
   await page.goto(`${svc.base}/console/fleet`);
   assert.ok((await page.locator("table").first().locator("tbody tr").count()) > 0);
   await accessible("fleet");
   await shot("fleet");
+  await Promise.all([page.waitForURL(/\/console\/lines\//), page.locator("table").first().locator("a").first().click()]);
+  const lineId = page.url().split("/console/lines/")[1];
+  const normal = sql(db.url, `select to_char(stop_time, 'HH24:MI') from work_line_stop where line_id = '${lineId}' order by seq`).map((r) => r[0]);
+  // An hour earlier at every stop.
+  const earlier = normal.map((t) => {
+    const [h, m] = t.split(":").map(Number);
+    return `${String(h - 1).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+  });
+  for (const [i, t] of earlier.entries()) await page.fill(`#t${i}`, t);
+  await Promise.all([page.waitForURL(/saved=heat/), page.click("form[action$='/heat-timetable'] button")]);
+  const stored = sql(db.url, `select to_char(heat_stop_time, 'HH24:MI') from work_line_stop where line_id = '${lineId}' order by seq`).map((r) => r[0]);
+  assert.deepEqual(stored, earlier);
+  const day = one("select ((now() at time zone 'Europe/Rome')::date + 9)::text");
+  await page.fill("#heat-date", day);
+  await Promise.all([page.waitForURL(/saved=day/), page.click("form.filters[action$='/heat-days'] button")]);
+  assert.match(await page.locator("[data-heat-days]").innerText(), new RegExp(day));
+  assert.equal(one(`select count(*) from line_heat_day where line_id = '${lineId}' and service_date = '${day}'`), "1");
+  await accessible("line");
+  await shot("line");
 });

@@ -14,7 +14,8 @@
 //! `/console/people/{case_id}` (book, the person's requests, mobility and access log),
 //! `/console/requests/{id}` (promised times, cancel, move, correct a no-show),
 //! `/console/planning` (run the day's planning, follow it, see its result),
-//! `/console/fleet` (lines, vehicles and drivers of the region).
+//! `/console/fleet` (lines, vehicles and drivers of the region), `/console/lines/{line_id}` (a
+//! line's stops, its heat-ordinance timetable and marked days, the Polo's subscribers).
 
 mod day;
 mod people;
@@ -97,6 +98,15 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
         )
         .route("/console/planning/{job}/progress", get(planning::progress))
         .route("/console/fleet", get(planning::fleet_page))
+        .route("/console/lines/{line_id}", get(planning::line_page))
+        .route(
+            "/console/lines/{line_id}/heat-timetable",
+            post(planning::set_heat),
+        )
+        .route(
+            "/console/lines/{line_id}/heat-days",
+            post(planning::mark_heat_day),
+        )
         .layer(Extension(assets))
         .layer(axum::middleware::from_fn(pages::same_origin))
 }

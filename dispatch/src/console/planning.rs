@@ -208,3 +208,131 @@ pub(crate) async fn fleet_page(
     .await;
     page(&state, &ui, r)
 }
+
+/// A line: its stops and times, its heat-ordinance timetable and marked days, the Polo's
+/// subscribers (audited as the API does).
+pub(crate) async fn line_page(
+    State(state): State<AppState>,
+    ui: Ui,
+    Extension(assets): Extension<Arc<Assets>>,
+    who: StaffPage,
+    Path(line_id): Path<String>,
+    Query(q): Query<LineQuery>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
+        let line = crate::lines::http::line_as(&state, &scope.staff, id).await?;
+        let mut conn = state.db.acquire().await?;
+        let heat = crate::lines::db::heat_timetable(&mut conn, id).await?;
+        drop(conn);
+        Ok(state.pages.render(
+            &ui,
+            "console/line.html",
+            minijinja::context! {
+                line => line,
+                heat => heat,
+                error => q.error,
+                saved => q.saved,
+                today => crate::service_day::day_of(state.now()).to_string(),
+                ..base(Some(&scope), &assets, "fleet")
+            },
+        ))
+    }
+    .await;
+    page(&state, &ui, r)
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct LineQuery {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+fn back_to_line(id: Uuid, r: AppResult<()>, saved: &str) -> AppResult<Response> {
+    match r {
+        Ok(()) => Ok(pages::redirect_see_other(&format!(
+            "/console/lines/{id}?saved={saved}"
+        ))),
+        Err(e @ (AppError::Validation { .. } | AppError::Conflict { .. })) => {
+            Ok(pages::redirect_see_other(&format!(
+                "/console/lines/{id}?error={}",
+                super::people::urlencode(&e.to_string())
+            )))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The heat-ordinance times, one field per stop (`t0`, `t1`...).
+pub(crate) async fn set_heat(
+    State(state): State<AppState>,
+    ui: Ui,
+    who: StaffPage,
+    Path(line_id): Path<String>,
+    Form(f): Form<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
+        let mut times: Vec<(usize, String)> = f
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix('t')?.parse().ok()?, v.trim().to_owned())))
+            .collect();
+        times.sort();
+        let times: Vec<String> = times.into_iter().map(|(_, v)| v).collect();
+        let r = crate::lines::http::set_heat_as(&state, &scope.staff, id, &times)
+            .await
+            .map(|_| ());
+        back_to_line(id, r, "heat")
+    }
+    .await;
+    page(&state, &ui, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct HeatDayForm {
+    date: NaiveDate,
+    #[serde(default)]
+    unmark: Option<String>,
+}
+
+/// Marks (or unmarks) a heat-ordinance day.
+pub(crate) async fn mark_heat_day(
+    State(state): State<AppState>,
+    ui: Ui,
+    who: StaffPage,
+    Path(line_id): Path<String>,
+    Form(f): Form<HeatDayForm>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
+        let r = crate::lines::http::mark_heat_day_as(
+            &state,
+            &scope.staff,
+            id,
+            f.date,
+            f.unmark.is_none(),
+        )
+        .await
+        .map(|_| ());
+        back_to_line(id, r, "day")
+    }
+    .await;
+    page(&state, &ui, r)
+}

@@ -171,7 +171,7 @@ pub async fn mark_heat_day_as(
 
 /// A line with its stops; subscriber identities only for the caller's own Polo.
 #[derive(Serialize, utoipa::ToSchema)]
-struct LineDetail {
+pub struct LineDetail {
     #[serde(flatten)]
     line: Line,
     stops: Vec<LineStop>,
@@ -274,15 +274,24 @@ async fn get_line(
     staff: Staff,
     AppPath(line_id): AppPath<Uuid>,
 ) -> AppResult<Json<LineDetail>> {
+    Ok(Json(line_as(&state, &staff, line_id).await?))
+}
+
+/// A line with its stops and, for the caller's Polo, its subscribers (audited): the rule behind
+/// `GET /api/lines/{line_id}`, shared with the console.
+///
+/// # Errors
+/// Forbidden, not found.
+pub async fn line_as(state: &AppState, staff: &Staff, line_id: Uuid) -> AppResult<LineDetail> {
     staff.require(READERS)?;
     let mut tx = state.db.begin().await?;
     let line = db::get_line(&mut tx, line_id, false)
         .await?
         .ok_or(AppError::NotFound("line"))?;
     staff.require_region("region_code", &line.region_code)?;
-    let out = detail(&mut tx, &staff, line).await?;
+    let out = detail(&mut tx, staff, line).await?;
     tx.commit().await?;
-    Ok(Json(out))
+    Ok(out)
 }
 
 #[utoipa::path(post, path = "/api/lines/{line_id}/subscriptions", tag = "lines", request_body = NewSubscription, responses((status = 201, body = Subscribed)), params(("line_id" = Uuid, Path)))]

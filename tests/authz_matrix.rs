@@ -70,6 +70,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("post", "/api/lines/materialise", "UAAFFAFF"),
     ("get", "/api/lines/passing", "UAAAAAAF"),
     ("get", "/api/lines/{line_id}", "UAAAAAAF"),
+    ("post", "/api/lines/{line_id}/end", "UAVFFVFF"),
     ("post", "/api/lines/{line_id}/heat-days", "UCCFFCFF"),
     ("get", "/api/lines/{line_id}/heat-timetable", "UAAAAAAF"),
     ("post", "/api/lines/{line_id}/heat-timetable", "UVVFFVFF"),
@@ -394,11 +395,12 @@ async fn every_operation_answers_every_role_as_the_table_says(pool: PgPool) {
     }
     let mut observed = Vec::new();
     let mut ops = operations();
-    // Planning the day again replaces its runs and cancelling the request empties the driver's
-    // run, and logging out ends the session the other rows use: those last.
+    // Planning the day again replaces its runs, cancelling the request empties the driver's
+    // run, ending the line ends its subscriptions, and logging out ends the session the other
+    // rows use: those last.
     ops.sort_by_key(|(_, p)| match p.as_str() {
         "/api/auth/logout" => 2,
-        "/api/ride-requests/{id}/cancel" | "/api/plans" => 1,
+        "/api/ride-requests/{id}/cancel" | "/api/plans" | "/api/lines/{line_id}/end" => 1,
         _ => 0,
     });
     for (method, template) in &ops {

@@ -1028,3 +1028,109 @@ async fn on_a_heat_ordinance_day_the_line_and_its_riders_run_the_alternative_tim
         .await;
     assert_eq!(r.body["days"], json!([MONDAY]));
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn an_ended_line_ends_its_subscriptions_and_its_later_runs(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Linea che chiude").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    let line = create_line(&app, &admin, &body).await;
+    let cases = cases_of(&app, FOGGIA).await;
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[0], 0, 2, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let kept = line_run_of(&app, &coord, &line, MONDAY).await;
+    let later = line_run_of(&app, &coord, &line, "2027-06-14").await;
+    let end = format!("/api/lines/{line}/end");
+
+    for (day, why) in [
+        ("2027-05-01", "past"),
+        ("2027-12-31", "season"),
+        ("2026-12-31", "past"),
+    ] {
+        let r = app.post(&end, &coord, &json!({ "last_day": day })).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{why}: {:?}",
+            r.body
+        );
+        assert_eq!(r.error_field(), "last_day");
+    }
+    let cw = app.login("cw.foggia").await;
+    let r = app
+        .post(&end, &cw, &json!({ "last_day": "2027-06-10" }))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let r = app
+        .post(&end, &coord, &json!({ "last_day": "2027-06-10" }))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        (
+            &r.body["subscriptions_ended"],
+            &r.body["requests_cancelled"],
+            &r.body["runs_cancelled"]
+        ),
+        (&json!(1), &json!(1), &json!(1))
+    );
+    let status = |run: String| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select r.status::text from run r where r.run_id = $1::uuid",
+            )
+            .bind(run)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        status(kept.clone()).await,
+        "planned",
+        "the days before stay"
+    );
+    assert_eq!(status(later.clone()).await, "cancelled");
+    let rides: Vec<(String, String)> = sqlx::query_as(
+        "select r.service_date::text, r.status::text from ride_request r
+         join line_subscription s on s.subscription_id = r.line_subscription_id
+         where s.line_id = $1::uuid order by 1",
+    )
+    .bind(&line)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rides,
+        [
+            ("2027-06-07".into(), "planned".into()),
+            ("2027-06-14".into(), "cancelled".into())
+        ]
+    );
+    let r = app.get(&format!("/api/lines/{line}"), &coord).await;
+    assert_eq!(r.body["season_end"], "2027-06-10");
+    assert_eq!(r.body["subscriptions"][0]["valid_to"], "2027-06-10");
+    assert_eq!(r.body["subscriptions"][0]["status"], "ended");
+    // The line no longer runs after its last day.
+    let r = app
+        .post(
+            "/api/lines/materialise",
+            &coord,
+            &json!({ "region_code": "puglia", "date": "2027-06-21" }),
+        )
+        .await;
+    assert!(!r.body["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["line_id"] == line.as_str()));
+}

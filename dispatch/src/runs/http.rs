@@ -30,6 +30,36 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(move_request))
         .routes(routes!(assign_driver))
         .routes(routes!(materialise_lines))
+        .routes(routes!(end_line))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct EndLineBody {
+    /// The line's last day of service (today or later, before the season's end).
+    last_day: NaiveDate,
+}
+
+/// Ends a work line after `last_day`: its season, its subscriptions, its subscribers' later
+/// requests and its later runs (on-demand riders placed on them wait again, told why).
+#[utoipa::path(post, path = "/api/lines/{line_id}/end", tag = "lines", request_body = EndLineBody,
+    responses((status = 200, body = super::line_runs::LineEnded)), params(("line_id" = Uuid, Path)))]
+async fn end_line(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(line_id): AppPath<Uuid>,
+    AppJson(body): AppJson<EndLineBody>,
+) -> AppResult<Json<super::line_runs::LineEnded>> {
+    staff.require(PLANNERS)?;
+    let mut tx = state.db.begin().await?;
+    let line = crate::lines::db::get_line(&mut tx, line_id, true)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    staff.require_region("region_code", &line.region_code)?;
+    let today = crate::service_day::day_of(state.now());
+    let done =
+        super::line_runs::end_line(&mut tx, &line, body.last_day, today, staff.staff_id).await?;
+    tx.commit().await?;
+    Ok(Json(done))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::db::NewStop;
 use super::StopKind;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::lines::Line;
 
 /// A run made from a line for one day.
@@ -335,4 +335,94 @@ mod tests {
             "an empty run still drives the line"
         );
     }
+}
+
+/// What ending a line changed.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LineEnded {
+    /// Line.
+    pub line_id: Uuid,
+    /// Its last day of service now.
+    pub last_day: NaiveDate,
+    /// Subscriptions that ended with it.
+    pub subscriptions_ended: u64,
+    /// Subscribers' requests of later days, cancelled.
+    pub requests_cancelled: u64,
+    /// The line's runs of later days, cancelled (riders placed on them from on-demand
+    /// requests go back to waiting for a coordinator or the next plan).
+    pub runs_cancelled: u64,
+}
+
+/// Ends a line after `last_day`, in the caller's transaction (the line row locked by the
+/// caller): `lines` ends its season and subscriptions and cancels the subscribers' later
+/// requests; the line's planned runs of later days are cancelled here, and on-demand riders
+/// who were placed on them wait again, visibly, with the reason in their history.
+///
+/// # Errors
+/// Validation of `last_day` (not in the past, before the season's end, not before its start);
+/// database errors.
+pub async fn end_line(
+    conn: &mut PgConnection,
+    line: &crate::lines::Line,
+    last_day: NaiveDate,
+    today: NaiveDate,
+    by: Uuid,
+) -> AppResult<LineEnded> {
+    if last_day < today {
+        return Err(AppError::invalid("last_day", "already past"));
+    }
+    if last_day >= line.season_end {
+        return Err(AppError::invalid(
+            "last_day",
+            format!("the season already ends on {}", line.season_end),
+        ));
+    }
+    if last_day < line.season_start {
+        return Err(AppError::invalid(
+            "last_day",
+            format!("before the season starts ({})", line.season_start),
+        ));
+    }
+    let (subscriptions_ended, requests_cancelled) =
+        crate::lines::db::end_line(conn, line.line_id, last_day, by).await?;
+    let runs: Vec<Uuid> = sqlx::query_scalar(
+        "select run_id from run where line_id = $1 and service_date > $2 and status = 'planned'
+         order by run_id for update",
+    )
+    .bind(line.line_id)
+    .bind(last_day)
+    .fetch_all(&mut *conn)
+    .await?;
+    let waiting: Vec<Uuid> = sqlx::query_scalar(
+        "select ride_request_id from ride_request where run_id = any($1)
+           and status not in ('cancelled', 'refused', 'completed', 'no_show')",
+    )
+    .bind(&runs)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in waiting {
+        crate::bookings::db::set_status(
+            conn,
+            r.into(),
+            crate::bookings::RideStatus::Requested,
+            Some(&format!(
+                "the work line ended on {last_day}: waiting for a coordinator or the next plan"
+            )),
+            Some(by),
+        )
+        .await?;
+    }
+    let ids: Vec<crate::ids::RunId> = runs.iter().copied().map(Into::into).collect();
+    crate::bookings::db::release_runs(conn, &ids).await?;
+    sqlx::query("update run set status = 'cancelled' where run_id = any($1)")
+        .bind(&runs)
+        .execute(&mut *conn)
+        .await?;
+    Ok(LineEnded {
+        line_id: line.line_id,
+        last_day,
+        subscriptions_ended,
+        requests_cancelled,
+        runs_cancelled: runs.len() as u64,
+    })
 }

@@ -12,8 +12,8 @@ pub use daily::{
     lines_operating_on_locked, lines_passing, stop_on, stops_on, LineStopOn, PassingLine,
 };
 pub use subscriptions::{
-    alternatives, end_subscription, subscribe, subscribe_open_cases_of_polo, subscriptions_of_polo,
-    Alternative,
+    alternatives, end_line, end_subscription, subscribe, subscribe_open_cases_of_polo,
+    subscriptions_of_polo, Alternative,
 };
 
 use chrono::NaiveDate;

@@ -358,3 +358,54 @@ pub async fn subscribe_open_cases_of_polo(
     .await?;
     Ok(())
 }
+
+/// Ends a line after `last_day` (checked by the caller: not past, within the season): its
+/// season ends that day, every subscription travelling later ends then too, and their
+/// requests for later days are cancelled. Returns `(subscriptions ended, requests cancelled)`.
+/// The line's runs of later days are the caller's (`runs::line_runs::end_line`).
+///
+/// # Errors
+/// Database errors.
+pub async fn end_line(
+    conn: &mut PgConnection,
+    line_id: Uuid,
+    last_day: NaiveDate,
+    by: Uuid,
+) -> AppResult<(u64, u64)> {
+    sqlx::query("update work_line set season_end = $2 where line_id = $1")
+        .bind(line_id)
+        .bind(last_day)
+        .execute(&mut *conn)
+        .await?;
+    let ended = sqlx::query(
+        "update line_subscription set status = 'ended',
+             valid_to = least(valid_to, greatest(valid_from, $2))
+         where line_id = $1 and status = 'active' and valid_to > $2",
+    )
+    .bind(line_id)
+    .bind(last_day)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let later: Vec<Uuid> = sqlx::query_scalar(
+        "select r.ride_request_id from ride_request r
+         join line_subscription s on s.subscription_id = r.line_subscription_id
+         where s.line_id = $1 and r.service_date > $2
+           and r.status not in ('cancelled', 'refused', 'completed', 'no_show')",
+    )
+    .bind(line_id)
+    .bind(last_day)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in &later {
+        crate::bookings::db::set_status(
+            conn,
+            (*r).into(),
+            crate::bookings::RideStatus::Cancelled,
+            Some(&format!("the work line ended on {last_day}")),
+            Some(by),
+        )
+        .await?;
+    }
+    Ok((ended, later.len() as u64))
+}

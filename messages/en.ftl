@@ -310,3 +310,7 @@ console-heat-none = No day marked.
 console-heat-mark = Mark the day
 console-heat-unmark = Remove
 console-line-polo-subscribers = Your Polo's subscribers
+console-line-end-title = End the line
+console-line-end-help = After its last day the line no longer runs: subscriptions end, later rides are cancelled and riders placed on its runs wait again.
+console-line-last-day = Last day
+console-line-end = End the line

@@ -310,3 +310,7 @@ console-heat-none = Nessun giorno segnato.
 console-heat-mark = Segna il giorno
 console-heat-unmark = Togli
 console-line-polo-subscribers = Iscritti del tuo Polo
+console-line-end-title = Chiudi la linea
+console-line-end-help = Dopo l'ultimo giorno la linea non gira più: le iscrizioni finiscono, i viaggi dei giorni dopo sono annullati e chi era stato messo sulle sue corse torna in attesa.
+console-line-last-day = Ultimo giorno
+console-line-end = Chiudi la linea

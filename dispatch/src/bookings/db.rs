@@ -559,8 +559,7 @@ pub async fn seat_line_subscribers(
     .bind(run_id)
     .execute(&mut *conn)
     .await?;
-    let sql = format!(
-        "with made as (
+    let sql = "with made as (
          insert into ride_request (region_code, case_id, person_id, purpose, service_date,
             pickup_place_id, pickup_meeting_point_id, pickup_location,
             dropoff_place_id, dropoff_meeting_point_id, dropoff_location,
@@ -592,10 +591,9 @@ pub async fn seat_line_subscribers(
          order by s.board_seq, s.created_at
          returning region_code, ride_request_id)
          insert into ride_request_event (region_code, ride_request_id, status, reason, changed_by)
-         select region_code, ride_request_id, 'planned', 'seat on a work line run', $4 from made"
-    );
+         select region_code, ride_request_id, 'planned', 'seat on a work line run', $4 from made";
     let (seqs, times): (Vec<i16>, Vec<DateTime<Utc>>) = stop_times.iter().copied().unzip();
-    sqlx::query(&sql)
+    sqlx::query(sql)
         .bind(line_id)
         .bind(date)
         .bind(run_id)

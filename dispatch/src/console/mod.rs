@@ -107,6 +107,7 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
             "/console/lines/{line_id}/heat-days",
             post(planning::mark_heat_day),
         )
+        .route("/console/lines/{line_id}/end", post(planning::end_line))
         .layer(Extension(assets))
         .layer(axum::middleware::from_fn(pages::same_origin))
 }

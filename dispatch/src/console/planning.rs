@@ -336,3 +336,32 @@ pub(crate) async fn mark_heat_day(
     .await;
     page(&state, &ui, r)
 }
+
+#[derive(Deserialize)]
+pub(crate) struct EndLineForm {
+    last_day: NaiveDate,
+}
+
+/// Ends the line after a day through the API's own rule (`runs::http::end_line_as`).
+pub(crate) async fn end_line(
+    State(state): State<AppState>,
+    ui: Ui,
+    who: StaffPage,
+    Path(line_id): Path<String>,
+    Form(f): Form<EndLineForm>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
+        let r = crate::runs::http::end_line_as(&state, &scope.staff, id, f.last_day)
+            .await
+            .map(|_| ());
+        back_to_line(id, r, "ended")
+    }
+    .await;
+    page(&state, &ui, r)
+}

@@ -49,6 +49,21 @@ async fn end_line(
     AppPath(line_id): AppPath<Uuid>,
     AppJson(body): AppJson<EndLineBody>,
 ) -> AppResult<Json<super::line_runs::LineEnded>> {
+    Ok(Json(
+        end_line_as(&state, &staff, line_id, body.last_day).await?,
+    ))
+}
+
+/// The rule behind `POST /api/lines/{line_id}/end`, shared with the console.
+///
+/// # Errors
+/// Forbidden, not found, validation of `last_day`.
+pub async fn end_line_as(
+    state: &AppState,
+    staff: &Staff,
+    line_id: Uuid,
+    last_day: NaiveDate,
+) -> AppResult<super::line_runs::LineEnded> {
     staff.require(PLANNERS)?;
     let mut tx = state.db.begin().await?;
     let line = crate::lines::db::get_line(&mut tx, line_id, true)
@@ -56,10 +71,9 @@ async fn end_line(
         .ok_or(AppError::NotFound("line"))?;
     staff.require_region("region_code", &line.region_code)?;
     let today = crate::service_day::day_of(state.now());
-    let done =
-        super::line_runs::end_line(&mut tx, &line, body.last_day, today, staff.staff_id).await?;
+    let done = super::line_runs::end_line(&mut tx, &line, last_day, today, staff.staff_id).await?;
     tx.commit().await?;
-    Ok(Json(done))
+    Ok(done)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -3,14 +3,18 @@
 -- ledger entry (and a no-show charge, if the programme made one, is given back by a
 -- correction entry): the ledger is never updated in place.
 create table no_show_correction (
-    region_code        text not null references region (region_code),
-    ride_request_id    uuid primary key references ride_request (ride_request_id),
-    ride_id            uuid not null references ride (ride_id),
+    region_code        text not null,
+    ride_request_id    uuid not null,
+    ride_id            uuid not null,
     corrected_by       uuid not null references staff (staff_id),
     reason             text not null check (length(btrim(reason)) between 1 and 2000),
     no_show_cost_cents bigint not null,
     refund_entry_id    bigint,
     charge_entry_id    bigint,
-    corrected_at       timestamptz not null default now()
+    corrected_at       timestamptz not null default now(),
+    primary key (region_code, ride_request_id),
+    unique (ride_request_id),
+    foreign key (region_code, ride_request_id) references ride_request (region_code, ride_request_id),
+    foreign key (region_code, ride_id) references ride (region_code, ride_id)
 );
 create index no_show_correction_region_idx on no_show_correction (region_code, corrected_at);

@@ -20,9 +20,9 @@ let page;
 
 const desktop = { viewport: { width: 1280, height: 800 }, isMobile: false, hasTouch: false };
 
-async function shot(name) {
+async function shot(name, fullPage = false) {
   mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: false });
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 async function accessible(what) {
@@ -259,8 +259,7 @@ test("the coordinator corrects a mistaken no-show and the ledger follows by new 
   assert.equal(spentAfter, spentBefore - 200 + cost, "the budget shown follows the ledger");
   assert.ok(await page.locator("svg.budget-chart rect").count() >= 2, "the chart is drawn");
   await accessible("mobility");
-  await page.locator("#mobility-title").scrollIntoViewIfNeeded();
-  await shot("mobility");
+  await shot("mobility", true);
 });
 
 test("a coordinator of another Polo cannot find or open that person: search, list, typed URL", async () => {

@@ -4,12 +4,95 @@
 // No tile server is needed: where no base map is served the map is a plain background with
 // the runs drawn on it. Every drawn element carries a class and data attributes (run id,
 // stop number) so that people and tests can tell what is on the map.
+import { VectorTile } from "@mapbox/vector-tile";
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
+import { PbfReader } from "pbf";
 import "./console.css";
 
 const COLOURS = ["#1f5fbf", "#b3261e", "#0b7a3e", "#8a4baf", "#b35c00", "#006a80", "#6b4e16", "#c2185b"];
 const REFRESH_MS = 15000;
+
+// ------------------------------------------------------------------ the base map (optional)
+// The vector tiles of `make tiles` (served under /tiles/, listed in /tiles/index.json) drawn on
+// canvas tiles: water, roads, place names. Where no tile set covers the view (or above and
+// below its zooms: finer zooms reuse its finest tiles), the map stays a plain background.
+let tileSets;
+async function sets() {
+  if (tileSets === undefined) tileSets = await fetch("/tiles/index.json").then((r) => (r.ok ? r.json() : []), () => []);
+  return tileSets;
+}
+
+const MAJOR = ["motorway", "trunk", "primary", "secondary"];
+
+const BaseMap = L.GridLayer.extend({
+  createTile(coords, done) {
+    const canvas = document.createElement("canvas");
+    const size = this.getTileSize();
+    canvas.width = size.x;
+    canvas.height = size.y;
+    this.drawTile(canvas, coords, size).then(
+      () => done(null, canvas),
+      () => done(null, canvas),
+    );
+    return canvas;
+  },
+  async drawTile(canvas, coords, size) {
+    const map = this._map;
+    const nw = map.unproject([coords.x * size.x, coords.y * size.y], coords.z);
+    const se = map.unproject([(coords.x + 1) * size.x, (coords.y + 1) * size.y], coords.z);
+    const set = (await sets()).find(
+      (s) => s.bounds[0] <= se.lng && s.bounds[2] >= nw.lng && s.bounds[1] <= nw.lat && s.bounds[3] >= se.lat,
+    );
+    if (!set || coords.z < set.minzoom) return;
+    const z = Math.min(coords.z, set.maxzoom);
+    const k = 2 ** (coords.z - z);
+    const [x, y] = [Math.floor(coords.x / k), Math.floor(coords.y / k)];
+    const r = await fetch(`/tiles/${set.name}/${z}/${x}/${y}.pbf`);
+    if (!r.ok) return;
+    const vt = new VectorTile(new PbfReader(await r.arrayBuffer()));
+    const ctx = canvas.getContext("2d");
+    const px = ([lon, lat]) => {
+      const p = map.project([lat, lon], coords.z);
+      return [p.x - coords.x * size.x, p.y - coords.y * size.y];
+    };
+    for (const name of ["water", "roads", "places"]) {
+      const layer = vt.layers[name];
+      for (let i = 0; layer && i < layer.length; i++) {
+        const f = layer.feature(i).toGeoJSON(x, y, z);
+        const g = f.geometry;
+        if (name === "places" && g.type === "Point") {
+          const [tx, ty] = px(g.coordinates);
+          ctx.fillStyle = "#444";
+          ctx.font = "11px system-ui, sans-serif";
+          ctx.textAlign = "center";
+          ctx.fillText(f.properties.name ?? "", tx, ty);
+          continue;
+        }
+        const rings =
+          g.type === "LineString" ? [g.coordinates]
+          : g.type === "MultiLineString" || g.type === "Polygon" ? g.coordinates
+          : g.type === "MultiPolygon" ? g.coordinates.flat()
+          : [];
+        const major = MAJOR.includes(f.properties.class);
+        ctx.strokeStyle = name === "water" ? "#7fb0dc" : major ? "#9a9a9a" : "#c4c4c4";
+        ctx.lineWidth = name === "roads" && major ? 2.5 : 1.2;
+        ctx.fillStyle = "#a9cbe8";
+        for (const c of rings) {
+          ctx.beginPath();
+          c.forEach((pt, j) => {
+            const [a, b] = px(pt);
+            if (j) ctx.lineTo(a, b);
+            else ctx.moveTo(a, b);
+          });
+          if (name === "water" && g.type.endsWith("Polygon")) ctx.fill();
+          ctx.stroke();
+        }
+      }
+    }
+    map.getContainer().dataset.base = set.name;
+  },
+});
 
 function text(s) {
   const d = document.createElement("span");
@@ -82,6 +165,7 @@ async function start(box) {
     runs: L.layerGroup().addTo(map),
     vehicles: L.layerGroup().addTo(map),
   };
+  new BaseMap({ maxNativeZoom: 18 }).addTo(map);
   map.setView([41.46, 15.55], 10);
   let fitted = false;
   const status = document.getElementById(box.dataset.status || "");

@@ -6,7 +6,7 @@
 // Every page is checked with axe-core; a screenshot of each main screen is written to
 // .local/screenshots/console/.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { freshDatabase, launch, login, plain, root, screenshots, seriousViolations, sql, startService } from "./harness.mjs";
@@ -143,6 +143,10 @@ test("the coordinator runs the planning of tomorrow, waits for it in the page an
   assert.ok((await page.locator("#plan-map .meeting-point").count()) > 0, "meeting points are drawn");
   assert.ok((await page.locator("#plan-map .svc-area").count()) > 0, "service areas are drawn");
   assert.match(await page.locator("#plan-map .leaflet-control-attribution").innerText(), /OpenStreetMap/);
+  if (existsSync(join(root, "web/dist/tiles/index.json"))) {
+    // The base map of `make tiles` is drawn under the runs.
+    await page.waitForSelector("#plan-map[data-base]", { timeout: 20000 });
+  }
   const status = one(`select status from ride_request where ride_request_id = '${outbound}'`);
   assert.ok(["planned", "confirmed", "requested"].includes(status), status);
   await accessible("planning");

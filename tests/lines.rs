@@ -86,9 +86,11 @@ async fn create_line(app: &TestApp, token: &str, body: &Value) -> String {
     r.body["line_id"].as_str().unwrap().to_owned()
 }
 
+/// A line without a vehicle with `capacity` seats, as many of them wheelchair places.
 async fn line_with_capacity(app: &TestApp, admin: &str, name: &str, capacity: i64) -> String {
     let mut body = line_body(app, name).await;
     body["capacity"] = json!(capacity);
+    body["wheelchair_places"] = json!(capacity);
     create_line(app, admin, &body).await
 }
 
@@ -1133,4 +1135,80 @@ async fn an_ended_line_ends_its_subscriptions_and_its_later_runs(pool: PgPool) {
         .unwrap()
         .iter()
         .any(|x| x["line_id"] == line.as_str()));
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_wheelchair_user_needs_a_wheelchair_place_on_the_line(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    // No more wheelchair places than the vehicle has (FG-PSG-05 has 2).
+    let mut body = line_body(&app, "Linea attrezzata").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    body["wheelchair_places"] = json!(3);
+    let r = app.post("/api/lines", &admin, &body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "wheelchair_places");
+    body["wheelchair_places"] = json!(1);
+    let line = create_line(&app, &admin, &body).await;
+    let r = app.get(&format!("/api/lines/{line}"), &coord).await;
+    assert_eq!(r.body["wheelchair_places"], 1);
+    // A line without a vehicle and without wheelchair places takes no wheelchair user.
+    let mut plain = line_body(&app, "Linea senza pedana").await;
+    plain["capacity"] = json!(4);
+    let plain = create_line(&app, &admin, &plain).await;
+
+    let cases = cases_of(&app, FOGGIA).await;
+    sqlx::query(
+        "update person set wheelchair = true where person_id in
+            (select person_id from care_case where case_id = any($1::uuid[]))",
+    )
+    .bind(&cases[0..2])
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = subscribe(
+        &app,
+        &coord,
+        &plain,
+        &sub(&cases[0], 0, 2, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "no_wheelchair_place");
+    // One place: the first wheelchair user gets it; a second on an overlapping leg does not,
+    // on a leg after the first one alights they do; anyone else still rides on a seat.
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[0], 0, 1, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[1], 0, 2, "2027-06-15", "2027-07-15"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "no_wheelchair_place");
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[1], 1, 2, "2027-06-15", "2027-07-15"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let r = subscribe(
+        &app,
+        &coord,
+        &line,
+        &sub(&cases[2], 0, 2, "2027-06-01", "2027-06-30"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
 }

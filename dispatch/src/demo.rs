@@ -462,6 +462,7 @@ async fn seed_line(
         season_end: today + Days::new(150),
         operating_days: l.operating_days.clone(),
         capacity: None,
+        wheelchair_places: None,
         vehicle_id: Some(vehicle_id),
         funding_source_id,
         stops,

@@ -50,6 +50,9 @@ pub struct NewLine {
     pub operating_days: Vec<i16>,
     /// Seats; defaults to the vehicle's seats.
     pub capacity: Option<i16>,
+    /// Wheelchair places; default the vehicle's (none without a vehicle), at most the
+    /// vehicle's.
+    pub wheelchair_places: Option<i16>,
     /// The vehicle that drives the line.
     pub vehicle_id: Option<Uuid>,
     /// The employer contribution (or fund) paying for the line's rides.
@@ -80,6 +83,8 @@ pub struct ValidLine {
     pub schedule: Schedule,
     /// Seats, if given.
     pub capacity: Option<i16>,
+    /// Wheelchair places, when given.
+    pub wheelchair_places: Option<i16>,
     /// Vehicle.
     pub vehicle_id: Option<Uuid>,
     /// Funding source.
@@ -222,6 +227,9 @@ impl NewLine {
             }
             _ => {}
         }
+        if self.wheelchair_places.is_some_and(|w| w < 0) {
+            return Err(AppError::invalid("wheelchair_places", "0 or more"));
+        }
         let stops = validate_stops(&self.stops)?;
         Ok(ValidLine {
             name,
@@ -232,6 +240,7 @@ impl NewLine {
                 operating_days: days,
             },
             capacity: self.capacity,
+            wheelchair_places: self.wheelchair_places,
             vehicle_id: self.vehicle_id,
             funding_source_id: self.funding_source_id,
             stops,
@@ -360,6 +369,8 @@ pub struct Line {
     pub operating_days: Vec<i16>,
     /// Seats.
     pub capacity: i16,
+    /// Wheelchair places.
+    pub wheelchair_places: i16,
     /// Vehicle.
     pub vehicle_id: Option<Uuid>,
     /// Vehicle label.
@@ -467,6 +478,7 @@ mod tests {
             season_end: d("2027-09-30"),
             operating_days: vec![5, 1, 2],
             capacity: Some(8),
+            wheelchair_places: None,
             vehicle_id: None,
             funding_source_id: None,
             stops: vec![stop("05:00"), stop("05:30")],

@@ -24,7 +24,7 @@ use super::{load_on, Line, LineStop, Span, ValidLine};
 use crate::error::{on_constraint, AppError, AppResult};
 
 const LINE_COLUMNS: &str = "l.region_code, l.line_id, l.name, l.season_start, l.season_end,
-    l.operating_days, l.capacity, l.vehicle_id, v.label as vehicle_label,
+    l.operating_days, l.capacity, l.wheelchair_places, l.vehicle_id, v.label as vehicle_label,
     v.active as vehicle_active, l.funding_source_id";
 
 /// SQL condition: line `l` runs on the date bound as `$2`.
@@ -40,10 +40,10 @@ const STOP_LOCATION: &str = "coalesce(m.location, p.location)";
 /// # Errors
 /// Validation errors naming the field (`vehicle_id`, `capacity`, `stops.<i>.place_id`...).
 pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uuid> {
-    let capacity = match l.vehicle_id {
+    let (capacity, wheelchair_places) = match l.vehicle_id {
         Some(v) => {
-            let seats: i16 = sqlx::query_scalar(
-                "select seats from vehicle where region_code = $1 and vehicle_id = $2",
+            let (seats, wheelchair): (i16, i16) = sqlx::query_as(
+                "select seats, wheelchair_places from vehicle where region_code = $1 and vehicle_id = $2",
             )
             .bind(&l.region_code)
             .bind(v)
@@ -52,7 +52,7 @@ pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uu
             .ok_or_else(|| {
                 AppError::invalid("vehicle_id", "no vehicle with this id in the region")
             })?;
-            match l.capacity {
+            let capacity = match l.capacity {
                 Some(c) if c > seats => {
                     return Err(AppError::invalid(
                         "capacity",
@@ -61,9 +61,23 @@ pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uu
                 }
                 Some(c) => c,
                 None => seats,
-            }
+            };
+            let places = match l.wheelchair_places {
+                Some(w) if w > wheelchair => {
+                    return Err(AppError::invalid(
+                        "wheelchair_places",
+                        format!("the vehicle has {wheelchair} wheelchair places"),
+                    ))
+                }
+                Some(w) => w,
+                None => wheelchair,
+            };
+            (capacity, places)
         }
-        None => l.capacity.unwrap_or_default(),
+        None => (
+            l.capacity.unwrap_or_default(),
+            l.wheelchair_places.unwrap_or_default(),
+        ),
     };
     if let Some(f) = l.funding_source_id {
         let kind: Option<String> = sqlx::query_scalar(
@@ -94,8 +108,8 @@ pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uu
     }
     let line_id: Uuid = sqlx::query_scalar(
         "insert into work_line (region_code, name, season_start, season_end, operating_days,
-            capacity, vehicle_id, funding_source_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning line_id",
+            capacity, vehicle_id, funding_source_id, wheelchair_places)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning line_id",
     )
     .bind(&l.region_code)
     .bind(&l.name)
@@ -105,6 +119,7 @@ pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uu
     .bind(capacity)
     .bind(l.vehicle_id)
     .bind(l.funding_source_id)
+    .bind(wheelchair_places)
     .fetch_one(&mut *conn)
     .await
     .map_err(on_constraint)?;
@@ -210,6 +225,29 @@ pub async fn list_lines(
         .bind(day)
         .fetch_all(conn)
         .await?)
+}
+
+/// Active subscriptions of wheelchair users on a line whose dates meet `from..=to`.
+///
+/// # Errors
+/// Database errors.
+pub async fn wheelchair_spans(
+    conn: &mut PgConnection,
+    line_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<Span>> {
+    Ok(sqlx::query_as(
+        "select s.board_seq, s.alight_seq, s.valid_from, s.valid_to from line_subscription s
+         join person p on p.person_id = s.person_id
+         where s.line_id = $1 and s.status = 'active' and s.valid_from <= $3 and s.valid_to >= $2
+           and p.wheelchair",
+    )
+    .bind(line_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Active subscriptions of a line whose dates meet `from..=to`.

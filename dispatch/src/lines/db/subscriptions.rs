@@ -162,14 +162,17 @@ pub async fn subscribe(
         .await?
         .ok_or(AppError::NotFound("line"))?;
     staff.require_region("region_code", &line.region_code)?;
-    let case: Option<(String, Uuid, String)> = sqlx::query_as(
-        "select region_code, person_id, status::text from care_case where case_id = $1 and polo_id = $2",
+    let case: Option<(String, Uuid, String, bool)> = sqlx::query_as(
+        "select c.region_code, c.person_id, c.status::text, p.wheelchair
+         from care_case c join person p on p.person_id = c.person_id
+         where c.case_id = $1 and c.polo_id = $2",
     )
     .bind(new.case_id)
     .bind(polo_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let (case_region, person_id, case_status) = case.ok_or(AppError::NotFound("case"))?;
+    let (case_region, person_id, case_status, wheelchair) =
+        case.ok_or(AppError::NotFound("case"))?;
     if case_region != line.region_code {
         return Err(AppError::invalid(
             "case_id",
@@ -204,6 +207,20 @@ pub async fn subscribe(
     let capacity = usize::try_from(line.capacity).unwrap_or(0);
     if peak_load(&schedule, &existing, &span) >= capacity {
         return Err(line_full(conn, &line, &span).await?);
+    }
+    // A wheelchair user also needs a wheelchair place on every leg and day they ride.
+    if wheelchair {
+        let others = super::wheelchair_spans(conn, line_id, span.valid_from, span.valid_to).await?;
+        let places = usize::try_from(line.wheelchair_places).unwrap_or(0);
+        if peak_load(&schedule, &others, &span) >= places {
+            return Err(AppError::conflict(
+                "no_wheelchair_place",
+                format!(
+                    "line \"{}\" has {} wheelchair place(s), all taken between stops {} and {} on some day from {} to {}",
+                    line.name, line.wheelchair_places, span.board_seq, span.alight_seq, span.valid_from, span.valid_to
+                ),
+            ));
+        }
     }
     let sql = format!(
         "with ins as (

@@ -322,6 +322,17 @@ test("the fleet page lists the region's lines; a line gets heat-ordinance times 
   await Promise.all([page.waitForURL(/saved=day/), page.click("form.filters[action$='/heat-days'] button")]);
   assert.match(await page.locator("[data-heat-days]").innerText(), new RegExp(day));
   assert.equal(one(`select count(*) from line_heat_day where line_id = '${lineId}' and service_date = '${day}'`), "1");
+  // A person of the Polo is subscribed from today to the end of the season.
+  const chosen = await page.locator("#sub-case").inputValue();
+  const before = Number(one(`select count(*) from line_subscription where line_id = '${lineId}' and case_id = '${chosen}'`));
+  await Promise.all([page.waitForURL(/saved=|error=/), page.click("form[action$='/subscriptions'] button")]);
+  if (page.url().includes("error=")) {
+    // Already on the line for these days: refused, and the page says why.
+    assert.match(await page.locator("[role=alert]").innerText(), /already has subscription/);
+  } else {
+    assert.equal(Number(one(`select count(*) from line_subscription where line_id = '${lineId}' and case_id = '${chosen}'`)), before + 1);
+    assert.equal(await page.locator(`#subs-title ~ table a[href="/console/people/${chosen}"]`).count() >= 1, true);
+  }
   await accessible("line");
-  await shot("line");
+  await shot("line", true);
 });

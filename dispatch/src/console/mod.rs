@@ -108,6 +108,10 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
             post(planning::mark_heat_day),
         )
         .route("/console/lines/{line_id}/end", post(planning::end_line))
+        .route(
+            "/console/lines/{line_id}/subscriptions",
+            post(planning::subscribe),
+        )
         .layer(Extension(assets))
         .layer(axum::middleware::from_fn(pages::same_origin))
 }

@@ -230,12 +230,27 @@ pub(crate) async fn line_page(
         let mut conn = state.db.acquire().await?;
         let heat = crate::lines::db::heat_timetable(&mut conn, id).await?;
         drop(conn);
+        // The Polo's open cases, for the subscription form (a list read, audited as the API's).
+        let mut tx = state.db.begin().await?;
+        let cases = crate::cases::db::cases_of_polo(
+            &mut tx,
+            scope.polo,
+            Some(crate::cases::CaseStatus::Open),
+        )
+        .await?;
+        let read: Vec<(String, Uuid)> = cases
+            .iter()
+            .map(|c| (c.region_code.clone(), c.case_id))
+            .collect();
+        crate::audit::record_case_accesses(&mut tx, &scope.staff, &read, "console line").await?;
+        tx.commit().await?;
         Ok(state.pages.render(
             &ui,
             "console/line.html",
             minijinja::context! {
                 line => line,
                 heat => heat,
+                cases => cases,
                 error => q.error,
                 saved => q.saved,
                 today => crate::service_day::day_of(state.now()).to_string(),
@@ -361,6 +376,46 @@ pub(crate) async fn end_line(
             .await
             .map(|_| ());
         back_to_line(id, r, "ended")
+    }
+    .await;
+    page(&state, &ui, r)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SubscribeForm {
+    case_id: Uuid,
+    board_seq: i16,
+    alight_seq: i16,
+    valid_from: NaiveDate,
+    valid_to: NaiveDate,
+}
+
+/// Subscribes a person of the Polo to the line through the API's own rule.
+pub(crate) async fn subscribe(
+    State(state): State<AppState>,
+    ui: Ui,
+    who: StaffPage,
+    Path(line_id): Path<String>,
+    Form(f): Form<SubscribeForm>,
+) -> Response {
+    let scope = match page_scope(&state, &ui, who).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let r = async {
+        require_coordinator(&scope)?;
+        let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
+        let body = crate::lines::NewSubscription {
+            case_id: f.case_id,
+            board_seq: f.board_seq,
+            alight_seq: f.alight_seq,
+            valid_from: f.valid_from,
+            valid_to: f.valid_to,
+        };
+        let r = crate::lines::http::subscribe_as(&state, &scope.staff, id, &body)
+            .await
+            .map(|_| ());
+        back_to_line(id, r, "subscribed")
     }
     .await;
     page(&state, &ui, r)

@@ -301,28 +301,43 @@ async fn subscribe(
     AppPath(line_id): AppPath<Uuid>,
     AppJson(body): AppJson<NewSubscription>,
 ) -> AppResult<(StatusCode, Json<Subscribed>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(subscribe_as(&state, &staff, line_id, &body).await?),
+    ))
+}
+
+/// Subscribes a case of the caller's Polo to a line (the seat and wheelchair rules under the
+/// line's lock); the line's runs already made for these days take the new rider: the rule
+/// behind `POST /api/lines/{line_id}/subscriptions`, shared with the console.
+///
+/// # Errors
+/// As the route documents.
+pub async fn subscribe_as(
+    state: &AppState,
+    staff: &Staff,
+    line_id: Uuid,
+    body: &NewSubscription,
+) -> AppResult<Subscribed> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    let sub = db::subscribe(&mut tx, &staff, polo, line_id, &body).await?;
+    let sub = db::subscribe(&mut tx, staff, polo, line_id, body).await?;
     // The line's runs already made for these days take the new rider.
     let joined_runs = state
         .dispatcher
         .line_subscribed(&mut tx, sub.subscription_id, staff.staff_id)
         .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Subscribed {
-            subscription: sub,
-            joined_runs,
-        }),
-    ))
+    Ok(Subscribed {
+        subscription: sub,
+        joined_runs,
+    })
 }
 
 /// A new subscription, and the runs of the line already made for its days that it joined
 /// (or why not).
 #[derive(Serialize, utoipa::ToSchema)]
-struct Subscribed {
+pub struct Subscribed {
     #[serde(flatten)]
     subscription: Subscription,
     joined_runs: Vec<crate::state::LineJoin>,

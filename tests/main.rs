@@ -22,3 +22,4 @@ mod schema;
 mod service;
 mod validation;
 mod whole_day;
+mod workers;

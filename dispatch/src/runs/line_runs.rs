@@ -228,7 +228,7 @@ async fn materialise_line(
 pub async fn join_made_runs(
     conn: &mut PgConnection,
     subscription_id: Uuid,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> AppResult<Vec<crate::state::LineJoin>> {
     let runs: Vec<(Uuid, String, Uuid, NaiveDate, super::RunStatus)> = sqlx::query_as(
         "select r.run_id, r.region_code, s.line_id, r.service_date, r.status
@@ -253,14 +253,8 @@ pub async fn join_made_runs(
             continue;
         }
         let before = crate::bookings::db::line_riders(conn, run_id).await?;
-        crate::bookings::db::seat_line_subscribers(
-            conn,
-            line_id,
-            day,
-            run_id.into(),
-            Some(created_by),
-        )
-        .await?;
+        crate::bookings::db::seat_line_subscribers(conn, line_id, day, run_id.into(), created_by)
+            .await?;
         for (request, b, a) in crate::bookings::db::line_riders(conn, run_id)
             .await?
             .into_iter()

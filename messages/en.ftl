@@ -5,6 +5,7 @@
 
 common-app-name = Passaggio
 common-language = Language
+common-choose-language = Choose
 language-name = English
 
 ## Sign-in

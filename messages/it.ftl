@@ -5,6 +5,7 @@
 
 common-app-name = Passaggio
 common-language = Lingua
+common-choose-language = Scegli
 language-name = Italiano
 
 ## Accesso

@@ -13,6 +13,7 @@ mod fuzz;
 mod ledger_caps;
 mod lines;
 mod operating_day;
+mod pages;
 mod places;
 mod races;
 mod reliability;

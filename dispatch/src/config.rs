@@ -37,12 +37,24 @@ pub struct Config {
     /// Folder of the built web front-ends (`PASSAGGIO_WEB_DIR`, default `web/dist` of the
     /// source tree): `<dir>/driver/` is served under `/driver/` (see [`crate::web`]).
     pub web_dir: std::path::PathBuf,
+    /// Folder of the Fluent message files, one `<language>.ftl` each (`PASSAGGIO_MESSAGES_DIR`,
+    /// default `messages/` of the source tree): the server-rendered pages read them at start.
+    pub messages_dir: std::path::PathBuf,
+    /// Whether cookies are marked `Secure` (`PASSAGGIO_SECURE_COOKIES=1`): set it when the
+    /// service is reached over HTTPS (it must be in production); off for `http://127.0.0.1`.
+    pub secure_cookies: bool,
 }
 
 /// `web/dist` of the source tree, where `web/build.mjs` writes the built front-ends.
 #[must_use]
 pub fn default_web_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/dist")
+}
+
+/// `messages/` of the source tree, the Fluent files shared by every front-end.
+#[must_use]
+pub fn default_messages_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../messages")
 }
 
 /// Timeouts, body size and sign-in limits of the HTTP server.
@@ -235,6 +247,10 @@ impl Config {
                     .into(),
             },
             web_dir: var("PASSAGGIO_WEB_DIR").map_or_else(default_web_dir, Into::into),
+            messages_dir: var("PASSAGGIO_MESSAGES_DIR")
+                .map_or_else(default_messages_dir, Into::into),
+            secure_cookies: var("PASSAGGIO_SECURE_COOKIES")
+                .is_some_and(|v| v == "1" || v == "true"),
         })
     }
 
@@ -253,6 +269,8 @@ impl Config {
             metrics_token: None,
             trusted_proxies: std::sync::Arc::default(),
             web_dir: default_web_dir(),
+            messages_dir: default_messages_dir(),
+            secure_cookies: false,
         }
     }
 }
@@ -291,6 +309,8 @@ impl fmt::Debug for Config {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .field("trusted_proxies", &self.trusted_proxies)
             .field("web_dir", &self.web_dir)
+            .field("messages_dir", &self.messages_dir)
+            .field("secure_cookies", &self.secure_cookies)
             .finish()
     }
 }

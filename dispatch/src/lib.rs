@@ -28,6 +28,8 @@
 //!   (`runs::line_runs`), and runs as driven (`runs::driving`: stop events, positions, the
 //!   stop and run state machines);
 //! - [`driver`]: the drivers' HTTP face over `runs::driving` (owns no table);
+//! - [`pages`]: the ground of the server-rendered pages: templates, messages in the page's
+//!   language, static files, cookies, same-origin forms (owns no table);
 //! - [`web`]: the built web front-ends (the driver app under `/driver/`) with their cache headers (owns no table);
 //! - [`rides`]: ride records, their cost and the charge to a funding source (asked of
 //!   `budgets`);
@@ -87,6 +89,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod lines;
 pub mod openapi;
+pub mod pages;
 pub mod places;
 pub mod reports;
 pub mod retention;
@@ -126,6 +129,7 @@ pub fn app(state: AppState) -> Router {
     // The built web front-ends are files, not API operations: served beside the API.
     router
         .merge(web::router(&state.config.web_dir))
+        .merge(pages::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -266,6 +270,10 @@ impl AppState {
                 runs::live::LiveDispatcher,
             ))),
             sign_in: std::sync::Arc::new(throttle::SignInGuard::new(&config.limits)),
+            pages: std::sync::Arc::new(pages::Pages::new(
+                &config.messages_dir,
+                config.secure_cookies,
+            )),
             config: std::sync::Arc::new(config),
             fixed_now: None,
         }

@@ -115,8 +115,16 @@ pub struct AppState {
     pub sign_in: Arc<crate::throttle::SignInGuard>,
     /// The service configuration.
     pub config: Arc<Config>,
+    /// Templates, messages and static files of the server-rendered pages.
+    pub pages: Arc<crate::pages::Pages>,
     /// A fixed "now" for tests; `None` reads the system clock.
     pub fixed_now: Option<DateTime<Utc>>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<crate::pages::Pages> {
+    fn from_ref(state: &AppState) -> Self {
+        state.pages.clone()
+    }
 }
 
 impl axum::extract::FromRef<AppState> for crate::throttle::TrustedProxies {

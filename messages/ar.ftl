@@ -5,6 +5,7 @@
 
 common-app-name = Passaggio
 common-language = اللغة
+common-choose-language = اختر
 language-name = العربية
 language-dir = rtl
 

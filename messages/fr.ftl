@@ -5,6 +5,7 @@
 
 common-app-name = Passaggio
 common-language = Langue
+common-choose-language = Choisir
 language-name = Français
 
 ## Pages des personnes (/w/) : elles réservent, voient et annulent leurs trajets

@@ -413,7 +413,11 @@ async fn every_operation_answers_every_role_as_the_table_says(pool: PgPool) {
         .await;
     let cw = app.login("cw.foggia").await;
     let card = app
-        .post(&format!("/api/cases/{request_case}/access-card"), &cw, &json!({}))
+        .post(
+            &format!("/api/cases/{request_case}/access-card"),
+            &cw,
+            &json!({}),
+        )
         .await;
     assert_eq!(card.status, StatusCode::CREATED, "{:?}", card.body);
     let signed = app
@@ -424,12 +428,20 @@ async fn every_operation_answers_every_role_as_the_table_says(pool: PgPool) {
             Some(&json!({ "code": card.body["code"] })),
         )
         .await;
-    let worker_token = signed.body["token"].as_str().expect("worker token").to_owned();
+    let worker_token = signed.body["token"]
+        .as_str()
+        .expect("worker token")
+        .to_owned();
     let report = app
-        .post("/api/self/reports", &worker_token, &json!({ "kind": "money" }))
+        .post(
+            "/api/self/reports",
+            &worker_token,
+            &json!({ "kind": "money" }),
+        )
         .await;
     assert_eq!(report.status, StatusCode::CREATED, "{:?}", report.body);
-    fx.ids.insert("report_id".into(), report.body["report_id"].clone());
+    fx.ids
+        .insert("report_id".into(), report.body["report_id"].clone());
     let mut tokens = Vec::new();
     for role in ROLES {
         tokens.push(match role {

@@ -130,6 +130,7 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(web::router(&state.config.web_dir))
         .merge(pages::router())
+        .merge(workers::pages::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -159,6 +159,21 @@ impl Pages {
         }
     }
 
+    /// The page `name` with `ctx` as text (a document handed over whole, e.g. a printable
+    /// access card in the card's language).
+    ///
+    /// # Errors
+    /// A template error.
+    pub fn render_string(
+        &self,
+        ui: &Ui,
+        name: &str,
+        ctx: Value,
+    ) -> Result<String, minijinja::Error> {
+        let full = minijinja::context! { ui => Value::from_serialize(ui), ..ctx };
+        self.env.get_template(name)?.render(full)
+    }
+
     /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, for the whole site, `Secure` when the
     /// service is reached over HTTPS. `max_age` in seconds; `None` lasts as long as the browser.
     #[must_use]
@@ -246,6 +261,22 @@ impl Ui {
             languages: m.languages().to_vec(),
             path: "/".to_owned(),
         }
+    }
+}
+
+impl Ui {
+    /// The page language `code` when there is a message file for it (not a request's choice:
+    /// a document printed in a chosen language).
+    #[must_use]
+    pub fn for_language(pages: &Pages, code: &str) -> Option<Self> {
+        let m = pages.messages();
+        let l = m.language(code)?;
+        Some(Self {
+            lang: l.code.clone(),
+            dir: l.dir,
+            languages: m.languages().to_vec(),
+            path: "/".to_owned(),
+        })
     }
 }
 

@@ -600,7 +600,7 @@ pub struct LineOffer {
     /// Its name.
     pub alight_name: String,
     /// First day of the season still to come.
-    pub from: NaiveDate,
+    pub first_day: NaiveDate,
     /// Last day of the season.
     pub season_end: NaiveDate,
     /// ISO weekdays the line runs.
@@ -622,7 +622,7 @@ pub async fn line_offers(
                 bp.name || ' - ' || bm.name as board_name, bm.landmark as board_landmark,
                 to_char(b.stop_time, 'HH24:MI') as board_time,
                 a.seq as alight_seq, ap.name as alight_name,
-                greatest(l.season_start, $2) as \"from\", l.season_end, l.operating_days
+                greatest(l.season_start, $2) as first_day, l.season_end, l.operating_days
          from work_line l
          join lateral (select * from work_line_stop s where s.line_id = l.line_id
                 and s.meeting_point_id is not null order by s.seq limit 1) b on true

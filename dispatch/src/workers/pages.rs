@@ -11,7 +11,7 @@
 //!   `POST /w/lines/{line_id}/subscriptions/{id}/end`;
 //! - `/w/report`, `POST /w/report`.
 //!
-//! Every page answers `Cache-Control: no-store` and `Referrer-Policy: no-referrer`; forms that
+//! Every page answers `Cache-Control: no-store` and `Referrer-Policy: same-origin`; forms that
 //! create something carry a rendered idempotency key; cross-site posts are refused.
 
 use axum::extract::{Path, Query, State};
@@ -57,11 +57,12 @@ pub fn router() -> Router<AppState> {
         .layer(axum::middleware::map_response(private))
 }
 
-/// Nothing of a person's pages is kept by a cache or leaks through a referrer.
+/// Nothing of a person's pages is kept by a cache or leaks through a referrer to another site (a form post still
+/// sends its `Origin`, which the cross-site defence needs).
 async fn private(mut res: Response) -> Response {
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     res
 }
 

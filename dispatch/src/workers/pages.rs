@@ -795,7 +795,7 @@ fn render_report(
     state: &AppState,
     ui: &Ui,
     sent: bool,
-    error: Option<String>,
+    error: Option<&str>,
     status: StatusCode,
 ) -> Response {
     let kinds: Vec<&str> = ReportKind::ALL.iter().map(|k| k.as_str()).collect();
@@ -837,7 +837,7 @@ async fn report_form(
     match api::report(&state, &w, &r, (!key.is_empty()).then_some(key)).await {
         Ok(_) => redirect_see_other("/w/report?sent=1"),
         Err(e) => match form_error(&state, &ui, &e) {
-            Some(msg) => render_report(&state, &ui, false, Some(msg), e.clone_status()),
+            Some(msg) => render_report(&state, &ui, false, Some(&msg), e.clone_status()),
             None => failed(&e),
         },
     }

@@ -24,7 +24,7 @@ create table access_card (
     card_id       uuid not null default gen_random_uuid(),
     case_id       uuid not null,
     person_id     uuid not null,
-    polo_id       uuid not null references polo (polo_id),
+    polo_id       uuid not null,
     code_sha256   bytea not null unique check (length(code_sha256) = 32),
     pin_hash      text,
     -- The language the card is printed in (a message file's code).
@@ -37,6 +37,7 @@ create table access_card (
     unique (card_id),
     foreign key (region_code, case_id) references care_case (region_code, case_id),
     foreign key (region_code, person_id) references person (region_code, person_id),
+    foreign key (region_code, polo_id) references polo (region_code, polo_id),
     check ((revoked_at is null) = (revoked_by is null))
 );
 create unique index access_card_one_live_per_case on access_card (case_id) where revoked_at is null;
@@ -45,13 +46,14 @@ create unique index access_card_one_live_per_case on access_card (case_id) where
 create table access_card_event (
     region_code     text not null,
     card_event_id   bigint generated always as identity,
-    card_id         uuid not null references access_card (card_id),
+    card_id         uuid not null,
     case_id         uuid not null,
     action          text not null check (action in ('issued', 'revoked')),
     staff_id        uuid not null references staff,
     reason          text check (reason is null or length(reason) <= 2000),
     at              timestamptz not null default clock_timestamp(),
     primary key (region_code, card_event_id),
+    foreign key (region_code, card_id) references access_card (region_code, card_id),
     foreign key (region_code, case_id) references care_case (region_code, case_id)
 );
 create index access_card_event_case_idx on access_card_event (case_id, at);
@@ -75,7 +77,7 @@ create type worker_report_status as enum ('new', 'in_progress', 'closed');
 create table worker_report (
     region_code  text not null,
     report_id    uuid not null default gen_random_uuid(),
-    polo_id      uuid not null references polo (polo_id),
+    polo_id      uuid not null,
     case_id      uuid,
     kind         worker_report_kind not null,
     details      text check (details is null or length(details) <= 2000),
@@ -87,6 +89,7 @@ create table worker_report (
     idempotency_key text check (idempotency_key is null or length(idempotency_key) <= 200),
     primary key (region_code, report_id),
     unique (report_id),
+    foreign key (region_code, polo_id) references polo (region_code, polo_id),
     foreign key (region_code, case_id) references care_case (region_code, case_id)
 );
 create index worker_report_polo_idx on worker_report (polo_id, created_at desc);

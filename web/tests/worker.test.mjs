@@ -272,6 +272,18 @@ test("every page passes axe in the four languages, with screenshots in Italian a
   await everyLanguage("sign-in", "/w/sign-in?out=1");
 });
 
+test("the driver app, in a language whose file has only the workers' messages, falls back to Italian", async () => {
+  // The browser speaks Arabic (ar.ftl has no driver- messages yet).
+  const p = await ctx.newPage();
+  await p.goto(`${service.base}/driver/`);
+  await p.waitForSelector("h1");
+  assert.equal(await p.getAttribute("html", "lang"), "ar");
+  assert.equal(await p.getAttribute("html", "dir"), "rtl");
+  assert.equal(plain(await p.locator("h1").innerText()), "Accesso autisti");
+  assert.ok(!(await p.locator("body").innerText()).includes("driver-"), "no message id shown");
+  await p.close();
+});
+
 test("a revoked card is refused", async () => {
   const r = await api("POST", `/api/cases/${people[1][0]}/access-card/revoke`, cw, { reason: "card taken" });
   assert.equal(r.status, 200);

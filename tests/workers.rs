@@ -378,3 +378,30 @@ async fn wrong_codes_are_slowed_and_say_nothing(pool: PgPool) {
         StatusCode::TOO_MANY_REQUESTS
     );
 }
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_ride_no_vehicle_can_make_is_refused_with_alternatives(pool: PgPool) {
+    let app = spawn_demo_at(pool, NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let cases = app.foggia_cases().await;
+    let card = issue(&app, &cw, &cases[1], &json!({})).await;
+    let t = token(&app, card["code"].as_str().unwrap()).await;
+    let places = app.get("/api/self/places", &t).await;
+    let mp = places.body["pickups"][0]["meeting_point_id"].clone();
+    // The farthest workplace, to be there ten minutes from now (07:30 in Rome): no vehicle can.
+    let work = places.body["work"].as_array().unwrap();
+    let farm = work.last().unwrap()["place_id"].clone();
+    let r = app
+        .post(
+            "/api/self/rides",
+            &t,
+            &json!({ "pickup_meeting_point_id": mp, "destination": "work", "place_id": farm,
+                     "service_date": "2026-07-14", "arrive_by": "07:40" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["outcome"], "refused", "{:?}", r.body);
+    assert_eq!(r.body["ride"]["status"], "refused");
+    // Other times, none already past.
+    assert_eq!(r.body["other_times"], json!(["08:40", "09:40"]));
+}

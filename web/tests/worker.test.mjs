@@ -251,6 +251,24 @@ test("every page passes axe in the four languages, with screenshots in Italian a
   await everyLanguage("book-appointment", "/w/book?to=appointment");
   await everyLanguage("rides", "/w/rides");
   await everyLanguage("ride", `/w/rides/${ride}?outcome=booked`);
+  // A refusal as the page shows it (the refusal itself is made by the dispatcher in the Rust
+  // tests): what went wrong, and what the person can do instead.
+  const [[refused]] = sql(
+    db.url,
+    `insert into ride_request (region_code, case_id, person_id, purpose, service_date, pickup_place_id,
+        pickup_meeting_point_id, pickup_location, dropoff_place_id, dropoff_location, latest_arrival,
+        status, booked_channel)
+     select region_code, case_id, person_id, purpose, service_date + 1, pickup_place_id,
+        pickup_meeting_point_id, pickup_location, dropoff_place_id, dropoff_location, latest_arrival + interval '1 day',
+        'refused', 'self' from ride_request where ride_request_id = '${ride}' returning ride_request_id`,
+  );
+  await everyLanguage("ride-refused", `/w/rides/${refused}?to=work&when=arrive`);
+  await setLang("it");
+  await page.goto(`${service.base}/w/rides/${refused}?to=work&when=arrive`);
+  assert.match(await text("#outcome"), /Nessun mezzo/);
+  assert.match(await text("#alternatives"), /prenotare alle 06:00/);
+  await page.click("#alternatives a[href*='time=08:00']");
+  assert.equal(await page.inputValue("#time"), "08:00", "the other time, ready to book");
   await everyLanguage("lines", "/w/lines");
   await everyLanguage("report", "/w/report");
   await everyLanguage("not-found", "/w/rides/00000000-0000-0000-0000-000000000000", { status: 404 });

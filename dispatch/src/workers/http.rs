@@ -482,14 +482,7 @@ pub async fn book(
         )
         .await?;
         let base = b.leave_at.or(arrive_by).unwrap_or_default();
-        let times = [-60i64, 60, 120]
-            .iter()
-            .filter_map(|m| {
-                let t = base.overflowing_add_signed(Duration::minutes(*m));
-                (t.1 == 0).then(|| t.0.format("%H:%M").to_string())
-            })
-            .collect();
-        (lines, times)
+        (lines, other_times(state, b.service_date, base))
     } else {
         (Vec::new(), Vec::new())
     };
@@ -501,6 +494,21 @@ pub async fn book(
         other_times,
         replayed,
     })
+}
+
+/// Other times to try for a refused ride: an hour earlier, one and two hours later, none
+/// already past.
+#[must_use]
+pub fn other_times(state: &AppState, day: NaiveDate, base: NaiveTime) -> Vec<String> {
+    let now = state.now();
+    [-60i64, 60, 120]
+        .iter()
+        .filter_map(|m| {
+            let (t, wrapped) = base.overflowing_add_signed(Duration::minutes(*m));
+            (wrapped == 0 && crate::service_day::local_instant(day, t) > now)
+                .then(|| t.format("%H:%M").to_string())
+        })
+        .collect()
 }
 
 /// The `Idempotency-Key` header, checked.

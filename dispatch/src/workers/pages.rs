@@ -550,10 +550,14 @@ async fn ride_page(
         Err(AppError::NotFound(_)) => return not_found(),
         Err(e) => return failed(&e),
     };
-    let outcome = q
-        .outcome
-        .as_deref()
-        .filter(|o| ["confirmed", "booked", "queued", "refused"].contains(o));
+    // A refusal is the ride's own status; the other outcomes are what the booking answered.
+    let outcome = if ride.status == crate::bookings::RideStatus::Refused {
+        Some("refused")
+    } else {
+        q.outcome
+            .as_deref()
+            .filter(|o| ["confirmed", "booked", "queued"].contains(o))
+    };
     // A refusal offers what the person can do instead: a line passing near, another time.
     let (lines, other_times) = if outcome == Some("refused") {
         match alternatives(&state, &w, id, &ride).await {
@@ -606,15 +610,7 @@ async fn alternatives(
         .earliest_pickup
         .or(ride.latest_arrival)
         .map(|t| crate::service_day::local(t).time());
-    let times = base.map_or_else(Vec::new, |b| {
-        [-60i64, 60, 120]
-            .iter()
-            .filter_map(|m| {
-                let (t, wrapped) = b.overflowing_add_signed(chrono::Duration::minutes(*m));
-                (wrapped == 0).then(|| t.format("%H:%M").to_string())
-            })
-            .collect()
-    });
+    let times = base.map_or_else(Vec::new, |b| api::other_times(state, ride.service_date, b));
     Ok((lines, times))
 }
 

@@ -302,6 +302,25 @@ test("the driver app, in a language whose file has only the workers' messages, f
   await p.close();
 });
 
+test("a card with a PIN: the one-tap link asks for it, a wrong PIN is refused like a wrong code", async () => {
+  const r = await api("POST", `/api/cases/${people[2][0]}/access-card`, cw, { language: "fr", pin: "2468" });
+  assert.equal(r.status, 201);
+  await setLang("fr");
+  await page.goto(r.body.sign_in_url.replace(/^https?:\/\/[^/]+/, service.base));
+  assert.ok(page.url().includes("/w/c/"), "still on the link's page: the PIN is asked");
+  assert.equal(await page.inputValue("#code"), r.body.code);
+  await page.fill("#pin", "1357");
+  await page.click("button[type=submit]");
+  assert.match(await text("#error"), /ne marche pas/);
+  await page.fill("#code", r.body.code);
+  await page.fill("#pin", "2468");
+  await page.click("button[type=submit]");
+  await page.waitForURL(/\/w\/$/);
+  assert.match(await text("h1"), new RegExp(people[2][1]));
+  await page.click("form[action='/w/sign-out'] button");
+  await page.waitForURL(/sign-in\?out=1/);
+});
+
 test("a revoked card is refused", async () => {
   const r = await api("POST", `/api/cases/${people[1][0]}/access-card/revoke`, cw, { reason: "card taken" });
   assert.equal(r.status, 200);

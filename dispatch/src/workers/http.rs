@@ -105,6 +105,24 @@ pub async fn sign_in(
     code: &str,
     pin: Option<&str>,
 ) -> AppResult<SignedIn> {
+    sign_in_or_ask(state, client, code, pin, false)
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+/// [`sign_in`]; with `ask`, a live card with a PIN and no PIN given answers `None` (the
+/// one-tap link then asks for the PIN) rather than a failure. The attempt is counted either
+/// way: the answer tells a card from none no faster than a sign-in does.
+///
+/// # Errors
+/// As [`sign_in`].
+pub async fn sign_in_or_ask(
+    state: &AppState,
+    client: Option<std::net::IpAddr>,
+    code: &str,
+    pin: Option<&str>,
+    ask: bool,
+) -> AppResult<Option<SignedIn>> {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let normal = super::normalise(code.get(..64).unwrap_or(code));
     // The limiter key is a digest: the code itself is never kept, even in memory.
@@ -126,6 +144,9 @@ pub async fn sign_in(
         None => None,
     };
     let pin = pin.map(str::trim).filter(|p| !p.is_empty());
+    if ask && pin.is_none() && card.as_ref().is_some_and(|c| c.pin_hash.is_some()) {
+        return Ok(None);
+    }
     let ok = match (&card, pin) {
         (Some(c), _) if c.pin_hash.is_none() => true,
         (Some(c), Some(p)) if p.len() <= 16 => {
@@ -162,26 +183,11 @@ pub async fn sign_in(
         .await?
         .ok_or(AppError::Unauthorized)?;
     tx.commit().await?;
-    Ok(SignedIn {
+    Ok(Some(SignedIn {
         token,
         expires_at,
         known_as: worker.known_as,
-    })
-}
-
-/// Whether a card's code needs a PIN too (the one-tap link then asks for it). Says nothing
-/// for an unknown code: the same as a card without PIN, and the sign-in then fails.
-///
-/// # Errors
-/// Database errors.
-pub async fn needs_pin(state: &AppState, code: &str) -> AppResult<bool> {
-    let Some(c) = super::normalise(code) else {
-        return Ok(false);
-    };
-    let mut conn = state.db.acquire().await?;
-    Ok(db::live_card(&mut conn, &super::code_digest(&c))
-        .await?
-        .is_some_and(|c| c.pin_hash.is_some()))
+    }))
 }
 
 #[utoipa::path(post, path = "/api/self/sign-in", tag = "self", request_body = SignIn,

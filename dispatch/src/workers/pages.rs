@@ -186,26 +186,35 @@ struct SignInForm {
     pin: String,
 }
 
-/// Signs in and answers a redirect home with the session cookie, or the sign-in page with
-/// the same message for every failure (401) or the rate limit (429).
+/// Signs in and answers a redirect home with the session cookie, the sign-in page asking
+/// for the PIN (`ask`, a card with a PIN reached by its one-tap link), or the sign-in page
+/// with the same message for every failure (401) or the rate limit (429).
 async fn signed_in_or_page(
     state: &AppState,
     ui: &Ui,
     client: Option<std::net::IpAddr>,
     code: &str,
     pin: Option<&str>,
+    ask: bool,
 ) -> Response {
-    match api::sign_in(state, client, code, pin).await {
-        Ok(s) => {
+    match api::sign_in_or_ask(state, client, code, pin, ask).await {
+        Ok(Some(s)) => {
             let mut res = redirect_see_other("/w/");
             res.headers_mut().insert(
                 header::SET_COOKIE,
-                state
-                    .pages
-                    .set_cookie(super::COOKIE, &s.token, Some(super::SESSION_MINUTES * 60)),
+                state.pages.set_cookie(
+                    super::COOKIE,
+                    &s.token,
+                    Some(super::SESSION_MINUTES * 60),
+                ),
             );
             res
         }
+        Ok(None) => state.pages.render(
+            ui,
+            "worker/sign_in.html",
+            context! { signed_in => false, signed_out => false, error => "", code => super::normalise(code).map(|c| super::grouped(&c)) },
+        ),
         Err(e) => {
             let (status, error) = match e {
                 AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "limited"),
@@ -228,7 +237,7 @@ async fn sign_in_form(
     ClientAddr(client): ClientAddr,
     Form(f): Form<SignInForm>,
 ) -> Response {
-    signed_in_or_page(&state, &ui, client, &f.code, Some(f.pin.as_str())).await
+    signed_in_or_page(&state, &ui, client, &f.code, Some(f.pin.as_str()), false).await
 }
 
 /// The card's QR link: signs in at once, or, for a card with a PIN, asks for it.
@@ -238,15 +247,7 @@ async fn one_tap(
     ClientAddr(client): ClientAddr,
     Path(code): Path<String>,
 ) -> Response {
-    match api::needs_pin(&state, &code).await {
-        Ok(true) => state.pages.render(
-            &ui,
-            "worker/sign_in.html",
-            context! { signed_in => false, signed_out => false, error => "", code => super::normalise(&code).map(|c| super::grouped(&c)) },
-        ),
-        Ok(false) => signed_in_or_page(&state, &ui, client, &code, None).await,
-        Err(e) => failed(&e),
-    }
+    signed_in_or_page(&state, &ui, client, &code, None, true).await
 }
 
 /// Ends the session, removes the cookie and asks the browser to forget the site's cache,

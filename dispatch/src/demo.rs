@@ -449,6 +449,37 @@ async fn demo_card(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes sure the demo card exists (a database loaded before access cards existed gets it
+/// now); false when there is no demo person to issue it for. A card revoked since is left
+/// revoked, and the demo code then signs nobody in.
+///
+/// # Errors
+/// Database errors.
+pub async fn ensure_card(pool: &PgPool) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let issued: bool =
+        sqlx::query_scalar("select exists (select 1 from access_card where code_sha256 = $1)")
+            .bind(crate::workers::code_digest(DEMO_CARD_CODE))
+            .fetch_one(&mut *tx)
+            .await?;
+    if issued {
+        return Ok(true);
+    }
+    let person: bool = sqlx::query_scalar(
+        "select exists (select 1 from person p join care_case c using (region_code, person_id)
+         where p.known_as = $1 and c.status = 'open')",
+    )
+    .bind(DEMO_CARD_PERSON.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !person {
+        return Ok(false);
+    }
+    demo_card(&mut tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
 /// What `make run` prints about the demo card: how a worker signs in.
 #[must_use]
 pub fn card_help(base: &str) -> String {

@@ -67,18 +67,21 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", dispatch::openapi::yaml());
         return Ok(());
     }
-    if let Command::DemoCard { base } = &cli.command {
-        println!("{}", dispatch::demo::card_help(base.trim_end_matches('/')));
-        return Ok(());
-    }
     let config = Config::from_env()?;
     tracing::info!(?config, "configuration");
     let pool = dispatch::connect(&config).await?;
     dispatch::migrate(&pool).await?;
     match cli.command {
         Command::Migrate => tracing::info!("migrations applied"),
-        Command::Openapi | Command::DemoCard { .. } => {
-            unreachable!("answered before connecting")
+        Command::Openapi => unreachable!("answered before connecting"),
+        Command::DemoCard { base } => {
+            if dispatch::demo::ensure_card(&pool).await? {
+                println!("{}", dispatch::demo::card_help(base.trim_end_matches('/')));
+            } else {
+                println!(
+                    "No demo person here: the demo access card exists only in the demo region."
+                );
+            }
         }
         Command::Retention => {
             let state = AppState::new(pool, config);

@@ -202,6 +202,8 @@ test("the expected pickup time on the day follows the run's planned times", asyn
   const ride = run.requests[0];
   await page.goto(`${service.base}/w/rides/${ride}`);
   assert.match(await text(`#expected-${ride}`), /07:10/);
+  // The page of a ride today refreshes itself (no script needed).
+  assert.equal(await page.getAttribute("meta[http-equiv=refresh]", "content"), "60");
   // The run is re-timed: the page says the new time (from the plan, not from any position).
   sql(db.url, `update run_stop set planned_arrival = planned_arrival + interval '25 minutes' where ride_request_id = '${ride}' and kind = 'pickup'`);
   await page.reload();

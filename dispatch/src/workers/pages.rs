@@ -487,7 +487,12 @@ async fn rides_page(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -
         &ui,
         StatusCode::OK,
         "worker/rides.html",
-        context! { signed_in => true, rides => Value::from_serialize(&rides) },
+        // On the day, the page refreshes itself (no script needed) to follow the run.
+        context! {
+            signed_in => true,
+            refresh => rides.iter().any(|r| r.service_date == today),
+            rides => Value::from_serialize(&rides),
+        },
     )
 }
 
@@ -575,6 +580,8 @@ async fn ride_page(
         "worker/ride.html",
         context! {
             signed_in => true,
+            refresh => ride.service_date == crate::service_day::day_of(state.now())
+                && !ride.status.is_final(),
             r => Value::from_serialize(&ride),
             outcome => outcome,
             cancelled => q.cancelled.is_some(),

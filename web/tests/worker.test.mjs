@@ -81,6 +81,7 @@ async function everyLanguage(name, path, { status = 200, setContent } = {}) {
     await setLang(lang);
     const res = await page.goto(`${service.base}${path}`);
     assert.equal(res.status(), status, `${path} in ${lang}`);
+    assert.equal((await res.allHeaders())["cache-control"], "no-store", `${path} is never cached`);
     if (setContent) await page.setContent(setContent(lang));
     assert.equal(await page.getAttribute("html", "lang"), lang);
     assert.equal(await page.getAttribute("html", "dir"), lang === "ar" ? "rtl" : "ltr");
@@ -208,6 +209,15 @@ test("the expected pickup time on the day follows the run's planned times", asyn
   sql(db.url, `update run_stop set planned_arrival = planned_arrival + interval '25 minutes' where ride_request_id = '${ride}' and kind = 'pickup'`);
   await page.reload();
   assert.match(await text(`#expected-${ride}`), /07:35/);
+});
+
+test("a post from another site is refused", async () => {
+  const res = await page.request.post(`${service.base}/w/report`, {
+    headers: { origin: "http://evil.example" },
+    form: { idempotency_key: "x", kind: "money" },
+  });
+  assert.equal(res.status(), 403);
+  assert.equal(sql(db.url, "select count(*) from worker_report")[0][0], "0");
 });
 
 test("another person's ride is not found", async () => {

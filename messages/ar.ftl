@@ -6,6 +6,18 @@
 common-app-name = Passaggio
 common-language = اللغة
 common-choose-language = اختر
+# Days of the week, ISO numbering (1 = Monday); the pages show them before the date.
+common-weekday = { $day ->
+     [1] الاثنين
+     [2] الثلاثاء
+     [3] الأربعاء
+     [4] الخميس
+     [5] الجمعة
+     [6] السبت
+    *[7] الأحد
+}
+common-today = اليوم
+common-tomorrow = غدًا
 language-name = العربية
 language-dir = rtl
 

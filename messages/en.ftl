@@ -6,6 +6,18 @@
 common-app-name = Passaggio
 common-language = Language
 common-choose-language = Choose
+# Days of the week, ISO numbering (1 = Monday); the pages show them before the date.
+common-weekday = { $day ->
+     [1] Monday
+     [2] Tuesday
+     [3] Wednesday
+     [4] Thursday
+     [5] Friday
+     [6] Saturday
+    *[7] Sunday
+}
+common-today = today
+common-tomorrow = tomorrow
 language-name = English
 
 ## Sign-in

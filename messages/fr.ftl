@@ -6,6 +6,18 @@
 common-app-name = Passaggio
 common-language = Langue
 common-choose-language = Choisir
+# Days of the week, ISO numbering (1 = Monday); the pages show them before the date.
+common-weekday = { $day ->
+     [1] lundi
+     [2] mardi
+     [3] mercredi
+     [4] jeudi
+     [5] vendredi
+     [6] samedi
+    *[7] dimanche
+}
+common-today = aujourd'hui
+common-tomorrow = demain
 language-name = Français
 
 ## Pages des personnes (/w/) : elles réservent, voient et annulent leurs trajets

@@ -6,6 +6,18 @@
 common-app-name = Passaggio
 common-language = Lingua
 common-choose-language = Scegli
+# Days of the week, ISO numbering (1 = Monday); the pages show them before the date.
+common-weekday = { $day ->
+     [1] lunedì
+     [2] martedì
+     [3] mercoledì
+     [4] giovedì
+     [5] venerdì
+     [6] sabato
+    *[7] domenica
+}
+common-today = oggi
+common-tomorrow = domani
 language-name = Italiano
 
 ## Accesso

@@ -141,7 +141,7 @@ test("a worker signs in with the card a case worker issued, and books, sees and 
   await page.click("#go-book");
   await page.click("#to-work");
   assert.equal(await page.getAttribute("#day", "dir"), "ltr");
-  await page.fill("#time", "06:30");
+  await page.selectOption("#time", "06:30");
   await page.click("#book");
   await page.waitForURL(/\/w\/rides\/[0-9a-f-]+\?outcome=booked/);
   assert.match(await text("#outcome"), /تم الحجز/);
@@ -166,8 +166,8 @@ test("a worker signs in with the card a case worker issued, and books, sees and 
 test("in Italian: a double submit books once, the way back too, and a work line is subscribed", async () => {
   await setLang("it");
   await page.goto(`${service.base}/w/book?to=polo`);
-  await page.fill("#time", "10:00");
-  await page.fill("#return_at", "12:30");
+  await page.selectOption("#time", "10:00");
+  await page.selectOption("#return_at", "12:30");
   const key = await page.inputValue("input[name=idempotency_key]");
   // Two posts of the same form at once (a double tap), then the form itself.
   const statuses = await page.evaluate(async () => {
@@ -253,7 +253,7 @@ test("every page passes axe in the four languages, with screenshots in Italian a
   await page.goto(itCard.sign_in_url.replace(/^https?:\/\/[^/]+/, service.base));
   await setLang("it");
   await page.goto(`${service.base}/w/book?to=work`);
-  await page.fill("#time", "07:00");
+  await page.selectOption("#time", "07:00");
   await page.click("#book");
   await page.waitForURL(/\/w\/rides\/[0-9a-f-]+/);
   const ride = page.url().match(/rides\/([0-9a-f-]+)/)[1];

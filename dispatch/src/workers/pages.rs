@@ -360,6 +360,10 @@ async fn render_book(
             places => Value::from_serialize(list),
             appointments => Value::from_serialize(&places.appointments),
             today => today.to_string(),
+            // Choices rather than the browser's date and time pickers, whose formats follow
+            // the phone's locale (12-hour clocks, month first).
+            days => Value::from_serialize(state.pages.day_choices(ui, today, today, 14)),
+            times => Value::from_serialize(crate::pages::time_choices(4, 22, 15)),
             form => form,
             error => error,
         },

@@ -6,6 +6,18 @@
 common-app-name = Passaggio
 common-language = Language
 common-choose-language = Choose
+# Days of the week, ISO numbering (1 = Monday); the pages show them before the date.
+common-weekday = { $day ->
+     [1] Monday
+     [2] Tuesday
+     [3] Wednesday
+     [4] Thursday
+     [5] Friday
+     [6] Saturday
+    *[7] Sunday
+}
+common-today = today
+common-tomorrow = tomorrow
 language-name = English
 
 ## Sign-in
@@ -139,6 +151,111 @@ driver-map-attribution = © OpenStreetMap contributors
 driver-map-sketch = Straight lines between stops: follow the navigation app.
 driver-map-roads = The route on the roads, from the office's road data.
 driver-you-are-here = You are here
+
+## Workers' pages (/w/): people book, see and cancel their own rides
+worker-title = Passaggio: your rides
+worker-sign-in-title = Sign in
+worker-sign-in-help = Scan the QR code on your card, or type the code printed under it.
+worker-code = Code on your card
+worker-pin = PIN (only if you chose one)
+worker-sign-in = Sign in
+worker-sign-in-failed = This code does not work. Check it, or ask your Polo for a new card.
+worker-too-many = Too many attempts. Wait a few minutes, then try again.
+worker-hello = Hello { $name }
+worker-home-book = Book a ride
+worker-home-rides = My rides
+worker-home-lines = Work lines
+worker-home-report = Report a problem
+worker-sign-out = Sign out
+worker-signed-out = You are signed out. Nothing of yours stays on this phone.
+worker-free = This ride is free. Never pay anyone for it.
+worker-polo-phone = Your Polo: { $phone }
+worker-book-title = Book a ride
+worker-from = Pick me up at
+worker-to = Where to
+worker-dest-work = To work
+worker-dest-polo = To the Polo
+worker-dest-office = To an office
+worker-dest-appointment = To an appointment
+worker-place = Place
+worker-choose = Choose…
+worker-day = Day
+worker-when = When
+worker-arrive-by = Be there by
+worker-leave-at = Leave at
+worker-time = Time
+worker-passengers = People travelling (you included)
+worker-wheelchair = I travel in a wheelchair
+worker-return = Also the way back, leaving at
+worker-book-submit = Book
+worker-result-confirmed = Booked. Pickup at { $time }.
+worker-result-booked = Booked for { $date }. The pickup time is set when the day is planned: look at “My rides”.
+worker-result-queued = Booked. Your Polo will give you the pickup time soon: look at “My rides”.
+worker-result-refused = No vehicle can take this ride.
+worker-alternatives = Instead you can:
+worker-alt-line = take the work line { $line } at { $time }, { $distance } m from your meeting point
+worker-alt-time = book at { $time }
+worker-meeting-point = Meeting point
+worker-rides-title = My rides
+worker-rides-count = { $count ->
+    [one] 1 ride booked
+   *[other] { $count } rides booked
+}
+worker-no-rides = No rides booked.
+worker-pickup-at = Pickup at { $time }
+worker-expected-at = Expected now at { $time }
+worker-pickup-pending = Pickup time not set yet
+worker-to-place = To { $place }
+worker-status-requested = Booked
+worker-status-planned = Planned
+worker-status-confirmed = Confirmed
+worker-status-cancelled = Cancelled
+worker-status-refused = Refused
+worker-status-completed = Done
+worker-status-no_show = Missed
+worker-cancel = Cancel this ride
+worker-cancelled = The ride is cancelled.
+worker-ride-title = Your ride
+worker-back = Back
+worker-home = Home
+worker-lines-title = Work lines
+worker-lines-help = A work line runs on working days of the season, at fixed times. Subscribe once.
+worker-line-board = Get on at { $stop } at { $time }
+worker-line-to = to { $stop }
+worker-subscribe-season = The whole season (until { $date })
+worker-subscribe-days = Only from … to …
+worker-from-day = From
+worker-to-day = To
+worker-subscribe = Subscribe
+worker-my-subscriptions = My subscriptions
+worker-no-subscriptions = No subscriptions.
+worker-subscribed = You are subscribed.
+worker-end-subscription = End this subscription
+worker-subscription-ended = Subscription ended.
+worker-subscription-until = until { $date }
+worker-report-title = Report a problem
+worker-report-help = Tell your Polo in confidence. Only the Polo's coordinator reads it.
+worker-report-money = Someone asked me for money
+worker-report-documents = Someone asked for my documents
+worker-report-threat = I was threatened
+worker-report-other = Something else
+worker-report-details = What happened (you may leave it empty)
+worker-report-anonymous = Send without my name
+worker-report-send = Send
+worker-report-sent = Sent. Your Polo has received it.
+worker-error = Please check: { $field }
+worker-error-duplicate = You already have a ride at that time.
+worker-error-full = This line is full on some of these days.
+worker-error-already = You are already subscribed to this line.
+worker-not-found = Not found.
+worker-card-title = Passaggio card
+worker-card-for = For { $name }
+worker-card-scan = Scan with the phone's camera to sign in
+worker-card-code = Or type this code
+worker-card-pin = You will also be asked your PIN.
+worker-card-keep = Keep this card for yourself. If it is lost or taken, your Polo gives you a new one and this one stops working.
+worker-today = Today
+worker-tomorrow = Tomorrow
 
 ## Coordinator console
 console-title = Passaggio console

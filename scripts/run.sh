@@ -31,6 +31,7 @@ target/release/dispatch plan --region puglia --date "$today" >/dev/null ||
 echo
 echo "Open http://$listen/health   API under http://$listen/api/  (README.md lists the endpoints)"
 echo "Driver app: http://$listen/driver/  (driver.amadou / passaggio-demo has today's work-line run)"
+RUST_LOG=warn target/release/dispatch demo-card --base "http://$listen"
 echo "Coordinator console: http://$listen/console/  (coord.foggia / passaggio-demo: today's planned runs on the map)"
 echo
 # Not exec: the EXIT trap must run after the service stops, to stop the database too.

@@ -1,7 +1,8 @@
 //! The authorization matrix, generated from the OpenAPI document: every operation the document
 //! lists is called by every role — no login, the programme admin, a coordinator, a case worker
 //! and a mediator of the Polo that owns the data, a coordinator and a case worker of another
-//! Polo, the driver of the run in the path — and each answer is asserted against the table below, written by hand and
+//! Polo, the driver of the run in the path, a worker signed in with their access card (the
+//! person of the ride request in the path) — and each answer is asserted against the table below, written by hand and
 //! reviewed row by row. An operation added to the API without a row here fails the test, so
 //! nobody can add a door without saying who may pass it.
 //!
@@ -26,7 +27,7 @@ const NOW: &str = "2026-07-14T05:30:00Z";
 const TODAY: &str = "2026-07-14";
 
 /// Column order of the table.
-const ROLES: [&str; 8] = [
+const ROLES: [&str; 9] = [
     "anonymous",
     "admin",
     "coord.foggia",
@@ -35,11 +36,16 @@ const ROLES: [&str; 8] = [
     "coord.sansevero",
     "cw.sansevero",
     "the run's driver",
+    "worker with a card",
 ];
 
 /// Expected answers: one letter per role, in the order of [`ROLES`]:
 /// anonymous, admin, coordinator / case worker / mediator of Foggia, coordinator / case worker
-/// of San Severo, the run's driver. Reviewed: the programme admin sees no case data (`F`/`N`
+/// of San Severo, the run's driver, the worker. Reviewed: a worker signed in with their card
+/// reaches only `/api/self` (their own rides, lines and reports; another's subscription is a
+/// 404) and no staff operation (401: their token is not a staff login); access cards are
+/// issued and revoked by the case's Polo; workers' reports are read by the Polo's coordinator
+/// only (another Polo's coordinator sees an empty list, and 404 for the report); the programme admin sees no case data (`F`/`N`
 /// on cases, budgets, rides); another Polo gets 404 for Foggia's cases, budgets, requests and
 /// subscriptions; a mediator books and reads for the Polo but neither takes people into care,
 /// closes cases, opens budgets nor charges them; drivers reach only the driver API and only
@@ -48,78 +54,95 @@ const ROLES: [&str; 8] = [
 /// document and sign-in answers without a login.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str, &str)] = &[
-    ("post", "/api/appointments", "UFVVVVVF"),
-    ("post", "/api/auth/login", "UUUUUUUU"),
-    ("post", "/api/auth/logout", "AAAAAAAA"),
-    ("get", "/api/cases", "UFAAAAAF"),
-    ("post", "/api/cases", "UFVAFVAF"),
-    ("get", "/api/cases/{case_id}", "UFAAANNF"),
-    ("get", "/api/cases/{case_id}/access-log", "UFAFFNFF"),
-    ("get", "/api/cases/{case_id}/budgets", "UFAAANNF"),
-    ("get", "/api/cases/{case_id}/rides", "UFAAANNF"),
-    ("post", "/api/cases/{case_id}/status", "UFAAFNNF"),
-    ("get", "/api/drivers", "UAAFFAFF"),
-    ("post", "/api/drivers", "UVFFFFFF"),
-    ("post", "/api/funding-sources", "UVVVFVVF"),
-    ("get", "/api/funding-sources/{id}", "UNAAANNN"),
-    ("post", "/api/funding-sources/{id}/charges", "UNVVFNNF"),
-    ("post", "/api/funding-sources/{id}/corrections", "UNVFFNFF"),
-    ("get", "/api/funding-sources/{id}/ledger", "UNAAANNN"),
-    ("get", "/api/lines", "UAAAAAAF"),
-    ("post", "/api/lines", "UVVFFVFF"),
-    ("post", "/api/lines/materialise", "UAAFFAFF"),
-    ("get", "/api/lines/passing", "UAAAAAAF"),
-    ("get", "/api/lines/{line_id}", "UAAAAAAF"),
-    ("post", "/api/lines/{line_id}/end", "UAVFFVFF"),
-    ("post", "/api/lines/{line_id}/heat-days", "UCCFFCFF"),
-    ("get", "/api/lines/{line_id}/heat-timetable", "UAAAAAAF"),
-    ("post", "/api/lines/{line_id}/heat-timetable", "UVVFFVFF"),
-    ("post", "/api/lines/{line_id}/subscriptions", "UFVVVNNF"),
-    ("post", "/api/lines/{line_id}/subscriptions/{subscription_id}/end", "UFACCNNF"),
-    ("get", "/api/me", "UAAAAAAA"),
-    ("get", "/api/meeting-points/nearest", "UAAAFAAF"),
-    ("get", "/api/openapi.json", "AAAAAAAA"),
-    ("get", "/api/openapi.yaml", "AAAAAAAA"),
-    ("get", "/api/places", "UAAAFAAF"),
-    ("post", "/api/places", "UAAFFAFF"),
-    ("get", "/api/places/{place_id}/meeting-points", "UAAAFAAF"),
-    ("post", "/api/places/{place_id}/meeting-points", "UAAFFAFF"),
-    ("post", "/api/plans", "UACFFCFF"),
-    ("get", "/api/plans/{id}", "UAAFFAFF"),
-    ("get", "/api/poli", "UAAAFAAF"),
-    ("post", "/api/poli", "UAFFFFFF"),
-    ("get", "/api/regions", "UAAAAAAA"),
-    ("get", "/api/reports/gtfs", "UVVVVVVF"),
-    ("post", "/api/reports/gtfs/publication", "UAFFFFFF"),
-    ("get", "/api/reports/oversight", "UFVFFVFF"),
-    ("get", "/api/reports/oversight/declarations", "UAAFFAFF"),
-    ("post", "/api/reports/oversight/declarations", "UVVFFVFF"),
-    ("post", "/api/reports/oversight/reviews", "UFNFFNFF"),
-    ("get", "/api/reports/programme", "UVVFFVFF"),
-    ("get", "/api/reports/service", "UVVFFVFF"),
-    ("get", "/api/ride-requests", "UFAAAAAF"),
-    ("post", "/api/ride-requests", "UFVVVVVF"),
-    ("get", "/api/ride-requests/clusters", "UAAFFAFF"),
-    ("get", "/api/ride-requests/{id}", "UFAAANNF"),
-    ("post", "/api/ride-requests/{id}/cancel", "UFAAANNF"),
-    ("post", "/api/ride-requests/{id}/change", "UFVVVNNF"),
-    ("post", "/api/ride-requests/{id}/move", "UFAFFNFF"),
-    ("post", "/api/ride-requests/{id}/no-show-correction", "UFCFFNFF"),
-    ("get", "/api/runs", "UAAFFAFF"),
-    ("post", "/api/runs/{run_id}/driver", "UAAFFAFF"),
-    ("get", "/api/runs/{run_id}/position", "UFAFFAFF"),
-    ("get", "/api/service-areas", "UAAAFAAF"),
-    ("post", "/api/service-areas", "UVFFFFFF"),
-    ("get", "/api/vehicles", "UAAFFAFF"),
-    ("post", "/api/vehicles", "UAFFFFFF"),
-    ("get", "/driver/api/runs", "UFFFFFFA"),
-    ("get", "/driver/api/runs/{run_id}", "UFFFFFFA"),
-    ("get", "/driver/api/runs/{run_id}/version", "UFFFFFFA"),
-    ("post", "/driver/api/runs/{run_id}/events", "UFFFFFFA"),
-    ("post", "/driver/api/runs/{run_id}/positions", "UFFFFFFA"),
-    ("get", "/health", "AAAAAAAA"),
-    ("get", "/metrics", "AAAAAAAA"),
-    ("get", "/open-data/{region}/gtfs.zip", "NNNNNNNN"),
+    ("post", "/api/appointments", "UFVVVVVFU"),
+    ("post", "/api/auth/login", "UUUUUUUUU"),
+    ("post", "/api/auth/logout", "AAAAAAAAA"),
+    ("get", "/api/cases", "UFAAAAAFU"),
+    ("post", "/api/cases", "UFVAFVAFU"),
+    ("get", "/api/cases/{case_id}", "UFAAANNFU"),
+    ("post", "/api/cases/{case_id}/access-card", "UFAAANNFU"),
+    ("get", "/api/cases/{case_id}/access-card/events", "UFAAANNFU"),
+    ("post", "/api/cases/{case_id}/access-card/revoke", "UFACCNNFU"),
+    ("get", "/api/cases/{case_id}/access-log", "UFAFFNFFU"),
+    ("get", "/api/cases/{case_id}/budgets", "UFAAANNFU"),
+    ("get", "/api/cases/{case_id}/rides", "UFAAANNFU"),
+    ("post", "/api/cases/{case_id}/status", "UFAAFNNFU"),
+    ("get", "/api/drivers", "UAAFFAFFU"),
+    ("post", "/api/drivers", "UVFFFFFFU"),
+    ("post", "/api/funding-sources", "UVVVFVVFU"),
+    ("get", "/api/funding-sources/{id}", "UNAAANNNU"),
+    ("post", "/api/funding-sources/{id}/charges", "UNVVFNNFU"),
+    ("post", "/api/funding-sources/{id}/corrections", "UNVFFNFFU"),
+    ("get", "/api/funding-sources/{id}/ledger", "UNAAANNNU"),
+    ("get", "/api/lines", "UAAAAAAFU"),
+    ("post", "/api/lines", "UVVFFVFFU"),
+    ("post", "/api/lines/materialise", "UAAFFAFFU"),
+    ("get", "/api/lines/passing", "UAAAAAAFU"),
+    ("get", "/api/lines/{line_id}", "UAAAAAAFU"),
+    ("post", "/api/lines/{line_id}/end", "UAVFFVFFU"),
+    ("post", "/api/lines/{line_id}/heat-days", "UCCFFCFFU"),
+    ("get", "/api/lines/{line_id}/heat-timetable", "UAAAAAAFU"),
+    ("post", "/api/lines/{line_id}/heat-timetable", "UVVFFVFFU"),
+    ("post", "/api/lines/{line_id}/subscriptions", "UFVVVNNFU"),
+    ("post", "/api/lines/{line_id}/subscriptions/{subscription_id}/end", "UFACCNNFU"),
+    ("get", "/api/me", "UAAAAAAAU"),
+    ("get", "/api/meeting-points/nearest", "UAAAFAAFU"),
+    ("get", "/api/openapi.json", "AAAAAAAAA"),
+    ("get", "/api/openapi.yaml", "AAAAAAAAA"),
+    ("get", "/api/places", "UAAAFAAFU"),
+    ("post", "/api/places", "UAAFFAFFU"),
+    ("get", "/api/places/{place_id}/meeting-points", "UAAAFAAFU"),
+    ("post", "/api/places/{place_id}/meeting-points", "UAAFFAFFU"),
+    ("post", "/api/plans", "UACFFCFFU"),
+    ("get", "/api/plans/{id}", "UAAFFAFFU"),
+    ("get", "/api/poli", "UAAAFAAFU"),
+    ("post", "/api/poli", "UAFFFFFFU"),
+    ("get", "/api/regions", "UAAAAAAAU"),
+    ("get", "/api/reports/gtfs", "UVVVVVVFU"),
+    ("post", "/api/reports/gtfs/publication", "UAFFFFFFU"),
+    ("get", "/api/reports/oversight", "UFVFFVFFU"),
+    ("get", "/api/reports/oversight/declarations", "UAAFFAFFU"),
+    ("post", "/api/reports/oversight/declarations", "UVVFFVFFU"),
+    ("post", "/api/reports/oversight/reviews", "UFNFFNFFU"),
+    ("get", "/api/reports/programme", "UVVFFVFFU"),
+    ("get", "/api/reports/service", "UVVFFVFFU"),
+    ("get", "/api/ride-requests", "UFAAAAAFU"),
+    ("post", "/api/ride-requests", "UFVVVVVFU"),
+    ("get", "/api/ride-requests/clusters", "UAAFFAFFU"),
+    ("get", "/api/ride-requests/{id}", "UFAAANNFU"),
+    ("post", "/api/ride-requests/{id}/cancel", "UFAAANNFU"),
+    ("post", "/api/ride-requests/{id}/change", "UFVVVNNFU"),
+    ("post", "/api/ride-requests/{id}/move", "UFAFFNFFU"),
+    ("post", "/api/ride-requests/{id}/no-show-correction", "UFCFFNFFU"),
+    ("get", "/api/runs", "UAAFFAFFU"),
+    ("post", "/api/runs/{run_id}/driver", "UAAFFAFFU"),
+    ("get", "/api/runs/{run_id}/position", "UFAFFAFFU"),
+    ("get", "/api/self", "UUUUUUUUA"),
+    ("get", "/api/self/lines", "UUUUUUUUA"),
+    ("post", "/api/self/lines/{line_id}/subscriptions", "UUUUUUUUV"),
+    ("post", "/api/self/lines/{line_id}/subscriptions/{subscription_id}/end", "UUUUUUUUN"),
+    ("get", "/api/self/places", "UUUUUUUUA"),
+    ("post", "/api/self/reports", "UUUUUUUUA"),
+    ("get", "/api/self/rides", "UUUUUUUUA"),
+    ("post", "/api/self/rides", "UUUUUUUUV"),
+    ("get", "/api/self/rides/{id}", "UUUUUUUUA"),
+    ("post", "/api/self/rides/{id}/cancel", "UUUUUUUUA"),
+    ("post", "/api/self/sign-in", "UUUUUUUUU"),
+    ("post", "/api/self/sign-out", "AAAAAAAAA"),
+    ("get", "/api/service-areas", "UAAAFAAFU"),
+    ("post", "/api/service-areas", "UVFFFFFFU"),
+    ("get", "/api/vehicles", "UAAFFAFFU"),
+    ("post", "/api/vehicles", "UAFFFFFFU"),
+    ("get", "/api/worker-reports", "UFAFFAFFU"),
+    ("post", "/api/worker-reports/{report_id}/status", "UFAFFNFFU"),
+    ("get", "/driver/api/runs", "UFFFFFFAU"),
+    ("get", "/driver/api/runs/{run_id}", "UFFFFFFAU"),
+    ("post", "/driver/api/runs/{run_id}/events", "UFFFFFFAU"),
+    ("post", "/driver/api/runs/{run_id}/positions", "UFFFFFFAU"),
+    ("get", "/driver/api/runs/{run_id}/version", "UFFFFFFAU"),
+    ("get", "/health", "AAAAAAAAA"),
+    ("get", "/metrics", "AAAAAAAAA"),
+    ("get", "/open-data/{region}/gtfs.zip", "NNNNNNNNN"),
 ];
 
 struct Fixtures {
@@ -385,22 +408,66 @@ async fn every_operation_answers_every_role_as_the_table_says(pool: PgPool) {
     .unwrap();
     let coord = app.login("coord.foggia").await;
     let mut fx = fixtures(&app, &coord).await;
+    // The worker: the person of the ride request in the paths, with a card their case worker
+    // issued, and a report of theirs for the coordinator's rows.
+    let request_case = app
+        .id(&format!(
+            "select case_id from ride_request where ride_request_id = '{}'",
+            fx.ids["request"].as_str().unwrap()
+        ))
+        .await;
+    let cw = app.login("cw.foggia").await;
+    let card = app
+        .post(
+            &format!("/api/cases/{request_case}/access-card"),
+            &cw,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(card.status, StatusCode::CREATED, "{:?}", card.body);
+    let signed = app
+        .call(
+            Method::POST,
+            "/api/self/sign-in",
+            None,
+            Some(&json!({ "code": card.body["code"] })),
+        )
+        .await;
+    let worker_token = signed.body["token"]
+        .as_str()
+        .expect("worker token")
+        .to_owned();
+    let report = app
+        .post(
+            "/api/self/reports",
+            &worker_token,
+            &json!({ "kind": "money" }),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{:?}", report.body);
+    fx.ids
+        .insert("report_id".into(), report.body["report_id"].clone());
     let mut tokens = Vec::new();
     for role in ROLES {
         tokens.push(match role {
             "anonymous" => None,
             "the run's driver" => Some(app.login(fx.ids["driver_login"].as_str().unwrap()).await),
+            "worker with a card" => Some(worker_token.clone()),
             _ => Some(app.login(role).await),
         });
     }
     let mut observed = Vec::new();
     let mut ops = operations();
     // Planning the day again replaces its runs, cancelling the request empties the driver's
-    // run, ending the line ends its subscriptions, and logging out ends the session the other
-    // rows use: those last.
+    // run and ending the line ends its subscriptions; issuing a card again revokes the worker's, and logging out ends the session the
+    // other rows use: those last.
     ops.sort_by_key(|(_, p)| match p.as_str() {
-        "/api/auth/logout" => 2,
-        "/api/ride-requests/{id}/cancel" | "/api/plans" | "/api/lines/{line_id}/end" => 1,
+        "/api/auth/logout" | "/api/self/sign-out" => 3,
+        "/api/cases/{case_id}/access-card" | "/api/cases/{case_id}/access-card/revoke" => 2,
+        "/api/ride-requests/{id}/cancel"
+        | "/api/self/rides/{id}/cancel"
+        | "/api/plans"
+        | "/api/lines/{line_id}/end" => 1,
         _ => 0,
     });
     for (method, template) in &ops {

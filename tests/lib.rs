@@ -138,6 +138,24 @@ impl TestApp {
         Resp { status, body }
     }
 
+    /// POST with a JSON body and an `Idempotency-Key` header.
+    pub async fn post_keyed(&self, path: &str, token: &str, body: &Value, key: &str) -> Resp {
+        let res = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status();
+        let body: Value =
+            serde_json::from_str(&res.text().await.expect("body")).unwrap_or(Value::Null);
+        openapi::check_response("post", path, status, &body);
+        Resp { status, body }
+    }
+
     /// GET.
     pub async fn get(&self, path: &str, token: &str) -> Resp {
         self.call(Method::GET, path, Some(token), None).await

@@ -24,3 +24,4 @@ mod schema;
 mod service;
 mod validation;
 mod whole_day;
+mod workers;

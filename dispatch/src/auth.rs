@@ -130,6 +130,44 @@ impl Staff {
     }
 }
 
+/// A person signed in with their own access card (see [`crate::workers`]): they act on their
+/// own rides only, and see nothing of anyone else.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// The card used.
+    pub card_id: Uuid,
+    /// The person.
+    pub person_id: Uuid,
+    /// Their open case (the card was issued for it).
+    pub case_id: Uuid,
+    /// Region of the case.
+    pub region_code: String,
+    /// The Polo that follows them.
+    pub polo_id: Uuid,
+    /// The name they are called by (never a surname).
+    pub known_as: String,
+}
+
+/// Who acts on a person's rides: staff of the person's Polo, or the person themself.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A staff login.
+    Staff(&'a Staff),
+    /// The person, signed in with their access card.
+    Worker(&'a Worker),
+}
+
+impl Actor<'_> {
+    /// The staff member acting, if it is one (recorded as the author of what they write).
+    #[must_use]
+    pub fn staff_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Staff(s) => Some(s.staff_id),
+            Self::Worker(_) => None,
+        }
+    }
+}
+
 /// Hashes a password with argon2id and a random salt (CPU-heavy: call off the async threads).
 ///
 /// # Errors
@@ -151,7 +189,10 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-fn verify_password(password: &str, hash: &str) -> bool {
+/// Checks a secret against its argon2 hash (CPU-heavy: run it through
+/// [`crate::throttle::SignInGuard::verify`]).
+#[must_use]
+pub fn verify_password(password: &str, hash: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
@@ -190,7 +231,9 @@ fn verify_password(password: &str, hash: &str) -> bool {
     hashed && password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
-fn token_digest(token: &str) -> Vec<u8> {
+/// The SHA-256 digest a secret token is kept as.
+#[must_use]
+pub fn token_digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
@@ -495,7 +538,7 @@ pub async fn purge_expired_sessions(conn: &mut PgConnection) -> AppResult<u64> {
 }
 
 /// An argon2 hash of a random string, used to spend the same time on unknown usernames.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yV4dbnGqWXtVJ0GZJ6Rk1m6Q7yqG2GqJ8n7xP1mY0qI";
+pub const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$yV4dbnGqWXtVJ0GZJ6Rk1m6Q7yqG2GqJ8n7xP1mY0qI";
 
 /// Ends the session of the bearer token sent (if any).
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth",

@@ -208,6 +208,24 @@ pub async fn seed_on(pool: &PgPool, if_empty: bool, today: NaiveDate) -> anyhow:
         let polo = crate::places::db::insert_polo(&mut tx, &new)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // The Polo's phone (printed on access cards; invented, like the rest) and its own
+        // place, where people are taken for their meetings at the Polo.
+        crate::places::db::set_polo_phone(&mut tx, polo.polo_id, Some(&demo_phone(poli.len())))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let seat = NewPlace {
+            region_code: region.clone(),
+            kind: PlaceKind::OtherOffice,
+            name: format!("{} - sede", new.name),
+            informal: false,
+            address: None,
+            location: new.location,
+        }
+        .validate()
+        .map_err(|e| anyhow::anyhow!("demo polo seat: {e}"))?;
+        crate::places::db::insert_place(&mut tx, &seat)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         poli.insert(p.key, polo.polo_id);
     }
     for p in demo.places {
@@ -377,8 +395,100 @@ pub async fn seed_on(pool: &PgPool, if_empty: bool, today: NaiveDate) -> anyhow:
             insert_source(&mut tx, budget, &rules).await?;
         }
     }
+    demo_card(&mut tx).await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// An invented phone number of the `n`-th demo Polo.
+fn demo_phone(n: usize) -> String {
+    format!("+39 0881 000 {:03}", 100 + n)
+}
+
+/// The demo access card's code: fixed so that `make run` can print it. Only the demo has a
+/// fixed code; real cards are random ([`crate::workers::new_code`]).
+pub const DEMO_CARD_CODE: &str = "DEM2CARDXFGGPASS9W";
+
+/// The person the demo card is issued for, and its language.
+pub const DEMO_CARD_PERSON: (&str, &str) = ("Moussa", "fr");
+
+/// Issues the demo card (through `workers`, as the person's case worker would).
+async fn demo_card(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    let (case_id, polo_id, staff_id): (Uuid, Uuid, Uuid) = sqlx::query_as(
+        "select c.case_id, c.polo_id, c.case_worker_id from care_case c
+         join person p using (region_code, person_id) where p.known_as = $1
+         order by c.opened_on limit 1",
+    )
+    .bind(DEMO_CARD_PERSON.0)
+    .fetch_one(&mut *conn)
+    .await
+    .context("the demo card's person")?;
+    let staff: crate::auth::Staff = sqlx::query_as(
+        "select staff_id, username, display_name, role, region_code, polo_id from staff where staff_id = $1",
+    )
+    .bind(staff_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let case = crate::workers::db::open_case_of_polo(conn, polo_id, case_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    crate::workers::db::issue_card(
+        conn,
+        &staff,
+        &crate::workers::db::NewCard {
+            case_id,
+            case: &case,
+            polo_id,
+            code_sha256: &crate::workers::code_digest(DEMO_CARD_CODE),
+            pin_hash: None,
+            language: DEMO_CARD_PERSON.1,
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Makes sure the demo card exists (a database loaded before access cards existed gets it
+/// now); false when there is no demo person to issue it for. A card revoked since is left
+/// revoked, and the demo code then signs nobody in.
+///
+/// # Errors
+/// Database errors.
+pub async fn ensure_card(pool: &PgPool) -> anyhow::Result<bool> {
+    let mut tx = pool.begin().await?;
+    let issued: bool =
+        sqlx::query_scalar("select exists (select 1 from access_card where code_sha256 = $1)")
+            .bind(crate::workers::code_digest(DEMO_CARD_CODE))
+            .fetch_one(&mut *tx)
+            .await?;
+    if issued {
+        return Ok(true);
+    }
+    let person: bool = sqlx::query_scalar(
+        "select exists (select 1 from person p join care_case c using (region_code, person_id)
+         where p.known_as = $1 and c.status = 'open')",
+    )
+    .bind(DEMO_CARD_PERSON.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !person {
+        return Ok(false);
+    }
+    demo_card(&mut tx).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// What `make run` prints about the demo card: how a worker signs in.
+#[must_use]
+pub fn card_help(base: &str) -> String {
+    format!(
+        "Workers' pages: {base}/w/  Demo access card of {} (case of the Foggia Polo): code {}\n  one-tap sign-in link (the card's QR code): {base}/w/c/{}",
+        DEMO_CARD_PERSON.0,
+        crate::workers::grouped(DEMO_CARD_CODE),
+        DEMO_CARD_CODE
+    )
 }
 
 /// The running season on top of the demo region: its work lines, from 30 days ago to 150 days

@@ -37,6 +37,9 @@
 //!   `budgets`);
 //! - [`reports`]: service and programme indicators, the GTFS feed of the lines, oversight
 //!   flags (reads across the aggregates in SQL; writes only its flags, reviews and declarations);
+//! - [`workers`]: workers book their own rides: access cards, short sessions, their pages
+//!   under `/w/` and the `/api/self` API (through `bookings` and `lines`, channel `self`), and
+//!   confidential reports to their Polo's coordinator;
 //! - [`demo`]: the demo region (province of Foggia), written through the owners' functions.
 //!
 //! Dependencies point one way: `bookings` knows nothing of `runs`; `runs` calls `bookings`,
@@ -63,6 +66,7 @@
 //! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event`, `vehicle_position` |
 //! | [`rides`] | `ride`, `no_show_correction` |
 //! | [`reports`] | `oversight_flag`, `oversight_review`, `workplace_declaration` |
+//! | [`workers`] | `access_card`, `access_card_event`, `worker_session`, `worker_report` |
 //!
 //! Queries are runtime-checked (`sqlx::query_as` with `FromRow`) rather than compile-time
 //! checked: PostGIS columns cannot be mapped by the macros, and every query runs in the tests
@@ -99,6 +103,7 @@ pub mod state;
 pub mod telemetry;
 pub mod throttle;
 pub mod web;
+pub mod workers;
 
 use std::future::Future;
 
@@ -129,6 +134,7 @@ pub fn app(state: AppState) -> Router {
         .merge(web::router(&state.config.web_dir))
         .merge(pages::router())
         .merge(console::router(&state.config.web_dir))
+        .merge(workers::pages::router())
         .fallback(|| async { AppError::NotFound("route") })
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

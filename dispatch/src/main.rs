@@ -39,6 +39,13 @@ enum Command {
     /// Print the OpenAPI document (YAML) generated from the code, without touching the
     /// database: `dispatch openapi > dispatch/api/openapi.yaml`.
     Openapi,
+    /// Print how to sign in with the demo worker's access card (the demo has one card with a
+    /// fixed code; `make run` prints it).
+    DemoCard {
+        /// The service's address as a phone reaches it.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        base: String,
+    },
     /// Load the demo region (province of Foggia).
     SeedDemo {
         /// Load only when the database has no Poli yet.
@@ -67,6 +74,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate => tracing::info!("migrations applied"),
         Command::Openapi => unreachable!("answered before connecting"),
+        Command::DemoCard { base } => {
+            if dispatch::demo::ensure_card(&pool).await? {
+                println!("{}", dispatch::demo::card_help(base.trim_end_matches('/')));
+            } else {
+                println!(
+                    "No demo person here: the demo access card exists only in the demo region."
+                );
+            }
+        }
         Command::Retention => {
             let state = AppState::new(pool, config);
             let report = dispatch::retention::run(&state)

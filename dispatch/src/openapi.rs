@@ -67,6 +67,7 @@ Creations accept an `Idempotency-Key` header: a retry with the same key and body
         (name = "driver", description = "The drivers' API: their runs, stop events, positions"),
         (name = "rides", description = "Rides as taken and what they cost"),
         (name = "reports", description = "Indicators, open data, oversight"),
+        (name = "self", description = "Workers book their own rides: access cards (issued by their Polo), sign-in with a card, their rides, lines and reports (`/api/self`, security `worker`); workers' reports for the Polo's coordinator"),
     )
 )]
 struct ApiDoc;
@@ -78,6 +79,7 @@ const PUBLIC: &[(&str, &str)] = &[
     ("get", "/api/openapi.json"),
     ("get", "/api/openapi.yaml"),
     ("post", "/api/auth/login"),
+    ("post", "/api/self/sign-in"),
     ("get", "/open-data/{region}/gtfs.zip"),
 ];
 
@@ -106,6 +108,28 @@ impl Modify for Finish {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        // A worker signed in with their access card: the token of `POST /api/self/sign-in`,
+        // or the HttpOnly cookie of the pages under `/w/`.
+        components.add_security_scheme(
+            "worker",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A worker's session token from `POST /api/self/sign-in` (an access card's code)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "worker_cookie",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
+                utoipa::openapi::security::ApiKeyValue::with_description(
+                    crate::workers::COOKIE,
+                    "The session cookie of the workers' pages (HttpOnly, SameSite=Lax)",
+                ),
+            )),
+        );
         for (code, text) in COMMON_ERRORS {
             components.responses.insert(
                 format!("E{code}"),
@@ -132,8 +156,14 @@ impl Modify for Finish {
             ] {
                 let Some(op) = op else { continue };
                 let public = PUBLIC.contains(&(method, path.as_str()));
+                let worker = path.starts_with("/api/self");
                 op.security = Some(if public {
                     vec![SecurityRequirement::default()]
+                } else if worker {
+                    vec![
+                        SecurityRequirement::new("worker", Vec::<String>::new()),
+                        SecurityRequirement::new("worker_cookie", Vec::<String>::new()),
+                    ]
                 } else {
                     vec![SecurityRequirement::new("bearer", Vec::<String>::new())]
                 });
@@ -164,6 +194,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(crate::rides::http::router())
         .merge(crate::lines::http::router())
         .merge(crate::reports::http::router())
+        .merge(crate::workers::http::router())
 }
 
 /// The OpenAPI document of the whole API.

@@ -48,7 +48,8 @@ pub async fn run(state: &AppState) -> AppResult<RetentionReport> {
         .unwrap_or(today);
     let mut report = RetentionReport::default();
     let mut conn = state.db.acquire().await?;
-    report.sessions_deleted = crate::auth::purge_expired_sessions(&mut conn).await?;
+    report.sessions_deleted = crate::auth::purge_expired_sessions(&mut conn).await?
+        + crate::workers::db::purge_expired_sessions(&mut conn).await?;
     report.positions_deleted =
         crate::runs::retention::delete_positions(&mut conn, positions_before).await?;
     report.positions_coarsened =

@@ -88,12 +88,13 @@ pub trait Dispatcher: Send + Sync {
 
     /// A subscription to a work line was made (or extended): the line's runs already made
     /// for its days take the new rider, in the caller's transaction. Answers, per day, the run
-    /// joined or why not.
+    /// joined or why not. `created_by` is the staff member who subscribed the person (none
+    /// when they subscribed themself).
     fn line_subscribed<'a>(
         &'a self,
         conn: &'a mut PgConnection,
         subscription_id: Uuid,
-        created_by: Uuid,
+        created_by: Option<Uuid>,
     ) -> BoxFuture<'a, AppResult<Vec<LineJoin>>>;
 
     /// Re-times a run that lost a request, after the caller's transaction committed.

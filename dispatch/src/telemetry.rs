@@ -189,7 +189,7 @@ impl crate::state::Dispatcher for MeteredDispatcher {
         &'a self,
         conn: &'a mut sqlx::PgConnection,
         subscription_id: uuid::Uuid,
-        created_by: uuid::Uuid,
+        created_by: Option<uuid::Uuid>,
     ) -> crate::state::BoxFuture<'a, crate::error::AppResult<Vec<crate::state::LineJoin>>> {
         self.0.line_subscribed(conn, subscription_id, created_by)
     }

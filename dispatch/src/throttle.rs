@@ -87,6 +87,9 @@ const MAX_KEY_CHARS: usize = 80;
 pub struct SignInGuard {
     per_account: DefaultKeyedRateLimiter<String>,
     per_client: DefaultKeyedRateLimiter<IpAddr>,
+    /// Sign-ins by a code alone (an access card): a third of the client budget, since a
+    /// wrong code costs the guesser nothing else.
+    per_client_codes: DefaultKeyedRateLimiter<IpAddr>,
     /// Checks to run, taken by `login_concurrency` dedicated threads (they end when the guard
     /// is dropped). Few, long-lived threads: each keeps its working memory.
     checks: Mutex<mpsc::Sender<Job>>,
@@ -140,6 +143,10 @@ impl SignInGuard {
                 limits.login_client_per_minute,
                 limits.login_client_burst,
             )),
+            per_client_codes: RateLimiter::keyed(quota(
+                limits.login_client_per_minute / 3,
+                limits.login_client_burst / 3,
+            )),
             checks: Mutex::new(start_checkers(limits.login_concurrency)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: limits.login_queue,
@@ -173,6 +180,25 @@ impl SignInGuard {
             ));
         }
         Ok(())
+    }
+
+    /// Admits one sign-in by a code alone (`kind`, e.g. "access_card"; `code_key` a digest of
+    /// the code, never the code): the client's code budget (a third of its sign-in budget),
+    /// then its sign-in budget, then the code's own. Codes cannot be enumerated from one
+    /// address, nor one code guessed (its PIN) from many.
+    ///
+    /// # Errors
+    /// [`AppError::TooManyRequests`].
+    pub fn admit_code(&self, kind: &str, code_key: &str, client: Option<IpAddr>) -> AppResult<()> {
+        if let Some(ip) = client {
+            if let Err(not_until) = self.per_client_codes.check_key(&ip) {
+                return Err(too_many(
+                    "too many sign-in attempts from this address",
+                    not_until.wait_time_from(DefaultClock::default().now()),
+                ));
+            }
+        }
+        self.admit(kind, code_key, client)
     }
 
     /// Runs an expensive secret check on one of the guard's `login_concurrency` threads (so at
@@ -218,6 +244,8 @@ impl SignInGuard {
         self.per_account.shrink_to_fit();
         self.per_client.retain_recent();
         self.per_client.shrink_to_fit();
+        self.per_client_codes.retain_recent();
+        self.per_client_codes.shrink_to_fit();
     }
 
     /// Keys currently tracked (accounts, clients).

@@ -184,8 +184,8 @@ pub struct Booking<'a> {
     pub dropoff: &'a Resolved,
     /// Wheelchair (request or person).
     pub wheelchair: bool,
-    /// Staff booking.
-    pub booked_by: Uuid,
+    /// Staff booking; none when the person books for themself (channel `self`).
+    pub booked_by: Option<Uuid>,
     /// Channel.
     pub channel: BookingChannel,
     /// Appointment served.
@@ -318,6 +318,46 @@ pub async fn view(
     .await?)
 }
 
+/// A request of the person `person_id` (the person signed in with their own card).
+///
+/// # Errors
+/// Database errors.
+pub async fn view_of_person(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+    id: Uuid,
+) -> AppResult<Option<RideRequestView>> {
+    Ok(sqlx::query_as(&format!(
+        "{VIEW_SELECT} where r.ride_request_id = $1 and r.person_id = $2"
+    ))
+    .bind(id)
+    .bind(person_id)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The requests of one person from `from` on, soonest first (at most `limit`).
+///
+/// # Errors
+/// Database errors.
+pub async fn list_of_person(
+    conn: &mut PgConnection,
+    person_id: Uuid,
+    from: NaiveDate,
+    limit: i64,
+) -> AppResult<Vec<RideRequestView>> {
+    Ok(sqlx::query_as(&format!(
+        "{VIEW_SELECT} where r.person_id = $1 and r.service_date >= $2
+         order by r.service_date, coalesce(r.promised_pickup_at, r.earliest_pickup, r.latest_arrival), r.ride_request_id
+         limit $3"
+    ))
+    .bind(person_id)
+    .bind(from)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
 /// The requests of a Polo's cases for a day.
 ///
 /// # Errors
@@ -337,21 +377,25 @@ pub async fn list_for_day(
     .await?)
 }
 
-/// The request a booking with this idempotency key already wrote, if any.
+/// The request a booking with this idempotency key already wrote, if any: the key is the
+/// staff member's (`booked_by`), or, for a person booking for themself, the person's.
 ///
 /// # Errors
 /// Database errors.
 pub async fn by_idempotency_key(
     conn: &mut PgConnection,
-    booked_by: Uuid,
+    booked_by: Option<Uuid>,
+    person_id: Option<Uuid>,
     key: &str,
 ) -> AppResult<Option<(Uuid, Option<Vec<u8>>)>> {
     Ok(sqlx::query_as(
         "select ride_request_id, idempotency_request_sha256 from ride_request
-         where booked_by = $1 and idempotency_key = $2",
+         where idempotency_key = $2 and case when $1::uuid is null
+            then booked_by is null and person_id = $3 else booked_by = $1 end",
     )
     .bind(booked_by)
     .bind(key)
+    .bind(person_id)
     .fetch_optional(conn)
     .await?)
 }
@@ -569,13 +613,13 @@ pub async fn seat_line_subscribers(
             b.place_id, b.meeting_point_id, coalesce(bm.location, bp.location),
             a.place_id, a.meeting_point_id, coalesce(am.location, ap.location),
             bt.at, lt.at, pe.wheelchair, 'planned', s.created_by,
-            (case st.role when 'case_worker' then 'case_worker' when 'mediator' then 'mediator'
-                else 'coordinator' end)::booking_channel,
+            (case when s.created_by is null then 'self' when st.role = 'case_worker' then 'case_worker'
+                when st.role = 'mediator' then 'mediator' else 'coordinator' end)::booking_channel,
             s.subscription_id, $3, bt.at
          from line_subscription s
          join care_case c on c.case_id = s.case_id and c.status <> 'closed'
          join person pe on pe.person_id = s.person_id
-         join staff st on st.staff_id = s.created_by
+         left join staff st on st.staff_id = s.created_by
          join work_line_stop b on b.line_id = s.line_id and b.seq = s.board_seq
          join place bp on bp.place_id = b.place_id
          left join meeting_point bm on bm.meeting_point_id = b.meeting_point_id
@@ -637,7 +681,7 @@ pub async fn overlapping(
     person_id: Uuid,
     req: &NewRideRequest,
     days: &[NaiveDate],
-    retry_of: Option<(Uuid, &str)>,
+    retry_of: Option<(Option<Uuid>, &str)>,
 ) -> AppResult<Option<(Uuid, NaiveDate)>> {
     sqlx::query("select pg_advisory_xact_lock(hashtext('booking:' || $1::text))")
         .bind(person_id)
@@ -664,7 +708,7 @@ pub async fn overlapping(
     .bind(days)
     .bind(instants(req.earliest_pickup))
     .bind(instants(req.latest_arrival))
-    .bind(retry_of.map(|r| r.0))
+    .bind(retry_of.and_then(|r| r.0))
     .bind(retry_of.map(|r| r.1))
     .fetch_optional(conn)
     .await?)

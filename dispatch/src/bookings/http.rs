@@ -16,7 +16,7 @@ use super::{
     BookingChannel, Endpoint, NewRideRequest, RidePurpose, RideRequestView, RideStatus, StatusEvent,
 };
 use crate::audit::record_case_access;
-use crate::auth::{Role, Staff};
+use crate::auth::{Actor, Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{AppJson, AppPath, AppQuery, DigestedJson};
 use crate::ids::RideRequestId;
@@ -33,7 +33,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_appointment))
 }
 
-fn channel(staff: &Staff) -> AppResult<BookingChannel> {
+fn channel(actor: Actor<'_>) -> AppResult<BookingChannel> {
+    let staff = match actor {
+        Actor::Worker(_) => return Ok(BookingChannel::SelfBooked),
+        Actor::Staff(s) => s,
+    };
     match staff.role {
         Role::PoloCoordinator => Ok(BookingChannel::Coordinator),
         Role::CaseWorker => Ok(BookingChannel::CaseWorker),
@@ -51,13 +55,28 @@ struct CaseRef {
     wheelchair: bool,
 }
 
-/// The case, if it belongs to the caller's Polo; audits the access.
+/// The case, if it belongs to the caller's Polo (or is the signed-in person's own); audits a
+/// staff access.
 async fn case_ref(
     conn: &mut PgConnection,
-    staff: &Staff,
+    actor: Actor<'_>,
     case_id: Uuid,
     purpose: &str,
 ) -> AppResult<CaseRef> {
+    let staff = match actor {
+        Actor::Staff(s) => s,
+        Actor::Worker(w) => {
+            return sqlx::query_as(
+                "select c.region_code, c.person_id, p.wheelchair from care_case c join person p using (region_code, person_id)
+                 where c.case_id = $1 and c.person_id = $2 and c.status = 'open'",
+            )
+            .bind(case_id)
+            .bind(w.person_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| AppError::invalid("case_id", "your case is not open: ask your Polo"));
+        }
+    };
     let polo = staff.case_polo()?;
     let case: CaseRef = sqlx::query_as(
         "select c.region_code, c.person_id, p.wheelchair from care_case c join person p using (region_code, person_id)
@@ -103,12 +122,17 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<String>> {
 
 async fn replay(
     state: &AppState,
-    staff: &Staff,
+    actor: Actor<'_>,
     key: &str,
     digest: &[u8],
-) -> AppResult<Option<(StatusCode, Json<Booked>)>> {
+) -> AppResult<Option<(StatusCode, Booked)>> {
     let mut tx = state.db.begin().await?;
-    let Some((id, first)) = db::by_idempotency_key(&mut tx, staff.staff_id, key).await? else {
+    let person = match actor {
+        Actor::Worker(w) => Some(w.person_id),
+        Actor::Staff(_) => None,
+    };
+    let Some((id, first)) = db::by_idempotency_key(&mut tx, actor.staff_id(), person, key).await?
+    else {
         return Ok(None);
     };
     if first.is_some_and(|f| f != digest) {
@@ -117,9 +141,8 @@ async fn replay(
             "this key was used for another booking: use a new key for a new request",
         ));
     }
-    let polo = staff.case_polo()?;
     // A replay shows the person's name again: audited like any other read.
-    let request = visible_request(&mut tx, staff, polo, id, "booking replay").await?;
+    let request = visible_request(&mut tx, actor, id, "booking replay").await?;
     let ids = match request.recurrence_id {
         Some(r) => sqlx::query_scalar("select ride_request_id from ride_request where recurrence_id = $1 order by service_date")
             .bind(r)
@@ -130,12 +153,12 @@ async fn replay(
     tx.commit().await?;
     Ok(Some((
         StatusCode::OK,
-        Json(Booked {
+        Booked {
             request,
             ride_request_ids: ids,
             replayed: true,
             live: Vec::new(),
-        }),
+        },
     )))
 }
 
@@ -146,49 +169,75 @@ async fn book(
     headers: HeaderMap,
     DigestedJson(body, digest): DigestedJson<NewRideRequest>,
 ) -> AppResult<(StatusCode, Json<Booked>)> {
-    let channel = channel(&staff)?;
     let key = idempotency_key(&headers)?;
-    if let Some(k) = &key {
-        if let Some(done) = replay(&state, &staff, k, &digest).await? {
+    let (status, booked) = book_for(
+        &state,
+        Actor::Staff(&staff),
+        &body,
+        key.as_deref().map(|k| (k, digest.as_slice())),
+    )
+    .await?;
+    Ok((status, Json(booked)))
+}
+
+/// Books a ride for `actor` (staff of the person's Polo, or the person themself: channel
+/// `self`) with the same rules whoever asks: a retry with the same idempotency key (and
+/// request digest) is answered by the first booking (200), a new booking is written and, for
+/// today, placed live (201).
+///
+/// # Errors
+/// Validation errors naming the field; `duplicate_booking`; database errors.
+pub async fn book_for(
+    state: &AppState,
+    actor: Actor<'_>,
+    body: &NewRideRequest,
+    key: Option<(&str, &[u8])>,
+) -> AppResult<(StatusCode, Booked)> {
+    let channel = channel(actor)?;
+    if let Some((k, digest)) = key {
+        if let Some(done) = replay(state, actor, k, digest).await? {
             return Ok(done);
         }
     }
     body.validate()?;
     body.check_times(state.now())?;
-    let result = book_in_tx(
-        &state,
-        &staff,
-        channel,
-        &body,
-        key.as_deref().map(|k| (k, digest.as_slice())),
-        None,
-    )
-    .await;
-    match (result, &key) {
+    let result = book_in_tx(state, actor, channel, body, key, None).await;
+    match (result, key) {
         // Two retries raced: the loser reports the winner's booking.
-        (Err(AppError::Sqlx(e)), Some(k)) if is_idempotency_clash(&e) => {
-            replay(&state, &staff, k, &digest)
+        (Err(AppError::Sqlx(e)), Some((k, digest))) if is_idempotency_clash(&e) => {
+            replay(state, actor, k, digest)
                 .await?
                 .ok_or(AppError::Sqlx(e))
         }
         (Ok(ids), _) => {
-            let live = place_live(&state, &ids).await;
+            let live = place_live(state, &ids).await;
             let mut conn = state.db.acquire().await?;
-            let polo = staff.case_polo()?;
-            let request = db::view(&mut conn, polo, ids[0])
+            let request = view_as(&mut conn, actor, ids[0])
                 .await?
                 .ok_or(AppError::NotFound("ride request"))?;
             Ok((
                 StatusCode::CREATED,
-                Json(Booked {
+                Booked {
                     request,
                     ride_request_ids: ids,
                     replayed: false,
                     live,
-                }),
+                },
             ))
         }
         (Err(e), _) => Err(e),
+    }
+}
+
+/// A request as `actor` may see it (no audit: the caller audits), or none.
+async fn view_as(
+    conn: &mut PgConnection,
+    actor: Actor<'_>,
+    id: Uuid,
+) -> AppResult<Option<RideRequestView>> {
+    match actor {
+        Actor::Staff(s) => db::view(conn, s.case_polo()?, id).await,
+        Actor::Worker(w) => db::view_of_person(conn, w.person_id, id).await,
     }
 }
 
@@ -238,33 +287,33 @@ fn is_idempotency_clash(e: &sqlx::Error) -> bool {
 /// Validation errors naming the field; database errors.
 pub async fn book_in_tx(
     state: &AppState,
-    staff: &Staff,
+    actor: Actor<'_>,
     channel: BookingChannel,
     body: &NewRideRequest,
     key: Option<(&str, &[u8])>,
     appointment_id: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
     let mut tx = state.db.begin().await?;
-    let ids = book_on(&mut tx, staff, channel, body, key, appointment_id).await?;
+    let ids = book_on(&mut tx, actor, channel, body, key, appointment_id).await?;
     tx.commit().await?;
     Ok(ids)
 }
 
 async fn book_on(
     conn: &mut PgConnection,
-    staff: &Staff,
+    actor: Actor<'_>,
     channel: BookingChannel,
     body: &NewRideRequest,
     key: Option<(&str, &[u8])>,
     appointment_id: Option<Uuid>,
 ) -> AppResult<Vec<Uuid>> {
-    let case = case_ref(conn, staff, body.case_id, "booking").await?;
+    let case = case_ref(conn, actor, body.case_id, "booking").await?;
     let pickup = db::resolve(conn, &case.region_code, "pickup", &body.pickup).await?;
     let dropoff = db::resolve(conn, &case.region_code, "dropoff", &body.dropoff).await?;
     if pickup.place_id == dropoff.place_id && pickup.meeting_point_id == dropoff.meeting_point_id {
         return Err(AppError::invalid("dropoff", "the same as the pickup"));
     }
-    let retry_of = key.map(|(k, _)| (staff.staff_id, k));
+    let retry_of = key.map(|(k, _)| (actor.staff_id(), k));
     if let Some((existing, day)) =
         db::overlapping(conn, case.person_id, body, &body.days(), retry_of).await?
     {
@@ -282,7 +331,7 @@ async fn book_on(
         pickup: &pickup,
         dropoff: &dropoff,
         wheelchair: body.wheelchair.unwrap_or(case.wheelchair),
-        booked_by: staff.staff_id,
+        booked_by: actor.staff_id(),
         channel,
         appointment_id,
         idempotency_key: key.map(|(k, _)| k),
@@ -351,38 +400,39 @@ pub async fn request_as(
     id: Uuid,
     purpose: &str,
 ) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
-    let polo = staff.case_polo()?;
+    staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    let request = visible_request(&mut tx, staff, polo, id, purpose).await?;
+    let request = visible_request(&mut tx, Actor::Staff(staff), id, purpose).await?;
     let history = db::history(&mut tx, id).await?;
     tx.commit().await?;
     Ok((request, history))
 }
 
-/// A request of the caller's Polo, its read audited in the caller's transaction; another
-/// Polo's request is not found.
+/// A request of the caller's Polo (or, for a person signed in with their card, one of their
+/// own), a staff read audited in the caller's transaction; anyone else's request is not found.
 async fn visible_request(
     conn: &mut PgConnection,
-    staff: &Staff,
-    polo: Uuid,
+    actor: Actor<'_>,
     id: Uuid,
     purpose: &str,
 ) -> AppResult<RideRequestView> {
-    let request = db::view(conn, polo, id)
+    let request = view_as(conn, actor, id)
         .await?
         .ok_or(AppError::NotFound("ride request"))?;
-    record_case_access(conn, staff, &request.region_code, request.case_id, purpose).await?;
+    if let Actor::Staff(staff) = actor {
+        record_case_access(conn, staff, &request.region_code, request.case_id, purpose).await?;
+    }
     Ok(request)
 }
 
 /// The request and its history after a change was committed.
 async fn reread(
     state: &AppState,
-    polo: Uuid,
+    actor: Actor<'_>,
     id: Uuid,
 ) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
     let mut conn = state.db.acquire().await?;
-    let request = db::view(&mut conn, polo, id)
+    let request = view_as(&mut conn, actor, id)
         .await?
         .ok_or(AppError::NotFound("ride request"))?;
     let history = db::history(&mut conn, id).await?;
@@ -401,31 +451,47 @@ async fn cancel(
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<CancelBody>,
 ) -> AppResult<Json<Detail>> {
-    let (request, history) = cancel_request(&state, &staff, id, &body.reason).await?;
+    staff.case_polo()?;
+    let reason = crate::geo::non_blank("reason", &body.reason)?;
+    let (request, history) = cancel_for(&state, Actor::Staff(&staff), id, &reason).await?;
     Ok(Json(Detail { request, history }))
 }
 
-/// Cancels a request of the caller's Polo with a reason (its run is re-timed): the rule
-/// behind `POST /api/ride-requests/{id}/cancel`, shared with the console.
+/// Cancels a request of the caller's Polo with a reason: the rule behind
+/// `POST /api/ride-requests/{id}/cancel`, shared with the console.
 ///
 /// # Errors
-/// Not found for another Polo's request; validation of `reason`; a conflict when final.
+/// Forbidden for staff of no Polo; validation of `reason`; as [`cancel_for`].
 pub async fn cancel_request(
     state: &AppState,
     staff: &Staff,
     id: Uuid,
     reason: &str,
 ) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
-    let polo = staff.case_polo()?;
+    staff.case_polo()?;
     let reason = crate::geo::non_blank("reason", reason)?;
+    cancel_for(state, Actor::Staff(staff), id, &reason).await
+}
+
+/// Cancels a request `actor` may see (another's is not found): it leaves its run, which is
+/// re-timed. Returns the request and its history.
+///
+/// # Errors
+/// Not found; `final_status` for a request already final; database errors.
+pub async fn cancel_for(
+    state: &AppState,
+    actor: Actor<'_>,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<(RideRequestView, Vec<StatusEvent>)> {
     let mut tx = state.db.begin().await?;
-    visible_request(&mut tx, staff, polo, id, "cancel ride").await?;
+    visible_request(&mut tx, actor, id, "cancel ride").await?;
     db::set_status(
         &mut tx,
         id.into(),
         RideStatus::Cancelled,
-        Some(&reason),
-        Some(staff.staff_id),
+        Some(reason),
+        actor.staff_id(),
     )
     .await?;
     let run = state.dispatcher.leave_run(&mut tx, id.into()).await?;
@@ -435,7 +501,7 @@ pub async fn cancel_request(
             tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
         }
     }
-    reread(state, polo, id).await
+    reread(state, actor, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -464,11 +530,11 @@ async fn change(
     AppPath(id): AppPath<Uuid>,
     AppJson(body): AppJson<ChangeBody>,
 ) -> AppResult<Json<Changed>> {
-    let polo = staff.case_polo()?;
+    staff.case_polo()?;
     // Whether the request is the caller's to see comes first: another Polo's request is a 404
     // whatever the body says.
     let mut tx = state.db.begin().await?;
-    let request = visible_request(&mut tx, &staff, polo, id, "change ride").await?;
+    let request = visible_request(&mut tx, Actor::Staff(&staff), id, "change ride").await?;
     let reason = crate::geo::non_blank("reason", &body.reason)?;
     if body.earliest_pickup.is_none()
         && body.latest_arrival.is_none()
@@ -558,7 +624,7 @@ async fn change(
         }
     }
     let live = place_live(&state, &[id]).await;
-    let (request, history) = reread(&state, polo, id).await?;
+    let (request, history) = reread(&state, Actor::Staff(&staff), id).await?;
     Ok(Json(Changed {
         detail: Detail { request, history },
         live,
@@ -627,7 +693,7 @@ pub async fn book_appointment(
     staff: &Staff,
     body: &NewAppointment,
 ) -> AppResult<AppointmentBooked> {
-    let channel = channel(staff)?;
+    let channel = channel(Actor::Staff(staff))?;
     let description = crate::geo::non_blank("description", &body.description)?;
     if body.ends_at <= body.starts_at {
         return Err(AppError::invalid("ends_at", "must be after starts_at"));
@@ -642,7 +708,7 @@ pub async fn book_appointment(
         return Err(AppError::invalid("starts_at", "at most a year ahead"));
     }
     let mut tx = state.db.begin().await?;
-    let case = case_ref(&mut tx, staff, body.case_id, "appointment").await?;
+    let case = case_ref(&mut tx, Actor::Staff(staff), body.case_id, "appointment").await?;
     let arrive_by =
         service_day::local(body.starts_at - chrono::Duration::minutes(ARRIVE_BEFORE_MIN));
     let local: (NaiveDate, chrono::NaiveTime, chrono::NaiveTime) = (
@@ -685,7 +751,7 @@ pub async fn book_appointment(
     outbound.validate().map_err(|e| rename_field(e, "from"))?;
     let out_ids = book_on(
         &mut tx,
-        staff,
+        Actor::Staff(staff),
         channel,
         &outbound,
         None,
@@ -703,10 +769,17 @@ pub async fn book_appointment(
             latest_arrival: None,
             ..outbound
         };
-        ret_id = book_on(&mut tx, staff, channel, &back, None, Some(appointment_id))
-            .await?
-            .first()
-            .copied();
+        ret_id = book_on(
+            &mut tx,
+            Actor::Staff(staff),
+            channel,
+            &back,
+            None,
+            Some(appointment_id),
+        )
+        .await?
+        .first()
+        .copied();
     }
     tx.commit().await?;
     let mut ids = out_ids.clone();

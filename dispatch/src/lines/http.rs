@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
 use crate::audit::record_case_accesses;
-use crate::auth::{Role, Staff};
+use crate::auth::{Actor, Role, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::{parse_json, AppJson, AppPath, AppQuery};
 use crate::geo::LonLat;
@@ -321,11 +321,11 @@ pub async fn subscribe_as(
 ) -> AppResult<Subscribed> {
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    let sub = db::subscribe(&mut tx, staff, polo, line_id, body).await?;
+    let sub = db::subscribe(&mut tx, Actor::Staff(staff), polo, line_id, body).await?;
     // The line's runs already made for these days take the new rider.
     let joined_runs = state
         .dispatcher
-        .line_subscribed(&mut tx, sub.subscription_id, staff.staff_id)
+        .line_subscribed(&mut tx, sub.subscription_id, Some(staff.staff_id))
         .await?;
     tx.commit().await?;
     Ok(Subscribed {
@@ -369,8 +369,15 @@ async fn end_subscription(
         Some(d) => d,
         None => crate::service_day::day_of(state.now()),
     };
-    let sub =
-        db::end_subscription(&mut tx, &staff, polo, line_id, subscription_id, last_day).await?;
+    let sub = db::end_subscription(
+        &mut tx,
+        Actor::Staff(&staff),
+        polo,
+        line_id,
+        subscription_id,
+        last_day,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(sub))
 }

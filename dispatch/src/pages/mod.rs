@@ -159,6 +159,21 @@ impl Pages {
         }
     }
 
+    /// The page `name` with `ctx` as text (a document handed over whole, e.g. a printable
+    /// access card in the card's language).
+    ///
+    /// # Errors
+    /// A template error.
+    pub fn render_string(
+        &self,
+        ui: &Ui,
+        name: &str,
+        ctx: Value,
+    ) -> Result<String, minijinja::Error> {
+        let full = minijinja::context! { ui => Value::from_serialize(ui), ..ctx };
+        self.env.get_template(name)?.render(full)
+    }
+
     /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, for the whole site, `Secure` when the
     /// service is reached over HTTPS. `max_age` in seconds; `None` lasts as long as the browser.
     #[must_use]
@@ -177,6 +192,43 @@ impl Pages {
     #[must_use]
     pub fn clear_cookie(&self, name: &str) -> HeaderValue {
         self.set_cookie(name, "", Some(0))
+    }
+
+    /// A day as the pages name it: "oggi 03/12", "domani 04/12", "venerdì 05/12" (the weekday
+    /// in the page's language, the date with Latin digits): no browser date picker, whose
+    /// format follows the phone's locale (12/03 reads as March in Italy).
+    #[must_use]
+    pub fn day_label(&self, ui: &Ui, day: chrono::NaiveDate, today: chrono::NaiveDate) -> String {
+        use chrono::Datelike;
+        let name = match (day - today).num_days() {
+            0 => self.messages.text(&ui.lang, "common-today", None),
+            1 => self.messages.text(&ui.lang, "common-tomorrow", None),
+            _ => {
+                let mut args = fluent_bundle::FluentArgs::new();
+                args.set("day", i64::from(day.weekday().number_from_monday()));
+                self.messages.text(&ui.lang, "common-weekday", Some(&args))
+            }
+        };
+        format!("{name} {}", day.format("%d/%m"))
+    }
+
+    /// The next `n` days from `first` as choices of a `<select>` (`value` `YYYY-MM-DD`).
+    #[must_use]
+    pub fn day_choices(
+        &self,
+        ui: &Ui,
+        first: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+        n: u32,
+    ) -> Vec<Choice> {
+        first
+            .iter_days()
+            .take(n as usize)
+            .map(|d| Choice {
+                value: d.to_string(),
+                label: self.day_label(ui, d, today),
+            })
+            .collect()
     }
 
     /// The static file version map (`path → short hash`).
@@ -203,6 +255,25 @@ fn local_date(ts: &str) -> String {
         || ts.to_owned(),
         |at| crate::service_day::local(at).format("%d/%m/%Y").to_string(),
     )
+}
+
+/// One option of a `<select>`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Choice {
+    /// What the form sends.
+    pub value: String,
+    /// What the person reads.
+    pub label: String,
+}
+
+/// Times of day from `first_hour:00` to `last_hour:00` every `step_minutes`, `HH:MM` (24 h,
+/// Latin digits, whatever the phone's locale), for a `<select>`.
+#[must_use]
+pub fn time_choices(first_hour: u32, last_hour: u32, step_minutes: u32) -> Vec<String> {
+    (first_hour * 60..=last_hour * 60)
+        .step_by(step_minutes.max(1) as usize)
+        .map(|m| format!("{:02}:{:02}", m / 60, m % 60))
+        .collect()
 }
 
 fn parse_instant(ts: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -246,6 +317,22 @@ impl Ui {
             languages: m.languages().to_vec(),
             path: "/".to_owned(),
         }
+    }
+}
+
+impl Ui {
+    /// The page language `code` when there is a message file for it (not a request's choice:
+    /// a document printed in a chosen language).
+    #[must_use]
+    pub fn for_language(pages: &Pages, code: &str) -> Option<Self> {
+        let m = pages.messages();
+        let l = m.language(code)?;
+        Some(Self {
+            lang: l.code.clone(),
+            dir: l.dir,
+            languages: m.languages().to_vec(),
+            path: "/".to_owned(),
+        })
     }
 }
 
@@ -448,6 +535,27 @@ mod tests {
         h.insert(header::ACCEPT_LANGUAGE, "ar-MA,ar;q=0.9".parse().unwrap());
         assert_eq!(Ui::from_headers(&p, &h).lang, "ar");
         assert_eq!(Ui::from_headers(&p, &HeaderMap::new()).lang, "it");
+    }
+
+    #[test]
+    fn days_are_named_in_the_page_language_with_latin_digits() {
+        let mut m = Messages::load(std::path::Path::new("/nonexistent"));
+        m.add("ar", "language-name = العربية\nlanguage-dir = rtl\ncommon-today = اليوم\ncommon-weekday = { $day ->\n [5] الجمعة\n *[7] الأحد\n}\n".into());
+        let p = Pages::with_messages(m, false);
+        let ui = Ui::for_language(&p, "ar").unwrap();
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let days = p.day_choices(&ui, d("2026-12-02"), d("2026-12-02"), 3);
+        let labels: Vec<_> = days.iter().map(|c| c.label.as_str()).collect();
+        // Tomorrow has no Arabic message here: the id shows, the date still does.
+        assert_eq!(
+            labels,
+            ["اليوم 02/12", "common-tomorrow 03/12", "الجمعة 04/12"]
+        );
+        assert_eq!(days[2].value, "2026-12-04");
+        assert_eq!(
+            time_choices(4, 5, 15),
+            ["04:00", "04:15", "04:30", "04:45", "05:00"]
+        );
     }
 
     #[test]

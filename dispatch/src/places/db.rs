@@ -10,6 +10,35 @@ use crate::geo::LonLat;
 const POLO_COLUMNS: &str = "region_code, polo_id, name, kind, hub_polo_id, area, managing_org,
     st_x(location::geometry) as lon, st_y(location::geometry) as lat, opening_hours";
 
+/// Sets (or clears) a Polo's phone, printed on access cards.
+///
+/// # Errors
+/// Not found for an unknown Polo; a validation error for a malformed number.
+pub async fn set_polo_phone(
+    conn: &mut PgConnection,
+    polo_id: Uuid,
+    phone: Option<&str>,
+) -> AppResult<()> {
+    let done = sqlx::query("update polo set phone = $2 where polo_id = $1")
+        .bind(polo_id)
+        .bind(phone)
+        .execute(conn)
+        .await
+        .map_err(
+            |e| match e.as_database_error().and_then(|d| d.constraint()) {
+                Some(c) if c.contains("phone") => {
+                    AppError::invalid("phone", "digits and spaces, an optional leading +")
+                }
+                _ => AppError::Sqlx(e),
+            },
+        )?
+        .rows_affected();
+    if done == 0 {
+        return Err(AppError::NotFound("polo"));
+    }
+    Ok(())
+}
+
 /// Inserts a Polo; a spoke's hub must be a hub of the same region.
 ///
 /// # Errors

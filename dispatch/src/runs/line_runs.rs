@@ -237,7 +237,7 @@ async fn materialise_line(
 pub async fn join_made_runs(
     conn: &mut PgConnection,
     subscription_id: Uuid,
-    created_by: Uuid,
+    created_by: Option<Uuid>,
 ) -> AppResult<Vec<crate::state::LineJoin>> {
     let runs: Vec<(Uuid, String, Uuid, NaiveDate, super::RunStatus)> = sqlx::query_as(
         "select r.run_id, r.region_code, s.line_id, r.service_date, r.status
@@ -273,7 +273,7 @@ pub async fn join_made_runs(
             line_id,
             day,
             run_id.into(),
-            Some(created_by),
+            created_by,
             &times,
         )
         .await?;

@@ -58,7 +58,7 @@ impl Dispatcher for LiveDispatcher {
         &'a self,
         conn: &'a mut PgConnection,
         subscription_id: Uuid,
-        created_by: Uuid,
+        created_by: Option<Uuid>,
     ) -> BoxFuture<'a, AppResult<Vec<crate::state::LineJoin>>> {
         Box::pin(super::line_runs::join_made_runs(
             conn,

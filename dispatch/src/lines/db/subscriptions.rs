@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{get_line, spans, stop_count};
-use crate::auth::Staff;
+use crate::auth::Actor;
 use crate::error::{on_constraint, AppError, AppResult};
 use crate::lines::{
     first_day_with_seat, peak_load, Line, NewSubscription, Schedule, Span, Subscription,
@@ -153,7 +153,7 @@ pub async fn alternatives(
 /// with a free seat) in the error body.
 pub async fn subscribe(
     conn: &mut PgConnection,
-    staff: &Staff,
+    actor: Actor<'_>,
     polo_id: Uuid,
     line_id: Uuid,
     new: &NewSubscription,
@@ -161,14 +161,21 @@ pub async fn subscribe(
     let line = get_line(conn, line_id, true)
         .await?
         .ok_or(AppError::NotFound("line"))?;
-    staff.require_region("region_code", &line.region_code)?;
+    if let Actor::Staff(staff) = actor {
+        staff.require_region("region_code", &line.region_code)?;
+    }
+    let own_person = match actor {
+        Actor::Worker(w) => Some(w.person_id),
+        Actor::Staff(_) => None,
+    };
     let case: Option<(String, Uuid, String, bool)> = sqlx::query_as(
         "select c.region_code, c.person_id, c.status::text, p.wheelchair
          from care_case c join person p on p.person_id = c.person_id
-         where c.case_id = $1 and c.polo_id = $2",
+         where c.case_id = $1 and c.polo_id = $2 and ($3::uuid is null or c.person_id = $3)",
     )
     .bind(new.case_id)
     .bind(polo_id)
+    .bind(own_person)
     .fetch_optional(&mut *conn)
     .await?;
     let (case_region, person_id, case_status, wheelchair) =
@@ -238,18 +245,20 @@ pub async fn subscribe(
         .bind(span.alight_seq)
         .bind(span.valid_from)
         .bind(span.valid_to)
-        .bind(staff.staff_id)
+        .bind(actor.staff_id())
         .fetch_one(&mut *conn)
         .await
         .map_err(on_constraint)?;
-    crate::audit::record_case_access(
-        conn,
-        staff,
-        &line.region_code,
-        new.case_id,
-        "line subscription",
-    )
-    .await?;
+    if let Actor::Staff(staff) = actor {
+        crate::audit::record_case_access(
+            conn,
+            staff,
+            &line.region_code,
+            new.case_id,
+            "line subscription",
+        )
+        .await?;
+    }
     Ok(sub)
 }
 
@@ -288,20 +297,26 @@ async fn line_full(conn: &mut PgConnection, line: &Line, span: &Span) -> AppResu
 /// has already ended.
 pub async fn end_subscription(
     conn: &mut PgConnection,
-    staff: &Staff,
+    actor: Actor<'_>,
     polo_id: Uuid,
     line_id: Uuid,
     subscription_id: Uuid,
     last_day: NaiveDate,
 ) -> AppResult<Subscription> {
+    let own_person = match actor {
+        Actor::Worker(w) => Some(w.person_id),
+        Actor::Staff(_) => None,
+    };
     let current: Option<(String, Uuid, SubscriptionStatus)> = sqlx::query_as(
         "select s.region_code, s.case_id, s.status from line_subscription s
          join care_case c on c.case_id = s.case_id
-         where s.subscription_id = $1 and s.line_id = $2 and c.polo_id = $3 for update of s",
+         where s.subscription_id = $1 and s.line_id = $2 and c.polo_id = $3
+            and ($4::uuid is null or s.person_id = $4) for update of s",
     )
     .bind(subscription_id)
     .bind(line_id)
     .bind(polo_id)
+    .bind(own_person)
     .fetch_optional(&mut *conn)
     .await?;
     let (region, case_id, status) = current.ok_or(AppError::NotFound("subscription"))?;
@@ -337,12 +352,14 @@ pub async fn end_subscription(
             r.into(),
             crate::bookings::RideStatus::Cancelled,
             Some("line subscription ended"),
-            Some(staff.staff_id),
+            actor.staff_id(),
         )
         .await?;
     }
-    crate::audit::record_case_access(conn, staff, &region, case_id, "line subscription end")
-        .await?;
+    if let Actor::Staff(staff) = actor {
+        crate::audit::record_case_access(conn, staff, &region, case_id, "line subscription end")
+            .await?;
+    }
     Ok(sub)
 }
 

@@ -437,3 +437,20 @@ console-subscribe-alight = Gets off at
 console-subscribe-from = From
 console-subscribe-to = To
 console-subscribe = Subscribe
+
+
+## Console: workers' reports
+console-nav-reports = Reports
+console-reports-title = Workers' reports
+console-reports-help = Confidential: only the Polo's coordinator reads them. Those who asked to stay anonymous are not named.
+console-reports-empty = No reports.
+console-report-received = Received
+console-report-kind = What it is about
+console-report-person = Person
+console-report-details = What happened
+console-report-status = Status
+console-report-anonymous = anonymous
+console-report-status-new = new
+console-report-status-in_progress = in progress
+console-report-status-closed = closed
+console-report-save = Save

@@ -437,3 +437,20 @@ console-subscribe-alight = Scende a
 console-subscribe-from = Dal
 console-subscribe-to = Al
 console-subscribe = Iscrivi
+
+
+## Console: segnalazioni dei lavoratori
+console-nav-reports = Segnalazioni
+console-reports-title = Segnalazioni dei lavoratori
+console-reports-help = Riservate: le legge solo il coordinamento del Polo. Chi ha chiesto l'anonimato non è nominato.
+console-reports-empty = Nessuna segnalazione.
+console-report-received = Ricevuta
+console-report-kind = Di cosa si tratta
+console-report-person = Persona
+console-report-details = Cosa è successo
+console-report-status = Stato
+console-report-anonymous = anonima
+console-report-status-new = nuova
+console-report-status-in_progress = in corso
+console-report-status-closed = chiusa
+console-report-save = Salva

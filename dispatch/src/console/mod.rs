@@ -15,11 +15,13 @@
 //! `/console/requests/{id}` (promised times, cancel, move, correct a no-show),
 //! `/console/planning` (run the day's planning, follow it, see its result),
 //! `/console/fleet` (lines, vehicles and drivers of the region), `/console/lines/{line_id}` (a
-//! line's stops, its heat-ordinance timetable and marked days, the Polo's subscribers).
+//! line's stops, its heat-ordinance timetable and marked days, the Polo's subscribers),
+//! `/console/reports` (the workers' confidential reports to the Polo, with their status).
 
 mod day;
 mod people;
 mod planning;
+mod reports;
 
 use std::sync::Arc;
 
@@ -112,6 +114,8 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
             "/console/lines/{line_id}/subscriptions",
             post(planning::subscribe),
         )
+        .route("/console/reports", get(reports::reports_page))
+        .route("/console/reports/{id}/status", post(reports::set_status))
         .layer(Extension(assets))
         .layer(axum::middleware::from_fn(pages::same_origin))
 }

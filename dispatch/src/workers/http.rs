@@ -1082,7 +1082,17 @@ async fn list_reports(
     State(state): State<AppState>,
     staff: Staff,
 ) -> AppResult<Json<Vec<db::Report>>> {
-    let polo = coordinator_polo(&staff)?;
+    Ok(Json(reports_as(&state, &staff).await?))
+}
+
+/// The workers' reports to the caller's Polo, newest first, for its coordinator only; the
+/// read of each report that names its person is audited. The rule behind
+/// `GET /api/worker-reports`, shared with the console.
+///
+/// # Errors
+/// Forbidden for anyone but a Polo's coordinator; database errors.
+pub async fn reports_as(state: &AppState, staff: &Staff) -> AppResult<Vec<db::Report>> {
+    let polo = coordinator_polo(staff)?;
     let mut tx = state.db.begin().await?;
     let list = db::reports_of_polo(&mut tx, polo).await?;
     // A report that names its person is case data: its read is audited.
@@ -1090,9 +1100,9 @@ async fn list_reports(
         .iter()
         .filter_map(|r| r.case_id.map(|c| (r.region_code.clone(), c)))
         .collect();
-    crate::audit::record_case_accesses(&mut tx, &staff, &named, "worker report").await?;
+    crate::audit::record_case_accesses(&mut tx, staff, &named, "worker report").await?;
     tx.commit().await?;
-    Ok(Json(list))
+    Ok(list)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -1108,13 +1118,30 @@ async fn set_report_status(
     AppPath(report_id): AppPath<Uuid>,
     AppJson(body): AppJson<ReportStatusBody>,
 ) -> AppResult<Json<db::Report>> {
-    let polo = coordinator_polo(&staff)?;
+    Ok(Json(
+        report_status_as(&state, &staff, report_id, body.status).await?,
+    ))
+}
+
+/// Sets where a report of the caller's Polo stands (its coordinator only; another Polo's
+/// report is not found); audited when the report names its person. The rule behind
+/// `POST /api/worker-reports/{id}/status`, shared with the console.
+///
+/// # Errors
+/// Forbidden; not found; database errors.
+pub async fn report_status_as(
+    state: &AppState,
+    staff: &Staff,
+    report_id: Uuid,
+    status: ReportStatus,
+) -> AppResult<db::Report> {
+    let polo = coordinator_polo(staff)?;
     let mut tx = state.db.begin().await?;
-    let r = db::set_report_status(&mut tx, &staff, polo, report_id, body.status).await?;
+    let r = db::set_report_status(&mut tx, staff, polo, report_id, status).await?;
     if let Some(c) = r.case_id {
-        crate::audit::record_case_access(&mut tx, &staff, &r.region_code, c, "worker report")
+        crate::audit::record_case_access(&mut tx, staff, &r.region_code, c, "worker report")
             .await?;
     }
     tx.commit().await?;
-    Ok(Json(r))
+    Ok(r)
 }

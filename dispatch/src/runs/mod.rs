@@ -117,6 +117,9 @@ pub const SHIFT_START_S: f64 = 5.0 * 3600.0;
 pub const SHIFT_END_S: f64 = 22.0 * 3600.0;
 /// How long after the earliest pickup the vehicle may come, seconds.
 pub const PICKUP_SLACK_S: f64 = 20.0 * 60.0;
+/// At most this long before the latest arrival of an arrive-by request may the vehicle drop
+/// the rider, seconds: nobody is taken at dawn to wait hours for a mid-morning appointment.
+pub const ARRIVE_EARLY_S: f64 = 60.0 * 60.0;
 /// A promised pickup may move this much earlier / later when the plan changes, seconds.
 pub const PROMISE_EARLY_S: f64 = 5.0 * 60.0;
 /// See [`PROMISE_EARLY_S`].
@@ -232,7 +235,8 @@ fn window(start: f64, end: f64) -> Result<TimeWindow, ModelError> {
 /// is `vehicles[j]`.
 ///
 /// Windows: an earliest pickup gives the pickup `[earliest, earliest + 20 min]`; a latest
-/// arrival gives the drop-off `[.., latest]`; a promised pickup narrows the pickup to
+/// arrival gives the drop-off `[latest - 60 min, latest]` (and the pickup no earlier than the
+/// ride-time limit allows before that); a promised pickup narrows the pickup to
 /// `[promise - 5 min, promise + 10 min]`. Ride time at most 10 min + 1.5 × the direct drive.
 ///
 /// # Errors
@@ -274,14 +278,23 @@ pub fn build_problem(
             let (ps, pe) = match (r.promised_s, r.earliest_s, r.latest_s) {
                 (Some(t), _, _) => (t - PROMISE_EARLY_S, t + PROMISE_LATE_S),
                 (None, Some(e), _) => (e, e + PICKUP_SLACK_S),
-                (None, None, Some(l)) => (SHIFT_START_S, l - direct.min(l)),
+                (None, None, Some(l)) => (
+                    l - ARRIVE_EARLY_S - max_ride_time(direct.min(l)),
+                    l - direct.min(l),
+                ),
                 (None, None, None) => (SHIFT_START_S, SHIFT_END_S),
             };
             let ps = ps.max(r.not_before_s.unwrap_or(0.0));
-            let (pe, de) = if r.relaxed {
-                (SHIFT_END_S, SHIFT_END_S + 3600.0)
+            let (pe, ds, de) = if r.relaxed {
+                (SHIFT_END_S, 0.0, SHIFT_END_S + 3600.0)
             } else {
-                (pe, r.latest_s.unwrap_or(SHIFT_END_S + 3600.0))
+                match r.latest_s {
+                    Some(l) if r.promised_s.is_none() && r.earliest_s.is_none() => {
+                        (pe, l - ARRIVE_EARLY_S, l)
+                    }
+                    Some(l) => (pe, 0.0, l),
+                    None => (pe, 0.0, SHIFT_END_S + 3600.0),
+                }
             };
             Ok(Request {
                 pickup: Stop {
@@ -292,7 +305,7 @@ pub fn build_problem(
                 },
                 delivery: Stop {
                     location: d,
-                    window: window(0.0, de)?,
+                    window: window(ds, de)?,
                     extra_windows: Vec::new(),
                     service,
                 },
@@ -378,6 +391,11 @@ mod tests {
         let r = &p.requests()[0];
         assert_eq!(r.delivery.window.end(), 30_000.0);
         assert!(r.max_ride_time.unwrap() > 600.0);
+        // Not dropped more than an hour early, so not picked up at dawn for it either.
+        assert_eq!(r.delivery.window.start(), 30_000.0 - ARRIVE_EARLY_S);
+        let earliest_pickup = 30_000.0 - ARRIVE_EARLY_S - r.max_ride_time.unwrap();
+        assert!((r.pickup.window.start() - earliest_pickup).abs() < 1e-6);
+        assert!(r.pickup.window.start() > SHIFT_START_S);
     }
 
     #[test]

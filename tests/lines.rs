@@ -1211,6 +1211,18 @@ async fn a_wheelchair_user_needs_a_wheelchair_place_on_the_line(pool: PgPool) {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // An edit keeps a wheelchair place for each wheelchair user on the busiest leg: one (they
+    // ride on different legs), not none.
+    let edit = format!("/api/lines/{line}/edit");
+    body.as_object_mut().unwrap().remove("region_code");
+    body["wheelchair_places"] = json!(0);
+    let r = app.post(&edit, &coord, &body).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "wheelchair_below_subscribed");
+    body["wheelchair_places"] = json!(1);
+    let r = app.post(&edit, &coord, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

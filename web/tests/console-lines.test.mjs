@@ -55,7 +55,7 @@ test("a coordinator creates a line with three stops, edits its times and seats, 
   await signIn("coord.foggia");
   await page.goto(`${svc.base}/console/fleet`);
   assert.deepEqual(await seriousViolations(page), [], "axe on the fleet page");
-  await shot("fleet.png");
+  await shot("lines-fleet.png");
 
   // One stop only: refused, the form comes back with what was typed.
   await page.fill("#new-line-name", NAME);
@@ -130,5 +130,5 @@ test("a coordinator creates a line with three stops, edits its times and seats, 
   assert.equal(await page.inputValue("#edit-line-capacity"), "1");
   assert.equal(sql(db.url, `select capacity from work_line where line_id = '${lineId}'`)[0][0], "4");
   assert.deepEqual(await seriousViolations(page), [], "axe on the line page with a refused edit");
-  await shot("line-edit-refused.png");
+  await shot("lines-line-edit-refused.png");
 });

@@ -79,6 +79,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("post", "/api/lines/materialise", "UAAFFAFFU"),
     ("get", "/api/lines/passing", "UAAAAAAFU"),
     ("get", "/api/lines/{line_id}", "UAAAAAAFU"),
+    ("post", "/api/lines/{line_id}/edit", "UVVFFVFFU"),
     ("post", "/api/lines/{line_id}/end", "UAVFFVFFU"),
     ("post", "/api/lines/{line_id}/heat-days", "UCCFFCFFU"),
     ("get", "/api/lines/{line_id}/heat-timetable", "UAAAAAAFU"),

@@ -1211,4 +1211,152 @@ async fn a_wheelchair_user_needs_a_wheelchair_place_on_the_line(pool: PgPool) {
     )
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    // An edit keeps a wheelchair place for each wheelchair user on the busiest leg: one (they
+    // ride on different legs), not none.
+    let edit = format!("/api/lines/{line}/edit");
+    body.as_object_mut().unwrap().remove("region_code");
+    body["wheelchair_places"] = json!(0);
+    let r = app.post(&edit, &coord, &body).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "wheelchair_below_subscribed");
+    body["wheelchair_places"] = json!(1);
+    let r = app.post(&edit, &coord, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_line_is_edited_by_the_rules_of_creation_and_never_below_what_is_made(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Linea da modificare").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    body["capacity"] = json!(3);
+    let line = create_line(&app, &coord, &body).await;
+    let edit = format!("/api/lines/{line}/edit");
+    let cases = cases_of(&app, FOGGIA).await;
+    for case in &cases[..2] {
+        let r = subscribe(
+            &app,
+            &coord,
+            &line,
+            &sub(case, 0, 2, "2027-06-01", "2027-06-30"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+
+    // Name, times and seats change; the region is the line's own.
+    let mut changed = body.clone();
+    changed.as_object_mut().unwrap().remove("region_code");
+    changed["name"] = json!("Linea modificata");
+    changed["capacity"] = json!(2);
+    changed["stops"][0]["stop_time"] = json!("05:10");
+    changed["stops"][2]["stop_time"] = json!("06:05");
+    let r = app.post(&edit, &coord, &changed).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["name"], "Linea modificata");
+    assert_eq!(r.body["capacity"], 2);
+    let times: Vec<&str> = r.body["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["stop_time"].as_str().unwrap())
+        .collect();
+    assert_eq!(times, ["05:10", "05:20", "06:05"]);
+
+    // Creation's rules, naming the field.
+    let mut bad = changed.clone();
+    bad["stops"][1]["stop_time"] = json!("05:05");
+    let r = app.post(&edit, &coord, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "stops.1.stop_time");
+    let mut bad = changed.clone();
+    bad["season_end"] = json!("2026-12-31");
+    let r = app.post(&edit, &coord, &bad).await;
+    assert_eq!(r.error_field(), "season_end");
+    let mut bad = changed.clone();
+    bad["capacity"] = json!(40);
+    let r = app.post(&edit, &coord, &bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    assert_eq!(r.error_field(), "capacity");
+
+    // Fewer seats than two riders already hold.
+    let mut fewer = changed.clone();
+    fewer["capacity"] = json!(1);
+    let r = app.post(&edit, &coord, &fewer).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "capacity_below_subscribed");
+
+    // Other stops once people are subscribed.
+    let mut other = changed.clone();
+    other["stops"].as_array_mut().unwrap().pop();
+    let r = app.post(&edit, &coord, &other).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "has_subscriptions");
+
+    // A made run keeps its day in the season and in the weekdays.
+    line_run_of(&app, &coord, &line, MONDAY).await;
+    for (field, value) in [
+        ("season_start", json!("2027-06-08")),
+        ("season_end", json!("2027-06-06")),
+        ("operating_days", json!([2, 3, 4, 5])),
+    ] {
+        let mut shorter = changed.clone();
+        shorter[field] = value;
+        let r = app.post(&edit, &coord, &shorter).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{field}: {:?}", r.body);
+        assert_eq!(r.body["error"]["code"], "run_made");
+        let message = r.body["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field), "{message}");
+    }
+
+    // Who may: planners of the region.
+    let cw = app.login("cw.foggia").await;
+    assert_eq!(
+        app.post(&edit, &cw, &changed).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let nowhere = format!("/api/lines/{}/edit", uuid::Uuid::new_v4());
+    assert_eq!(
+        app.post(&nowhere, &admin, &changed).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Nothing half-written by the refusals.
+    let r = app.get(&format!("/api/lines/{line}"), &coord).await;
+    assert_eq!(r.body["capacity"], 2);
+    assert_eq!(r.body["season_start"], "2027-01-01");
+    assert_eq!(r.body["operating_days"], json!([1, 2, 3, 4, 5]));
+    assert_eq!(r.body["stops"].as_array().unwrap().len(), 3);
+    assert_eq!(r.body["stops"][1]["stop_time"], "05:20");
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_line_without_subscriptions_may_change_its_stops(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let coord = app.login("coord.foggia").await;
+    let mut body = line_body(&app, "Linea nuova").await;
+    body["capacity"] = json!(6);
+    let line = create_line(&app, &coord, &body).await;
+    body.as_object_mut().unwrap().remove("region_code");
+    body["stops"].as_array_mut().unwrap().remove(1);
+    let r = app
+        .post(&format!("/api/lines/{line}/edit"), &coord, &body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let places: Vec<&str> = r.body["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["place_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "Borgo Mezzanone - ex pista",
+            "Azienda agricola Russo (pomodoro)"
+        ]
+    );
 }

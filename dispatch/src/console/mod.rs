@@ -14,11 +14,13 @@
 //! `/console/people/{case_id}` (book, the person's requests, mobility and access log),
 //! `/console/requests/{id}` (promised times, cancel, move, correct a no-show),
 //! `/console/planning` (run the day's planning, follow it, see its result),
-//! `/console/fleet` (lines, vehicles and drivers of the region), `/console/lines/{line_id}` (a
-//! line's stops, its heat-ordinance timetable and marked days, the Polo's subscribers),
+//! `/console/fleet` (lines, vehicles and drivers of the region, a new line),
+//! `/console/lines/{line_id}` (a line's stops and its edit, its heat-ordinance timetable and
+//! marked days, the Polo's subscribers),
 //! `/console/reports` (the workers' confidential reports to the Polo, with their status).
 
 mod day;
+mod lines;
 mod people;
 mod planning;
 mod reports;
@@ -99,8 +101,10 @@ pub fn router(web_dir: &std::path::Path) -> Router<AppState> {
             get(planning::planning_page).post(planning::start),
         )
         .route("/console/planning/{job}/progress", get(planning::progress))
-        .route("/console/fleet", get(planning::fleet_page))
+        .route("/console/fleet", get(lines::fleet_page))
+        .route("/console/fleet/lines", post(lines::create_line))
         .route("/console/lines/{line_id}", get(planning::line_page))
+        .route("/console/lines/{line_id}/edit", post(lines::edit_line))
         .route(
             "/console/lines/{line_id}/heat-timetable",
             post(planning::set_heat),

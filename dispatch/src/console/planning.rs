@@ -1,11 +1,13 @@
 //! Planning: run the planning of a day for the coordinator's region, follow its progress in
 //! the page, and see its result (runs, vehicles used, unserved with reasons, estimated or
-//! road times) on the map. And the region's lines and fleet, read-only for now.
+//! road times) on the map. And a line's page (the fleet page and the line forms are in
+//! `lines.rs`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::NaiveDate;
@@ -176,41 +178,8 @@ pub(crate) async fn progress(
     }
 }
 
-/// The region's work lines, vehicles and drivers.
-pub(crate) async fn fleet_page(
-    State(state): State<AppState>,
-    ui: Ui,
-    Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
-) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let r = async {
-        require_coordinator(&scope)?;
-        let mut conn = state.db.acquire().await?;
-        let lines = crate::lines::db::list_lines(&mut conn, &scope.region, None).await?;
-        let vehicles = crate::fleet::db::vehicles(&mut conn, &scope.region, None, 0).await?;
-        let drivers = crate::fleet::db::drivers_of_region(&mut conn, &scope.region).await?;
-        drop(conn);
-        Ok(state.pages.render(
-            &ui,
-            "console/fleet.html",
-            minijinja::context! {
-                lines => lines,
-                vehicles => vehicles,
-                drivers => drivers,
-                ..base(Some(&scope), &assets, "fleet")
-            },
-        ))
-    }
-    .await;
-    page(&state, &ui, r)
-}
-
-/// A line: its stops and times, its heat-ordinance timetable and marked days, the Polo's
-/// subscribers (audited as the API does).
+/// A line: its stops and times, its edit form, its heat-ordinance timetable and marked days,
+/// the Polo's subscribers (audited as the API does).
 pub(crate) async fn line_page(
     State(state): State<AppState>,
     ui: Ui,
@@ -224,42 +193,60 @@ pub(crate) async fn line_page(
         Err(r) => return r,
     };
     let r = async {
-        require_coordinator(&scope)?;
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
-        let line = crate::lines::http::line_as(&state, &scope.staff, id).await?;
-        let mut conn = state.db.acquire().await?;
-        let heat = crate::lines::db::heat_timetable(&mut conn, id).await?;
-        drop(conn);
-        // The Polo's open cases, for the subscription form (a list read, audited as the API's).
-        let mut tx = state.db.begin().await?;
-        let cases = crate::cases::db::cases_of_polo(
-            &mut tx,
-            scope.polo,
-            Some(crate::cases::CaseStatus::Open),
-        )
-        .await?;
-        let read: Vec<(String, Uuid)> = cases
-            .iter()
-            .map(|c| (c.region_code.clone(), c.case_id))
-            .collect();
-        crate::audit::record_case_accesses(&mut tx, &scope.staff, &read, "console line").await?;
-        tx.commit().await?;
-        Ok(state.pages.render(
-            &ui,
-            "console/line.html",
-            minijinja::context! {
-                line => line,
-                heat => heat,
-                cases => cases,
-                error => q.error,
-                saved => q.saved,
-                today => crate::service_day::day_of(state.now()).to_string(),
-                ..base(Some(&scope), &assets, "fleet")
-            },
-        ))
+        line_body(&state, &ui, &assets, &scope, id, q, None).await
     }
     .await;
     page(&state, &ui, r)
+}
+
+/// The line page; `refused` is an edit form shown again with the API's message and status.
+pub(crate) async fn line_body(
+    state: &AppState,
+    ui: &Ui,
+    assets: &Assets,
+    scope: &Scope,
+    id: Uuid,
+    q: LineQuery,
+    refused: Option<(super::lines::LineForm, String, StatusCode)>,
+) -> AppResult<Response> {
+    require_coordinator(scope)?;
+    let line = crate::lines::http::line_as(state, &scope.staff, id).await?;
+    let mut conn = state.db.acquire().await?;
+    let heat = crate::lines::db::heat_timetable(&mut conn, id).await?;
+    drop(conn);
+    // The Polo's open cases, for the subscription form (a list read, audited as the API's).
+    let mut tx = state.db.begin().await?;
+    let cases =
+        crate::cases::db::cases_of_polo(&mut tx, scope.polo, Some(crate::cases::CaseStatus::Open))
+            .await?;
+    let read: Vec<(String, Uuid)> = cases
+        .iter()
+        .map(|c| (c.region_code.clone(), c.case_id))
+        .collect();
+    crate::audit::record_case_accesses(&mut tx, &scope.staff, &read, "console line").await?;
+    tx.commit().await?;
+    let (form, edit_error, status) = match refused {
+        Some((form, message, status)) => (form, Some(message), status),
+        None => (super::lines::LineForm::of(&line), None, StatusCode::OK),
+    };
+    Ok(state.pages.render_status(
+        status,
+        ui,
+        "console/line.html",
+        minijinja::context! {
+            line => line,
+            heat => heat,
+            cases => cases,
+            error => q.error,
+            saved => q.saved,
+            form => form,
+            edit_error => edit_error,
+            choices => super::lines::choices(state, &scope.region).await?,
+            today => crate::service_day::day_of(state.now()).to_string(),
+            ..base(Some(scope), assets, "fleet")
+        },
+    ))
 }
 
 #[derive(Deserialize, Default)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{db, Line, LineStop, NewLine, NewSubscription, Subscription};
+use super::{db, Line, LineEdit, LineStop, NewLine, NewSubscription, Subscription};
 use crate::audit::record_case_accesses;
 use crate::auth::{Actor, Role, Staff};
 use crate::error::{AppError, AppResult};
@@ -33,6 +33,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_line, list_lines))
         .routes(routes!(passing))
         .routes(routes!(get_line))
+        .routes(routes!(edit_line))
         .routes(routes!(subscribe))
         .routes(routes!(end_subscription))
         .routes(routes!(get_heat, set_heat))
@@ -172,9 +173,11 @@ pub async fn mark_heat_day_as(
 /// A line with its stops; subscriber identities only for the caller's own Polo.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct LineDetail {
+    /// The line.
     #[serde(flatten)]
-    line: Line,
-    stops: Vec<LineStop>,
+    pub line: Line,
+    /// Its stops in order.
+    pub stops: Vec<LineStop>,
     /// Active subscriptions, all Poli (a number, no identities).
     active_subscriptions: i64,
     /// Subscriptions of the caller's Polo's cases; absent for callers without a Polo.
@@ -211,6 +214,22 @@ async fn create_line(
     staff: Staff,
     AppJson(body): AppJson<NewLine>,
 ) -> AppResult<(StatusCode, Json<LineDetail>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_line_as(&state, &staff, body).await?),
+    ))
+}
+
+/// Creates a line of the caller's region (planners only): the rule behind `POST /api/lines`,
+/// shared with the console.
+///
+/// # Errors
+/// Forbidden, validation errors naming the field.
+pub async fn create_line_as(
+    state: &AppState,
+    staff: &Staff,
+    body: NewLine,
+) -> AppResult<LineDetail> {
     staff.require(PLANNERS)?;
     staff.require_region("region_code", &body.region_code)?;
     let body = body.validate()?;
@@ -219,9 +238,49 @@ async fn create_line(
     let line = db::get_line(&mut tx, line_id, false)
         .await?
         .ok_or(AppError::NotFound("line"))?;
-    let out = detail(&mut tx, &staff, line).await?;
+    let out = detail(&mut tx, staff, line).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(out)
+}
+
+/// Edits a line: the fields of a creation, checked by the same rules. 409 `run_made` when the
+/// season or the weekdays leave out a day whose run is already made (the message names the
+/// field), `capacity_below_subscribed` / `wheelchair_below_subscribed` when fewer places than
+/// those already subscribed on a day from today, `has_subscriptions` when the stops change
+/// (not only their times) on a line with subscriptions.
+#[utoipa::path(post, path = "/api/lines/{line_id}/edit", tag = "lines", request_body = LineEdit,
+    responses((status = 200, body = LineDetail)), params(("line_id" = Uuid, Path)))]
+async fn edit_line(
+    State(state): State<AppState>,
+    staff: Staff,
+    AppPath(line_id): AppPath<Uuid>,
+    AppJson(body): AppJson<LineEdit>,
+) -> AppResult<Json<LineDetail>> {
+    Ok(Json(edit_line_as(&state, &staff, line_id, body).await?))
+}
+
+/// The rule behind `POST /api/lines/{line_id}/edit`, shared with the console.
+///
+/// # Errors
+/// Forbidden, not found, validation errors naming the field, the conflicts of
+/// [`db::update_line`].
+pub async fn edit_line_as(
+    state: &AppState,
+    staff: &Staff,
+    line_id: Uuid,
+    body: LineEdit,
+) -> AppResult<LineDetail> {
+    let mut tx = state.db.begin().await?;
+    let line = planner_line(&mut tx, staff, line_id).await?;
+    let valid = body.into_new(line.region_code.clone()).validate()?;
+    let today = crate::service_day::day_of(state.now());
+    db::update_line(&mut tx, &line, &valid, today).await?;
+    let line = db::get_line(&mut tx, line_id, false)
+        .await?
+        .ok_or(AppError::NotFound("line"))?;
+    let out = detail(&mut tx, staff, line).await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -61,6 +61,51 @@ pub struct NewLine {
     pub stops: Vec<NewStop>,
 }
 
+/// A line's new fields (`POST /api/lines/{line_id}/edit`): everything a creation gives but the
+/// region, checked by the same rules ([`NewLine::validate`]).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct LineEdit {
+    /// Name.
+    pub name: String,
+    /// First day of the season; not after a day whose run is already made.
+    pub season_start: NaiveDate,
+    /// Last day of the season; not before a day whose run is already made.
+    pub season_end: NaiveDate,
+    /// ISO weekdays, 1 = Monday .. 7 = Sunday.
+    pub operating_days: Vec<i16>,
+    /// Seats; defaults to the vehicle's seats. Not below the seats already subscribed on any
+    /// day from today.
+    pub capacity: Option<i16>,
+    /// Wheelchair places; default the vehicle's (none without a vehicle).
+    pub wheelchair_places: Option<i16>,
+    /// The vehicle that drives the line.
+    pub vehicle_id: Option<Uuid>,
+    /// The employer contribution (or fund) paying for the line's rides.
+    pub funding_source_id: Option<Uuid>,
+    /// Ordered stops, at least two. Once the line has subscriptions, the same places and
+    /// meeting points in the same order (only the times may change).
+    pub stops: Vec<NewStop>,
+}
+
+impl LineEdit {
+    /// The same fields as a creation in `region_code`, to be checked by the same rules.
+    #[must_use]
+    pub fn into_new(self, region_code: String) -> NewLine {
+        NewLine {
+            name: self.name,
+            region_code,
+            season_start: self.season_start,
+            season_end: self.season_end,
+            operating_days: self.operating_days,
+            capacity: self.capacity,
+            wheelchair_places: self.wheelchair_places,
+            vehicle_id: self.vehicle_id,
+            funding_source_id: self.funding_source_id,
+            stops: self.stops,
+        }
+    }
+}
+
 /// A stop whose time has been parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidStop {

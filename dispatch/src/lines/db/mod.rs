@@ -40,6 +40,56 @@ const STOP_LOCATION: &str = "coalesce(m.location, p.location)";
 /// # Errors
 /// Validation errors naming the field (`vehicle_id`, `capacity`, `stops.<i>.place_id`...).
 pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uuid> {
+    let (capacity, wheelchair_places) = check_references(conn, l).await?;
+    let line_id: Uuid = sqlx::query_scalar(
+        "insert into work_line (region_code, name, season_start, season_end, operating_days,
+            capacity, vehicle_id, funding_source_id, wheelchair_places)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning line_id",
+    )
+    .bind(&l.region_code)
+    .bind(&l.name)
+    .bind(l.schedule.season_start)
+    .bind(l.schedule.season_end)
+    .bind(&l.schedule.operating_days)
+    .bind(capacity)
+    .bind(l.vehicle_id)
+    .bind(l.funding_source_id)
+    .bind(wheelchair_places)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(on_constraint)?;
+    insert_stops(conn, &l.region_code, line_id, &l.stops).await?;
+    Ok(line_id)
+}
+
+async fn insert_stops(
+    conn: &mut PgConnection,
+    region_code: &str,
+    line_id: Uuid,
+    stops: &[super::ValidStop],
+) -> AppResult<()> {
+    for (seq, s) in stops.iter().enumerate() {
+        sqlx::query(
+            "insert into work_line_stop (region_code, line_id, seq, place_id, meeting_point_id, stop_time)
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(region_code)
+        .bind(line_id)
+        .bind(i16::try_from(seq).unwrap_or(i16::MAX))
+        .bind(s.place_id)
+        .bind(s.meeting_point_id)
+        .bind(s.stop_time)
+        .execute(&mut *conn)
+        .await
+        .map_err(on_constraint)?;
+    }
+    Ok(())
+}
+
+/// Checks a line's vehicle (capacity defaults to its seats and may not exceed them), funding
+/// source and stop places, the rules of a creation and of an edit; gives the capacity and the
+/// wheelchair places.
+async fn check_references(conn: &mut PgConnection, l: &ValidLine) -> AppResult<(i16, i16)> {
     let (capacity, wheelchair_places) = match l.vehicle_id {
         Some(v) => {
             let (seats, wheelchair): (i16, i16) = sqlx::query_as(
@@ -106,39 +156,129 @@ pub async fn insert_line(conn: &mut PgConnection, l: &ValidLine) -> AppResult<Uu
     for (i, s) in l.stops.iter().enumerate() {
         check_stop_place(conn, &l.region_code, i, s.place_id, s.meeting_point_id).await?;
     }
-    let line_id: Uuid = sqlx::query_scalar(
-        "insert into work_line (region_code, name, season_start, season_end, operating_days,
-            capacity, vehicle_id, funding_source_id, wheelchair_places)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning line_id",
+    Ok((capacity, wheelchair_places))
+}
+
+/// Changes a line (locked by the caller) to `l`. Refused with 409 when the new season leaves
+/// out a day whose run is already made (`run_made`, naming `season_start` or `season_end`), when
+/// a weekday dropped has a run made from `today` (`run_made`, `operating_days`), when the seats
+/// or wheelchair places are fewer than those already subscribed on a day from `today`
+/// (`capacity_below_subscribed`, `wheelchair_below_subscribed`), and when the stops change
+/// (not only their times) on a line with subscriptions (`has_subscriptions`).
+///
+/// # Errors
+/// Validation errors of the references, the conflicts above.
+pub async fn update_line(
+    conn: &mut PgConnection,
+    line: &Line,
+    l: &ValidLine,
+    today: NaiveDate,
+) -> AppResult<()> {
+    let (capacity, wheelchair_places) = check_references(conn, l).await?;
+    let made: Vec<NaiveDate> = sqlx::query_scalar(
+        "select service_date from run where line_id = $1 and status <> 'cancelled' order by service_date",
     )
-    .bind(&l.region_code)
+    .bind(line.line_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let schedule = &l.schedule;
+    if let Some(first) = made.first().filter(|d| **d < schedule.season_start) {
+        return Err(AppError::conflict(
+            "run_made",
+            format!("season_start: the line's run of {first} is already made"),
+        ));
+    }
+    if let Some(last) = made.last().filter(|d| **d > schedule.season_end) {
+        return Err(AppError::conflict(
+            "run_made",
+            format!("season_end: the line's run of {last} is already made"),
+        ));
+    }
+    if let Some(day) = made
+        .iter()
+        .find(|d| **d >= today && !schedule.operates_on(**d))
+    {
+        return Err(AppError::conflict(
+            "run_made",
+            format!("operating_days: the line's run of {day} is already made"),
+        ));
+    }
+    let old_stops = stops_of(conn, line.line_id).await?;
+    let same_stops = old_stops.len() == l.stops.len()
+        && old_stops
+            .iter()
+            .zip(&l.stops)
+            .all(|(o, n)| o.place_id == n.place_id && o.meeting_point_id == n.meeting_point_id);
+    let from = today.max(schedule.season_start);
+    if from <= schedule.season_end {
+        let last = i16::try_from(old_stops.len()).unwrap_or(i16::MAX) - 1;
+        let whole = Span {
+            board_seq: 0,
+            alight_seq: last.max(1),
+            valid_from: from,
+            valid_to: schedule.season_end,
+        };
+        let riders = spans(conn, line.line_id, from, schedule.season_end).await?;
+        let peak = super::peak_load(schedule, &riders, &whole);
+        if peak > usize::try_from(capacity).unwrap_or(0) {
+            return Err(AppError::conflict(
+                "capacity_below_subscribed",
+                format!("capacity: {peak} seats are already subscribed on a day of the line"),
+            ));
+        }
+        let wheelchairs = wheelchair_spans(conn, line.line_id, from, schedule.season_end).await?;
+        let peak = super::peak_load(schedule, &wheelchairs, &whole);
+        if peak > usize::try_from(wheelchair_places).unwrap_or(0) {
+            return Err(AppError::conflict(
+                "wheelchair_below_subscribed",
+                format!(
+                    "wheelchair_places: {peak} wheelchair places are already subscribed on a day of the line"
+                ),
+            ));
+        }
+    }
+    if !same_stops && active_subscriptions(conn, line.line_id).await? > 0 {
+        return Err(AppError::conflict(
+            "has_subscriptions",
+            "stops: the line has subscriptions; only the stop times may change",
+        ));
+    }
+    sqlx::query(
+        "update work_line set name = $2, season_start = $3, season_end = $4, operating_days = $5,
+            capacity = $6, vehicle_id = $7, funding_source_id = $8, wheelchair_places = $9
+         where line_id = $1",
+    )
+    .bind(line.line_id)
     .bind(&l.name)
-    .bind(l.schedule.season_start)
-    .bind(l.schedule.season_end)
-    .bind(&l.schedule.operating_days)
+    .bind(schedule.season_start)
+    .bind(schedule.season_end)
+    .bind(&schedule.operating_days)
     .bind(capacity)
     .bind(l.vehicle_id)
     .bind(l.funding_source_id)
     .bind(wheelchair_places)
-    .fetch_one(&mut *conn)
+    .execute(&mut *conn)
     .await
     .map_err(on_constraint)?;
-    for (seq, s) in l.stops.iter().enumerate() {
-        sqlx::query(
-            "insert into work_line_stop (region_code, line_id, seq, place_id, meeting_point_id, stop_time)
-             values ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&l.region_code)
-        .bind(line_id)
-        .bind(i16::try_from(seq).unwrap_or(i16::MAX))
-        .bind(s.place_id)
-        .bind(s.meeting_point_id)
-        .bind(s.stop_time)
-        .execute(&mut *conn)
-        .await
-        .map_err(on_constraint)?;
+    if same_stops {
+        for (seq, s) in l.stops.iter().enumerate() {
+            sqlx::query("update work_line_stop set stop_time = $3 where line_id = $1 and seq = $2")
+                .bind(line.line_id)
+                .bind(i16::try_from(seq).unwrap_or(i16::MAX))
+                .bind(s.stop_time)
+                .execute(&mut *conn)
+                .await
+                .map_err(on_constraint)?;
+        }
+    } else {
+        sqlx::query("delete from work_line_stop where line_id = $1")
+            .bind(line.line_id)
+            .execute(&mut *conn)
+            .await
+            .map_err(on_constraint)?;
+        insert_stops(conn, &l.region_code, line.line_id, &l.stops).await?;
     }
-    Ok(line_id)
+    Ok(())
 }
 
 async fn check_stop_place(

@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{base, page, page_scope, Assets, Scope};
+use super::{base, page, Assets, Scope};
 use crate::auth::StaffPage;
 use crate::bookings::{RideRequestView, RideStatus};
 use crate::error::{AppError, AppResult};
@@ -79,13 +79,9 @@ pub(crate) async fn day_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Query(q): Query<DayQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = day_body(&state, &ui, &assets, &scope, q).await;
     page(&state, &ui, r)
 }

@@ -16,8 +16,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{base, page, page_scope, Assets, Scope};
-use crate::auth::StaffPage;
+use super::{base, page, Assets, Scope};
 use crate::error::{AppError, AppResult};
 use crate::lines::http::LineDetail;
 use crate::lines::{LineEdit, NewStop};
@@ -277,12 +276,8 @@ pub(crate) async fn fleet_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = fleet(
         &state,
         &ui,
@@ -301,13 +296,9 @@ pub(crate) async fn create_line(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let form = LineForm::posted(&pairs);
     let r = async {
         require_coordinator(&scope)?;
@@ -351,14 +342,10 @@ pub(crate) async fn edit_line(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let form = LineForm::posted(&pairs);
     let r = async {
         require_coordinator(&scope)?;

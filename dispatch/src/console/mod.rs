@@ -267,13 +267,22 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     res
 }
 
-/// The signed-in Polo staff member of a page, or the error page (403 for staff of no Polo).
-pub(crate) async fn page_scope(
-    state: &AppState,
-    ui: &Ui,
-    StaffPage(staff): StaffPage,
-) -> Result<Scope, Response> {
-    scope(state, staff)
-        .await
-        .map_err(|e| error_page(state, ui, &e))
+/// The signed-in Polo staff member of a page with their Polo and region; without a session a
+/// redirect to the sign-in page, for staff of no Polo the error page (403).
+impl axum::extract::FromRequestParts<AppState> for Scope {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let StaffPage(staff) = StaffPage::from_request_parts(parts, state).await?;
+        match scope(state, staff).await {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                let ui = Ui::from_headers(&state.pages, &parts.headers);
+                Err(error_page(state, &ui, &e))
+            }
+        }
+    }
 }

@@ -16,8 +16,7 @@ use chrono::{NaiveDate, NaiveTime};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{base, page, page_scope, Assets, Scope};
-use crate::auth::StaffPage;
+use super::{base, page, Assets, Scope};
 use crate::bookings::http::NewAppointment;
 use crate::bookings::Endpoint;
 use crate::error::{AppError, AppResult};
@@ -35,13 +34,9 @@ pub(crate) async fn search_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Query(q): Query<SearchQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let needle = q.q.trim();
         let found = if needle.is_empty() {
@@ -113,14 +108,10 @@ pub(crate) async fn person_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Path(case_id): Path<String>,
     Query(q): Query<PersonQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = person_body(&state, &ui, &assets, &scope, &case_id, q).await;
     page(&state, &ui, r)
 }
@@ -193,14 +184,10 @@ pub(crate) struct AppointmentForm {
 pub(crate) async fn book_appointment(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(case_id): Path<String>,
     Form(f): Form<AppointmentForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let case_id = parse_id(&case_id, "case")?;
         let body = NewAppointment {
@@ -263,14 +250,10 @@ pub(crate) async fn request_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Path(id): Path<String>,
     Query(q): Query<RequestQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = request_body(&state, &ui, &assets, &scope, &id, q).await;
     page(&state, &ui, r)
 }
@@ -366,14 +349,10 @@ fn on_request(id: Uuid, r: AppResult<Response>) -> AppResult<Response> {
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let id = parse_id(&id, "ride request")?;
         on_request(
@@ -397,14 +376,10 @@ pub(crate) struct MoveForm {
 pub(crate) async fn move_request(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(id): Path<String>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let id = parse_id(&id, "ride request")?;
         let answer = crate::runs::http::move_request_as(&state, &scope.staff, id, f.run_id).await;
@@ -437,14 +412,10 @@ pub(crate) async fn move_request(
 pub(crate) async fn correct_no_show(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let id = parse_id(&id, "ride request")?;
         on_request(

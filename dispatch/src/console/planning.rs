@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{base, page, page_scope, Assets, Scope};
+use super::{base, page, Assets, Scope};
 use crate::auth::StaffPage;
 use crate::error::{AppError, AppResult};
 use crate::pages::{self, Ui};
@@ -30,13 +30,9 @@ pub(crate) async fn planning_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Query(q): Query<PlanningQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = planning_body(&state, &ui, &assets, &scope, q).await;
     page(&state, &ui, r)
 }
@@ -126,13 +122,9 @@ pub(crate) struct PlanForm {
 pub(crate) async fn start(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Form(f): Form<PlanForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         require_coordinator(&scope)?;
         let job = crate::runs::http::start_plan(
@@ -184,14 +176,10 @@ pub(crate) async fn line_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Query(q): Query<LineQuery>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
         line_body(&state, &ui, &assets, &scope, id, q, None).await
@@ -276,14 +264,10 @@ fn back_to_line(id: Uuid, r: AppResult<()>, saved: &str) -> AppResult<Response> 
 pub(crate) async fn set_heat(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Form(f): Form<std::collections::BTreeMap<String, String>>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         require_coordinator(&scope)?;
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
@@ -313,14 +297,10 @@ pub(crate) struct HeatDayForm {
 pub(crate) async fn mark_heat_day(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Form(f): Form<HeatDayForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         require_coordinator(&scope)?;
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
@@ -348,14 +328,10 @@ pub(crate) struct EndLineForm {
 pub(crate) async fn end_line(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Form(f): Form<EndLineForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         require_coordinator(&scope)?;
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;
@@ -381,14 +357,10 @@ pub(crate) struct SubscribeForm {
 pub(crate) async fn subscribe(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(line_id): Path<String>,
     Form(f): Form<SubscribeForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         require_coordinator(&scope)?;
         let id = Uuid::parse_str(&line_id).map_err(|_| AppError::NotFound("line"))?;

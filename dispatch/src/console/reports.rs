@@ -11,8 +11,7 @@ use axum::Extension;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{base, page, page_scope, Assets};
-use crate::auth::StaffPage;
+use super::{base, page, Assets, Scope};
 use crate::error::AppError;
 use crate::pages::{self, Ui};
 use crate::state::AppState;
@@ -23,12 +22,8 @@ pub(crate) async fn reports_page(
     State(state): State<AppState>,
     ui: Ui,
     Extension(assets): Extension<Arc<Assets>>,
-    who: StaffPage,
+    scope: Scope,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let reports = crate::workers::http::reports_as(&state, &scope.staff).await?;
         Ok(state.pages.render(
@@ -53,14 +48,10 @@ pub(crate) struct StatusForm {
 pub(crate) async fn set_status(
     State(state): State<AppState>,
     ui: Ui,
-    who: StaffPage,
+    scope: Scope,
     Path(id): Path<String>,
     Form(f): Form<StatusForm>,
 ) -> Response {
-    let scope = match page_scope(&state, &ui, who).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let r = async {
         let id = Uuid::parse_str(&id).map_err(|_| AppError::NotFound("report"))?;
         crate::workers::http::report_status_as(&state, &scope.staff, id, f.status).await?;

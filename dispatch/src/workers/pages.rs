@@ -80,6 +80,24 @@ fn to_sign_in() -> Response {
     redirect_see_other("/w/sign-in")
 }
 
+/// The person signed in with their card, for a page; without a live session the page answers
+/// with a redirect to the sign-in page.
+struct SignedIn(Worker);
+
+impl axum::extract::FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        worker(state, &parts.headers)
+            .await
+            .map(Self)
+            .ok_or_else(to_sign_in)
+    }
+}
+
 /// A page's answer when something went wrong on our side: logged, a plain 500.
 fn failed(e: &AppError) -> Response {
     tracing::warn!(error = %e, "worker page failed");
@@ -143,10 +161,7 @@ fn form_error(state: &AppState, ui: &Ui, e: &AppError) -> Option<String> {
     }
 }
 
-async fn home(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
+async fn home(State(state): State<AppState>, ui: Ui, SignedIn(w): SignedIn) -> Response {
     let polo = match state.db.acquire().await {
         Ok(mut conn) => match super::db::polo_contact(&mut conn, w.polo_id).await {
             Ok(p) => p,
@@ -291,12 +306,9 @@ fn kind_icon(kind: &str) -> &'static str {
 async fn book_page(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Query(q): Query<BookQuery>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let Some(to) = q.to.as_deref().and_then(destination) else {
         let kinds: Vec<Value> = Destination::ALL
             .iter()
@@ -423,12 +435,9 @@ fn booking_of(f: &BookForm, to: Destination) -> AppResult<SelfBooking> {
 async fn book_form(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Form(f): Form<BookForm>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let Some(to) = destination(&f.destination) else {
         return redirect_see_other("/w/book");
     };
@@ -474,10 +483,7 @@ async fn book_form(
     }
 }
 
-async fn rides_page(State(state): State<AppState>, ui: Ui, headers: HeaderMap) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
+async fn rides_page(State(state): State<AppState>, ui: Ui, SignedIn(w): SignedIn) -> Response {
     let today = crate::service_day::day_of(state.now());
     let rides = match state.db.acquire().await {
         Ok(mut conn) => match super::db::rides(&mut conn, w.person_id, today).await {
@@ -537,13 +543,10 @@ struct RideQuery {
 async fn ride_page(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Path(id): Path<String>,
     Query(q): Query<RideQuery>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let not_found = || {
         state.pages.render_status(
             StatusCode::NOT_FOUND,
@@ -629,12 +632,9 @@ async fn alternatives(
 async fn cancel_form(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Path(id): Path<String>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let Ok(id) = id.parse::<Uuid>() else {
         return state.pages.render_status(
             StatusCode::NOT_FOUND,
@@ -668,12 +668,9 @@ struct LinesQuery {
 async fn lines_page(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Query(q): Query<LinesQuery>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     render_lines(&state, &ui, &w, q.done.as_deref(), None, StatusCode::OK).await
 }
 
@@ -717,13 +714,10 @@ struct SubscribeForm {
 async fn subscribe_form(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Path(line_id): Path<String>,
     Form(f): Form<SubscribeForm>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let Ok(line_id) = line_id.parse::<Uuid>() else {
         return redirect_see_other("/w/lines");
     };
@@ -762,12 +756,9 @@ async fn subscribe_form(
 
 async fn end_form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Path((line_id, subscription_id)): Path<(String, String)>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let (Ok(line_id), Ok(subscription_id)) = (line_id.parse(), subscription_id.parse()) else {
         return redirect_see_other("/w/lines");
     };
@@ -790,12 +781,9 @@ struct ReportQuery {
 async fn report_page(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    _signed_in: SignedIn,
     Query(q): Query<ReportQuery>,
 ) -> Response {
-    if worker(&state, &headers).await.is_none() {
-        return to_sign_in();
-    }
     render_report(&state, &ui, q.sent.is_some(), None, StatusCode::OK)
 }
 
@@ -827,12 +815,9 @@ struct ReportForm {
 async fn report_form(
     State(state): State<AppState>,
     ui: Ui,
-    headers: HeaderMap,
+    SignedIn(w): SignedIn,
     Form(f): Form<ReportForm>,
 ) -> Response {
-    let Some(w) = worker(&state, &headers).await else {
-        return to_sign_in();
-    };
     let Some(kind) = ReportKind::ALL.into_iter().find(|k| k.as_str() == f.kind) else {
         return render_report(&state, &ui, false, None, StatusCode::UNPROCESSABLE_ENTITY);
     };

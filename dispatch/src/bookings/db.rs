@@ -300,38 +300,36 @@ const VIEW_SELECT: &str =
     join place dp on dp.place_id = r.dropoff_place_id
     left join meeting_point dm on dm.meeting_point_id = r.dropoff_meeting_point_id";
 
-/// A request of a case of `polo_id`.
+/// Whose requests a reader may see: a Polo's (its staff) or one person's (signed in with their
+/// own card).
+#[derive(Debug, Clone, Copy)]
+pub enum Whose {
+    /// Requests of the Polo's cases.
+    Polo(Uuid),
+    /// The person's own requests.
+    Person(Uuid),
+}
+
+/// A request, if it is `whose`'s.
 ///
 /// # Errors
 /// Database errors.
 pub async fn view(
     conn: &mut PgConnection,
-    polo_id: Uuid,
+    whose: Whose,
     id: Uuid,
 ) -> AppResult<Option<RideRequestView>> {
+    let (polo, person) = match whose {
+        Whose::Polo(p) => (Some(p), None),
+        Whose::Person(p) => (None, Some(p)),
+    };
     Ok(sqlx::query_as(&format!(
-        "{VIEW_SELECT} where r.ride_request_id = $1 and c.polo_id = $2"
+        "{VIEW_SELECT} where r.ride_request_id = $1
+            and ($2::uuid is null or c.polo_id = $2) and ($3::uuid is null or r.person_id = $3)"
     ))
     .bind(id)
-    .bind(polo_id)
-    .fetch_optional(conn)
-    .await?)
-}
-
-/// A request of the person `person_id` (the person signed in with their own card).
-///
-/// # Errors
-/// Database errors.
-pub async fn view_of_person(
-    conn: &mut PgConnection,
-    person_id: Uuid,
-    id: Uuid,
-) -> AppResult<Option<RideRequestView>> {
-    Ok(sqlx::query_as(&format!(
-        "{VIEW_SELECT} where r.ride_request_id = $1 and r.person_id = $2"
-    ))
-    .bind(id)
-    .bind(person_id)
+    .bind(polo)
+    .bind(person)
     .fetch_optional(conn)
     .await?)
 }

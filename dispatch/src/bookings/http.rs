@@ -236,8 +236,8 @@ async fn view_as(
     id: Uuid,
 ) -> AppResult<Option<RideRequestView>> {
     match actor {
-        Actor::Staff(s) => db::view(conn, s.case_polo()?, id).await,
-        Actor::Worker(w) => db::view_of_person(conn, w.person_id, id).await,
+        Actor::Staff(s) => db::view(conn, db::Whose::Polo(s.case_polo()?), id).await,
+        Actor::Worker(w) => db::view(conn, db::Whose::Person(w.person_id), id).await,
     }
 }
 

@@ -353,17 +353,30 @@ pub(crate) async fn cancel(
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> Response {
-    let r = async {
-        let id = parse_id(&id, "ride request")?;
-        on_request(
-            id,
-            crate::bookings::http::cancel_request(&state, &scope.staff, id, &f.reason)
+    with_reason(&state, &ui, &id, "outcome=cancelled", |id| {
+        let (state, staff, reason) = (&state, &scope.staff, &f.reason);
+        async move {
+            crate::bookings::http::cancel_request(state, staff, id, reason)
                 .await
-                .map(|_| back_to(id, "outcome=cancelled")),
-        )
+                .map(|_| ())
+        }
+    })
+    .await
+}
+
+/// A form that acts on a request with a reason: back to the request with `outcome`, or with
+/// the refusal's message.
+async fn with_reason<F, Fut>(state: &AppState, ui: &Ui, id: &str, outcome: &str, act: F) -> Response
+where
+    F: FnOnce(Uuid) -> Fut,
+    Fut: std::future::Future<Output = AppResult<()>>,
+{
+    let r = async {
+        let id = parse_id(id, "ride request")?;
+        on_request(id, act(id).await.map(|()| back_to(id, outcome)))
     }
     .await;
-    page(&state, &ui, r)
+    page(state, ui, r)
 }
 
 #[derive(Deserialize)]
@@ -416,15 +429,13 @@ pub(crate) async fn correct_no_show(
     Path(id): Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> Response {
-    let r = async {
-        let id = parse_id(&id, "ride request")?;
-        on_request(
-            id,
-            crate::rides::http::correct_no_show_as(&state, &scope.staff, id, &f.reason)
+    with_reason(&state, &ui, &id, "outcome=corrected", |id| {
+        let (state, staff, reason) = (&state, &scope.staff, &f.reason);
+        async move {
+            crate::rides::http::correct_no_show_as(state, staff, id, reason)
                 .await
-                .map(|_| back_to(id, "outcome=corrected")),
-        )
-    }
-    .await;
-    page(&state, &ui, r)
+                .map(|_| ())
+        }
+    })
+    .await
 }

@@ -230,7 +230,7 @@ pub async fn correct_no_show_as(
     staff.require(&[crate::auth::Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;
     let mut tx = state.db.begin().await?;
-    crate::bookings::db::view(&mut tx, polo, id)
+    crate::bookings::db::view(&mut tx, crate::bookings::db::Whose::Polo(polo), id)
         .await?
         .ok_or(AppError::NotFound("ride request"))?;
     let done = db::correct_no_show(&mut tx, id, reason, staff.staff_id).await?;

@@ -296,7 +296,7 @@ pub async fn move_request_as(
     staff.require(&[Role::PoloCoordinator])?;
     let polo = staff.case_polo()?;
     let mut conn = state.db.acquire().await?;
-    let request = crate::bookings::db::view(&mut conn, polo, id)
+    let request = crate::bookings::db::view(&mut conn, crate::bookings::db::Whose::Polo(polo), id)
         .await?
         .ok_or(AppError::NotFound("ride request"))?;
     drop(conn);

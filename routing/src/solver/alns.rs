@@ -28,15 +28,12 @@ const PRE_END: f64 = 0.05;
 const ELIM_END: f64 = 0.6;
 /// ...or when an attempt's ejection pool has not shrunk for this fraction of the budget.
 const ELIM_STALL: f64 = 0.2;
-/// A solution 5 % worse than the start is accepted with probability 1/2 at first (Ropke &
-/// Pisinger's setting; 3 % gave longer routes after fleet minimisation)...
-const T_START: f64 = 0.05;
+/// A solution 3 % worse than the start is accepted with probability 1/2 at first...
+const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
 const T_END: f64 = 0.002;
 /// Insertion-cost noise, as a fraction of the mean arc cost of the first solution.
 const NOISE: f64 = 0.25;
-/// After each route taken away, a distance search of this fraction of the budget.
-const TIDY: f64 = 0.02;
 /// A distance phase without a new best for this fraction of the budget is reheated.
 const REHEAT: f64 = 0.15;
 
@@ -497,11 +494,6 @@ fn eliminate_routes(
             return;
         }
         *st = cur;
-        // The perturbations of a successful attempt leave long detours behind (more so on
-        // long routes); a short distance search tidies them before the next attempt, whose
-        // perturbations would otherwise pile up on them.
-        let until = (clock.progress(*iter) + TIDY).min(ELIM_END);
-        *st = anneal(d, st.clone(), clock, iter, until, rng, s);
     }
 }
 

@@ -42,8 +42,9 @@ bench-slow-osrm:
 SET ?= lilim100
 SECONDS ?= 10
 BASELINES ?= pyvrp
+SEEDS ?=
 bench-routing:
-	@scripts/bench-routing.sh $(SET) $(SECONDS) $(BASELINES)
+	@SEEDS="$(SEEDS)" scripts/bench-routing.sh $(SET) $(SECONDS) $(BASELINES)
 
 # Stops the local run database (make run stops it on Ctrl-C already).
 db-stop:

@@ -6,6 +6,9 @@
 #   SET       lilim100 | lilim200 | lilim400 | cordeau-darp (a folder of ../shared/bench)
 #   SECONDS   time limit per instance (default 10; the issue scales it: 20 for 200, 40 for 400)
 #   BASELINE  pyvrp (default), vroom, ortools: run one after the other, beside our solver
+#   SEEDS     (environment, e.g. SEEDS=1,2,3) our solver runs each instance once per seed and
+#             its row is the median run (single runs of wide-window instances vary by several
+#             per cent); the baselines run once
 #
 # Two processes run at a time (ours and one baseline), each single-threaded, so both see the
 # same machine load. Every solution, ours included, goes through ../shared/bench/baselines/
@@ -50,7 +53,7 @@ n=$(find "$BENCH/$SET" -maxdepth 1 -name '*.txt' | wc -l)
 log "$SET: $n instances, $SECONDS_PER s each; ours beside ${BASELINES[*]}; output in $OUT"
 
 "$ROOT/target/release/routing" bench "$BENCH/$SET" --time-limit "$SECONDS_PER" \
-  --out "$OUT/ours-raw.csv" --solutions "$OUT/sol-ours" >"$OUT/ours.log" 2>&1 &
+  ${SEEDS:+--seeds "$SEEDS"} --out "$OUT/ours-raw.csv" --solutions "$OUT/sol-ours" >"$OUT/ours.log" 2>&1 &
 ours=$!
 (
   for b in "${BASELINES[@]}"; do
@@ -66,7 +69,7 @@ while kill -0 $ours 2>/dev/null || kill -0 $base 2>/dev/null; do
   for b in "${BASELINES[@]}"; do
     [ -f "$OUT/$b.csv" ] && done_base=$(( done_base + $(grep -vc '^set,' "$OUT/$b.csv" || true) ))
   done
-  log "ours $(grep -c ' vehicles .* feasible ' "$OUT/ours.log" || true)/$n; baselines $done_base/$(( n * ${#BASELINES[@]} ))"
+  log "ours $(grep -c ' vehicles .* feasible .* it$\| median$' "$OUT/ours.log" || true)/$n; baselines $done_base/$(( n * ${#BASELINES[@]} ))"
 done
 wait $ours || { log "our solver failed, see $OUT/ours.log"; exit 1; }
 wait $base || { log "a baseline failed, see $OUT/*.log"; exit 1; }

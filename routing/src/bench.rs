@@ -122,6 +122,56 @@ pub fn run_dir(
     csv: Option<&Path>,
     solutions: Option<&Path>,
 ) -> Result<Vec<BenchLine>, InstanceError> {
+    run_dir_seeds(dir, only, options, &[], csv, solutions)
+}
+
+/// The median of runs of one instance on the hierarchical objective: feasible first, then
+/// fewer vehicles, then less distance (the upper median for an even count).
+#[must_use]
+pub fn median_run(runs: &[BenchLine]) -> Option<usize> {
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (x, y) = (&runs[a], &runs[b]);
+        y.feasible
+            .cmp(&x.feasible)
+            .then(x.vehicles.cmp(&y.vehicles))
+            .then(x.cost.total_cmp(&y.cost))
+    });
+    order.get(runs.len() / 2).copied()
+}
+
+fn print_line(line: &BenchLine, tag: &str) {
+    let (bv, bc) = line.bks.map_or((String::new(), String::new()), |(v, c)| {
+        (v.to_string(), format!("{c:.4}"))
+    });
+    let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
+    println!(
+        "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s {} it{tag}",
+        line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds, line.iterations
+    );
+}
+
+/// [`run_dir`] with each instance solved once per seed of `seeds` (none: `options.seed`
+/// only). Each run is printed; the returned line, the CSV line and the solution file of an
+/// instance are its median run ([`median_run`]), and the summary also gives how far apart the
+/// runs of one instance were.
+///
+/// # Errors
+/// As [`run_dir`].
+pub fn run_dir_seeds(
+    dir: &Path,
+    only: &[String],
+    options: &Options,
+    seeds: &[u64],
+    csv: Option<&Path>,
+    solutions: Option<&Path>,
+) -> Result<Vec<BenchLine>, InstanceError> {
+    let seeds: Vec<u64> = if seeds.is_empty() {
+        vec![options.seed]
+    } else {
+        seeds.to_vec()
+    };
+    let mut spreads: Vec<f64> = Vec::new();
     let bks = read_bks(&dir.join("bks.csv")).unwrap_or_default();
     let mut lines = Vec::new();
     let mut out =
@@ -138,15 +188,41 @@ pub fn run_dir(
         if !only.is_empty() && !only.contains(&inst.name) {
             continue;
         }
-        let (line, sol) = run_one(&inst, bks.get(&inst.name).copied(), options);
+        let mut runs: Vec<(BenchLine, Solution)> = Vec::new();
+        for &seed in &seeds {
+            let o = Options {
+                seed,
+                ..options.clone()
+            };
+            let run = run_one(&inst, bks.get(&inst.name).copied(), &o);
+            let tag = if seeds.len() > 1 {
+                format!(" seed {seed}")
+            } else {
+                String::new()
+            };
+            print_line(&run.0, &tag);
+            runs.push(run);
+        }
+        let lines_of: Vec<BenchLine> = runs.iter().map(|r| r.0.clone()).collect();
+        let (line, sol) = runs.swap_remove(median_run(&lines_of).expect("at least one seed"));
+        if seeds.len() > 1 {
+            print_line(&line, " median");
+            let gaps: Vec<f64> = lines_of
+                .iter()
+                .filter(|l| l.vehicles == line.vehicles)
+                .filter_map(BenchLine::gap)
+                .collect();
+            if let (Some(lo), Some(hi)) = (
+                gaps.iter().copied().reduce(f64::min),
+                gaps.iter().copied().reduce(f64::max),
+            ) {
+                spreads.push(hi - lo);
+            }
+        }
         let (bv, bc) = line.bks.map_or((String::new(), String::new()), |(v, c)| {
             (v.to_string(), format!("{c:.4}"))
         });
         let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
-        println!(
-            "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s {} it",
-            line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds, line.iterations
-        );
         let _ = writeln!(
             out,
             "{},{},{:.4},{bv},{bc},{gap},{},{:.2}",
@@ -167,6 +243,17 @@ pub fn run_dir(
         lines.push(line);
     }
     println!("{}", summary(&lines, lines.first().map(|_| kind_of(dir))));
+    if !spreads.is_empty() {
+        let mut sorted = spreads.clone();
+        sorted.sort_by(f64::total_cmp);
+        println!(
+            "SPREAD over {} seeds (largest minus smallest gap of one instance, runs with the median's fleet): mean {:.3} points, median {:.3}, max {:.3}",
+            seeds.len(),
+            spreads.iter().sum::<f64>() / spreads.len() as f64,
+            sorted[sorted.len() / 2],
+            sorted[sorted.len() - 1]
+        );
+    }
     Ok(lines)
 }
 
@@ -243,5 +330,34 @@ mod tests {
         nodes.sort_unstable();
         assert_eq!(nodes, (1..=106).collect::<Vec<_>>());
         assert!(summary(&[line], Some(Kind::LiLim)).contains("1 instances, 1 feasible"));
+    }
+
+    fn line(vehicles: usize, cost: f64, feasible: bool) -> BenchLine {
+        BenchLine {
+            instance: "x".into(),
+            vehicles,
+            cost,
+            bks: Some((10, 100.0)),
+            feasible,
+            seconds: 1.0,
+            iterations: 1,
+        }
+    }
+
+    #[test]
+    fn the_median_run_orders_by_feasibility_then_vehicles_then_distance() {
+        // sorted: (10, 90), (10, 95), (11, 80), infeasible (9, 70); the upper median of four
+        // is (11, 80)
+        let runs = [
+            line(11, 80.0, true),
+            line(9, 70.0, false),
+            line(10, 95.0, true),
+            line(10, 90.0, true),
+        ];
+        assert_eq!(median_run(&runs), Some(0));
+        // (10, 90), (10, 95), infeasible: the middle one is (10, 95)
+        assert_eq!(median_run(&runs[1..]), Some(1));
+        assert_eq!(median_run(&[line(10, 1.0, true)]), Some(0));
+        assert_eq!(median_run(&[]), None);
     }
 }

@@ -74,6 +74,10 @@ enum Command {
         /// Only these instances (comma separated).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Solve each instance once per seed (comma separated, e.g. `1,2,3`) and report the
+        /// median run per instance and how far apart the runs were; overrides `--seed`.
+        #[arg(long, value_delimiter = ',')]
+        seeds: Vec<u64>,
     },
 }
 
@@ -127,6 +131,7 @@ fn main() -> ExitCode {
             max_iterations,
             threads,
             only,
+            seeds,
         } => {
             let options = Options {
                 seed,
@@ -135,10 +140,11 @@ fn main() -> ExitCode {
                 stall_iterations: None,
                 threads: threads_or_all(threads),
             };
-            match routing::bench::run_dir(
+            match routing::bench::run_dir_seeds(
                 &dir,
                 &only,
                 &options,
+                &seeds,
                 out.as_deref(),
                 solutions.as_deref(),
             ) {

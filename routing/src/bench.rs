@@ -110,21 +110,6 @@ pub fn instance_files(dir: &Path) -> Result<Vec<PathBuf>, InstanceError> {
     Ok(files)
 }
 
-/// Runs a whole folder; prints a line per instance and returns all lines.
-///
-/// # Errors
-/// [`InstanceError`] when the folder or an instance cannot be read, or an output cannot be
-/// written.
-pub fn run_dir(
-    dir: &Path,
-    only: &[String],
-    options: &Options,
-    csv: Option<&Path>,
-    solutions: Option<&Path>,
-) -> Result<Vec<BenchLine>, InstanceError> {
-    run_dir_seeds(dir, only, options, &[], csv, solutions)
-}
-
 /// The median of runs of one instance on the hierarchical objective: feasible first, then
 /// fewer vehicles, then less distance (the upper median for an even count).
 #[must_use]
@@ -140,25 +125,32 @@ pub fn median_run(runs: &[BenchLine]) -> Option<usize> {
     order.get(runs.len() / 2).copied()
 }
 
-fn print_line(line: &BenchLine, tag: &str) {
+/// Best-known vehicles, best-known cost and gap of `line` as text (empty when unknown).
+fn bks_fields(line: &BenchLine) -> (String, String, String) {
     let (bv, bc) = line.bks.map_or((String::new(), String::new()), |(v, c)| {
         (v.to_string(), format!("{c:.4}"))
     });
     let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
+    (bv, bc, gap)
+}
+
+fn print_line(line: &BenchLine, tag: &str) {
+    let (bv, bc, gap) = bks_fields(line);
     println!(
         "{:<10} vehicles {:>3} (bks {:>3}) cost {:>10.2} (bks {:>10}) gap {:>7}% feasible {} {:.1}s {} it{tag}",
         line.instance, line.vehicles, bv, line.cost, bc, gap, line.feasible, line.seconds, line.iterations
     );
 }
 
-/// [`run_dir`] with each instance solved once per seed of `seeds` (none: `options.seed`
-/// only). Each run is printed; the returned line, the CSV line and the solution file of an
-/// instance are its median run ([`median_run`]), and the summary also gives how far apart the
-/// runs of one instance were.
+/// Runs a whole folder, each instance once per seed of `seeds` (none: `options.seed` only);
+/// prints every run and returns one line per instance. With several seeds, an instance's
+/// line, CSV row and solution file are its median run ([`median_run`]), and the summary also
+/// gives how far apart the runs of one instance were.
 ///
 /// # Errors
-/// As [`run_dir`].
-pub fn run_dir_seeds(
+/// [`InstanceError`] when the folder or an instance cannot be read, or an output cannot be
+/// written.
+pub fn run_dir(
     dir: &Path,
     only: &[String],
     options: &Options,
@@ -188,26 +180,27 @@ pub fn run_dir_seeds(
         if !only.is_empty() && !only.contains(&inst.name) {
             continue;
         }
-        let mut runs: Vec<(BenchLine, Solution)> = Vec::new();
+        let (mut runs, mut sols): (Vec<BenchLine>, Vec<Solution>) = (Vec::new(), Vec::new());
         for &seed in &seeds {
             let o = Options {
                 seed,
                 ..options.clone()
             };
-            let run = run_one(&inst, bks.get(&inst.name).copied(), &o);
+            let (line, sol) = run_one(&inst, bks.get(&inst.name).copied(), &o);
             let tag = if seeds.len() > 1 {
                 format!(" seed {seed}")
             } else {
                 String::new()
             };
-            print_line(&run.0, &tag);
-            runs.push(run);
+            print_line(&line, &tag);
+            runs.push(line);
+            sols.push(sol);
         }
-        let lines_of: Vec<BenchLine> = runs.iter().map(|r| r.0.clone()).collect();
-        let (line, sol) = runs.swap_remove(median_run(&lines_of).expect("at least one seed"));
+        let m = median_run(&runs).expect("at least one seed");
+        let (line, sol) = (runs[m].clone(), sols.swap_remove(m));
         if seeds.len() > 1 {
             print_line(&line, " median");
-            let gaps: Vec<f64> = lines_of
+            let gaps: Vec<f64> = runs
                 .iter()
                 .filter(|l| l.vehicles == line.vehicles)
                 .filter_map(BenchLine::gap)
@@ -219,10 +212,7 @@ pub fn run_dir_seeds(
                 spreads.push(hi - lo);
             }
         }
-        let (bv, bc) = line.bks.map_or((String::new(), String::new()), |(v, c)| {
-            (v.to_string(), format!("{c:.4}"))
-        });
-        let gap = line.gap().map_or(String::new(), |g| format!("{g:.3}"));
+        let (bv, bc, gap) = bks_fields(&line);
         let _ = writeln!(
             out,
             "{},{},{:.4},{bv},{bc},{gap},{},{:.2}",
@@ -244,14 +234,13 @@ pub fn run_dir_seeds(
     }
     println!("{}", summary(&lines, lines.first().map(|_| kind_of(dir))));
     if !spreads.is_empty() {
-        let mut sorted = spreads.clone();
-        sorted.sort_by(f64::total_cmp);
+        spreads.sort_by(f64::total_cmp);
         println!(
             "SPREAD over {} seeds (largest minus smallest gap of one instance, runs with the median's fleet): mean {:.3} points, median {:.3}, max {:.3}",
             seeds.len(),
             spreads.iter().sum::<f64>() / spreads.len() as f64,
-            sorted[sorted.len() / 2],
-            sorted[sorted.len() - 1]
+            spreads[spreads.len() / 2],
+            spreads[spreads.len() - 1]
         );
     }
     Ok(lines)

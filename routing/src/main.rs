@@ -140,7 +140,7 @@ fn main() -> ExitCode {
                 stall_iterations: None,
                 threads: threads_or_all(threads),
             };
-            match routing::bench::run_dir_seeds(
+            match routing::bench::run_dir(
                 &dir,
                 &only,
                 &options,

@@ -192,10 +192,26 @@ function emptyRun(url, day, driver, from = "08:00", to = "08:05") {
   return runId;
 }
 
-test("the coordinator moves a request of today to another run and sees the feasibility answer", async () => {
-  // Moves are answered by live insertion, on today's runs: a rider on one van, a spare van.
+test("the coordinator moves a request of today to another run and sees the feasibility answer", async (t) => {
+  // Moves are answered by live insertion on today's runs, so this test's times follow the
+  // clock, and on-demand vans work 05:00-22:00 in Rome: late in the evening or at night no
+  // ride of today can be moved any more. (tests/dispatch_day.rs checks the same rule at a fixed
+  // time of day.)
+  const open = one("select (now() at time zone 'Europe/Rome')::time between time '05:00' and time '20:15'");
+  if (open !== "t") {
+    t.skip("outside 05:00-20:15 in Rome no ride of today is left to move");
+    return;
+  }
+  // A rider on one van, a spare van; the drivers work until midnight (the default shift ends at
+  // 22:00, which an evening run of this test would pass).
+  const shifts = sql(
+    db.url,
+    `select d.driver_id, d.shift_start, d.shift_end from driver d join staff s using (staff_id)
+     where s.username in ('driver.marco', 'driver.giulia')`,
+  );
+  sql(db.url, `update driver set shift_start = '00:00', shift_end = '23:59:59' where driver_id in (${shifts.map((r) => `'${r[0]}'`).join(",")})`);
   const soon = (mins) => one(`select to_char((now() at time zone 'Europe/Rome') + interval '${mins} minutes', 'HH24:MI')`);
-  const fx = makeRun(db.url, "driver.marco", [{ known_as: person, from: BORGO, to: ASL }], { start: soon(60) });
+  const fx = makeRun(db.url, "driver.marco", [{ known_as: person, from: BORGO, to: ASL }], { start: soon(45) });
   const moving = fx.requests[0];
   const spare = emptyRun(db.url, fx.day, "driver.giulia", soon(5), soon(10));
   await page.goto(`${svc.base}/console/requests/${moving}`);
@@ -215,6 +231,9 @@ test("the coordinator moves a request of today to another run and sees the feasi
   // A request of another day is not moved live: the answer says so.
   await page.goto(`${svc.base}/console/requests/${outbound}`);
   assert.equal(await page.locator("form[action$='/move']").count(), 0, "no live move for another day");
+  for (const [driverId, start, end] of shifts) {
+    sql(db.url, `update driver set shift_start = '${start}', shift_end = '${end}' where driver_id = '${driverId}'`);
+  }
 });
 
 test("the coordinator corrects a mistaken no-show and the ledger follows by new entries", async () => {

@@ -191,3 +191,38 @@ async fn uploads_racing_a_re_plan_of_the_day_stay_on_their_riders(pool: PgPool) 
     }
     app.pool.close().await;
 }
+
+/// Retries with one idempotency key racing each other while the first answers are refusals
+/// (which free the key again): every answer is the refusal, a replay or "in progress", never
+/// a server error. Schemathesis found the 500 (a retry looked up a key just freed).
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn retries_with_one_key_racing_refusals_never_answer_a_server_error(pool: PgPool) {
+    let wide = wide_pool(&pool, 12).await;
+    let app = passaggio_tests::spawn_demo(wide).await;
+    let admin = app.login("admin").await;
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for round in 0..5 {
+        let key = format!("racing-key-{round}");
+        let answers = join_all((0..24).map(|i| {
+            // Two different bodies, both refused: a missing field, or a wrong type.
+            let body = if i % 2 == 0 {
+                json!({ "name": "x" })
+            } else {
+                json!({ "name": 7 })
+            };
+            let (app, admin, key) = (&app, &admin, &key);
+            async move { app.post_keyed("/api/places", admin, &body, key).await }
+        }))
+        .await;
+        for r in answers {
+            assert!(
+                r.status.is_client_error(),
+                "round {round}: {} {:?}",
+                r.status,
+                r.body
+            );
+            *statuses.entry(r.status.as_u16()).or_default() += 1;
+        }
+    }
+    assert!(statuses.contains_key(&422), "{statuses:?}");
+}

@@ -94,28 +94,48 @@ async fn claim(
     digest: &[u8],
     path: &str,
 ) -> Result<Claim, AppError> {
-    let inserted = sqlx::query(
-        "insert into idempotency_record (staff_id, idempotency_key, request_sha256, path)
-         values ($1, $2, $3, $4) on conflict do nothing",
-    )
-    .bind(staff_id)
-    .bind(key)
-    .bind(digest)
-    .bind(path)
-    .execute(&state.db)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::New);
+    // A first request refused in the meantime frees its key (see `record`): the key is then
+    // claimed afresh. Two rounds are enough unless requests with one key keep being refused
+    // concurrently; then the retry is told to come back.
+    for _ in 0..3 {
+        let inserted = sqlx::query(
+            "insert into idempotency_record (staff_id, idempotency_key, request_sha256, path)
+             values ($1, $2, $3, $4) on conflict do nothing",
+        )
+        .bind(staff_id)
+        .bind(key)
+        .bind(digest)
+        .bind(path)
+        .execute(&state.db)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::New);
+        }
+        let rec: Option<Record> = sqlx::query_as(
+            "select request_sha256, status, content_type, response_body from idempotency_record
+             where staff_id = $1 and idempotency_key = $2",
+        )
+        .bind(staff_id)
+        .bind(key)
+        .fetch_optional(&state.db)
+        .await?;
+        if let Some(rec) = rec {
+            return replay(rec, digest);
+        }
     }
-    let rec: Record = sqlx::query_as(
-        "select request_sha256, status, content_type, response_body from idempotency_record
-         where staff_id = $1 and idempotency_key = $2",
+    Err(in_progress())
+}
+
+fn in_progress() -> AppError {
+    AppError::conflict(
+        "in_progress",
+        "the first request with this key is still being answered: retry shortly",
     )
-    .bind(staff_id)
-    .bind(key)
-    .fetch_one(&state.db)
-    .await?;
+}
+
+/// The recorded answer to a retry of request `digest`.
+fn replay(rec: Record, digest: &[u8]) -> Result<Claim, AppError> {
     if rec.request_sha256 != digest {
         return Err(AppError::invalid(
             "Idempotency-Key",
@@ -123,10 +143,7 @@ async fn claim(
         ));
     }
     let Some(status) = rec.status else {
-        return Err(AppError::conflict(
-            "in_progress",
-            "the first request with this key is still being answered: retry shortly",
-        ));
+        return Err(in_progress());
     };
     let mut resp = Response::new(Body::from(rec.response_body.unwrap_or_default()));
     *resp.status_mut() =

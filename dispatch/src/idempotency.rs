@@ -95,7 +95,7 @@ async fn claim(
     path: &str,
 ) -> Result<Claim, AppError> {
     // A first request refused in the meantime frees its key (see `record`): the key is then
-    // claimed afresh. Two rounds are enough unless requests with one key keep being refused
+    // claimed afresh. Three rounds are enough unless requests with one key keep being refused
     // concurrently; then the retry is told to come back.
     for _ in 0..3 {
         let inserted = sqlx::query(

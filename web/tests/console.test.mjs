@@ -203,12 +203,18 @@ test("the coordinator moves a request of today to another run and sees the feasi
     return;
   }
   // A rider on one van, a spare van; the drivers work until midnight (the default shift ends at
-  // 22:00, which an evening run of this test would pass).
+  // 22:00, which an evening run of this test would pass), and get their shifts back after it,
+  // whatever its outcome.
   const shifts = sql(
     db.url,
     `select d.driver_id, d.shift_start, d.shift_end from driver d join staff s using (staff_id)
      where s.username in ('driver.marco', 'driver.giulia')`,
   );
+  t.after(() => {
+    for (const [driverId, start, end] of shifts) {
+      sql(db.url, `update driver set shift_start = '${start}', shift_end = '${end}' where driver_id = '${driverId}'`);
+    }
+  });
   sql(db.url, `update driver set shift_start = '00:00', shift_end = '23:59:59' where driver_id in (${shifts.map((r) => `'${r[0]}'`).join(",")})`);
   const soon = (mins) => one(`select to_char((now() at time zone 'Europe/Rome') + interval '${mins} minutes', 'HH24:MI')`);
   const fx = makeRun(db.url, "driver.marco", [{ known_as: person, from: BORGO, to: ASL }], { start: soon(45) });
@@ -231,9 +237,6 @@ test("the coordinator moves a request of today to another run and sees the feasi
   // A request of another day is not moved live: the answer says so.
   await page.goto(`${svc.base}/console/requests/${outbound}`);
   assert.equal(await page.locator("form[action$='/move']").count(), 0, "no live move for another day");
-  for (const [driverId, start, end] of shifts) {
-    sql(db.url, `update driver set shift_start = '${start}', shift_end = '${end}' where driver_id = '${driverId}'`);
-  }
 });
 
 test("the coordinator corrects a mistaken no-show and the ledger follows by new entries", async () => {

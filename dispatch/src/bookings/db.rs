@@ -476,19 +476,26 @@ pub async fn confirm(
     .execute(&mut *conn)
     .await?;
     if status != RideStatus::Confirmed {
-        let reason = format!("pickup at {}", pickup.to_rfc3339());
+        let reason = format!("pickup at {}", local_minute(pickup));
         return set_status(conn, id, RideStatus::Confirmed, Some(&reason), None).await;
     }
     if before.is_none_or(|b| (b - pickup).num_seconds().abs() >= 60) {
         note(
             conn,
             id,
-            &format!("pickup moved to {}", pickup.to_rfc3339()),
+            &format!("pickup moved to {}", local_minute(pickup)),
             None,
         )
         .await?;
     }
     Ok(())
+}
+
+/// A promised time as the history shows it: the service's local date and time to the minute.
+fn local_minute(at: DateTime<Utc>) -> String {
+    crate::service_day::local(at)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// Takes a request out of its run (no run, no promised time). Returns the run it was in.

@@ -100,7 +100,15 @@ pub fn check(
                 ));
             }
         }
-        if !route.stops.is_empty() && taken.iter().any(|t| !t) {
+        // a break may be left out only when the route is over before it opens
+        let missing = taken.iter().zip(&veh.breaks).any(|(&t, def)| {
+            !t && !(def.skip_after_end
+                && def
+                    .windows
+                    .first()
+                    .is_some_and(|w| route.end_time <= w.start() + EPS))
+        });
+        if !route.stops.is_empty() && missing {
             errs.push(format!("route {ri}: a break of the vehicle is not taken"));
         }
         let mut next_break = breaks.iter().peekable();
@@ -368,7 +376,17 @@ fn try_gaps(
 ) -> bool {
     let veh = &problem.vehicles()[vehicle];
     if b == gaps.len() {
-        return stn_with_breaks(problem, matrix, vehicle, stops, gaps);
+        return stn_with_breaks(problem, matrix, vehicle, stops, gaps, f64::INFINITY);
+    }
+    // breaks b.. left out: the route must be over before the first of them opens
+    if veh.breaks[b..].iter().all(|x| x.skip_after_end) {
+        let opens = veh.breaks[b..]
+            .iter()
+            .map(|x| x.windows.first().map_or(0.0, |w| w.start()))
+            .fold(f64::INFINITY, f64::min);
+        if stn_with_breaks(problem, matrix, vehicle, stops, &gaps[..b], opens) {
+            return true;
+        }
     }
     for g in from..=stops.len() {
         if let Some(max) = &veh.breaks[b].max_load {
@@ -391,6 +409,7 @@ fn stn_with_breaks(
     vehicle: usize,
     stops: &[(usize, StopKind)],
     gaps: &[usize],
+    end_by: f64,
 ) -> bool {
     let veh = &problem.vehicles()[vehicle];
     let m = stops.len();
@@ -456,7 +475,9 @@ fn stn_with_breaks(
         }
         add_breaks(k + 1, &mut vars, &mut edges, &mut prev, &mut next_break);
     }
-    vars.push(Var { windows: shift });
+    vars.push(Var {
+        windows: vec![(shift[0].0, shift[0].1.min(end_by))],
+    });
     let end = vars.len();
     let back = veh.end.map_or(0.0, |e| matrix.duration(prev.1, e));
     edges.push((end, prev.0, -(prev.2 + back)));

@@ -186,7 +186,7 @@ pub struct Job {
 
 /// A driver's break (VROOM's `breaks`): taken where the vehicle is (after a stop, or at the
 /// start), starting within one of `windows`, lasting `service`. Every break of a used vehicle
-/// must be taken; an unused vehicle takes none.
+/// must be taken (unless `skip_after_end` lets it go); an unused vehicle takes none.
 ///
 /// The EU driving-time rule (a 45-minute break after 4 h 30 of driving) is expressed as a
 /// window on the break, e.g. `[shift start + 2 h, shift start + 4 h 30]` with 2,700 s of service:
@@ -199,6 +199,11 @@ pub struct Break {
     pub service: Seconds,
     /// Most load on board during the break (e.g. `[0, 0]`: no passenger waits through it).
     pub max_load: Option<Load>,
+    /// Not taken when the route is over (the vehicle at its end, or done with its last stop
+    /// on an open route) before the break's first window opens: breaks laid out over a whole
+    /// shift then cost nothing to a vehicle that works only part of it. Not in VROOM's format.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_after_end: bool,
 }
 
 /// A ride request: one passenger group from `pickup` to `delivery`.

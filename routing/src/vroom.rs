@@ -261,6 +261,7 @@ pub fn parse(text: &str, speed_mps: f64) -> Result<Parsed, VroomError> {
                 windows: b.time_windows.clone(),
                 service: b.service,
                 max_load: b.max_load.clone().map(Load),
+                skip_after_end: false,
             })
             .collect();
         vehicles.push(veh);

@@ -65,6 +65,8 @@ pub(crate) struct BreakData {
     pub serv: f64,
     /// Most load on board during the break, `dims` values.
     pub max_load: Option<Vec<i32>>,
+    /// See [`crate::model::Break::skip_after_end`].
+    pub skip: bool,
 }
 
 /// Windows of `stop` within `[lo, hi]`, sorted and merged; empty if none is left.
@@ -198,6 +200,7 @@ impl<'a> Data<'a> {
                         .max_load
                         .as_ref()
                         .map(|l| l.0.iter().map(|&x| to_i32(x)).collect()),
+                    skip: b.skip_after_end,
                 });
             }
             d.exact |= !breaks.is_empty();

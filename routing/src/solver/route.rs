@@ -601,6 +601,8 @@ pub(crate) fn schedule_with_breaks(
 }
 
 /// Depth-first placement of breaks `b..` at gaps from `from` on; schedules full placements.
+/// When breaks `b..` may all be skipped after the end, leaving them out is tried first: it
+/// holds when the route is over before the first of them opens.
 #[allow(clippy::too_many_arguments)]
 fn place(
     d: &Data,
@@ -615,7 +617,8 @@ fn place(
     times: &mut Vec<f64>,
 ) -> bool {
     let brk = &d.vbreaks[v];
-    if b == brk.len() {
+    let skippable = brk[b..].iter().all(|x| x.skip);
+    if b == brk.len() || skippable {
         items.clear();
         items.push(Item::Depot);
         let mut next = 0;
@@ -623,13 +626,22 @@ fn place(
             if g > 0 {
                 items.push(Item::Node(nodes[g - 1]));
             }
-            while next < brk.len() && gaps[next] == g {
+            while next < b && gaps[next] == g {
                 items.push(Item::Break(next));
                 next += 1;
             }
         }
         items.push(Item::Depot);
-        return schedule_items(d, v, items, times);
+        let opens = brk[b..]
+            .iter()
+            .map(|x| x.wins[0].0)
+            .fold(f64::INFINITY, f64::min);
+        if schedule_items(d, v, items, times) && times[items.len() - 1] <= opens + TOL {
+            return true;
+        }
+        if b == brk.len() {
+            return false;
+        }
     }
     let last_end = brk[b].wins.last().map_or(f64::INFINITY, |w| w.1);
     for g in from..=nodes.len() {

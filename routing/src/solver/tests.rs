@@ -453,6 +453,7 @@ fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
                 windows: vec![TimeWindow::new(a, a + 120.0).unwrap()],
                 service: 20.0,
                 max_load: (v % 2 == 0).then(|| Load(vec![2, 0])),
+                skip_after_end: v % 3 == 1,
             }];
             veh
         })
@@ -471,10 +472,12 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
         assert_eq!(report.served_jobs + sol.unserved_jobs.len(), p.jobs().len());
         assert!(report.served_jobs > 0, "seed {seed}: no job served");
         for r in &sol.routes {
+            let def = &p.vehicles()[r.vehicle].breaks[0];
+            let over_first = def.skip_after_end && r.end_time <= def.windows[0].start();
             assert_eq!(
                 r.breaks.len(),
-                1,
-                "seed {seed}: every used vehicle takes its break"
+                usize::from(!over_first),
+                "seed {seed}: every used vehicle takes its break unless it is back before it opens"
             );
         }
     }
@@ -537,4 +540,77 @@ fn two_threads_on_a_time_limit_meet_by_the_clock_and_keep_the_limit() {
     assert!(stats.iterations > 0);
     let report = checked(&inst.problem, &inst.matrix, &sol);
     assert_eq!(report.served, inst.problem.requests().len());
+}
+
+#[test]
+fn breaks_laid_over_a_whole_shift_are_taken_only_while_the_route_is_under_way() {
+    // a line of points 100 s apart; a shift of 10,000 s with three 100 s breaks, empty
+    let pts: Vec<(f64, f64)> = (0..6).map(|i| (100.0 * f64::from(i), 0.0)).collect();
+    let m = Matrix::euclidean(&pts);
+    let at = |p: usize, d: usize, from: f64| {
+        let mut r = req(p, d);
+        r.pickup.window = TimeWindow::new(from, from + 200.0).unwrap();
+        r.pickup.service = 10.0;
+        r.delivery.service = 10.0;
+        r
+    };
+    let mut veh = Vehicle::new(
+        0,
+        Some(0),
+        Load(vec![2]),
+        TimeWindow::new(0.0, 10_000.0).unwrap(),
+    );
+    veh.breaks = [500.0, 1500.0, 2500.0]
+        .iter()
+        .map(|&a| crate::model::Break {
+            windows: vec![TimeWindow::new(a, a + 300.0).unwrap()],
+            service: 100.0,
+            max_load: Some(Load(vec![0])),
+            skip_after_end: true,
+        })
+        .collect();
+    // a morning only: back at the depot long before the first break opens
+    let (p, m1) = tiny(
+        vec![at(1, 2, 0.0), at(3, 4, 100.0)],
+        vec![veh.clone()],
+        m.clone(),
+    );
+    let sol = solve(&p, &m1, &options(1, 200)).unwrap();
+    checked(&p, &m1, &sol);
+    assert_eq!(sol.routes.len(), 1);
+    assert!(sol.routes[0].end_time < 500.0);
+    assert!(
+        sol.routes[0].breaks.is_empty(),
+        "{:?}",
+        sol.routes[0].breaks
+    );
+    // a ride at 2,000 s too: the first two breaks are taken, the third opens after the end
+    let (p, m2) = tiny(
+        vec![at(1, 2, 0.0), at(3, 4, 100.0), at(1, 2, 2000.0)],
+        vec![veh.clone()],
+        m.clone(),
+    );
+    let sol = solve(&p, &m2, &options(1, 200)).unwrap();
+    checked(&p, &m2, &sol);
+    let taken: Vec<usize> = sol.routes[0].breaks.iter().map(|b| b.index).collect();
+    assert_eq!(taken, vec![0, 1]);
+    assert!(sol.routes[0].end_time < 2500.0);
+    // the checker refuses a break left out while the route is still under way
+    let mut cut = sol.clone();
+    cut.routes[0].breaks.pop();
+    assert!(check(&p, &m2, &cut).is_err());
+    // without the flag every break is taken, the last one after the ride
+    let mut strict = veh;
+    for b in &mut strict.breaks {
+        b.skip_after_end = false;
+    }
+    let (p, m3) = tiny(
+        vec![at(1, 2, 0.0), at(3, 4, 100.0), at(1, 2, 2000.0)],
+        vec![strict],
+        m,
+    );
+    let sol = solve(&p, &m3, &options(1, 200)).unwrap();
+    checked(&p, &m3, &sol);
+    assert_eq!(sol.routes[0].breaks.len(), 3);
+    assert!(sol.routes[0].end_time >= 2600.0);
 }

@@ -101,13 +101,17 @@ pub fn check(
             }
         }
         // a break may be left out only when the route is over before it opens
-        let missing = taken.iter().zip(&veh.breaks).any(|(&t, def)| {
-            !t && !(def.skip_after_end
+        let over_before = |def: &crate::model::Break| {
+            def.skip_after_end
                 && def
                     .windows
                     .first()
-                    .is_some_and(|w| route.end_time <= w.start() + EPS))
-        });
+                    .is_some_and(|w| route.end_time <= w.start() + EPS)
+        };
+        let missing = taken
+            .iter()
+            .zip(&veh.breaks)
+            .any(|(&t, def)| !t && !over_before(def));
         if !route.stops.is_empty() && missing {
             errs.push(format!("route {ri}: a break of the vehicle is not taken"));
         }

@@ -100,13 +100,13 @@ pub fn check(
                 ));
             }
         }
-        // a break may be left out only when the route is over before it opens
+        // a break may be left out only when the route is over before it is due
         let over_before = |def: &crate::model::Break| {
             def.skip_after_end
                 && def
                     .windows
-                    .first()
-                    .is_some_and(|w| route.end_time <= w.start() + EPS)
+                    .last()
+                    .is_some_and(|w| route.end_time <= w.end() + EPS)
         };
         let missing = taken
             .iter()
@@ -382,13 +382,13 @@ fn try_gaps(
     if b == gaps.len() {
         return stn_with_breaks(problem, matrix, vehicle, stops, gaps, f64::INFINITY);
     }
-    // breaks b.. left out: the route must be over before the first of them opens
+    // breaks b.. left out: the route must be over before the first of them is due
     if veh.breaks[b..].iter().all(|x| x.skip_after_end) {
-        let opens = veh.breaks[b..]
+        let due = veh.breaks[b..]
             .iter()
-            .map(|x| x.windows.first().map_or(0.0, |w| w.start()))
+            .map(|x| x.windows.last().map_or(0.0, |w| w.end()))
             .fold(f64::INFINITY, f64::min);
-        if stn_with_breaks(problem, matrix, vehicle, stops, &gaps[..b], opens) {
+        if stn_with_breaks(problem, matrix, vehicle, stops, &gaps[..b], due) {
             return true;
         }
     }

@@ -200,8 +200,9 @@ pub struct Break {
     /// Most load on board during the break (e.g. `[0, 0]`: no passenger waits through it).
     pub max_load: Option<Load>,
     /// Not taken when the route is over (the vehicle at its end, or done with its last stop
-    /// on an open route) before the break's first window opens: breaks laid out over a whole
-    /// shift then cost nothing to a vehicle that works only part of it. Not in VROOM's format.
+    /// on an open route) by the end of the break's last window, i.e. before the break is due:
+    /// breaks laid out over a whole shift then cost nothing to a vehicle that works only part
+    /// of it. Not in VROOM's format.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_after_end: bool,
 }

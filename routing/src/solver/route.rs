@@ -602,7 +602,7 @@ pub(crate) fn schedule_with_breaks(
 
 /// Depth-first placement of breaks `b..` at gaps from `from` on; schedules full placements.
 /// When breaks `b..` may all be skipped after the end, leaving them out is tried first: it
-/// holds when the route is over before the first of them opens.
+/// holds when the route is over before the first of them is due (its last window's end).
 #[allow(clippy::too_many_arguments)]
 fn place(
     d: &Data,
@@ -632,11 +632,17 @@ fn place(
             }
         }
         items.push(Item::Depot);
-        let opens = brk[b..]
+        let due = brk[b..]
             .iter()
-            .map(|x| x.wins[0].0)
+            .map(|x| x.wins.last().map_or(f64::INFINITY, |w| w.1))
             .fold(f64::INFINITY, f64::min);
-        if schedule_items(d, v, items, times) && times[items.len() - 1] <= opens + TOL {
+        // nothing left out, or what is left out is not due before the end (a break without
+        // a window is never due: it is always taken)
+        let left_out_ok = |times: &[f64]| b == brk.len() || times[items.len() - 1] <= due + TOL;
+        if (b == brk.len() || due.is_finite())
+            && schedule_items(d, v, items, times)
+            && left_out_ok(times)
+        {
             return true;
         }
         if b == brk.len() {

@@ -473,7 +473,7 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
         assert!(report.served_jobs > 0, "seed {seed}: no job served");
         for r in &sol.routes {
             let def = &p.vehicles()[r.vehicle].breaks[0];
-            let over_first = def.skip_after_end && r.end_time <= def.windows[0].start();
+            let over_first = def.skip_after_end && r.end_time <= def.windows[0].end();
             assert_eq!(
                 r.breaks.len(),
                 usize::from(!over_first),

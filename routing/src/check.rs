@@ -101,12 +101,19 @@ pub fn check(
             }
         }
         // a break may be left out only when the route is over before it is due
+        let off = |def: &crate::model::Break| {
+            if def.from_start {
+                route.start_time
+            } else {
+                0.0
+            }
+        };
         let over_before = |def: &crate::model::Break| {
             def.skip_after_end
                 && def
                     .windows
                     .last()
-                    .is_some_and(|w| route.end_time <= w.end() + EPS)
+                    .is_some_and(|w| route.end_time <= w.end() + off(def) + EPS)
         };
         let missing = taken
             .iter()
@@ -127,10 +134,9 @@ pub fn check(
                     continue;
                 };
                 let in_window = def.windows.is_empty()
-                    || def
-                        .windows
-                        .iter()
-                        .any(|w| b.start >= w.start() - EPS && b.start <= w.end() + EPS);
+                    || def.windows.iter().any(|w| {
+                        b.start >= w.start() + off(def) - EPS && b.start <= w.end() + off(def) + EPS
+                    });
                 if b.start < ready - EPS || !in_window || !b.start.is_finite() {
                     errs.push(format!(
                         "route {ri}: break {} at {} is outside its windows or before the vehicle is free",
@@ -317,6 +323,8 @@ pub fn check(
 struct Var {
     /// Windows of its start; one is chosen per variable (empty: unbounded).
     windows: Vec<(f64, f64)>,
+    /// The windows count from the route's start (variable 1) instead of the time origin.
+    from_start: bool,
 }
 
 /// Whether some schedule (waiting allowed anywhere) lets `vehicle` visit `stops` in this order
@@ -380,15 +388,32 @@ fn try_gaps(
 ) -> bool {
     let veh = &problem.vehicles()[vehicle];
     if b == gaps.len() {
-        return stn_with_breaks(problem, matrix, vehicle, stops, gaps, f64::INFINITY);
+        return stn_with_breaks(
+            problem,
+            matrix,
+            vehicle,
+            stops,
+            gaps,
+            (f64::INFINITY, f64::INFINITY),
+        );
     }
     // breaks b.. left out: the route must be over before the first of them is due
     if veh.breaks[b..].iter().all(|x| x.skip_after_end) {
-        let due = veh.breaks[b..]
-            .iter()
-            .map(|x| x.windows.last().map_or(0.0, |w| w.end()))
-            .fold(f64::INFINITY, f64::min);
-        if stn_with_breaks(problem, matrix, vehicle, stops, &gaps[..b], due) {
+        let due = |rel: bool| {
+            veh.breaks[b..]
+                .iter()
+                .filter(|x| x.from_start == rel)
+                .map(|x| x.windows.last().map_or(0.0, |w| w.end()))
+                .fold(f64::INFINITY, f64::min)
+        };
+        if stn_with_breaks(
+            problem,
+            matrix,
+            vehicle,
+            stops,
+            &gaps[..b],
+            (due(false), due(true)),
+        ) {
             return true;
         }
     }
@@ -413,7 +438,7 @@ fn stn_with_breaks(
     vehicle: usize,
     stops: &[(usize, StopKind)],
     gaps: &[usize],
-    end_by: f64,
+    (end_by, end_by_from_start): (f64, f64),
 ) -> bool {
     let veh = &problem.vehicles()[vehicle];
     let m = stops.len();
@@ -423,6 +448,7 @@ fn stn_with_breaks(
     let shift = vec![(veh.shift.start(), veh.shift.end())];
     vars.push(Var {
         windows: shift.clone(),
+        from_start: false,
     });
     // (variable, location, service) of the last thing done where the vehicle is
     let mut prev = (1, veh.start, 0.0);
@@ -437,6 +463,7 @@ fn stn_with_breaks(
             let def = &veh.breaks[*next_break];
             vars.push(Var {
                 windows: def.windows.iter().map(|w| (w.start(), w.end())).collect(),
+                from_start: def.from_start,
             });
             let v = vars.len();
             // no travel: the break is taken where the vehicle is
@@ -458,6 +485,7 @@ fn stn_with_breaks(
                 .iter()
                 .map(|w| (w.start(), w.end()))
                 .collect(),
+            from_start: false,
         });
         let v = vars.len();
         stop_var[k] = v;
@@ -481,8 +509,12 @@ fn stn_with_breaks(
     }
     vars.push(Var {
         windows: vec![(shift[0].0, shift[0].1.min(end_by))],
+        from_start: false,
     });
     let end = vars.len();
+    if end_by_from_start.is_finite() {
+        edges.push((1, end, end_by_from_start));
+    }
     let back = veh.end.map_or(0.0, |e| matrix.duration(prev.1, e));
     edges.push((end, prev.0, -(prev.2 + back)));
     if let Some(max) = veh.max_duration {
@@ -522,10 +554,12 @@ fn choose_windows(
 fn consistent(vars: &[Var], edges: &[(usize, usize, f64)], choice: &[usize]) -> bool {
     let mut all: Vec<(usize, usize, f64)> = edges.to_vec();
     for (i, var) in vars.iter().enumerate() {
+        // bounds from the time origin (node 0) or from the route's start (node 1)
+        let from = usize::from(var.from_start);
         if let Some(&(lo, hi)) = var.windows.get(choice[i]) {
-            all.push((i + 1, 0, -lo));
+            all.push((i + 1, from, -lo));
             if hi.is_finite() {
-                all.push((0, i + 1, hi));
+                all.push((from, i + 1, hi));
             }
         }
     }

@@ -166,10 +166,22 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
         if let (Some(max), Some(dep)) = (veh.max_duration, vs.departed_at) {
             veh.max_duration = Some((max - (vs.time - dep)).max(0.0));
         }
+        // Breaks counted from the start of a route under way count from when it set off.
+        if let Some(dep) = vs.departed_at {
+            for b in veh.breaks.iter_mut().filter(|b| b.from_start) {
+                b.windows = b
+                    .windows
+                    .iter()
+                    .map(|w| TimeWindow::new(w.start() + dep, w.end() + dep))
+                    .collect::<Result<_, _>>()?;
+                b.from_start = false;
+            }
+        }
         // The state does not say which breaks were taken: those that can no longer start are
         // taken to be done; the others are still to be taken.
-        veh.breaks
-            .retain(|b| b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time));
+        veh.breaks.retain(|b| {
+            b.from_start || b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time)
+        });
         for b in &vs.on_board {
             let mut req = original_request(b.request)?;
             req.pickup = Stop {

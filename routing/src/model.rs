@@ -205,6 +205,11 @@ pub struct Break {
     /// of it. Not in VROOM's format.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_after_end: bool,
+    /// The windows count from the route's start time (when the vehicle leaves its start)
+    /// instead of from the time origin: "within 4 h 30 of setting off" whenever the route
+    /// starts. Not in VROOM's format.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_start: bool,
 }
 
 /// A ride request: one passenger group from `pickup` to `delivery`.

@@ -262,6 +262,7 @@ pub fn parse(text: &str, speed_mps: f64) -> Result<Parsed, VroomError> {
                 service: b.service,
                 max_load: b.max_load.clone().map(Load),
                 skip_after_end: false,
+                from_start: false,
             })
             .collect();
         vehicles.push(veh);

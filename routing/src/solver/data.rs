@@ -67,6 +67,8 @@ pub(crate) struct BreakData {
     pub max_load: Option<Vec<i32>>,
     /// See [`crate::model::Break::skip_after_end`].
     pub skip: bool,
+    /// Windows count from the route's start ([`crate::model::Break::from_start`]).
+    pub rel: bool,
 }
 
 /// Windows of `stop` within `[lo, hi]`, sorted and merged; empty if none is left.
@@ -201,6 +203,7 @@ impl<'a> Data<'a> {
                         .as_ref()
                         .map(|l| l.0.iter().map(|&x| to_i32(x)).collect()),
                     skip: b.skip_after_end,
+                    rel: b.from_start,
                 });
             }
             d.exact |= !breaks.is_empty();

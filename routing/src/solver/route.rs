@@ -632,14 +632,25 @@ fn place(
             }
         }
         items.push(Item::Depot);
-        let due = brk[b..]
-            .iter()
-            .map(|x| x.wins.last().map_or(f64::INFINITY, |w| w.1))
-            .fold(f64::INFINITY, f64::min);
+        // when each break left out is due: (from the time origin, from the route's start)
+        let due = |rel: bool| {
+            brk[b..]
+                .iter()
+                .filter(|x| x.rel == rel)
+                .map(|x| x.wins.last().map_or(f64::INFINITY, |w| w.1))
+                .fold(f64::INFINITY, f64::min)
+        };
+        let (due_abs, due_rel) = (due(false), due(true));
         // nothing left out, or what is left out is not due before the end (a break without
         // a window is never due: it is always taken)
-        let left_out_ok = |times: &[f64]| b == brk.len() || times[items.len() - 1] <= due + TOL;
-        if (b == brk.len() || due.is_finite())
+        let never_due = brk[b..]
+            .iter()
+            .any(|x| x.wins.last().is_none_or(|w| w.1.is_infinite()));
+        let left_out_ok = |times: &[f64]| {
+            let end = times[items.len() - 1];
+            b == brk.len() || (end <= due_abs + TOL && end <= times[0] + due_rel + TOL)
+        };
+        if (b == brk.len() || !never_due)
             && schedule_items(d, v, items, times)
             && left_out_ok(times)
         {
@@ -649,7 +660,11 @@ fn place(
             return false;
         }
     }
-    let last_end = brk[b].wins.last().map_or(f64::INFINITY, |w| w.1);
+    // (a window counted from the route's start cannot prune: the start is not known yet)
+    let last_end = match brk[b].wins.last() {
+        Some(w) if !brk[b].rel => w.1,
+        _ => f64::INFINITY,
+    };
     for g in from..=nodes.len() {
         if ready[g] > last_end + TOL {
             break;
@@ -672,24 +687,29 @@ fn place(
 fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool {
     let n_items = items.len();
     let last = n_items - 1;
-    let start_at = |k: usize, x: f64| -> f64 {
+    // breaks whose windows count from the route's start are offset by `t0`
+    let offset = |b: usize, t0: f64| if d.vbreaks[v][b].rel { t0 } else { 0.0 };
+    let start_at = |k: usize, x: f64, t0: f64| -> f64 {
         match items[k] {
             Item::Depot => x.max(d.vearly[v]),
             Item::Node(n) => d.start_at(n, x),
             Item::Break(b) => {
+                let off = offset(b, t0);
                 for &(a, e) in &d.vbreaks[v][b].wins {
-                    if x <= e + TOL {
-                        return x.max(a);
+                    if x <= e + off + TOL {
+                        return x.max(a + off);
                     }
                 }
                 f64::INFINITY
             }
         }
     };
-    let late = |k: usize| match items[k] {
+    let late = |k: usize, t0: f64| match items[k] {
         Item::Depot => d.vlate[v],
         Item::Node(n) => d.late[n],
-        Item::Break(b) => d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1),
+        Item::Break(b) => {
+            d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1) + offset(b, t0)
+        }
     };
     let serv = |k: usize| match items[k] {
         Item::Depot => 0.0,
@@ -722,20 +742,42 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
     t.extend(items.iter().map(|i| match *i {
         Item::Depot => d.vearly[v],
         Item::Node(n) => d.early[n],
-        Item::Break(b) => d.vbreaks[v][b].wins[0].0,
+        Item::Break(b) => d.vbreaks[v][b].wins[0].0 + offset(b, d.vearly[v]),
     }));
-    for _ in 0..(n_items + 2) * (1 + extra) {
+    let rel_breaks = items
+        .iter()
+        .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].rel))
+        .count();
+    for _ in 0..(n_items + 2) * (1 + extra + rel_breaks) {
         if t[0] > d.vlate[v] + TOL {
             return false;
         }
+        // a break reached after its window (counted from the start) ends lifts the start
+        let mut lift0 = t[0];
         for k in 1..n_items {
             let reach = t[k - 1] + serv(k - 1) + tt_in[k];
-            t[k] = start_at(k, reach.max(t[k]));
-            if !t[k].is_finite() || t[k] > late(k) + TOL {
+            let x = start_at(k, reach.max(t[k]), t[0]);
+            if let Item::Break(b) = items[k] {
+                if d.vbreaks[v][b].rel && (!x.is_finite() || x > late(k, t[0]) + TOL) {
+                    let rel_end = d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1);
+                    lift0 = lift0.max(reach.max(t[k]) - rel_end);
+                    t[k] = reach.max(t[k]);
+                    continue;
+                }
+            }
+            t[k] = x;
+            if !t[k].is_finite() || t[k] > late(k, t[0]) + TOL {
                 return false;
             }
         }
         let mut changed = false;
+        if lift0 > t[0] + TOL {
+            if !lift0.is_finite() {
+                return false;
+            }
+            t[0] = lift0;
+            changed = true;
+        }
         for k in 1..last {
             if let Item::Node(n) = items[k] {
                 if n % 2 == 1 && d.max_ride[n / 2].is_finite() {

@@ -449,11 +449,15 @@ fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
             let mut veh = veh.clone();
             veh.capacity = Load(vec![6, 1]);
             let a = 150.0 + 60.0 * v as f64;
+            // the third vehicle counts its break from when it sets off
+            let from_start = v % 3 == 2;
+            let a = if from_start { a - 100.0 } else { a };
             veh.breaks = vec![Break {
                 windows: vec![TimeWindow::new(a, a + 120.0).unwrap()],
                 service: 20.0,
                 max_load: (v % 2 == 0).then(|| Load(vec![2, 0])),
                 skip_after_end: v % 3 == 1,
+                from_start,
             }];
             veh
         })
@@ -464,7 +468,8 @@ fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
 
 #[test]
 fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
-    for seed in 0..5 {
+    let mut from_start_routes = 0;
+    for seed in 0..8 {
         let (p, m) = random_mixed_problem(seed);
         let sol = solve(&p, &m, &options(seed, 300)).unwrap();
         let report = checked(&p, &m, &sol);
@@ -473,7 +478,9 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
         assert!(report.served_jobs > 0, "seed {seed}: no job served");
         for r in &sol.routes {
             let def = &p.vehicles()[r.vehicle].breaks[0];
-            let over_first = def.skip_after_end && r.end_time <= def.windows[0].end();
+            from_start_routes += usize::from(def.from_start);
+            let off = if def.from_start { r.start_time } else { 0.0 };
+            let over_first = def.skip_after_end && r.end_time <= def.windows[0].end() + off;
             assert_eq!(
                 r.breaks.len(),
                 usize::from(!over_first),
@@ -481,6 +488,10 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
             );
         }
     }
+    assert!(
+        from_start_routes > 0,
+        "a break counted from the start was planned"
+    );
 }
 
 #[test]
@@ -567,6 +578,7 @@ fn breaks_laid_over_a_whole_shift_are_taken_only_while_the_route_is_under_way() 
             service: 100.0,
             max_load: Some(Load(vec![0])),
             skip_after_end: true,
+            from_start: false,
         })
         .collect();
     // a morning only: back at the depot long before the first break opens

@@ -885,3 +885,105 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
     let violations = check_day(&app.pool, "puglia", TOMORROW).await;
     assert!(violations.is_empty(), "{violations:#?}");
 }
+
+/// A van that works the whole day gets its driver's breaks: 45 minutes, nobody on board, never
+/// 4 h 30 of duty without one (checked by `check_day`), shown to the driver on the day; a ride
+/// booked on the day re-places them.
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let mut cases = app.foggia_cases().await;
+    while cases.len() < 11 {
+        let r = app
+            .post(
+                "/api/cases",
+                &cw,
+                &json!({ "known_as": format!("Rider {}", cases.len()), "languages": ["fr"],
+                         "arrival_channel": "outreach", "opened_on": "2026-11-02" }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        cases.push(r.body["case_id"].as_str().unwrap().to_owned());
+    }
+    // one ride an hour from 06:00 to 15:00 tomorrow, from a camp to the farm nearest to it
+    let mp = app.meeting_point("Palmori").await;
+    let farm = app
+        .id(
+            "select f.place_id from place f, place c where f.kind = 'farm' and c.name = 'Palmori'
+             order by st_distance(f.location, c.location) limit 1",
+        )
+        .await;
+    for (i, case) in cases.iter().take(10).enumerate() {
+        let r = app
+            .post(
+                "/api/ride-requests",
+                &cw,
+                &ride(case, &mp, &farm, TOMORROW, &format!("{:02}:00", 6 + i)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let job = app.plan_day(&coord, TOMORROW, 2).await;
+    assert_eq!(job["summary"]["served"], 10, "{job:?}");
+    let runs = app
+        .get(&format!("/api/runs?region=puglia&date={TOMORROW}"), &coord)
+        .await;
+    assert_runs_consistent(&runs.body);
+    let violations = check_day(&app.pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+    let with_breaks: Vec<&Value> = runs
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["breaks"].as_array().unwrap().is_empty())
+        .collect();
+    assert!(
+        !with_breaks.is_empty(),
+        "a day of 9 hours has breaks: {:#}",
+        runs.body
+    );
+    for run in &with_breaks {
+        for b in run["breaks"].as_array().unwrap() {
+            let start: chrono::DateTime<chrono::Utc> =
+                b["planned_start"].as_str().unwrap().parse().unwrap();
+            let end: chrono::DateTime<chrono::Utc> =
+                b["planned_end"].as_str().unwrap().parse().unwrap();
+            assert_eq!((end - start).num_minutes(), 45);
+        }
+    }
+    // on the day, the run's driver sees the breaks in the manifest
+    let app = passaggio_tests::spawn_at(&pool, "2026-11-25T05:00:00Z").await;
+    let run = with_breaks[0];
+    let run_id = run["run_id"].as_str().unwrap();
+    let mut seen = false;
+    for name in [
+        "driver.marco",
+        "driver.amadou",
+        "driver.giulia",
+        "driver.kofi",
+    ] {
+        let token = app.login(name).await;
+        let m = app.get(&format!("/driver/api/runs/{run_id}"), &token).await;
+        if m.status == StatusCode::OK {
+            assert_eq!(m.body["breaks"], run["breaks"], "{:?}", m.body);
+            seen = true;
+        }
+    }
+    assert!(seen, "the run has a driver who sees it");
+    // a ride booked on the day for the afternoon is placed live; the breaks still hold
+    let cw = app.login("cw.foggia").await;
+    let r = app
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[10], &mp, &farm, TOMORROW, "12:30"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    let violations = check_day(&app.pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+}

@@ -235,6 +235,7 @@ type RunSpan = (
 #[derive(sqlx::FromRow)]
 struct CheckedStop {
     run_id: uuid::Uuid,
+    seq: i32,
     vehicle_id: uuid::Uuid,
     driver_id: Option<uuid::Uuid>,
     on_line: bool,
@@ -267,7 +268,7 @@ struct CheckedStop {
 pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
     use routing::travel::TravelTimes;
     let rows: Vec<CheckedStop> = sqlx::query_as(
-        "select r.run_id, r.vehicle_id, r.driver_id, r.line_id is not null as on_line, v.seats, v.wheelchair_places,
+        "select r.run_id, s.seq, r.vehicle_id, r.driver_id, r.line_id is not null as on_line, v.seats, v.wheelchair_places,
                 s.kind::text as kind, s.status::text as status, s.ride_request_id,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
                 s.planned_arrival, s.planned_departure,
@@ -286,6 +287,23 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
     .fetch_all(pool)
     .await
     .expect("runs of the day");
+    type BreakRow = (
+        uuid::Uuid,
+        i32,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+    );
+    let breaks: Vec<BreakRow> = sqlx::query_as(
+        "select b.run_id, b.after_seq, b.planned_start, b.planned_end
+         from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
+         where r.region_code = $1 and r.service_date = $2::date and r.status <> 'cancelled'
+         order by b.run_id, b.planned_start",
+    )
+    .bind(region)
+    .bind(day)
+    .fetch_all(pool)
+    .await
+    .expect("breaks of the day");
     let model = routing::travel::FallbackModel::new(routing::travel::Calibration::rural());
     let mut errors = Vec::new();
     let mut spans: Vec<RunSpan> = Vec::new();
@@ -304,7 +322,29 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
         let travel = model.matrix(&points).await.expect("model matrix").matrix;
         let (mut seats, mut chairs) = (0_i32, 0_i32);
         let mut on_board: Vec<uuid::Uuid> = Vec::new();
+        let run_breaks: Vec<&BreakRow> = breaks.iter().filter(|b| b.0 == run).collect();
         for (k, s) in stops.iter().enumerate() {
+            // a driver's break after the previous stop: 45 minutes, nobody on board, between
+            // the two stops
+            for b in run_breaks
+                .iter()
+                .filter(|b| k > 0 && b.1 == stops[k - 1].seq)
+            {
+                if b.3 - b.2 < chrono::Duration::minutes(45) {
+                    errors.push(format!("run {run}: a break shorter than 45 minutes"));
+                }
+                if !on_board.is_empty() {
+                    errors.push(format!("run {run}: a break with riders on board"));
+                }
+                if s.status == "pending"
+                    && (b.2 < stops[k - 1].planned_departure || b.3 > s.planned_arrival)
+                {
+                    errors.push(format!(
+                        "run {run}: the break at {} is not between its stops",
+                        b.2
+                    ));
+                }
+            }
             if k > 0 {
                 let prev = stops[k - 1];
                 let drive = travel.duration(k - 1, k);
@@ -373,6 +413,41 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
         }
         if !on_board.is_empty() {
             errors.push(format!("run {run}: never dropped off: {on_board:?}"));
+        }
+        // EU driving-time rule on planned demand-responsive runs: the driver's duty (from half
+        // an hour before the first rider's stop, not before the van leaves) never goes 4 h 30
+        // without a break until the last rider's stop
+        let riders_done: Vec<&&CheckedStop> = stops
+            .iter()
+            .filter(|s| s.ride_request_id.is_some())
+            .collect();
+        let planned = stops.iter().all(|s| s.status == "pending");
+        if let (false, true, Some(first), Some(last)) = (
+            stops[0].on_line,
+            planned,
+            riders_done.first(),
+            riders_done.last(),
+        ) {
+            let mut since = (first.planned_departure - chrono::Duration::minutes(30))
+                .max(stops[0].planned_departure);
+            for b in &run_breaks {
+                if b.2 > last.planned_departure {
+                    break;
+                }
+                if b.2 - since > chrono::Duration::minutes(270) {
+                    errors.push(format!(
+                        "run {run}: {} of duty without a break",
+                        b.2 - since
+                    ));
+                }
+                since = since.max(b.3);
+            }
+            if last.planned_departure - since > chrono::Duration::minutes(270) {
+                errors.push(format!(
+                    "run {run}: {} of duty without a break at the end",
+                    last.planned_departure - since
+                ));
+            }
         }
         // A driver's time on a run: from half an hour before the first rider's stop ends to
         // half an hour after the last (the rule the service crews runs by).

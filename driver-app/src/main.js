@@ -275,6 +275,7 @@ async function renderRun(runId) {
     ui.toast ? h("p", { class: "toast", role: "status" }, ui.toast) : null,
     refusedList(refusedItems, stops, async (id) => { await db.dismissRefused(id); render(); }),
     m.estimated_times ? h("p", { class: "muted" }, t("driver-estimated-times")) : null,
+    nextBreak(m.breaks),
     h("p", { id: "free", class: "free" }, t("driver-free-now"), " ", h("strong", {}, t("driver-free-seats", { seats: free.seats })), " · ", t("driver-free-wheelchair", { places: free.wheelchair })),
     last
       ? h("button", { id: "undo", class: "big undo", "data-since": String(last.recorded_at), "data-kind": last.kind, onclick: () => undo(runId, stops) }, undoText(last))
@@ -290,7 +291,7 @@ async function renderRun(runId) {
     h(
       "ol",
       { class: "stops" },
-      stops.map((s) =>
+      stops.flatMap((s) => [
         h(
           "li",
           { class: `${s.status}${s === selected ? " selected" : ""}`, "data-stop-key": s.stop_key },
@@ -303,10 +304,20 @@ async function renderRun(runId) {
             h("span", { class: `pill ${s.status}` }, t(`driver-stop-status-${s.status}`)),
           ),
         ),
-      ),
+        ...(m.breaks ?? [])
+          .filter((b) => b.after_seq === s.seq)
+          .map((b) => h("li", { class: "break" }, h("p", {}, t("driver-break", { from: time(b.planned_start), to: time(b.planned_end) })))),
+      ]),
     ),
   );
   ui.toast = null;
+}
+
+/** The driver's next break still to come, if any. */
+function nextBreak(breaks) {
+  const now = Date.now();
+  const b = (breaks ?? []).find((x) => Date.parse(x.planned_end) > now);
+  return b ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(b.planned_start), to: time(b.planned_end) })) : null;
 }
 
 function undoText(last) {

@@ -98,6 +98,8 @@ struct Manifest {
     #[serde(flatten)]
     run: RunHeader,
     stops: Vec<DriverStop>,
+    /// The driver's breaks (45 minutes, nobody on board), each after the stop `after_seq`.
+    breaks: Vec<crate::runs::db::BreakView>,
     /// The fingerprint `GET .../version` answers: poll it, fetch the manifest when it changes.
     version: String,
     /// How long to wait at a pickup after arriving before a no-show (programme configuration).
@@ -219,6 +221,7 @@ async fn my_manifest(
         .map(DriverStop::from)
         .collect();
     fill_free_places(&mut stops, run.seats, run.wheelchair_places);
+    let breaks = crate::runs::db::breaks_of(&mut tx, run_id).await?;
     let version = db::manifest_version(&mut tx, driver.driver_id, run_id)
         .await?
         .ok_or(AppError::NotFound("run"))?;
@@ -240,6 +243,7 @@ async fn my_manifest(
     Ok(Json(Manifest {
         run,
         stops,
+        breaks,
         version,
         no_show_wait_seconds,
         undo_window_seconds: crate::runs::driving::UNDO_WINDOW.num_seconds(),

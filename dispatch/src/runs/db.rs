@@ -291,6 +291,65 @@ pub struct RunView {
     /// Stops in order.
     #[sqlx(skip)]
     pub stops: Vec<StopView>,
+    /// The driver's breaks, in order.
+    #[sqlx(skip)]
+    pub breaks: Vec<BreakView>,
+}
+
+/// A driver's break on a run: taken where the vehicle is after stop `after_seq`, with nobody
+/// on board.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct BreakView {
+    /// The stop after which it is taken.
+    pub after_seq: i32,
+    /// Planned start.
+    pub planned_start: DateTime<Utc>,
+    /// Planned end.
+    pub planned_end: DateTime<Utc>,
+}
+
+/// Writes breaks of a run.
+///
+/// # Errors
+/// Database errors.
+pub async fn insert_breaks(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    breaks: &[BreakView],
+) -> AppResult<()> {
+    if breaks.is_empty() {
+        return Ok(());
+    }
+    let after: Vec<i32> = breaks.iter().map(|b| b.after_seq).collect();
+    let start: Vec<DateTime<Utc>> = breaks.iter().map(|b| b.planned_start).collect();
+    let end: Vec<DateTime<Utc>> = breaks.iter().map(|b| b.planned_end).collect();
+    sqlx::query(
+        "insert into run_break (region_code, run_id, after_seq, planned_start, planned_end)
+         select $1, $2, t.a, t.s, t.e from unnest($3::int[], $4::timestamptz[], $5::timestamptz[]) as t(a, s, e)",
+    )
+    .bind(region)
+    .bind(run_id)
+    .bind(&after)
+    .bind(&start)
+    .bind(&end)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Breaks of a run in order.
+///
+/// # Errors
+/// Database errors.
+pub async fn breaks_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<BreakView>> {
+    Ok(sqlx::query_as(
+        "select after_seq, planned_start, planned_end from run_break where run_id = $1
+         order by planned_start",
+    )
+    .bind(run_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// A stop as the coordinators see it: no names of riders (those are in the Polo's views).
@@ -350,6 +409,7 @@ pub async fn runs_of_day(
     .await?;
     for run in &mut runs {
         run.stops = stops_of(conn, run.run_id).await?;
+        run.breaks = breaks_of(conn, run.run_id).await?;
     }
     Ok(runs)
 }

@@ -666,6 +666,12 @@ async fn write_route(
                     .bind(run_id)
                     .fetch_one(&mut *conn)
                     .await?;
+            // the breaks still to come are placed again with the stops
+            sqlx::query("delete from run_break where run_id = $1 and after_seq >= $2")
+                .bind(run_id)
+                .bind(max.unwrap_or(0))
+                .execute(&mut *conn)
+                .await?;
             (run_id, max.map_or(0, |m| m + 1))
         }
         None => {
@@ -683,6 +689,8 @@ async fn write_route(
     };
     let stops = super::plan::route_stops(day.zero, vehicle, &day.requests, route, next_seq == 0);
     db::insert_stops(conn, region, run_id, next_seq, &stops).await?;
+    let breaks = super::plan::route_breaks(day.zero, route, next_seq, next_seq == 0);
+    db::insert_breaks(conn, region, run_id, &breaks).await?;
     super::crew::assign(conn, run_id).await?;
     #[allow(clippy::cast_possible_truncation)]
     sqlx::query("update run set planned_distance_m = $2 where run_id = $1")
@@ -740,11 +748,30 @@ pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
         .matrix(&points)
         .await
         .map_err(|e| anyhow::anyhow!("travel times: {e}"))?;
+    let breaks = {
+        let mut conn = state.db.acquire().await?;
+        db::breaks_of(&mut conn, run_id.0).await?
+    };
     let mut updates = Vec::new();
+    let mut break_updates = Vec::new();
     let mut clock: Option<DateTime<Utc>> = None;
+    // a break after a stop comes before the next pending stop, never earlier than planned
+    let mut take_break = |seq: i32, next_pending: bool, clock: &mut Option<DateTime<Utc>>| {
+        if let (Some(b), Some(c)) = (breaks.iter().find(|b| b.after_seq == seq), *clock) {
+            if next_pending {
+                let start = c.max(b.planned_start);
+                #[allow(clippy::cast_possible_truncation)]
+                let end = start + chrono::Duration::seconds(super::BREAK_S as i64);
+                break_updates.push((b.planned_start, start, end));
+                *clock = Some(end);
+            }
+        }
+    };
     for (i, r) in rows.iter().enumerate() {
+        let next_pending = rows.get(i + 1).is_some_and(|n| n.status == "pending");
         if r.status != "pending" || r.kind == "start" {
             clock = Some(r.actual_arrival.unwrap_or(r.departure).max(r.departure));
+            take_break(r.seq, next_pending, &mut clock);
             continue;
         }
         let Some(prev) = clock else { continue };
@@ -767,8 +794,20 @@ pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
         };
         updates.push((r.seq, arrival, departure));
         clock = Some(departure);
+        take_break(r.seq, next_pending, &mut clock);
     }
     let mut tx = state.db.begin().await?;
+    for (was, start, end) in break_updates {
+        sqlx::query(
+            "update run_break set planned_start = $3, planned_end = $4 where run_id = $1 and planned_start = $2",
+        )
+        .bind(run_id)
+        .bind(was)
+        .bind(start)
+        .bind(end)
+        .execute(&mut *tx)
+        .await?;
+    }
     for (seq, arrival, departure) in updates {
         sqlx::query("update run_stop set planned_arrival = $3, planned_departure = $4 where run_id = $1 and seq = $2")
             .bind(run_id)

@@ -23,7 +23,9 @@ pub mod retention;
 use std::collections::HashMap;
 
 use routing::matrix::{Location, Matrix};
-use routing::model::{Load, ModelError, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use routing::model::{
+    Break, Load, ModelError, Objective, Problem, Request, Stop, TimeWindow, Vehicle,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -128,6 +130,41 @@ pub const PROMISE_LATE_S: f64 = 10.0 * 60.0;
 pub const SERVICE_S: f64 = 60.0;
 /// See [`SERVICE_S`].
 pub const WHEELCHAIR_SERVICE_S: f64 = 180.0;
+
+/// A driver's break, seconds (EU rule: 45 minutes after 4 h 30 of driving).
+pub const BREAK_S: f64 = 45.0 * 60.0;
+/// Most time a driver works between breaks, seconds: elapsed time bounds driving time.
+pub const WORK_BEFORE_BREAK_S: f64 = 4.5 * 3600.0;
+/// How much earlier than the latest moment a break may be taken, seconds.
+pub const BREAK_WINDOW_S: f64 = 90.0 * 60.0;
+
+/// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight), their
+/// windows counted from when its route sets off, laid out so that whichever of them a route
+/// takes, no stretch of more than [`WORK_BEFORE_BREAK_S`] goes without one: the first must
+/// start within [`WORK_BEFORE_BREAK_S`] of setting off and may start [`BREAK_WINDOW_S`]
+/// earlier; each next one must start at most that long after the earliest end of the one
+/// before. With no rider on board, taken where the vehicle is, and left out when the route is
+/// over before it is due (a van that works the morning takes none in the afternoon).
+#[must_use]
+pub fn shift_breaks(from_s: f64, to_s: f64) -> Vec<Break> {
+    let mut out = Vec::new();
+    let mut by = WORK_BEFORE_BREAK_S;
+    loop {
+        // one due after the longest route the shift allows is never needed
+        if by >= to_s - from_s {
+            return out;
+        }
+        let opens = by - BREAK_WINDOW_S;
+        out.push(Break {
+            windows: vec![TimeWindow::new(opens, by).expect("a break window")],
+            service: BREAK_S,
+            max_load: Some(Load(vec![0, 0])),
+            skip_after_end: true,
+            from_start: true,
+        });
+        by = opens + BREAK_S + WORK_BEFORE_BREAK_S;
+    }
+}
 
 /// Maximum ride time for a trip whose direct drive takes `direct_s`: nobody rides much longer
 /// than the direct trip (10 minutes plus half the direct time of detour at most).
@@ -261,6 +298,7 @@ pub fn build_problem(
             );
             veh.cost_per_distance = v.cost_per_km_cents / 1000.0;
             veh.cost_per_time = v.cost_per_hour_cents / 3600.0;
+            veh.breaks = shift_breaks(from, SHIFT_END_S);
             Ok(veh)
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
@@ -396,6 +434,37 @@ mod tests {
         let earliest_pickup = 30_000.0 - ARRIVE_EARLY_S - r.max_ride_time.unwrap();
         assert!((r.pickup.window.start() - earliest_pickup).abs() < 1e-6);
         assert!(r.pickup.window.start() > SHIFT_START_S);
+    }
+
+    #[test]
+    fn a_shifts_breaks_leave_no_stretch_of_more_than_four_and_a_half_hours() {
+        let breaks = shift_breaks(SHIFT_START_S, SHIFT_END_S);
+        // 05:00-22:00: by 4 h 30, 8 h 15, 12 h and 15 h 45 after setting off; a fifth would be
+        // due after 17 hours
+        let by: Vec<f64> = breaks.iter().map(|b| b.windows[0].end() / 3600.0).collect();
+        assert_eq!(by, vec![4.5, 8.25, 12.0, 15.75]);
+        for b in &breaks {
+            assert_eq!(b.service, BREAK_S);
+            assert_eq!(b.max_load, Some(Load(vec![0, 0])));
+            assert!(b.skip_after_end && b.from_start);
+        }
+        // taken as early as allowed, each as late as allowed: never 4 h 30 without a break
+        for w in breaks.windows(2) {
+            let earliest_end = w[0].windows[0].start() + BREAK_S;
+            assert!(w[1].windows[0].end() - earliest_end <= WORK_BEFORE_BREAK_S + 1e-9);
+        }
+        // a route over before a break opens has worked less than 4 h 30 since the one before
+        for w in breaks.windows(2) {
+            assert!(
+                w[1].windows[0].start() - (w[0].windows[0].start() + BREAK_S) < WORK_BEFORE_BREAK_S
+            );
+        }
+        // a van free only from 18:00 needs no break before 22:00
+        assert!(shift_breaks(18.0 * 3600.0, SHIFT_END_S).is_empty());
+        assert_eq!(
+            problem(ride(Some(18_000.0), None, None)).vehicles()[0].breaks,
+            breaks
+        );
     }
 
     #[test]

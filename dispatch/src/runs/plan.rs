@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::db::{self, NewStop};
+use super::db::{self, BreakView, NewStop};
 use super::{build_problem, locations, Locations, PlanRequest, PlanVehicle, StopKind};
 use crate::error::AppResult;
 use crate::ids::RunId;
@@ -408,7 +408,16 @@ async fn drop_what_changed(
             tracing::warn!(vehicle = %vehicle, "a vehicle started a run while the plan was computed: its new route is dropped");
             return false;
         }
-        route.stops.retain(|s| !stale.contains(&requests[s.request].id));
+        let kept: Vec<bool> = route
+            .stops
+            .iter()
+            .map(|s| !stale.contains(&requests[s.request].id))
+            .collect();
+        for b in &mut route.breaks {
+            b.after = kept[..b.after].iter().filter(|&&k| k).count();
+        }
+        let mut k = kept.iter();
+        route.stops.retain(|_| *k.next().unwrap_or(&true));
         !route.stops.is_empty()
     });
     if !stale.is_empty() {
@@ -494,6 +503,13 @@ pub async fn write_solution(
         .await?;
         let stops = route_stops(w.zero, vehicle, requests, route, true);
         db::insert_stops(conn, w.region, run_id, 0, &stops).await?;
+        db::insert_breaks(
+            conn,
+            w.region,
+            run_id,
+            &route_breaks(w.zero, route, 0, true),
+        )
+        .await?;
         // A rider is confirmed only on a run with a driver; on a run without one the pickup
         // time is planned and waits for a coordinator to give the run a driver.
         let driver = super::crew::assign(conn, run_id).await?;
@@ -509,6 +525,34 @@ pub async fn write_solution(
         }
     }
     Ok(metres)
+}
+
+/// The driver's breaks of a route written by [`route_stops`] from sequence number `first_seq`
+/// on. Breaks at the depot that end before the driver's duty begins (half an hour before the
+/// first rider's stop, the crew rule) are left out: the van is only waiting there.
+pub(crate) fn route_breaks(
+    zero: DateTime<Utc>,
+    route: &routing::solution::Route,
+    first_seq: i32,
+    with_start: bool,
+) -> Vec<BreakView> {
+    let duty_from = route
+        .stops
+        .first()
+        .map_or(f64::INFINITY, |s| s.service_start - 1800.0);
+    route
+        .breaks
+        .iter()
+        .filter(|b| !(with_start && b.after == 0 && b.start + super::BREAK_S <= duty_from))
+        .map(|b| {
+            let after = i32::try_from(b.after).unwrap_or(i32::MAX);
+            BreakView {
+                after_seq: first_seq + after - i32::from(!with_start),
+                planned_start: at(zero, b.start),
+                planned_end: at(zero, b.start + super::BREAK_S),
+            }
+        })
+        .collect()
 }
 
 /// The stops of a route: start where the vehicle is free (its depot, or where its last fixed

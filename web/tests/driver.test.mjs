@@ -332,6 +332,12 @@ test("another driver cannot act on this run, in the browser or through the API",
 });
 
 test("a new version of the app waits while a run is under way", { timeout: 60000 }, async () => {
+  // the planner gave this run a driver's break after the pickup
+  sql(
+    db.url,
+    `insert into run_break (region_code, run_id, after_seq, planned_start, planned_end)
+     values ('puglia', '${giulia.runId}', 1, now() + interval '1 hour', now() + interval '105 minutes')`,
+  );
   const c = await launch(join(profile, "giulia"), { locale: "en-GB" });
   const p = c.pages()[0] ?? (await c.newPage());
   try {
@@ -341,6 +347,14 @@ test("a new version of the app waits while a run is under way", { timeout: 60000
     await p.click("#login button[type=submit]");
     await p.click("ul.runs a");
     await p.waitForSelector("#stop");
+    // the break: in the list after its stop, and announced at the top
+    assert.equal(await p.locator("ol.stops li.break").count(), 1);
+    assert.match(plain(await p.locator("ol.stops li.break").innerText()), /^Break \d\d:\d\d–\d\d:\d\d, nobody on board$/);
+    const after = await p.locator("ol.stops > li").nth(2).getAttribute("class");
+    assert.equal(after, "break", "the break comes right after the pickup");
+    assert.match(plain(await p.locator("#next-break").innerText()), /Your next break: .*45 minutes/);
+    assert.deepEqual(await seriousViolations(p), [], "axe on a run with a break");
+    await p.screenshot({ path: join(shots, "break.png"), fullPage: true });
     await p.waitForFunction(() => navigator.serviceWorker.controller !== null);
     await p.locator("#stop button[data-action=arrived]").click();
     await p.locator("#stop button[data-action=arrived]").click();

@@ -306,6 +306,7 @@ console-group-done = Done
 console-group-no_show = No-show
 console-group-cancelled = Cancelled
 console-col-time = Time
+console-col-breaks = Driver's breaks
 console-col-person = Person
 console-col-trip = Trip
 console-col-status = Status

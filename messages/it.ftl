@@ -306,6 +306,7 @@ console-group-done = Concluse
 console-group-no_show = Assenti
 console-group-cancelled = Annullate
 console-col-time = Ora
+console-col-breaks = Pause dell'autista
 console-col-person = Persona
 console-col-trip = Tragitto
 console-col-status = Stato

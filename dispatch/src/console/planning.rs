@@ -87,6 +87,7 @@ async fn planning_body(
                 stops => r.stops.len(),
                 first => r.stops.first().map(|s| s.planned_arrival),
                 last => r.stops.last().map(|s| s.planned_arrival),
+                breaks => r.breaks.iter().map(|b| (b.planned_start, b.planned_end)).collect::<Vec<_>>(),
                 distance_km => f64::from(r.planned_distance_m) / 1000.0,
                 estimated => r.estimated_times,
                 late => super::day::run_late(r),

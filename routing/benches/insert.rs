@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use routing::dynamic::{insert, PlanState, PlannedStop, VehicleState};
 use routing::matrix::Matrix;
-use routing::model::{Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use routing::model::{Break, Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
 use routing::solution::StopKind;
 
 const VEHICLES: usize = 150;
@@ -41,8 +41,10 @@ fn matrix(rng: &mut StdRng) -> Matrix {
 }
 
 /// A day where each vehicle does its requests one after the other, windows around the
-/// planned times, plus `NEW` unplanned requests.
-fn day() -> (Problem, Matrix, PlanState) {
+/// planned times, plus `NEW` unplanned requests. With `pauses`, 50 minutes with nobody on board
+/// after every second request (room for a driver's break), and
+/// no maximum route duration.
+fn day(pauses: bool) -> (Problem, Matrix, PlanState) {
     let mut rng = StdRng::seed_from_u64(42);
     let m = matrix(&mut rng);
     let day = TimeWindow::new(4.0 * 3600.0, 22.0 * 3600.0).unwrap();
@@ -73,11 +75,14 @@ fn day() -> (Problem, Matrix, PlanState) {
     for v in 0..VEHICLES {
         let depot = rng.gen_range(0..LOCATIONS);
         let mut veh = Vehicle::new(depot, Some(depot), Load(vec![8, 1]), day);
-        veh.max_duration = Some(14.0 * 3600.0);
+        veh.max_duration = (!pauses).then_some(14.0 * 3600.0);
         vehicles.push(veh);
         let (mut t, mut loc) = (6.0 * 3600.0, depot);
         let mut planned = Vec::new();
-        for _ in 0..PER_VEHICLE {
+        for i in 0..PER_VEHICLE {
+            if pauses && i > 0 && i % 2 == 0 {
+                t += 3000.0;
+            }
             let (p, d) = (rng.gen_range(0..LOCATIONS), rng.gen_range(0..LOCATIONS));
             t += m.duration(loc, p) + 300.0;
             let r = requests.len();
@@ -111,8 +116,34 @@ fn day() -> (Problem, Matrix, PlanState) {
     (problem, m, state)
 }
 
-fn bench(c: &mut Criterion) {
-    let (problem, m, state) = day();
+/// The same day with the drivers' breaks the service gives every van (45 minutes, nobody on
+/// board, due within 4 h 30 of setting off and of the earliest end of the one before, left out
+/// once the route is over: `dispatch::runs::shift_breaks`).
+fn with_breaks(problem: &Problem) -> Problem {
+    let vehicles = problem
+        .vehicles()
+        .iter()
+        .map(|v| {
+            let mut v = v.clone();
+            let mut by = 4.5 * 3600.0;
+            while by < 18.0 * 3600.0 {
+                v.breaks.push(Break {
+                    windows: vec![TimeWindow::new(by - 5400.0, by).unwrap()],
+                    service: 2700.0,
+                    max_load: Some(Load(vec![0, 0])),
+                    skip_after_end: true,
+                    from_start: true,
+                });
+                by += 2700.0 - 5400.0 + 4.5 * 3600.0;
+            }
+            v
+        })
+        .collect();
+    Problem::new(problem.requests().to_vec(), vehicles, Objective::default()).unwrap()
+}
+
+/// Times `NEW` inserts five times over; prints p50 / p99 / max.
+fn time_inserts(label: &str, problem: &Problem, m: &Matrix, state: &PlanState) {
     let first_new = VEHICLES * PER_VEHICLE;
     let stops: usize = state.vehicles.iter().map(|v| v.planned.len()).sum();
     let mut times: Vec<f64> = Vec::new();
@@ -120,7 +151,7 @@ fn bench(c: &mut Criterion) {
     for round in 0..5 {
         for k in 0..NEW {
             let t = Instant::now();
-            let out = insert(&problem, &m, &state, first_new + k);
+            let out = insert(problem, m, state, first_new + k);
             times.push(t.elapsed().as_secs_f64() * 1e3);
             accepted += usize::from(round == 0 && out.is_ok());
         }
@@ -128,12 +159,31 @@ fn bench(c: &mut Criterion) {
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() - 1) as f64 * p) as usize];
     println!(
-        "insert into {VEHICLES} vehicles / {stops} planned stops: {} inserts, {accepted}/{NEW} accepted, \
+        "insert into {VEHICLES} vehicles / {stops} planned stops{label}: {} inserts, {accepted}/{NEW} accepted, \
          p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
         times.len(),
         pct(0.5),
         pct(0.99),
         pct(1.0)
+    );
+}
+
+fn bench(c: &mut Criterion) {
+    let (problem, m, state) = day(false);
+    let first_new = VEHICLES * PER_VEHICLE;
+    time_inserts("", &problem, &m, &state);
+    let (paused, pm, pstate) = day(true);
+    time_inserts(
+        " (50 minutes' pause every 2 requests)",
+        &paused,
+        &pm,
+        &pstate,
+    );
+    time_inserts(
+        " (same, with drivers' breaks)",
+        &with_breaks(&paused),
+        &pm,
+        &pstate,
     );
     let mut k = 0;
     c.bench_function("insert_150_vehicles_3000_stops", |b| {

@@ -117,24 +117,23 @@ fn day(pauses: bool) -> (Problem, Matrix, PlanState) {
 }
 
 /// The same day with the drivers' breaks the service gives every van (45 minutes, nobody on
-/// board, due within 4 h 30 of setting off and of the earliest end of the one before, left out
-/// once the route is over: `dispatch::runs::shift_breaks`).
+/// board, within 4 h 30 of setting off or of the end of the one before, left out once the
+/// route is over: `dispatch::runs::shift_breaks`).
 fn with_breaks(problem: &Problem) -> Problem {
     let vehicles = problem
         .vehicles()
         .iter()
         .map(|v| {
             let mut v = v.clone();
-            let mut by = 4.5 * 3600.0;
-            while by < 18.0 * 3600.0 {
+            for _ in 0..5 {
                 v.breaks.push(Break {
-                    windows: vec![TimeWindow::new(by - 5400.0, by).unwrap()],
+                    windows: vec![],
                     service: 2700.0,
                     max_load: Some(Load(vec![0, 0])),
                     skip_after_end: true,
-                    from_start: true,
+                    from_start: false,
+                    max_gap: Some(4.5 * 3600.0),
                 });
-                by += 2700.0 - 5400.0 + 4.5 * 3600.0;
             }
             v
         })

@@ -108,17 +108,58 @@ pub fn check(
                 0.0
             }
         };
-        let over_before = |def: &crate::model::Break| {
-            def.skip_after_end
-                && def
-                    .windows
-                    .last()
-                    .is_some_and(|w| route.end_time <= w.end() + off(def) + EPS)
+        // the end of the break with index `i`, when taken
+        let end_of = |i: usize| {
+            route
+                .breaks
+                .iter()
+                .find(|b| b.index == i)
+                .map(|b| b.start + veh.breaks[i].service)
         };
-        let missing = taken
-            .iter()
-            .zip(&veh.breaks)
-            .any(|(&t, def)| !t && !over_before(def));
+        // when break `i` is due: by the end of its last window, or its gap after the previous
+        // break (taken) or the route's start; never when it has neither
+        let due = |i: usize| {
+            let def = &veh.breaks[i];
+            let by_window = def
+                .windows
+                .last()
+                .map_or(f64::INFINITY, |w| w.end() + off(def));
+            let since = if i == 0 {
+                Some(route.start_time)
+            } else {
+                end_of(i - 1)
+            };
+            let by_gap = match (def.max_gap, since) {
+                (Some(g), Some(s)) => s + g,
+                _ => f64::INFINITY,
+            };
+            if by_window.is_infinite() && def.max_gap.is_none() {
+                f64::NEG_INFINITY
+            } else {
+                by_window.min(by_gap)
+            }
+        };
+        let missing = (0..veh.breaks.len()).any(|i| {
+            let left_out = veh.breaks[i].skip_after_end && route.end_time <= due(i) + EPS;
+            !taken[i] && !left_out
+        });
+        // each break within its gap of the previous one's end (or of the start)
+        let mut since = route.start_time;
+        for i in 0..veh.breaks.len() {
+            let Some(b) = route.breaks.iter().find(|b| b.index == i) else {
+                continue;
+            };
+            if veh.breaks[i]
+                .max_gap
+                .is_some_and(|g| b.start - since > g + EPS)
+            {
+                errs.push(format!(
+                    "route {ri}: break {i} at {} more than its gap after the previous one",
+                    b.start
+                ));
+            }
+            since = b.start + veh.breaks[i].service;
+        }
         if !route.stops.is_empty() && missing {
             errs.push(format!("route {ri}: a break of the vehicle is not taken"));
         }
@@ -394,25 +435,31 @@ fn try_gaps(
             vehicle,
             stops,
             gaps,
-            (f64::INFINITY, f64::INFINITY),
+            (f64::INFINITY, f64::INFINITY, f64::INFINITY),
         );
     }
     // breaks b.. left out: the route must be over before the first of them is due
     if veh.breaks[b..].iter().all(|x| x.skip_after_end) {
+        // (a break with neither a window nor a gap is never due: never left out)
         let due = |rel: bool| {
             veh.breaks[b..]
                 .iter()
                 .filter(|x| x.from_start == rel)
-                .map(|x| x.windows.last().map_or(0.0, |w| w.end()))
+                .map(|x| match (x.windows.last(), x.max_gap) {
+                    (Some(w), _) => w.end(),
+                    (None, Some(_)) => f64::INFINITY,
+                    (None, None) => f64::NEG_INFINITY,
+                })
                 .fold(f64::INFINITY, f64::min)
         };
+        let gap = veh.breaks[b].max_gap.unwrap_or(f64::INFINITY);
         if stn_with_breaks(
             problem,
             matrix,
             vehicle,
             stops,
             &gaps[..b],
-            (due(false), due(true)),
+            (due(false), due(true), gap),
         ) {
             return true;
         }
@@ -438,8 +485,11 @@ fn stn_with_breaks(
     vehicle: usize,
     stops: &[(usize, StopKind)],
     gaps: &[usize],
-    (end_by, end_by_from_start): (f64, f64),
+    (end_by, end_by_from_start, end_by_gap): (f64, f64, f64),
 ) -> bool {
+    if end_by == f64::NEG_INFINITY || end_by_from_start == f64::NEG_INFINITY {
+        return false;
+    }
     let veh = &problem.vehicles()[vehicle];
     let m = stops.len();
     // variable 0 = time origin, 1 = start, then stops and breaks in order, last = end
@@ -454,11 +504,14 @@ fn stn_with_breaks(
     let mut prev = (1, veh.start, 0.0);
     let mut stop_var = vec![0usize; m];
     let mut next_break = 0;
+    // (node, service) of the last break placed; the start (node 1) before any
+    let mut last_break = (1, 0.0);
     let add_breaks = |g: usize,
                       vars: &mut Vec<Var>,
                       edges: &mut Vec<(usize, usize, f64)>,
                       prev: &mut (usize, usize, f64),
-                      next_break: &mut usize| {
+                      next_break: &mut usize,
+                      last_break: &mut (usize, f64)| {
         while *next_break < gaps.len() && gaps[*next_break] == g {
             let def = &veh.breaks[*next_break];
             vars.push(Var {
@@ -468,11 +521,22 @@ fn stn_with_breaks(
             let v = vars.len();
             // no travel: the break is taken where the vehicle is
             edges.push((v, prev.0, -prev.2));
+            if let Some(gap) = def.max_gap {
+                edges.push((last_break.0, v, last_break.1 + gap));
+            }
+            *last_break = (v, def.service);
             *prev = (v, prev.1, def.service);
             *next_break += 1;
         }
     };
-    add_breaks(0, &mut vars, &mut edges, &mut prev, &mut next_break);
+    add_breaks(
+        0,
+        &mut vars,
+        &mut edges,
+        &mut prev,
+        &mut next_break,
+        &mut last_break,
+    );
     for (k, &(r, kind)) in stops.iter().enumerate() {
         let stop = match kind {
             StopKind::Pickup => &problem.requests()[r].pickup,
@@ -505,7 +569,14 @@ fn stn_with_breaks(
                 edges.push((stop_var[kp], v, max + req.pickup.service));
             }
         }
-        add_breaks(k + 1, &mut vars, &mut edges, &mut prev, &mut next_break);
+        add_breaks(
+            k + 1,
+            &mut vars,
+            &mut edges,
+            &mut prev,
+            &mut next_break,
+            &mut last_break,
+        );
     }
     vars.push(Var {
         windows: vec![(shift[0].0, shift[0].1.min(end_by))],
@@ -514,6 +585,9 @@ fn stn_with_breaks(
     let end = vars.len();
     if end_by_from_start.is_finite() {
         edges.push((1, end, end_by_from_start));
+    }
+    if end_by_gap.is_finite() {
+        edges.push((last_break.0, end, last_break.1 + end_by_gap));
     }
     let back = veh.end.map_or(0.0, |e| matrix.duration(prev.1, e));
     edges.push((end, prev.0, -(prev.2 + back)));

@@ -210,6 +210,12 @@ pub struct Break {
     /// starts. Not in VROOM's format.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_start: bool,
+    /// Starts at most this long after the end of the vehicle's previous break, or, for its
+    /// first break, after the route's start: the EU rule "45 minutes within 4 h 30 of
+    /// driving" (elapsed time bounds driving time). With `skip_after_end` the break is left out
+    /// when the route is over by then. Not in VROOM's format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap: Option<Seconds>,
 }
 
 /// A ride request: one passenger group from `pickup` to `delivery`.

@@ -263,6 +263,7 @@ pub fn parse(text: &str, speed_mps: f64) -> Result<Parsed, VroomError> {
                 max_load: b.max_load.clone().map(Load),
                 skip_after_end: false,
                 from_start: false,
+                max_gap: None,
             })
             .collect();
         vehicles.push(veh);

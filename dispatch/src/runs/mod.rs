@@ -135,35 +135,31 @@ pub const WHEELCHAIR_SERVICE_S: f64 = 180.0;
 pub const BREAK_S: f64 = 45.0 * 60.0;
 /// Most time a driver works between breaks, seconds: elapsed time bounds driving time.
 pub const WORK_BEFORE_BREAK_S: f64 = 4.5 * 3600.0;
-/// How much earlier than the latest moment a break may be taken, seconds.
-pub const BREAK_WINDOW_S: f64 = 90.0 * 60.0;
-
-/// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight), their
-/// windows counted from when its route sets off, laid out so that whichever of them a route
-/// takes, no stretch of more than [`WORK_BEFORE_BREAK_S`] goes without one: the first must
-/// start within [`WORK_BEFORE_BREAK_S`] of setting off and may start [`BREAK_WINDOW_S`]
-/// earlier; each next one must start at most that long after the earliest end of the one
-/// before. With no rider on board, taken where the vehicle is, and left out when the route is
-/// over before it is due (a van that works the morning takes none in the afternoon).
+/// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight): each
+/// starts within [`WORK_BEFORE_BREAK_S`] of the end of the one before, or of setting off for
+/// the first (the optimiser's `max_gap`; it places each as late as it can), so no stretch of
+/// more than 4 h 30 goes without one, wherever the route's quiet moments fall. With no rider
+/// on board, taken where the vehicle is, and left out when the route is over before it is due
+/// (a van that works the morning takes none in the afternoon). One for every 2 h 45 the
+/// longest route could last beyond the first 4 h 30: more than a route needs when each
+/// break comes at its latest, room for breaks pulled earlier by the riders' times.
 #[must_use]
 pub fn shift_breaks(from_s: f64, to_s: f64) -> Vec<Break> {
+    let longest = to_s - from_s;
     let mut out = Vec::new();
-    let mut by = WORK_BEFORE_BREAK_S;
-    loop {
-        // one due after the longest route the shift allows is never needed
-        if by >= to_s - from_s {
-            return out;
-        }
-        let opens = by - BREAK_WINDOW_S;
+    let mut covered = WORK_BEFORE_BREAK_S;
+    while covered < longest {
         out.push(Break {
-            windows: vec![TimeWindow::new(opens, by).expect("a break window")],
+            windows: Vec::new(),
             service: BREAK_S,
             max_load: Some(Load(vec![0, 0])),
             skip_after_end: true,
-            from_start: true,
+            from_start: false,
+            max_gap: Some(WORK_BEFORE_BREAK_S),
         });
-        by = opens + BREAK_S + WORK_BEFORE_BREAK_S;
+        covered += BREAK_S + 2.0 * 3600.0;
     }
+    out
 }
 
 /// Maximum ride time for a trip whose direct drive takes `direct_s`: nobody rides much longer
@@ -439,28 +435,17 @@ mod tests {
     #[test]
     fn a_shifts_breaks_leave_no_stretch_of_more_than_four_and_a_half_hours() {
         let breaks = shift_breaks(SHIFT_START_S, SHIFT_END_S);
-        // 05:00-22:00: by 4 h 30, 8 h 15, 12 h and 15 h 45 after setting off; a fifth would be
-        // due after 17 hours
-        let by: Vec<f64> = breaks.iter().map(|b| b.windows[0].end() / 3600.0).collect();
-        assert_eq!(by, vec![4.5, 8.25, 12.0, 15.75]);
+        // 05:00-22:00: 17 hours, 4 h 30 and then one for every 2 h 45 started
+        assert_eq!(breaks.len(), 5);
         for b in &breaks {
             assert_eq!(b.service, BREAK_S);
             assert_eq!(b.max_load, Some(Load(vec![0, 0])));
-            assert!(b.skip_after_end && b.from_start);
-        }
-        // taken as early as allowed, each as late as allowed: never 4 h 30 without a break
-        for w in breaks.windows(2) {
-            let earliest_end = w[0].windows[0].start() + BREAK_S;
-            assert!(w[1].windows[0].end() - earliest_end <= WORK_BEFORE_BREAK_S + 1e-9);
-        }
-        // a route over before a break opens has worked less than 4 h 30 since the one before
-        for w in breaks.windows(2) {
-            assert!(
-                w[1].windows[0].start() - (w[0].windows[0].start() + BREAK_S) < WORK_BEFORE_BREAK_S
-            );
+            assert!(b.skip_after_end && b.windows.is_empty());
+            assert_eq!(b.max_gap, Some(WORK_BEFORE_BREAK_S));
         }
         // a van free only from 18:00 needs no break before 22:00
         assert!(shift_breaks(18.0 * 3600.0, SHIFT_END_S).is_empty());
+        assert_eq!(shift_breaks(17.0 * 3600.0, SHIFT_END_S).len(), 1);
         assert_eq!(
             problem(ride(Some(18_000.0), None, None)).vehicles()[0].breaks,
             breaks

@@ -69,6 +69,8 @@ pub(crate) struct BreakData {
     pub skip: bool,
     /// Windows count from the route's start ([`crate::model::Break::from_start`]).
     pub rel: bool,
+    /// [`crate::model::Break::max_gap`], infinity when unlimited.
+    pub gap: f64,
 }
 
 /// Windows of `stop` within `[lo, hi]`, sorted and merged; empty if none is left.
@@ -204,6 +206,7 @@ impl<'a> Data<'a> {
                         .map(|l| l.0.iter().map(|&x| to_i32(x)).collect()),
                     skip: b.skip_after_end,
                     rel: b.from_start,
+                    gap: b.max_gap.unwrap_or(f64::INFINITY),
                 });
             }
             d.exact |= !breaks.is_empty();

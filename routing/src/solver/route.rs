@@ -618,7 +618,9 @@ fn place(
 ) -> bool {
     let brk = &d.vbreaks[v];
     let skippable = brk[b..].iter().all(|x| x.skip);
-    if b == brk.len() || skippable {
+    // The breaks placed so far, the others left out: leaving breaks out only loosens the
+    // schedule, so when this has none no placement of the others has one either.
+    {
         items.clear();
         items.push(Item::Depot);
         let mut next = 0;
@@ -632,32 +634,39 @@ fn place(
             }
         }
         items.push(Item::Depot);
-        // when each break left out is due: (from the time origin, from the route's start)
-        let due = |rel: bool| {
-            brk[b..]
-                .iter()
-                .filter(|x| x.rel == rel)
-                .map(|x| x.wins.last().map_or(f64::INFINITY, |w| w.1))
-                .fold(f64::INFINITY, f64::min)
-        };
-        let (due_abs, due_rel) = (due(false), due(true));
-        // nothing left out, or what is left out is not due before the end (a break without
-        // a window is never due: it is always taken)
-        let never_due = brk[b..]
-            .iter()
-            .any(|x| x.wins.last().is_none_or(|w| w.1.is_infinite()));
+        // nothing left out, or no break left out is due before the end: by the end of its
+        // last window, or (the first one) its gap after the last break taken or the start. A
+        // break with neither is never due: it is always taken.
         let left_out_ok = |times: &[f64]| {
             let end = times[items.len() - 1];
-            b == brk.len() || (end <= due_abs + TOL && end <= times[0] + due_rel + TOL)
+            let since = items
+                .iter()
+                .zip(times)
+                .rev()
+                .find_map(|(i, &at)| match *i {
+                    Item::Break(x) => Some(at + brk[x].serv),
+                    _ => None,
+                })
+                .unwrap_or(times[0]);
+            brk[b..].iter().enumerate().all(|(j, x)| {
+                let off = if x.rel { times[0] } else { 0.0 };
+                let by_window = x.wins.last().map_or(f64::INFINITY, |w| w.1) + off;
+                if by_window.is_infinite() && x.gap.is_infinite() {
+                    return false;
+                }
+                let due = if j == 0 {
+                    by_window.min(since + x.gap)
+                } else {
+                    by_window
+                };
+                end <= due + TOL
+            })
         };
-        if (b == brk.len() || !never_due)
-            && schedule_items(d, v, items, times)
-            && left_out_ok(times)
-        {
-            return true;
-        }
-        if b == brk.len() {
+        if !schedule_items(d, v, items, times) {
             return false;
+        }
+        if b == brk.len() || (skippable && left_out_ok(times)) {
+            return true;
         }
     }
     // (a window counted from the route's start cannot prune: the start is not known yet)
@@ -665,7 +674,14 @@ fn place(
         Some(w) if !brk[b].rel => w.1,
         _ => f64::INFINITY,
     };
-    for g in from..=nodes.len() {
+    // A break within a gap of the previous one goes as late as it can (the next then has the
+    // most room): its gaps are tried from the last; others from the first.
+    let order: Box<dyn Iterator<Item = usize>> = if brk[b].gap.is_finite() {
+        Box::new((from..=nodes.len()).rev())
+    } else {
+        Box::new(from..=nodes.len())
+    };
+    for g in order {
         if ready[g] > last_end + TOL {
             break;
         }
@@ -746,7 +762,9 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
     }));
     let rel_breaks = items
         .iter()
-        .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].rel))
+        .filter(|i| {
+            matches!(i, Item::Break(b) if d.vbreaks[v][*b].rel || d.vbreaks[v][*b].gap.is_finite())
+        })
         .count();
     for _ in 0..(n_items + 2) * (1 + extra + rel_breaks) {
         if t[0] > d.vlate[v] + TOL {
@@ -771,6 +789,22 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
             }
         }
         let mut changed = false;
+        // a break at most `gap` after the end of the previous one (or the start) lifts that one
+        let mut prev: Option<usize> = None;
+        for k in 1..last {
+            if let Item::Break(b) = items[k] {
+                let gap = d.vbreaks[v][b].gap;
+                if gap.is_finite() {
+                    let (kp, s) = prev.map_or((0, 0.0), |kp| (kp, serv(kp)));
+                    let need = t[k] - gap - s;
+                    if need > t[kp] + TOL {
+                        t[kp] = need;
+                        changed = true;
+                    }
+                }
+                prev = Some(k);
+            }
+        }
         if lift0 > t[0] + TOL {
             if !lift0.is_finite() {
                 return false;

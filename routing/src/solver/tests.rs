@@ -458,7 +458,19 @@ fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
                 max_load: (v % 2 == 0).then(|| Load(vec![2, 0])),
                 skip_after_end: v % 3 == 1,
                 from_start,
+                max_gap: None,
             }];
+            if v % 3 == 1 {
+                // and a second one, any time within 120 s of the end of the first
+                veh.breaks.push(Break {
+                    windows: vec![],
+                    service: 15.0,
+                    max_load: None,
+                    skip_after_end: true,
+                    from_start: false,
+                    max_gap: Some(120.0),
+                });
+            }
             veh
         })
         .collect();
@@ -468,7 +480,7 @@ fn random_mixed_problem(seed: u64) -> (Problem, Matrix) {
 
 #[test]
 fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
-    let mut from_start_routes = 0;
+    let (mut from_start_routes, mut gap_routes) = (0, 0);
     for seed in 0..8 {
         let (p, m) = random_mixed_problem(seed);
         let sol = solve(&p, &m, &options(seed, 300)).unwrap();
@@ -477,6 +489,10 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
         assert_eq!(report.served_jobs + sol.unserved_jobs.len(), p.jobs().len());
         assert!(report.served_jobs > 0, "seed {seed}: no job served");
         for r in &sol.routes {
+            if p.vehicles()[r.vehicle].breaks.len() > 1 {
+                gap_routes += 1;
+                continue;
+            }
             let def = &p.vehicles()[r.vehicle].breaks[0];
             from_start_routes += usize::from(def.from_start);
             let off = if def.from_start { r.start_time } else { 0.0 };
@@ -491,6 +507,10 @@ fn random_instances_with_jobs_windows_and_breaks_pass_both_checkers() {
     assert!(
         from_start_routes > 0,
         "a break counted from the start was planned"
+    );
+    assert!(
+        gap_routes > 0,
+        "a break within a gap of the previous one was planned"
     );
 }
 
@@ -579,6 +599,7 @@ fn breaks_laid_over_a_whole_shift_are_taken_only_while_the_route_is_under_way() 
             max_load: Some(Load(vec![0])),
             skip_after_end: true,
             from_start: false,
+            max_gap: None,
         })
         .collect();
     // a morning only: back at the depot long before the first break opens

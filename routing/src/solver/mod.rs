@@ -207,7 +207,7 @@ pub(crate) fn to_solution(problem: &Problem, d: &Data, st: &State) -> Solution {
             places.clear();
             schedule(d, v, &route.nodes, &mut t)
         } else {
-            route::schedule_with_breaks(d, v, &route.nodes, &mut t, &mut places)
+            route::schedule_with_breaks(d, v, &route.nodes, &mut t, &mut places, None)
         };
         debug_assert!(ok, "a route in the solution has no schedule");
         let mut stops = Vec::with_capacity(route.len());

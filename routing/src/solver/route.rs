@@ -38,6 +38,9 @@ pub(crate) struct Route {
     load: Vec<i32>,
     /// Arc costs (without the opening cost).
     pub cost: f64,
+    /// Where the vehicle's breaks are taken on this route (gap per break taken), when it has
+    /// breaks: the first placement an insertion tries.
+    breaks_at: Vec<usize>,
 }
 
 /// Reusable buffers for [`Route::best_insertion`], and its noise setting.
@@ -53,6 +56,8 @@ pub(crate) struct Scratch {
     after: Vec<(f64, f64, f64, bool)>,
     nodes: Vec<usize>,
     pub times: Vec<f64>,
+    places: Vec<(usize, f64)>,
+    hint: Vec<usize>,
 }
 
 impl Scratch {
@@ -83,6 +88,7 @@ impl Route {
             serv_pos: Vec::new(),
             load: Vec::new(),
             cost: 0.0,
+            breaks_at: Vec::new(),
         };
         r.update(d);
         r
@@ -169,6 +175,13 @@ impl Route {
             for x in 0..d.dims {
                 let prev = self.load[(k - 1) * d.dims + x];
                 self.load.push(prev + d.demand[n * d.dims + x]);
+            }
+        }
+        self.breaks_at.clear();
+        if !d.vbreaks[v].is_empty() && m > 0 {
+            let (mut t, mut places) = (Vec::new(), Vec::new());
+            if schedule_with_breaks(d, v, &self.nodes, &mut t, &mut places, None) {
+                self.breaks_at.extend(places.iter().map(|p| p.0));
             }
         }
     }
@@ -283,7 +296,20 @@ impl Route {
             s.nodes.extend_from_slice(&self.nodes);
             s.nodes.insert(c.b, q);
             s.nodes.insert(c.a, p);
-            if schedule(d, v, &s.nodes, &mut s.times) {
+            let ok = if d.vbreaks[v].is_empty() {
+                schedule(d, v, &s.nodes, &mut s.times)
+            } else {
+                // the breaks where they were: before the pickup at its gap, after the
+                // drop-off at its own (nobody waits on board through a break)
+                s.hint.clear();
+                s.hint.extend(self.breaks_at.iter().map(|&g| match g {
+                    g if g <= c.a => g,
+                    g if g < c.b => g + 1,
+                    g => g + 2,
+                }));
+                schedule_with_breaks(d, v, &s.nodes, &mut s.times, &mut s.places, Some(&s.hint))
+            };
+            if ok {
                 return Some(Insertion {
                     delta: c.delta + open,
                     ..c
@@ -462,7 +488,7 @@ pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) ->
         return schedule_nodes(d, v, nodes, t);
     }
     let mut places = Vec::new();
-    schedule_with_breaks(d, v, nodes, t, &mut places)
+    schedule_with_breaks(d, v, nodes, t, &mut places, None)
 }
 
 /// [`schedule`] for a route without breaks.
@@ -554,6 +580,7 @@ pub(crate) fn schedule_with_breaks(
     nodes: &[usize],
     t: &mut Vec<f64>,
     places: &mut Vec<(usize, f64)>,
+    hint: Option<&[usize]>,
 ) -> bool {
     let (m, dims) = (nodes.len(), d.dims);
     let nb = d.vbreaks[v].len();
@@ -580,13 +607,55 @@ pub(crate) fn schedule_with_breaks(
         loc = d.loc[n];
         ready.push(tt);
     }
+    // the latest the vehicle can leave each gap, from the windows ahead (an upper bound for
+    // every schedule, breaks or not)
+    let mut dep_max = vec![f64::INFINITY; m + 1];
+    {
+        let loc_of = |k: usize| {
+            if k == 0 {
+                d.vstart[v]
+            } else {
+                d.loc[nodes[k - 1]]
+            }
+        };
+        let mut latest = d.vlate[v];
+        let mut here = d.vend[v];
+        for g in (0..=m).rev() {
+            let from = loc_of(g);
+            let tt = if here == super::data::NO_LOC || here == from {
+                0.0
+            } else {
+                d.tt(from, here)
+            };
+            dep_max[g] = latest - tt;
+            if g > 0 {
+                let n = nodes[g - 1];
+                latest = d.late[n].min(dep_max[g] - d.serv[n]);
+            }
+            here = from;
+        }
+    }
     let mut gaps = vec![0usize; nb];
     let mut items = Vec::with_capacity(m + nb + 2);
     let mut times = Vec::new();
-    let ok = place(
-        d, v, nodes, &load, &ready, 0, 0, &mut gaps, &mut items, &mut times,
-    );
-    if !ok {
+    // a placement to try first (where the breaks were before a small change of the route)
+    let hinted = hint.is_some_and(|h| {
+        h.len() <= nb
+            && h.windows(2).all(|w| w[0] <= w[1])
+            && h.iter().enumerate().all(|(b, &g)| {
+                g <= m
+                    && d.vbreaks[v][b]
+                        .max_load
+                        .as_ref()
+                        .is_none_or(|max| (0..dims).all(|x| load[g * dims + x] <= max[x]))
+            })
+            && fixed(d, v, nodes, h, &mut items, &mut times) == (true, true)
+    });
+    if !hinted
+        && !place(
+            d, v, nodes, &load, &ready, &dep_max, 0, 0, &mut gaps, &mut items, &mut times,
+        )
+    {
         return false;
     }
     t.clear();
@@ -600,9 +669,73 @@ pub(crate) fn schedule_with_breaks(
     true
 }
 
-/// Depth-first placement of breaks `b..` at gaps from `from` on; schedules full placements.
-/// When breaks `b..` may all be skipped after the end, leaving them out is tried first: it
-/// holds when the route is over before the first of them is due (its last window's end).
+/// Schedules `nodes` with breaks `0..placed.len()` at gaps `placed` (in `items` / `times`) and
+/// the others left out. Returns whether that has a schedule, and whether it is a whole answer:
+/// no break left out, or none left out that is due before the route is over (by the end of its
+/// last window, or for the first one its gap after the last break taken or the start; a break
+/// with neither is never due: it is always taken). Leaving breaks out only loosens the
+/// schedule, so when this has none no placement of the others has one either.
+fn fixed(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    placed: &[usize],
+    items: &mut Vec<Item>,
+    times: &mut Vec<f64>,
+) -> (bool, bool) {
+    let brk = &d.vbreaks[v];
+    let b = placed.len();
+    items.clear();
+    items.push(Item::Depot);
+    let mut next = 0;
+    for g in 0..=nodes.len() {
+        if g > 0 {
+            items.push(Item::Node(nodes[g - 1]));
+        }
+        while next < b && placed[next] == g {
+            items.push(Item::Break(next));
+            next += 1;
+        }
+    }
+    items.push(Item::Depot);
+    if next < b || !schedule_items(d, v, items, times) {
+        return (false, false);
+    }
+    if b == brk.len() {
+        return (true, true);
+    }
+    let end = times[items.len() - 1];
+    let since = items
+        .iter()
+        .zip(times.iter())
+        .rev()
+        .find_map(|(i, &at)| match *i {
+            Item::Break(x) => Some(at + brk[x].serv),
+            _ => None,
+        })
+        .unwrap_or(times[0]);
+    let left_out = brk[b..].iter().enumerate().all(|(j, x)| {
+        if !x.skip {
+            return false;
+        }
+        let off = if x.rel { times[0] } else { 0.0 };
+        let by_window = x.wins.last().map_or(f64::INFINITY, |w| w.1) + off;
+        if by_window.is_infinite() && x.gap.is_infinite() {
+            return false;
+        }
+        let due = if j == 0 {
+            by_window.min(since + x.gap)
+        } else {
+            by_window
+        };
+        end <= due + TOL
+    });
+    (true, left_out)
+}
+
+/// Depth-first placement of breaks `b..` at gaps from `from` on, after checking the breaks
+/// placed so far with the others left out ([`fixed`]): a branch without a schedule is cut, one
+/// whose breaks left out are not due is the answer.
 #[allow(clippy::too_many_arguments)]
 fn place(
     d: &Data,
@@ -610,6 +743,7 @@ fn place(
     nodes: &[usize],
     load: &[i32],
     ready: &[f64],
+    dep_max: &[f64],
     b: usize,
     from: usize,
     gaps: &mut Vec<usize>,
@@ -617,58 +751,34 @@ fn place(
     times: &mut Vec<f64>,
 ) -> bool {
     let brk = &d.vbreaks[v];
-    let skippable = brk[b..].iter().all(|x| x.skip);
-    // The breaks placed so far, the others left out: leaving breaks out only loosens the
-    // schedule, so when this has none no placement of the others has one either.
-    {
-        items.clear();
-        items.push(Item::Depot);
-        let mut next = 0;
-        for g in 0..=nodes.len() {
-            if g > 0 {
-                items.push(Item::Node(nodes[g - 1]));
-            }
-            while next < b && gaps[next] == g {
-                items.push(Item::Break(next));
-                next += 1;
-            }
-        }
-        items.push(Item::Depot);
-        // nothing left out, or no break left out is due before the end: by the end of its
-        // last window, or (the first one) its gap after the last break taken or the start. A
-        // break with neither is never due: it is always taken.
-        let left_out_ok = |times: &[f64]| {
-            let end = times[items.len() - 1];
-            let since = items
-                .iter()
-                .zip(times)
-                .rev()
-                .find_map(|(i, &at)| match *i {
-                    Item::Break(x) => Some(at + brk[x].serv),
-                    _ => None,
-                })
-                .unwrap_or(times[0]);
-            brk[b..].iter().enumerate().all(|(j, x)| {
-                let off = if x.rel { times[0] } else { 0.0 };
-                let by_window = x.wins.last().map_or(f64::INFINITY, |w| w.1) + off;
-                if by_window.is_infinite() && x.gap.is_infinite() {
-                    return false;
+    match fixed(d, v, nodes, &gaps[..b], items, times) {
+        (false, _) => return false,
+        (true, true) => return true,
+        (true, false) if b == brk.len() => return false,
+        _ => {}
+    }
+    // A break within a gap of the previous one (or the start) cannot start after that one's
+    // latest end plus the gap; at gap `g` it starts no earlier than the vehicle is ready there
+    // in this branch's schedule (more breaks only delay): later gaps are cut.
+    let mut ready_here = vec![f64::INFINITY; nodes.len() + 1];
+    if brk[b].gap.is_finite() {
+        let mut g = 0;
+        for (k, item) in items.iter().enumerate() {
+            match *item {
+                Item::Depot if k == 0 => ready_here[0] = times[0],
+                Item::Node(n) => {
+                    g += 1;
+                    ready_here[g] = times[k] + d.serv[n];
                 }
-                let due = if j == 0 {
-                    by_window.min(since + x.gap)
-                } else {
-                    by_window
-                };
-                end <= due + TOL
-            })
-        };
-        if !schedule_items(d, v, items, times) {
-            return false;
-        }
-        if b == brk.len() || (skippable && left_out_ok(times)) {
-            return true;
+                _ => {}
+            }
         }
     }
+    let until = if b == 0 {
+        dep_max[0]
+    } else {
+        dep_max[gaps[b - 1]]
+    } + brk[b].gap;
     // (a window counted from the route's start cannot prune: the start is not known yet)
     let last_end = match brk[b].wins.last() {
         Some(w) if !brk[b].rel => w.1,
@@ -676,13 +786,17 @@ fn place(
     };
     // A break within a gap of the previous one goes as late as it can (the next then has the
     // most room): its gaps are tried from the last; others from the first.
-    let order: Box<dyn Iterator<Item = usize>> = if brk[b].gap.is_finite() {
+    let late_first = brk[b].gap.is_finite();
+    let order: Box<dyn Iterator<Item = usize>> = if late_first {
         Box::new((from..=nodes.len()).rev())
     } else {
         Box::new(from..=nodes.len())
     };
     for g in order {
-        if ready[g] > last_end + TOL {
+        if ready[g] > last_end + TOL || (late_first && ready_here[g] > until + TOL) {
+            if late_first {
+                continue;
+            }
             break;
         }
         if let Some(max) = &brk[b].max_load {
@@ -691,7 +805,19 @@ fn place(
             }
         }
         gaps[b] = g;
-        if place(d, v, nodes, load, ready, b + 1, g, gaps, items, times) {
+        if place(
+            d,
+            v,
+            nodes,
+            load,
+            ready,
+            dep_max,
+            b + 1,
+            g,
+            gaps,
+            items,
+            times,
+        ) {
             return true;
         }
     }

@@ -103,6 +103,7 @@ fn day(pauses: bool) -> (Problem, Matrix, PlanState) {
             position: depot,
             time: 6.0 * 3600.0,
             departed_at: None,
+            rested_at: None,
             on_board: vec![],
             planned,
         });

@@ -55,6 +55,9 @@ pub struct VehicleState {
     pub time: f64,
     /// When it left its start location, if it has (the duration limit counts from there).
     pub departed_at: Option<f64>,
+    /// When its driver's last break ended, if one was taken since it left: breaks with a
+    /// `max_gap` count from there (else from `departed_at`).
+    pub rested_at: Option<f64>,
     /// Passengers on board; their drop-offs must be in `planned`.
     pub on_board: Vec<OnBoard>,
     /// Remaining stops in order.
@@ -177,6 +180,17 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
                 b.from_start = false;
             }
         }
+        // Under way, the first break kept within a gap counts from the last rest (or the
+        // departure), taken now at the latest when that is overdue.
+        if let Some(base) = vs.rested_at.or(vs.departed_at) {
+            if let Some(b) = veh.breaks.iter_mut().find(|b| b.max_gap.is_some()) {
+                let by = (base + b.max_gap.unwrap_or(0.0)).max(vs.time);
+                let from = b.windows.first().map_or(0.0, TimeWindow::start).min(by);
+                b.windows = vec![TimeWindow::new(from, by)?];
+                b.from_start = false;
+                b.max_gap = None;
+            }
+        }
         // The state does not say which breaks were taken: those that can no longer start are
         // taken to be done; the others are still to be taken.
         veh.breaks.retain(|b| {
@@ -288,6 +302,7 @@ fn replanned(
                     position: veh.start,
                     time: veh.shift.start(),
                     departed_at: None,
+                    rested_at: None,
                     on_board: Vec::new(),
                     planned,
                 });
@@ -495,6 +510,7 @@ mod tests {
                 position,
                 time,
                 departed_at: (done > 0).then_some(route.start_time),
+                rested_at: None,
                 on_board,
                 planned: route.stops[done..]
                     .iter()
@@ -664,5 +680,62 @@ mod tests {
         }
         assert!(remaining(&out.state) <= remaining(&state) + 1e-6);
         let _ = check; // the checker is used through `checked`
+    }
+
+    #[test]
+    fn a_driver_under_way_gets_the_next_break_within_its_gap_of_the_last_rest() {
+        use crate::matrix::Matrix;
+        use crate::model::{Break, Load, Objective, Vehicle};
+        // points on a line 100 s apart; a van that set off at 0 and is free at 900 at point 0
+        let pts: Vec<(f64, f64)> = (0..4).map(|i| (100.0 * f64::from(i), 0.0)).collect();
+        let m = Matrix::euclidean(&pts);
+        let ride = |from: f64| Request {
+            pickup: Stop::new(1, TimeWindow::new(from, from + 50.0).unwrap(), 10.0),
+            delivery: Stop::new(3, TimeWindow::any(), 10.0),
+            load: Load(vec![1]),
+            max_ride_time: None,
+            skills: vec![],
+            vehicle: None,
+        };
+        let mut veh = Vehicle::new(
+            0,
+            Some(0),
+            Load(vec![2]),
+            TimeWindow::new(0.0, 5000.0).unwrap(),
+        );
+        veh.breaks = vec![Break {
+            windows: vec![],
+            service: 100.0,
+            max_load: Some(Load(vec![0])),
+            skip_after_end: true,
+            from_start: false,
+            max_gap: Some(1000.0),
+        }];
+        let p = Problem::new(vec![ride(1050.0)], vec![veh], Objective::default()).unwrap();
+        let state = |rested_at| PlanState {
+            vehicles: vec![VehicleState {
+                vehicle: 0,
+                position: 0,
+                time: 900.0,
+                departed_at: Some(0.0),
+                rested_at,
+                on_board: vec![],
+                planned: vec![],
+            }],
+        };
+        // no rest since setting off: the break comes by 1,000, before the pickup
+        let out = insert(&p, &m, &state(None), 0).unwrap();
+        let r = &out.routes[0];
+        assert_eq!(r.breaks.len(), 1, "{r:?}");
+        assert!(
+            r.breaks[0].start <= 1000.0 && r.breaks[0].after == 0,
+            "{r:?}"
+        );
+        // rested until 800: the ride is over (back at the start at 1,570) before the next is due (1,800)
+        let out = insert(&p, &m, &state(Some(800.0)), 0).unwrap();
+        assert!(out.routes[0].breaks.is_empty(), "{:?}", out.routes[0]);
+        // overdue (rested until -500): taken at once, at 900
+        let out = insert(&p, &m, &state(Some(-500.0)), 0).unwrap();
+        assert_eq!(out.routes[0].breaks[0].start, 900.0);
     }
 }

@@ -201,6 +201,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         .map(|(i, r)| (r.id, i))
         .collect();
     let mut by_vehicle: HashMap<usize, VehicleState> = HashMap::new();
+    let mut last_done: HashMap<usize, i32> = HashMap::new();
     let mut positions = HashMap::new();
     let mut runs = HashMap::new();
     for s in &stops {
@@ -222,6 +223,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
                 SHIFT_START_S
             },
             departed_at: None,
+            rested_at: None,
             on_board: Vec::new(),
             planned: Vec::new(),
         });
@@ -246,6 +248,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
             _ => {}
         }
         if done {
+            last_done.insert(v, s.seq);
             vs.departed_at.get_or_insert(s.at_s);
             vs.time = vs.time.max(s.at_s);
             positions.insert(
@@ -255,6 +258,29 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
                     lat: s.lat,
                 },
             );
+        }
+    }
+    // A driver's break planned before the last stop the van has done was taken: the next one
+    // counts from its end (the breaks are the planner's; the driver does not report them).
+    let rests: Vec<(Uuid, i32, f64)> = sqlx::query_as(
+        "select r.vehicle_id, b.after_seq, extract(epoch from b.planned_end - $3)::float8
+         from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
+         where r.region_code = $1 and r.service_date = $2 and r.line_id is null
+           and r.status in ('planned', 'in_progress')",
+    )
+    .bind(region)
+    .bind(day)
+    .bind(zero)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (vehicle, after_seq, end_s) in rests {
+        let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
+            continue;
+        };
+        if let (Some(vs), Some(&done)) = (by_vehicle.get_mut(&v), last_done.get(&v)) {
+            if after_seq < done {
+                vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
+            }
         }
     }
     let mut state = PlanState {

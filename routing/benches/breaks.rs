@@ -7,12 +7,14 @@
 //!
 //! `cargo bench -p routing --bench breaks [-- SECONDS [REQUESTS]]` (default 10 s, 300).
 
+mod common;
+
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use routing::matrix::Matrix;
-use routing::model::{Break, Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use routing::model::{Load, Objective, Problem, TimeWindow, Vehicle};
 use routing::Options;
 
 const LOCATIONS: usize = 400;
@@ -36,24 +38,7 @@ fn day(requests: usize) -> (Problem, Matrix) {
         .map(|_| {
             let (p, d) = (rng.gen_range(1..LOCATIONS), rng.gen_range(1..LOCATIONS));
             let t = rng.gen_range(6.0 * 3600.0..18.0 * 3600.0);
-            Request {
-                pickup: Stop {
-                    location: p,
-                    window: TimeWindow::new(t, t + 1200.0).unwrap(),
-                    extra_windows: Vec::new(),
-                    service: 60.0,
-                },
-                delivery: Stop {
-                    location: d,
-                    window: TimeWindow::any(),
-                    extra_windows: Vec::new(),
-                    service: 60.0,
-                },
-                load: Load(vec![1, 0]),
-                max_ride_time: Some(600.0 + 1.5 * m.duration(p, d)),
-                skills: vec![],
-                vehicle: None,
-            }
+            common::ride(p, d, (t, t + 1200.0), 1, 600.0 + 1.5 * m.duration(p, d))
         })
         .collect();
     let vs = (0..VEHICLES)
@@ -72,28 +57,6 @@ fn day(requests: usize) -> (Problem, Matrix) {
     (Problem::new(rs, vs, Objective::default()).unwrap(), m)
 }
 
-fn with_breaks(p: &Problem) -> Problem {
-    let vs = p
-        .vehicles()
-        .iter()
-        .map(|v| {
-            let mut v = v.clone();
-            v.breaks = (0..5)
-                .map(|_| Break {
-                    windows: vec![],
-                    service: 2700.0,
-                    max_load: Some(Load(vec![0, 0])),
-                    skip_after_end: true,
-                    from_start: false,
-                    max_gap: Some(4.5 * 3600.0),
-                })
-                .collect();
-            v
-        })
-        .collect();
-    Problem::new(p.requests().to_vec(), vs, Objective::default()).unwrap()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -102,7 +65,7 @@ fn main() {
     let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
     let requests: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(300);
     let (plain, m) = day(requests);
-    let breaks = with_breaks(&plain);
+    let breaks = common::with_breaks(&plain);
     let options = Options {
         seed: 1,
         time_limit: Duration::from_secs(seconds),

@@ -4,6 +4,8 @@
 //! Before the criterion run, 1,000 inserts are timed one by one and p50/p99 printed, since
 //! the target is a tail latency (p99 <= 5 ms).
 
+mod common;
+
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -11,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use routing::dynamic::{insert, PlanState, PlannedStop, VehicleState};
 use routing::matrix::Matrix;
-use routing::model::{Break, Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
+use routing::model::{Load, Objective, Problem, TimeWindow, Vehicle};
 use routing::solution::StopKind;
 
 const VEHICLES: usize = 150;
@@ -53,24 +55,13 @@ fn day(pauses: bool) -> (Problem, Matrix, PlanState) {
     let mut state = PlanState::default();
     let request = |rng: &mut StdRng, t: f64, p: usize, d: usize| {
         let direct = m.duration(p, d);
-        Request {
-            pickup: Stop {
-                location: p,
-                window: TimeWindow::new(t - 900.0, t + 900.0).unwrap(),
-                extra_windows: Vec::new(),
-                service: 60.0,
-            },
-            delivery: Stop {
-                location: d,
-                window: TimeWindow::any(),
-                extra_windows: Vec::new(),
-                service: 60.0,
-            },
-            load: Load(vec![rng.gen_range(1..=3), 0]),
-            max_ride_time: Some(direct * 1.5 + 900.0),
-            skills: vec![],
-            vehicle: None,
-        }
+        common::ride(
+            p,
+            d,
+            (t - 900.0, t + 900.0),
+            rng.gen_range(1..=3),
+            direct * 1.5 + 900.0,
+        )
     };
     for v in 0..VEHICLES {
         let depot = rng.gen_range(0..LOCATIONS);
@@ -117,31 +108,6 @@ fn day(pauses: bool) -> (Problem, Matrix, PlanState) {
     (problem, m, state)
 }
 
-/// The same day with the drivers' breaks the service gives every van (45 minutes, nobody on
-/// board, within 4 h 30 of setting off or of the end of the one before, left out once the
-/// route is over: `dispatch::runs::shift_breaks`).
-fn with_breaks(problem: &Problem) -> Problem {
-    let vehicles = problem
-        .vehicles()
-        .iter()
-        .map(|v| {
-            let mut v = v.clone();
-            for _ in 0..5 {
-                v.breaks.push(Break {
-                    windows: vec![],
-                    service: 2700.0,
-                    max_load: Some(Load(vec![0, 0])),
-                    skip_after_end: true,
-                    from_start: false,
-                    max_gap: Some(4.5 * 3600.0),
-                });
-            }
-            v
-        })
-        .collect();
-    Problem::new(problem.requests().to_vec(), vehicles, Objective::default()).unwrap()
-}
-
 /// Times `NEW` inserts five times over; prints p50 / p99 / max.
 fn time_inserts(label: &str, problem: &Problem, m: &Matrix, state: &PlanState) {
     let first_new = VEHICLES * PER_VEHICLE;
@@ -181,7 +147,7 @@ fn bench(c: &mut Criterion) {
     );
     time_inserts(
         " (same, with drivers' breaks)",
-        &with_breaks(&paused),
+        &common::with_breaks(&paused),
         &pm,
         &pstate,
     );

@@ -63,7 +63,7 @@
 //! | [`fleet`] | `vehicle`, `driver` |
 //! | [`bookings`] | `ride_request`, `ride_request_event`, `ride_recurrence`, `appointment` |
 //! | [`lines`] | `work_line`, `work_line_stop`, `line_subscription`, `line_heat_day` |
-//! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `driver_event`, `vehicle_position` |
+//! | [`runs`] | `plan_job`, `plan_unserved`, `run`, `run_stop`, `run_break`, `driver_event`, `vehicle_position` |
 //! | [`rides`] | `ride`, `no_show_correction` |
 //! | [`reports`] | `oversight_flag`, `oversight_review`, `workplace_declaration` |
 //! | [`workers`] | `access_card`, `access_card_event`, `worker_session`, `worker_report` |

@@ -177,12 +177,15 @@ impl Route {
                 self.load.push(prev + d.demand[n * d.dims + x]);
             }
         }
-        self.breaks_at.clear();
         if !d.vbreaks[v].is_empty() && m > 0 {
+            // where the breaks were before the change: often where they still go
             let (mut t, mut places) = (Vec::new(), Vec::new());
-            if schedule_with_breaks(d, v, &self.nodes, &mut t, &mut places, None) {
+            let before = std::mem::take(&mut self.breaks_at);
+            if schedule_with_breaks(d, v, &self.nodes, &mut t, &mut places, Some(&before)) {
                 self.breaks_at.extend(places.iter().map(|p| p.0));
             }
+        } else {
+            self.breaks_at.clear();
         }
     }
 

@@ -101,13 +101,6 @@ pub fn check(
             }
         }
         // a break may be left out only when the route is over before it is due
-        let off = |def: &crate::model::Break| {
-            if def.from_start {
-                route.start_time
-            } else {
-                0.0
-            }
-        };
         // the end of the break with index `i`, when taken
         let end_of = |i: usize| {
             route
@@ -123,7 +116,7 @@ pub fn check(
             let by_window = def
                 .windows
                 .last()
-                .map_or(f64::INFINITY, |w| w.end() + off(def));
+                .map_or(f64::INFINITY, crate::model::TimeWindow::end);
             let since = if i == 0 {
                 Some(route.start_time)
             } else {
@@ -175,9 +168,10 @@ pub fn check(
                     continue;
                 };
                 let in_window = def.windows.is_empty()
-                    || def.windows.iter().any(|w| {
-                        b.start >= w.start() + off(def) - EPS && b.start <= w.end() + off(def) + EPS
-                    });
+                    || def
+                        .windows
+                        .iter()
+                        .any(|w| b.start >= w.start() - EPS && b.start <= w.end() + EPS);
                 if b.start < ready - EPS || !in_window || !b.start.is_finite() {
                     errs.push(format!(
                         "route {ri}: break {} at {} is outside its windows or before the vehicle is free",
@@ -364,8 +358,6 @@ pub fn check(
 struct Var {
     /// Windows of its start; one is chosen per variable (empty: unbounded).
     windows: Vec<(f64, f64)>,
-    /// The windows count from the route's start (variable 1) instead of the time origin.
-    from_start: bool,
 }
 
 /// Whether some schedule (waiting allowed anywhere) lets `vehicle` visit `stops` in this order
@@ -435,32 +427,22 @@ fn try_gaps(
             vehicle,
             stops,
             gaps,
-            (f64::INFINITY, f64::INFINITY, f64::INFINITY),
+            (f64::INFINITY, f64::INFINITY),
         );
     }
     // breaks b.. left out: the route must be over before the first of them is due
     if veh.breaks[b..].iter().all(|x| x.skip_after_end) {
         // (a break with neither a window nor a gap is never due: never left out)
-        let due = |rel: bool| {
-            veh.breaks[b..]
-                .iter()
-                .filter(|x| x.from_start == rel)
-                .map(|x| match (x.windows.last(), x.max_gap) {
-                    (Some(w), _) => w.end(),
-                    (None, Some(_)) => f64::INFINITY,
-                    (None, None) => f64::NEG_INFINITY,
-                })
-                .fold(f64::INFINITY, f64::min)
-        };
+        let due = veh.breaks[b..]
+            .iter()
+            .map(|x| match (x.windows.last(), x.max_gap) {
+                (Some(w), _) => w.end(),
+                (None, Some(_)) => f64::INFINITY,
+                (None, None) => f64::NEG_INFINITY,
+            })
+            .fold(f64::INFINITY, f64::min);
         let gap = veh.breaks[b].max_gap.unwrap_or(f64::INFINITY);
-        if stn_with_breaks(
-            problem,
-            matrix,
-            vehicle,
-            stops,
-            &gaps[..b],
-            (due(false), due(true), gap),
-        ) {
+        if stn_with_breaks(problem, matrix, vehicle, stops, &gaps[..b], (due, gap)) {
             return true;
         }
     }
@@ -485,9 +467,9 @@ fn stn_with_breaks(
     vehicle: usize,
     stops: &[(usize, StopKind)],
     gaps: &[usize],
-    (end_by, end_by_from_start, end_by_gap): (f64, f64, f64),
+    (end_by, end_by_gap): (f64, f64),
 ) -> bool {
-    if end_by == f64::NEG_INFINITY || end_by_from_start == f64::NEG_INFINITY {
+    if end_by == f64::NEG_INFINITY {
         return false;
     }
     let veh = &problem.vehicles()[vehicle];
@@ -498,7 +480,6 @@ fn stn_with_breaks(
     let shift = vec![(veh.shift.start(), veh.shift.end())];
     vars.push(Var {
         windows: shift.clone(),
-        from_start: false,
     });
     // (variable, location, service) of the last thing done where the vehicle is
     let mut prev = (1, veh.start, 0.0);
@@ -516,7 +497,6 @@ fn stn_with_breaks(
             let def = &veh.breaks[*next_break];
             vars.push(Var {
                 windows: def.windows.iter().map(|w| (w.start(), w.end())).collect(),
-                from_start: def.from_start,
             });
             let v = vars.len();
             // no travel: the break is taken where the vehicle is
@@ -549,7 +529,6 @@ fn stn_with_breaks(
                 .iter()
                 .map(|w| (w.start(), w.end()))
                 .collect(),
-            from_start: false,
         });
         let v = vars.len();
         stop_var[k] = v;
@@ -580,12 +559,8 @@ fn stn_with_breaks(
     }
     vars.push(Var {
         windows: vec![(shift[0].0, shift[0].1.min(end_by))],
-        from_start: false,
     });
     let end = vars.len();
-    if end_by_from_start.is_finite() {
-        edges.push((1, end, end_by_from_start));
-    }
     if end_by_gap.is_finite() {
         edges.push((last_break.0, end, last_break.1 + end_by_gap));
     }
@@ -628,12 +603,10 @@ fn choose_windows(
 fn consistent(vars: &[Var], edges: &[(usize, usize, f64)], choice: &[usize]) -> bool {
     let mut all: Vec<(usize, usize, f64)> = edges.to_vec();
     for (i, var) in vars.iter().enumerate() {
-        // bounds from the time origin (node 0) or from the route's start (node 1)
-        let from = usize::from(var.from_start);
         if let Some(&(lo, hi)) = var.windows.get(choice[i]) {
-            all.push((i + 1, from, -lo));
+            all.push((i + 1, 0, -lo));
             if hi.is_finite() {
-                all.push((from, i + 1, hi));
+                all.push((0, i + 1, hi));
             }
         }
     }

@@ -169,17 +169,6 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
         if let (Some(max), Some(dep)) = (veh.max_duration, vs.departed_at) {
             veh.max_duration = Some((max - (vs.time - dep)).max(0.0));
         }
-        // Breaks counted from the start of a route under way count from when it set off.
-        if let Some(dep) = vs.departed_at {
-            for b in veh.breaks.iter_mut().filter(|b| b.from_start) {
-                b.windows = b
-                    .windows
-                    .iter()
-                    .map(|w| TimeWindow::new(w.start() + dep, w.end() + dep))
-                    .collect::<Result<_, _>>()?;
-                b.from_start = false;
-            }
-        }
         // Under way, the first break kept within a gap counts from the last rest (or the
         // departure), taken now at the latest when that is overdue.
         if let Some(base) = vs.rested_at.or(vs.departed_at) {
@@ -187,15 +176,13 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
                 let by = (base + b.max_gap.unwrap_or(0.0)).max(vs.time);
                 let from = b.windows.first().map_or(0.0, TimeWindow::start).min(by);
                 b.windows = vec![TimeWindow::new(from, by)?];
-                b.from_start = false;
                 b.max_gap = None;
             }
         }
         // The state does not say which breaks were taken: those that can no longer start are
         // taken to be done; the others are still to be taken.
-        veh.breaks.retain(|b| {
-            b.from_start || b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time)
-        });
+        veh.breaks
+            .retain(|b| b.windows.is_empty() || b.windows.iter().any(|w| w.end() >= vs.time));
         for b in &vs.on_board {
             let mut req = original_request(b.request)?;
             req.pickup = Stop {
@@ -708,7 +695,6 @@ mod tests {
             service: 100.0,
             max_load: Some(Load(vec![0])),
             skip_after_end: true,
-            from_start: false,
             max_gap: Some(1000.0),
         }];
         let p = Problem::new(vec![ride(1050.0)], vec![veh], Objective::default()).unwrap();

@@ -205,11 +205,6 @@ pub struct Break {
     /// of it. Not in VROOM's format.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip_after_end: bool,
-    /// The windows count from the route's start time (when the vehicle leaves its start)
-    /// instead of from the time origin: "within 4 h 30 of setting off" whenever the route
-    /// starts. Not in VROOM's format.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub from_start: bool,
     /// Starts at most this long after the end of the vehicle's previous break, or, for its
     /// first break, after the route's start: the EU rule "45 minutes within 4 h 30 of
     /// driving" (elapsed time bounds driving time). With `skip_after_end` the break is left out

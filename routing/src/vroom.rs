@@ -262,7 +262,6 @@ pub fn parse(text: &str, speed_mps: f64) -> Result<Parsed, VroomError> {
                 service: b.service,
                 max_load: b.max_load.clone().map(Load),
                 skip_after_end: false,
-                from_start: false,
                 max_gap: None,
             })
             .collect();

@@ -407,9 +407,27 @@ pub async fn runs_of_day(
     .bind(day)
     .fetch_all(&mut *conn)
     .await?;
+    // the day's breaks in one read
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.run_id).collect();
+    let breaks: Vec<(Uuid, i32, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
+        "select run_id, after_seq, planned_start, planned_end from run_break
+         where region_code = $1 and run_id = any($2) order by planned_start",
+    )
+    .bind(region)
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
     for run in &mut runs {
         run.stops = stops_of(conn, run.run_id).await?;
-        run.breaks = breaks_of(conn, run.run_id).await?;
+        run.breaks = breaks
+            .iter()
+            .filter(|b| b.0 == run.run_id)
+            .map(|&(_, after_seq, planned_start, planned_end)| BreakView {
+                after_seq,
+                planned_start,
+                planned_end,
+            })
+            .collect();
     }
     Ok(runs)
 }

@@ -154,7 +154,6 @@ pub fn shift_breaks(from_s: f64, to_s: f64) -> Vec<Break> {
             service: BREAK_S,
             max_load: Some(Load(vec![0, 0])),
             skip_after_end: true,
-            from_start: false,
             max_gap: Some(WORK_BEFORE_BREAK_S),
         });
         covered += BREAK_S + 2.0 * 3600.0;

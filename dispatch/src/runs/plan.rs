@@ -527,6 +527,10 @@ pub async fn write_solution(
     Ok(metres)
 }
 
+/// A driver is on duty from this long before the first rider's stop (the crew rule of
+/// [`super::crew`]), seconds.
+const DUTY_LEAD_S: f64 = 1800.0;
+
 /// The driver's breaks of a route written by [`route_stops`] from sequence number `first_seq`
 /// on. Breaks at the depot that end before the driver's duty begins (half an hour before the
 /// first rider's stop, the crew rule) are left out: the van is only waiting there.
@@ -539,7 +543,7 @@ pub(crate) fn route_breaks(
     let duty_from = route
         .stops
         .first()
-        .map_or(f64::INFINITY, |s| s.service_start - 1800.0);
+        .map_or(f64::INFINITY, |s| s.service_start - DUTY_LEAD_S);
     route
         .breaks
         .iter()

@@ -25,7 +25,6 @@ pub fn service_breaks() -> Vec<Break> {
             service: 2700.0,
             max_load: Some(Load(vec![0, 0])),
             skip_after_end: true,
-            from_start: false,
             max_gap: Some(4.5 * 3600.0),
         })
         .collect()

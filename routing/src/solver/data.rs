@@ -67,8 +67,6 @@ pub(crate) struct BreakData {
     pub max_load: Option<Vec<i32>>,
     /// See [`crate::model::Break::skip_after_end`].
     pub skip: bool,
-    /// Windows count from the route's start ([`crate::model::Break::from_start`]).
-    pub rel: bool,
     /// [`crate::model::Break::max_gap`], infinity when unlimited.
     pub gap: f64,
 }
@@ -205,7 +203,6 @@ impl<'a> Data<'a> {
                         .as_ref()
                         .map(|l| l.0.iter().map(|&x| to_i32(x)).collect()),
                     skip: b.skip_after_end,
-                    rel: b.from_start,
                     gap: b.max_gap.unwrap_or(f64::INFINITY),
                 });
             }

@@ -643,16 +643,7 @@ pub(crate) fn schedule_with_breaks(
     let mut times = Vec::new();
     // a placement to try first (where the breaks were before a small change of the route)
     let hinted = hint.is_some_and(|h| {
-        h.len() <= nb
-            && h.windows(2).all(|w| w[0] <= w[1])
-            && h.iter().enumerate().all(|(b, &g)| {
-                g <= m
-                    && d.vbreaks[v][b]
-                        .max_load
-                        .as_ref()
-                        .is_none_or(|max| (0..dims).all(|x| load[g * dims + x] <= max[x]))
-            })
-            && fixed(d, v, nodes, h, &mut items, &mut times) == (true, true)
+        h.len() <= nb && fixed(d, v, nodes, &load, h, &mut items, &mut times) == (true, true)
     });
     if !hinted
         && !place(
@@ -673,7 +664,8 @@ pub(crate) fn schedule_with_breaks(
 }
 
 /// Schedules `nodes` with breaks `0..placed.len()` at gaps `placed` (in `items` / `times`) and
-/// the others left out. Returns whether that has a schedule, and whether it is a whole answer:
+/// the others left out; `load` is the load after each position (`dims` values each), for the
+/// breaks' `max_load`. Returns whether that has a schedule, and whether it is a whole answer:
 /// no break left out, or none left out that is due before the route is over (by the end of its
 /// last window, or for the first one its gap after the last break taken or the start; a break
 /// with neither is never due: it is always taken). Leaving breaks out only loosens the
@@ -682,12 +674,21 @@ fn fixed(
     d: &Data,
     v: usize,
     nodes: &[usize],
+    load: &[i32],
     placed: &[usize],
     items: &mut Vec<Item>,
     times: &mut Vec<f64>,
 ) -> (bool, bool) {
     let brk = &d.vbreaks[v];
     let b = placed.len();
+    let over = |(i, &g): (usize, &usize)| {
+        brk[i].max_load.as_ref().is_some_and(|max| {
+            (0..d.dims).any(|x| load.get(g * d.dims + x).is_none_or(|l| *l > max[x]))
+        })
+    };
+    if placed.iter().enumerate().any(over) {
+        return (false, false);
+    }
     items.clear();
     items.push(Item::Depot);
     let mut next = 0;
@@ -721,8 +722,7 @@ fn fixed(
         if !x.skip {
             return false;
         }
-        let off = if x.rel { times[0] } else { 0.0 };
-        let by_window = x.wins.last().map_or(f64::INFINITY, |w| w.1) + off;
+        let by_window = x.wins.last().map_or(f64::INFINITY, |w| w.1);
         if by_window.is_infinite() && x.gap.is_infinite() {
             return false;
         }
@@ -754,7 +754,7 @@ fn place(
     times: &mut Vec<f64>,
 ) -> bool {
     let brk = &d.vbreaks[v];
-    match fixed(d, v, nodes, &gaps[..b], items, times) {
+    match fixed(d, v, nodes, load, &gaps[..b], items, times) {
         (false, _) => return false,
         (true, true) => return true,
         (true, false) if b == brk.len() => return false,
@@ -782,11 +782,7 @@ fn place(
     } else {
         dep_max[gaps[b - 1]]
     } + brk[b].gap;
-    // (a window counted from the route's start cannot prune: the start is not known yet)
-    let last_end = match brk[b].wins.last() {
-        Some(w) if !brk[b].rel => w.1,
-        _ => f64::INFINITY,
-    };
+    let last_end = brk[b].wins.last().map_or(f64::INFINITY, |w| w.1);
     // A break within a gap of the previous one goes as late as it can (the next then has the
     // most room): its gaps are tried from the last; others from the first.
     let late_first = brk[b].gap.is_finite();
@@ -801,11 +797,6 @@ fn place(
                 continue;
             }
             break;
-        }
-        if let Some(max) = &brk[b].max_load {
-            if (0..d.dims).any(|x| load[g * d.dims + x] > max[x]) {
-                continue;
-            }
         }
         gaps[b] = g;
         if place(
@@ -832,29 +823,24 @@ fn place(
 fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool {
     let n_items = items.len();
     let last = n_items - 1;
-    // breaks whose windows count from the route's start are offset by `t0`
-    let offset = |b: usize, t0: f64| if d.vbreaks[v][b].rel { t0 } else { 0.0 };
-    let start_at = |k: usize, x: f64, t0: f64| -> f64 {
+    let start_at = |k: usize, x: f64| -> f64 {
         match items[k] {
             Item::Depot => x.max(d.vearly[v]),
             Item::Node(n) => d.start_at(n, x),
             Item::Break(b) => {
-                let off = offset(b, t0);
                 for &(a, e) in &d.vbreaks[v][b].wins {
-                    if x <= e + off + TOL {
-                        return x.max(a + off);
+                    if x <= e + TOL {
+                        return x.max(a);
                     }
                 }
                 f64::INFINITY
             }
         }
     };
-    let late = |k: usize, t0: f64| match items[k] {
+    let late = |k: usize| match items[k] {
         Item::Depot => d.vlate[v],
         Item::Node(n) => d.late[n],
-        Item::Break(b) => {
-            d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1) + offset(b, t0)
-        }
+        Item::Break(b) => d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1),
     };
     let serv = |k: usize| match items[k] {
         Item::Depot => 0.0,
@@ -887,33 +873,21 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
     t.extend(items.iter().map(|i| match *i {
         Item::Depot => d.vearly[v],
         Item::Node(n) => d.early[n],
-        Item::Break(b) => d.vbreaks[v][b].wins[0].0 + offset(b, d.vearly[v]),
+        Item::Break(b) => d.vbreaks[v][b].wins[0].0,
     }));
-    let rel_breaks = items
+    // every break within a gap of the previous one can cost one more round
+    let gap_breaks = items
         .iter()
-        .filter(|i| {
-            matches!(i, Item::Break(b) if d.vbreaks[v][*b].rel || d.vbreaks[v][*b].gap.is_finite())
-        })
+        .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].gap.is_finite()))
         .count();
-    for _ in 0..(n_items + 2) * (1 + extra + rel_breaks) {
+    for _ in 0..(n_items + 2) * (1 + extra + gap_breaks) {
         if t[0] > d.vlate[v] + TOL {
             return false;
         }
-        // a break reached after its window (counted from the start) ends lifts the start
-        let mut lift0 = t[0];
         for k in 1..n_items {
             let reach = t[k - 1] + serv(k - 1) + tt_in[k];
-            let x = start_at(k, reach.max(t[k]), t[0]);
-            if let Item::Break(b) = items[k] {
-                if d.vbreaks[v][b].rel && (!x.is_finite() || x > late(k, t[0]) + TOL) {
-                    let rel_end = d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1);
-                    lift0 = lift0.max(reach.max(t[k]) - rel_end);
-                    t[k] = reach.max(t[k]);
-                    continue;
-                }
-            }
-            t[k] = x;
-            if !t[k].is_finite() || t[k] > late(k, t[0]) + TOL {
+            t[k] = start_at(k, reach.max(t[k]));
+            if !t[k].is_finite() || t[k] > late(k) + TOL {
                 return false;
             }
         }
@@ -933,13 +907,6 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
                 }
                 prev = Some(k);
             }
-        }
-        if lift0 > t[0] + TOL {
-            if !lift0.is_finite() {
-                return false;
-            }
-            t[0] = lift0;
-            changed = true;
         }
         for k in 1..last {
             if let Item::Node(n) = items[k] {

@@ -986,4 +986,85 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
     let violations = check_day(&app.pool, "puglia", TOMORROW).await;
     assert!(violations.is_empty(), "{violations:#?}");
+
+    // The van reaches the stop before its first break 40 minutes late: the run is re-timed
+    // from there and the break moves with it, still between its stops.
+    let path = format!("/api/runs?region=puglia&date={TOMORROW}");
+    let run_of = |body: &Value| {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == run_id)
+            .unwrap()
+            .clone()
+    };
+    let before = run_of(&app.get(&path, &app.login("coord.foggia").await).await.body);
+    let after_seq = before["breaks"][0]["after_seq"].as_i64().unwrap();
+    let was: chrono::DateTime<chrono::Utc> = before["breaks"][0]["planned_start"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stop = before["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["seq"] == after_seq)
+        .unwrap();
+    let planned: chrono::DateTime<chrono::Utc> =
+        stop["planned_arrival"].as_str().unwrap().parse().unwrap();
+    let late = planned + chrono::Duration::minutes(40);
+    let later =
+        passaggio_tests::spawn_at(&pool, &(late + chrono::Duration::minutes(5)).to_rfc3339()).await;
+    let coord = later.login("coord.foggia").await;
+    let mut token = None;
+    for name in [
+        "driver.marco",
+        "driver.amadou",
+        "driver.giulia",
+        "driver.kofi",
+    ] {
+        let t = later.login(name).await;
+        if later
+            .get(&format!("/driver/api/runs/{run_id}"), &t)
+            .await
+            .status
+            == StatusCode::OK
+        {
+            token = Some(t);
+        }
+    }
+    let r = later
+        .post_events(
+            &format!("/driver/api/runs/{run_id}/events"),
+            &token.expect("the run's driver"),
+            &json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": "arrived",
+                                  "stop_seq": after_seq, "occurred_at": late.to_rfc3339() }] }),
+        )
+        .await;
+    assert_eq!(
+        r.body["applied"].as_array().unwrap().len(),
+        1,
+        "{:?}",
+        r.body
+    );
+    let mut now = was;
+    for _ in 0..100 {
+        let run = run_of(&later.get(&path, &coord).await.body);
+        now = run["breaks"][0]["planned_start"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        if now != was {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        now >= late,
+        "the break moved after the late stop: {was} -> {now}"
+    );
+    let violations = check_day(&pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
 }

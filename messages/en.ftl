@@ -292,6 +292,9 @@ console-map-runs = { $count ->
     [one] 1 run
    *[other] { $count } runs
 }
+console-map-break = Driver's break
+console-on-break-title = Drivers on their break now (as planned)
+console-on-break-until = until { $until }
 console-late-title = Late runs
 console-late-shift = ends after the driver's shift
 console-late-promises = { $count ->

@@ -292,6 +292,9 @@ console-map-runs = { $count ->
     [one] 1 corsa
    *[other] { $count } corse
 }
+console-map-break = Pausa dell'autista
+console-on-break-title = Autisti in pausa adesso (come da piano)
+console-on-break-until = fino alle { $until }
 console-late-title = Corse in ritardo
 console-late-shift = finisce dopo il turno dell'autista
 console-late-promises = { $count ->

@@ -10,40 +10,16 @@ use serde_json::json;
 use sqlx::PgPool;
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    passaggio_tests::no_redirects()
 }
 
 /// Signs in with the console's form; the `passaggio_staff=...` cookie pair.
 async fn console_login(app: &TestApp, username: &str) -> String {
-    let r = client()
-        .post(app.url("/console/login"))
-        .header(ORIGIN, format!("http://{}", app.addr))
-        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(format!("username={username}&password=passaggio-demo"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[LOCATION], "/console/");
-    let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
-        "{set}"
-    );
-    set.split(';').next().unwrap().to_owned()
+    app.console_login(username).await
 }
 
 async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
-    let r = client()
-        .get(app.url(path))
-        .header(COOKIE, cookie)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.text().await.unwrap())
+    app.console_get(path, cookie).await
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

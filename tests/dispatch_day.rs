@@ -1067,4 +1067,58 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     );
     let violations = check_day(&pool, "puglia", TOMORROW).await;
     assert!(violations.is_empty(), "{violations:#?}");
+
+    // Ten minutes into the break, the coordinator's day page says the driver is on it, and
+    // the map's data places it at its stop with its times.
+    let run = run_of(&later.get(&path, &coord).await.body);
+    let brk = &run["breaks"][0];
+    let end: chrono::DateTime<chrono::Utc> = brk["planned_end"].as_str().unwrap().parse().unwrap();
+    let hhmm = |t: chrono::DateTime<chrono::Utc>| {
+        dispatch::service_day::local(t).format("%H:%M").to_string()
+    };
+    let during =
+        passaggio_tests::spawn_at(&pool, &(now + chrono::Duration::minutes(10)).to_rfc3339()).await;
+    let cookie = during.console_login("coord.foggia").await;
+    let (status, body) = during
+        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let day: Value = serde_json::from_str(&body).unwrap();
+    let drawn = day["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .expect("the run is on the map");
+    assert_eq!(drawn["on_break_until"], hhmm(end), "{drawn:#}");
+    let first = &drawn["breaks"][0];
+    assert_eq!(first["after_seq"], brk["after_seq"]);
+    assert_eq!(first["from"], hhmm(now));
+    assert_eq!(first["to"], hhmm(end));
+    let stop = run["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["seq"] == brk["after_seq"])
+        .unwrap();
+    assert_eq!(
+        (first["lon"].as_f64(), first["lat"].as_f64()),
+        (stop["lon"].as_f64(), stop["lat"].as_f64())
+    );
+    let (status, page) = during
+        .console_get(&format!("/console/?date={TOMORROW}"), &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("data-on-break-run=\"{run_id}\"")) && page.contains(&hhmm(end)),
+        "the day page lists the driver on their break"
+    );
+    // Another vehicle's run is not on a break then.
+    let others = day["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["run_id"] != run_id && !r["on_break_until"].is_null())
+        .count();
+    assert_eq!(others, 0, "{day:#}");
 }

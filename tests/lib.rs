@@ -9,6 +9,15 @@ use sqlx::PgPool;
 
 pub mod openapi;
 
+/// An HTTP client that shows redirects instead of following them.
+#[must_use]
+pub fn no_redirects() -> Client {
+    Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
 /// A running service.
 pub struct TestApp {
     /// Where it listens.
@@ -203,6 +212,45 @@ impl TestApp {
             .await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {:?}", r.body);
         r.body["token"].as_str().expect("token").to_owned()
+    }
+
+    /// Signs in with the console's form; the `passaggio_staff=...` cookie pair of the session.
+    pub async fn console_login(&self, username: &str) -> String {
+        use reqwest::header::{CONTENT_TYPE, LOCATION, ORIGIN, SET_COOKIE};
+        let r = no_redirects()
+            .post(self.url("/console/login"))
+            .header(ORIGIN, format!("http://{}", self.addr))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(format!(
+                "username={username}&password={}",
+                dispatch::demo::DEMO_PASSWORD
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::SEE_OTHER,
+            "console login {username}"
+        );
+        assert_eq!(r.headers()[LOCATION], "/console/");
+        let set = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(
+            set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+            "{set}"
+        );
+        set.split(';').next().unwrap().to_owned()
+    }
+
+    /// A console page (or its JSON fragment) with a session cookie: status and body.
+    pub async fn console_get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let r = no_redirects()
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
     }
 
     /// Counts rows of a table (to show that a refused request wrote nothing).

@@ -125,7 +125,8 @@ function draw(map, layers, day, labels) {
       dashArray: run.estimated ? "8 6" : null,
       className: "run-line" + (run.late ? " run-late" : ""),
     });
-    line.bindTooltip(text(`${run.label} · ${run.stops.length} ${labels.stops}`));
+    const pauses = run.breaks.map((b) => ` · ${labels.break} ${b.from}–${b.to}`).join("");
+    line.bindTooltip(text(`${run.label} · ${run.stops.length} ${labels.stops}${pauses}`));
     line.addTo(layers.runs);
     const el = line.getElement();
     if (el) {
@@ -143,6 +144,16 @@ function draw(map, layers, day, labels) {
       L.marker([s.lat, s.lon], { icon, keyboard: false, title: `${run.label} ${n}: ${s.place_name || ""} ${s.time}` })
         .addTo(layers.runs);
     });
+    for (const b of run.breaks) {
+      const on = run.on_break_until ? " break-now" : "";
+      const icon = L.divIcon({
+        className: "run-break" + on,
+        html: `<span style="border-color:${colour}" data-run-id="${run.run_id}" data-after-seq="${b.after_seq}">II</span>`,
+        iconSize: [22, 22],
+        iconAnchor: [-4, 26],
+      });
+      L.marker([b.lat, b.lon], { icon, keyboard: false, title: `${run.label}: ${labels.break} ${b.from}–${b.to}` }).addTo(layers.runs);
+    }
   });
   for (const v of day.vehicles) {
     L.circleMarker([v.lat, v.lon], { radius: 8, color: "#fff", weight: 3, fillColor: "#111", fillOpacity: 1, className: "vehicle-position" })
@@ -155,7 +166,7 @@ function draw(map, layers, day, labels) {
 }
 
 async function start(box) {
-  const labels = { stops: box.dataset.labelStops || "stops" };
+  const labels = { stops: box.dataset.labelStops || "stops", break: box.dataset.labelBreak || "break" };
   const map = L.map(box, { zoomSnap: 0.25, attributionControl: true, keyboard: true });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution(box.dataset.attribution || "© OpenStreetMap contributors");

@@ -140,6 +140,12 @@ test("the coordinator runs the planning of tomorrow, waits for it in the page an
          and r.status <> 'cancelled' and s.kind in ('pickup', 'dropoff')`),
   );
   assert.equal(await page.locator("#plan-map .run-stop").count(), stopsDb, "every stop is a numbered marker");
+  const breaksDb = Number(
+    one(`select count(*) from run_break b join run r using (region_code, run_id)
+         where r.service_date = '${tomorrow()}' and r.status <> 'cancelled'`),
+  );
+  assert.equal(await page.locator("#plan-map .run-break").count(), breaksDb, "every driver's break is a pause marker");
+  console.log(`planning map: ${runs} runs, ${stopsDb} stops, ${breaksDb} breaks`);
   assert.ok((await page.locator("#plan-map .meeting-point").count()) > 0, "meeting points are drawn");
   assert.ok((await page.locator("#plan-map .svc-area").count()) > 0, "service areas are drawn");
   assert.match(await page.locator("#plan-map .leaflet-control-attribution").innerText(), /OpenStreetMap/);

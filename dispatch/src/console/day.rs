@@ -1,6 +1,6 @@
 //! The day at a glance: the Polo's requests of a day by status (planned, unserved with the
-//! reason, in progress, done, no-show, cancelled), with filters, late runs and promises at
-//! risk flagged; beside them the map of the region's day (coordinators), fed by
+//! reason, in progress, done, no-show, cancelled), with filters, late runs, promises at
+//! risk and drivers on their break flagged; beside them the map of the region's day (coordinators), fed by
 //! `/console/day.json` and refreshed by the page every 15 s.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,7 +18,7 @@ use crate::auth::StaffPage;
 use crate::bookings::{RideRequestView, RideStatus};
 use crate::error::{AppError, AppResult};
 use crate::pages::Ui;
-use crate::runs::db::RunView;
+use crate::runs::db::{BreakView, RunView};
 use crate::runs::RunStatus;
 use crate::state::AppState;
 
@@ -69,6 +69,13 @@ fn group_of(r: &RideRequestView, runs: &HashMap<Uuid, &RunView>) -> &'static str
 /// Whether a run is late: a promise it can no longer keep, or an end after its driver's shift.
 pub(crate) fn run_late(run: &RunView) -> bool {
     run.past_driver_shift || run.stops.iter().any(|s| s.promise_at_risk)
+}
+
+/// The break a run's driver is on at `now`, as planned (the driver does not report breaks).
+fn current_break(run: &RunView, now: DateTime<Utc>) -> Option<&BreakView> {
+    run.breaks
+        .iter()
+        .find(|b| b.planned_start <= now && now < b.planned_end)
 }
 
 pub(crate) fn day_of(state: &AppState, date: Option<NaiveDate>) -> NaiveDate {
@@ -168,6 +175,19 @@ async fn day_body(
             }
         })
         .collect();
+    let now = state.now();
+    let on_break: Vec<_> = runs
+        .iter()
+        .filter(|r| r.status == RunStatus::InProgress)
+        .filter_map(|r| {
+            let b = current_break(r, now)?;
+            Some(minijinja::context! {
+                run_id => r.run_id,
+                vehicle => r.vehicle_label.clone(),
+                until => hhmm(b.planned_end),
+            })
+        })
+        .collect();
     let groups: Vec<_> = GROUPS
         .iter()
         .map(|g| minijinja::context! { id => g, count => counts.get(g).copied().unwrap_or(0) })
@@ -183,6 +203,7 @@ async fn day_body(
             q => q.q.unwrap_or_default(),
             runs => runs.len(),
             late => late,
+            on_break => on_break,
             ..base(Some(scope), assets, "day")
         },
     ))
@@ -208,6 +229,19 @@ struct MapRun {
     estimated: bool,
     route: Vec<[f64; 2]>,
     stops: Vec<MapStop>,
+    breaks: Vec<MapBreak>,
+    /// The end of the break the driver is on now (as planned), `HH:MM`.
+    on_break_until: Option<String>,
+}
+
+/// A driver's break, drawn where the vehicle waits: at the stop it follows.
+#[derive(Serialize)]
+struct MapBreak {
+    after_seq: i32,
+    lon: f64,
+    lat: f64,
+    from: String,
+    to: String,
 }
 
 #[derive(Serialize)]
@@ -283,6 +317,7 @@ pub(crate) async fn map_day(state: &AppState, scope: &Scope, date: NaiveDate) ->
     let points = crate::places::db::meeting_points_of_region(&mut conn, &scope.region).await?;
     let areas = crate::places::db::service_areas_of_region(&mut conn, &scope.region).await?;
     drop(conn);
+    let now = state.now();
     // Road geometry where the travel-time provider has it (OSRM), straight lines otherwise;
     // each bounded in time (see `driver::route`).
     let mut routes = Vec::with_capacity(runs.len());
@@ -295,6 +330,24 @@ pub(crate) async fn map_day(state: &AppState, scope: &Scope, date: NaiveDate) ->
         .zip(routes)
         .map(|(r, route)| MapRun {
             late: run_late(&r),
+            on_break_until: (r.status == RunStatus::InProgress)
+                .then(|| current_break(&r, now))
+                .flatten()
+                .map(|b| hhmm(b.planned_end)),
+            breaks: r
+                .breaks
+                .iter()
+                .filter_map(|b| {
+                    let at = r.stops.iter().find(|s| s.seq == b.after_seq)?;
+                    Some(MapBreak {
+                        after_seq: b.after_seq,
+                        lon: at.lon,
+                        lat: at.lat,
+                        from: hhmm(b.planned_start),
+                        to: hhmm(b.planned_end),
+                    })
+                })
+                .collect(),
             run_id: r.run_id,
             label: r.vehicle_label,
             line: r.line_id.is_some(),

@@ -293,7 +293,9 @@ console-map-runs = { $count ->
    *[other] { $count } runs
 }
 console-map-break = Driver's break
-console-on-break-title = Drivers on their break now (as planned)
+console-on-break-title = Drivers on their break now
+console-on-break-reported = reported by the driver
+console-on-break-planned = as planned
 console-on-break-until = until { $until }
 console-late-title = Late runs
 console-late-shift = ends after the driver's shift

@@ -293,7 +293,9 @@ console-map-runs = { $count ->
    *[other] { $count } corse
 }
 console-map-break = Pausa dell'autista
-console-on-break-title = Autisti in pausa adesso (come da piano)
+console-on-break-title = Autisti in pausa adesso
+console-on-break-reported = segnalata dall'autista
+console-on-break-planned = come da piano
 console-on-break-until = fino alle { $until }
 console-late-title = Corse in ritardo
 console-late-shift = finisce dopo il turno dell'autista

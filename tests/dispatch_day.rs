@@ -889,6 +889,23 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
 /// A van that works the whole day gets its driver's breaks: 45 minutes, nobody on board, never
 /// 4 h 30 of duty without one (checked by `check_day`), shown to the driver on the day; a ride
 /// booked on the day re-places them.
+/// A session of the demo driver who drives `run_id`.
+async fn driver_of(app: &TestApp, run_id: &str) -> String {
+    for name in [
+        "driver.marco",
+        "driver.amadou",
+        "driver.giulia",
+        "driver.kofi",
+    ] {
+        let token = app.login(name).await;
+        let m = app.get(&format!("/driver/api/runs/{run_id}"), &token).await;
+        if m.status == StatusCode::OK {
+            return token;
+        }
+    }
+    panic!("no demo driver has run {run_id}");
+}
+
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     let app = spawn_demo_at(pool.clone(), NOW).await;
@@ -1017,27 +1034,10 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     let later =
         passaggio_tests::spawn_at(&pool, &(late + chrono::Duration::minutes(5)).to_rfc3339()).await;
     let coord = later.login("coord.foggia").await;
-    let mut token = None;
-    for name in [
-        "driver.marco",
-        "driver.amadou",
-        "driver.giulia",
-        "driver.kofi",
-    ] {
-        let t = later.login(name).await;
-        if later
-            .get(&format!("/driver/api/runs/{run_id}"), &t)
-            .await
-            .status
-            == StatusCode::OK
-        {
-            token = Some(t);
-        }
-    }
     let r = later
         .post_events(
             &format!("/driver/api/runs/{run_id}/events"),
-            &token.expect("the run's driver"),
+            &driver_of(&later, run_id).await,
             &json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": "arrived",
                                   "stop_seq": after_seq, "occurred_at": late.to_rfc3339() }] }),
         )
@@ -1121,4 +1121,135 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         .filter(|r| r["run_id"] != run_id && !r["on_break_until"].is_null())
         .count();
     assert_eq!(others, 0, "{day:#}");
+
+    // The driver reports the break begun at that moment, ten minutes after it was planned: the
+    // break records it and the rest of the run waits for its end.
+    let began = now + chrono::Duration::minutes(10);
+    let events = format!("/driver/api/runs/{run_id}/events");
+    let token = driver_of(&during, run_id).await;
+    let at_stop = brk["after_seq"].as_i64().unwrap();
+    let report = |kind: &str, at: chrono::DateTime<chrono::Utc>| {
+        json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": kind,
+                             "stop_seq": at_stop, "occurred_at": at.to_rfc3339() }] })
+    };
+    let start = report("break_started", began);
+    let r = during.post_events(&events, &token, &start).await;
+    assert_eq!(r.body["items"][0]["result"], "applied", "{:?}", r.body);
+    let r = during.post_events(&events, &token, &start).await;
+    assert_eq!(
+        r.body["items"][0]["result"], "already_applied",
+        "a retry changes nothing"
+    );
+    let r = during
+        .post_events(&events, &token, &report("break_started", began))
+        .await;
+    assert_eq!(
+        r.body["items"][0]["result"], "superseded",
+        "already on a break"
+    );
+    let until = began + chrono::Duration::minutes(45);
+    let mut run = run_of(&during.get(&path, &coord).await.body);
+    for _ in 0..100 {
+        let next = run["stops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "pending" && s["seq"].as_i64() > Some(at_stop))
+            .unwrap();
+        let t: chrono::DateTime<chrono::Utc> =
+            next["planned_arrival"].as_str().unwrap().parse().unwrap();
+        if t >= until {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        run = run_of(&during.get(&path, &coord).await.body);
+    }
+    let taken = &run["breaks"][0];
+    let at = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
+    assert_eq!(at(&taken["started_at"]), began, "{taken}");
+    assert_eq!(at(&taken["planned_start"]), began);
+    assert_eq!(at(&taken["planned_end"]), until);
+    assert!(taken["ended_at"].is_null());
+    let next = run["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "pending" && s["seq"].as_i64() > Some(at_stop))
+        .unwrap();
+    assert!(
+        at(&next["planned_arrival"]) >= until,
+        "the next stop waits for the end of the break: {next}"
+    );
+    let (_, json) = during
+        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
+        .await;
+    let day: Value = serde_json::from_str(&json).unwrap();
+    let drawn = day["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .unwrap();
+    assert_eq!(drawn["on_break_until"], hhmm(until));
+    // A ride booked meanwhile is placed live around it: the reported break stays.
+    let cw = during.login("cw.foggia").await;
+    let r = during
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[10], &mp, &farm, TOMORROW, "16:30"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let run = run_of(&during.get(&path, &coord).await.body);
+    assert!(
+        run["breaks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["started_at"].as_str().map(|s| s.parse().unwrap()) == Some(began)),
+        "a re-plan keeps the break the driver reported: {:#}",
+        run["breaks"]
+    );
+    let violations = check_day(&pool, "puglia", TOMORROW).await;
+    assert!(violations.is_empty(), "{violations:#?}");
+
+    // Half an hour in, the driver ends it: the break records its end, and a second end has
+    // nothing to end.
+    let ended = began + chrono::Duration::minutes(30);
+    let after =
+        passaggio_tests::spawn_at(&pool, &(ended + chrono::Duration::minutes(1)).to_rfc3339())
+            .await;
+    let token = driver_of(&after, run_id).await;
+    let r = after
+        .post_events(&events, &token, &report("break_ended", ended))
+        .await;
+    assert_eq!(r.body["items"][0]["result"], "applied", "{:?}", r.body);
+    let r = after
+        .post_events(&events, &token, &report("break_ended", ended))
+        .await;
+    assert_eq!(r.body["items"][0]["result"], "superseded", "{:?}", r.body);
+    let coord = after.login("coord.foggia").await;
+    let run = run_of(&after.get(&path, &coord).await.body);
+    let taken = run["breaks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| !b["started_at"].is_null())
+        .unwrap();
+    assert_eq!(at(&taken["ended_at"]), ended, "{taken}");
+    assert_eq!(at(&taken["planned_end"]), ended);
+    let cookie = after.console_login("coord.foggia").await;
+    let (_, page) = after
+        .console_get(&format!("/console/?date={TOMORROW}"), &cookie)
+        .await;
+    assert!(
+        !page.contains(&format!("data-on-break-run=\"{run_id}\"")),
+        "the break is over"
+    );
 }

@@ -340,9 +340,10 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
         i32,
         chrono::DateTime<chrono::Utc>,
         chrono::DateTime<chrono::Utc>,
+        bool,
     );
     let breaks: Vec<BreakRow> = sqlx::query_as(
-        "select b.run_id, b.after_seq, b.planned_start, b.planned_end
+        "select b.run_id, b.after_seq, b.planned_start, b.planned_end, b.started_at is not null
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2::date and r.status <> 'cancelled'
          order by b.run_id, b.planned_start",
@@ -372,11 +373,11 @@ pub async fn check_day(pool: &PgPool, region: &str, day: &str) -> Vec<String> {
         let mut on_board: Vec<uuid::Uuid> = Vec::new();
         let run_breaks: Vec<&BreakRow> = breaks.iter().filter(|b| b.0 == run).collect();
         for (k, s) in stops.iter().enumerate() {
-            // a driver's break after the previous stop: 45 minutes, nobody on board, between
-            // the two stops
+            // a planned break after the previous stop: 45 minutes, nobody on board, between
+            // the two stops (one the driver reported is what they did)
             for b in run_breaks
                 .iter()
-                .filter(|b| k > 0 && b.1 == stops[k - 1].seq)
+                .filter(|b| k > 0 && b.1 == stops[k - 1].seq && !b.4)
             {
                 if b.3 - b.2 < chrono::Duration::minutes(45) {
                     errors.push(format!("run {run}: a break shorter than 45 minutes"));

@@ -71,11 +71,17 @@ pub(crate) fn run_late(run: &RunView) -> bool {
     run.past_driver_shift || run.stops.iter().any(|s| s.promise_at_risk)
 }
 
-/// The break a run's driver is on at `now`, as planned (the driver does not report breaks).
+/// The break a run's driver is on at `now`: one they reported starting and not ending yet, or
+/// else one planned around `now` that they have not reported.
 fn current_break(run: &RunView, now: DateTime<Utc>) -> Option<&BreakView> {
     run.breaks
         .iter()
-        .find(|b| b.planned_start <= now && now < b.planned_end)
+        .find(|b| b.started_at.is_some_and(|s| s <= now) && b.ended_at.is_none())
+        .or_else(|| {
+            run.breaks
+                .iter()
+                .find(|b| b.started_at.is_none() && b.planned_start <= now && now < b.planned_end)
+        })
 }
 
 pub(crate) fn day_of(state: &AppState, date: Option<NaiveDate>) -> NaiveDate {
@@ -185,6 +191,7 @@ async fn day_body(
                 run_id => r.run_id,
                 vehicle => r.vehicle_label.clone(),
                 until => hhmm(b.planned_end),
+                reported => b.started_at.is_some(),
             })
         })
         .collect();

@@ -306,6 +306,11 @@ pub struct BreakView {
     pub planned_start: DateTime<Utc>,
     /// Planned end.
     pub planned_end: DateTime<Utc>,
+    /// When the driver reported starting it (event `break_started`); then the planned times
+    /// follow what was reported.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When the driver reported its end (event `break_ended`).
+    pub ended_at: Option<DateTime<Utc>>,
 }
 
 /// Writes breaks of a run.
@@ -338,14 +343,94 @@ pub async fn insert_breaks(
     Ok(())
 }
 
+/// The driver starts a break at `at`, where the van is after stop `seq`: the break planned
+/// there, or else the next one not taken yet (taken early or late), moves to that stop and
+/// those times; with none left, an extra break is recorded. Returns `false` when a break of
+/// the run is on already (nothing changes).
+///
+/// # Errors
+/// Database errors.
+pub async fn start_break(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    seq: i32,
+    at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let on: bool = sqlx::query_scalar(
+        "select exists (select 1 from run_break where region_code = $1 and run_id = $2
+                        and started_at is not null and ended_at is null)",
+    )
+    .bind(region)
+    .bind(run_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if on {
+        return Ok(false);
+    }
+    let length = super::BREAK_S;
+    let moved = sqlx::query(
+        "update run_break set after_seq = $3, planned_start = $4,
+                planned_end = $4 + make_interval(secs => $5), started_at = $4
+         where region_code = $1 and run_id = $2 and planned_start = (
+             select planned_start from run_break where region_code = $1 and run_id = $2
+               and started_at is null order by after_seq <> $3, planned_start limit 1)",
+    )
+    .bind(region)
+    .bind(run_id)
+    .bind(seq)
+    .bind(at)
+    .bind(length)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() == 0 {
+        sqlx::query(
+            "insert into run_break (region_code, run_id, after_seq, planned_start, planned_end, started_at)
+             values ($1, $2, $3, $4, $4 + make_interval(secs => $5), $4)
+             on conflict do nothing",
+        )
+        .bind(region)
+        .bind(run_id)
+        .bind(seq)
+        .bind(at)
+        .bind(length)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(true)
+}
+
+/// The driver's break that is on ends at `at` (no earlier than it started). Returns `false`
+/// when none is on.
+///
+/// # Errors
+/// Database errors.
+pub async fn end_break(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<bool> {
+    let ended = sqlx::query(
+        "update run_break set ended_at = greatest($3, started_at), planned_end = greatest($3, started_at)
+         where region_code = $1 and run_id = $2 and started_at is not null and ended_at is null",
+    )
+    .bind(region)
+    .bind(run_id)
+    .bind(at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(ended.rows_affected() > 0)
+}
+
 /// Breaks of a run in order.
 ///
 /// # Errors
 /// Database errors.
 pub async fn breaks_of(conn: &mut PgConnection, run_id: Uuid) -> AppResult<Vec<BreakView>> {
     Ok(sqlx::query_as(
-        "select after_seq, planned_start, planned_end from run_break where run_id = $1
-         order by planned_start",
+        "select after_seq, planned_start, planned_end, started_at, ended_at from run_break
+         where run_id = $1 order by planned_start",
     )
     .bind(run_id)
     .fetch_all(conn)
@@ -409,8 +494,16 @@ pub async fn runs_of_day(
     .await?;
     // the day's breaks in one read
     let ids: Vec<Uuid> = runs.iter().map(|r| r.run_id).collect();
-    let breaks: Vec<(Uuid, i32, DateTime<Utc>, DateTime<Utc>)> = sqlx::query_as(
-        "select run_id, after_seq, planned_start, planned_end from run_break
+    type Row = (
+        Uuid,
+        i32,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let breaks: Vec<Row> = sqlx::query_as(
+        "select run_id, after_seq, planned_start, planned_end, started_at, ended_at from run_break
          where region_code = $1 and run_id = any($2) order by planned_start",
     )
     .bind(region)
@@ -422,11 +515,15 @@ pub async fn runs_of_day(
         run.breaks = breaks
             .iter()
             .filter(|b| b.0 == run.run_id)
-            .map(|&(_, after_seq, planned_start, planned_end)| BreakView {
-                after_seq,
-                planned_start,
-                planned_end,
-            })
+            .map(
+                |&(_, after_seq, planned_start, planned_end, started_at, ended_at)| BreakView {
+                    after_seq,
+                    planned_start,
+                    planned_end,
+                    started_at,
+                    ended_at,
+                },
+            )
             .collect();
     }
     Ok(runs)

@@ -260,10 +260,14 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
             );
         }
     }
-    // A driver's break planned before the last stop the van has done was taken: the next one
-    // counts from its end (the breaks are the planner's; the driver does not report them).
-    let rests: Vec<(Uuid, i32, f64)> = sqlx::query_as(
-        "select r.vehicle_id, b.after_seq, extract(epoch from b.planned_end - $3)::float8
+    // The next break counts from the end of the last one taken: one the driver reported (a
+    // break that is on ends 45 minutes after it began, and the van waits for it), or one
+    // planned before the last stop the van has done (taken to be taken).
+    let rests: Vec<(Uuid, i32, f64, bool, bool)> = sqlx::query_as(
+        "select r.vehicle_id, b.after_seq,
+                extract(epoch from coalesce(b.ended_at, b.started_at + make_interval(secs => $4),
+                                            b.planned_end) - $3)::float8,
+                b.started_at is not null, b.started_at is not null and b.ended_at is null
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2 and r.line_id is null
            and r.status in ('planned', 'in_progress')",
@@ -271,15 +275,19 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .bind(region)
     .bind(day)
     .bind(zero)
+    .bind(super::BREAK_S)
     .fetch_all(&mut *conn)
     .await?;
-    for (vehicle, after_seq, end_s) in rests {
+    for (vehicle, after_seq, end_s, reported, on) in rests {
         let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
             continue;
         };
         if let (Some(vs), Some(&done)) = (by_vehicle.get_mut(&v), last_done.get(&v)) {
-            if after_seq < done {
+            if reported || after_seq < done {
                 vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
+            }
+            if on {
+                vs.time = vs.time.max(end_s);
             }
         }
     }
@@ -692,8 +700,11 @@ async fn write_route(
                     .bind(run_id)
                     .fetch_one(&mut *conn)
                     .await?;
-            // the breaks still to come are placed again with the stops
-            sqlx::query("delete from run_break where run_id = $1 and after_seq >= $2")
+            // the breaks still to come are placed again with the stops (those the driver
+            // has reported stay as reported)
+            sqlx::query(
+                "delete from run_break where run_id = $1 and after_seq >= $2 and started_at is null",
+            )
                 .bind(run_id)
                 .bind(max.unwrap_or(0))
                 .execute(&mut *conn)
@@ -781,15 +792,22 @@ pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
     let mut updates = Vec::new();
     let mut break_updates = Vec::new();
     let mut clock: Option<DateTime<Utc>> = None;
-    // a break after a stop comes before the next pending stop, never earlier than planned
+    // a break after a stop comes before the next pending stop, never earlier than planned;
+    // one the driver has begun keeps its reported start (and end, once reported)
+    #[allow(clippy::cast_possible_truncation)]
+    let length = chrono::Duration::seconds(super::BREAK_S as i64);
     let mut take_break = |seq: i32, next_pending: bool, clock: &mut Option<DateTime<Utc>>| {
         if let (Some(b), Some(c)) = (breaks.iter().find(|b| b.after_seq == seq), *clock) {
             if next_pending {
-                let start = c.max(b.planned_start);
-                #[allow(clippy::cast_possible_truncation)]
-                let end = start + chrono::Duration::seconds(super::BREAK_S as i64);
+                let (start, end) = match b.started_at {
+                    Some(s) => (s, b.ended_at.unwrap_or(s + length)),
+                    None => {
+                        let start = c.max(b.planned_start);
+                        (start, start + length)
+                    }
+                };
                 break_updates.push((b.planned_start, start, end));
-                *clock = Some(end);
+                *clock = Some(c.max(end));
             }
         }
     };

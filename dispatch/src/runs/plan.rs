@@ -554,6 +554,8 @@ pub(crate) fn route_breaks(
                 after_seq: first_seq + after - i32::from(!with_start),
                 planned_start: at(zero, b.start),
                 planned_end: at(zero, b.start + super::BREAK_S),
+                started_at: None,
+                ended_at: None,
             }
         })
         .collect()

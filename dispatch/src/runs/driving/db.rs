@@ -380,7 +380,7 @@ pub async fn manifest_version(
                               from run_stop s
                               left join ride_request rr on rr.ride_request_id = s.ride_request_id
                               where s.run_id = r.run_id), '') || ':' ||
-                    coalesce((select string_agg(concat_ws(',', b.after_seq, b.planned_start), ';' order by b.planned_start)
+                    coalesce((select string_agg(concat_ws(',', b.after_seq, b.planned_start, b.started_at, b.ended_at), ';' order by b.planned_start)
                               from run_break b where b.run_id = r.run_id), ''))
          from run r where r.run_id = $1 and r.driver_id = $2"
     );

@@ -52,6 +52,11 @@ pub enum EventKind {
     /// [`UNDO_WINDOW`]: an arrival or a boarding only, since a no-show or a drop-off has
     /// already recorded (and charged) the ride.
     Undo,
+    /// The driver starts their break at the stop where the van is (its `stop_key`): the
+    /// break planned there, or the next one not taken yet, is taken now.
+    BreakStarted,
+    /// The driver's break that is on ends.
+    BreakEnded,
 }
 
 /// The notes a driver can pick at a stop (no typing while driving); the phone shows each in
@@ -273,6 +278,7 @@ impl EventBatch {
             }
             let fits = match e.kind {
                 EventKind::Arrived | EventKind::Note | EventKind::Undo => true,
+                EventKind::BreakStarted | EventKind::BreakEnded => stop.kind != StopKind::End,
                 EventKind::Boarded | EventKind::NoShow => stop.kind == StopKind::Pickup,
                 EventKind::DroppedOff => stop.kind == StopKind::Dropoff,
             };

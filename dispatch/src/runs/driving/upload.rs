@@ -37,8 +37,8 @@ pub struct UploadResult {
     pub items: Vec<ItemResult>,
     /// The run's status after the upload.
     pub run_status: RunStatus,
-    /// Whether the rest of the run should be re-timed (a no-show, or a late arrival, on a run
-    /// still in progress).
+    /// Whether the rest of the run should be re-timed (a no-show, a late arrival or a break
+    /// taken, on a run still in progress).
     #[serde(skip)]
     pub retime: bool,
 }
@@ -115,13 +115,14 @@ pub async fn upload_events(
         }
     }
     let fresh_events: Vec<NewEvent> = fresh.iter().map(|(e, _)| e.clone()).collect();
-    let (mut no_show, mut arrivals) = (false, Vec::new());
+    let (mut no_show, mut rested, mut arrivals) = (false, false, Vec::new());
     for i in apply_order(&fresh_events) {
         let (e, stop) = &fresh[i];
         match apply_event(conn, driver, run_id, stop, e).await? {
             Effect::Applied => {
                 result.applied.push(e.client_event_id);
                 no_show |= e.kind == EventKind::NoShow;
+                rested |= matches!(e.kind, EventKind::BreakStarted | EventKind::BreakEnded);
                 if e.kind == EventKind::Arrived {
                     arrivals.push(stop.seq);
                 }
@@ -148,7 +149,7 @@ pub async fn upload_events(
         let status = advance_run(conn, run_id).await?;
         result.run_status = status;
         result.retime = status == RunStatus::InProgress
-            && (no_show || any_late(conn, run_id, &arrivals).await?);
+            && (no_show || rested || any_late(conn, run_id, &arrivals).await?);
     }
     result.items = batch
         .events
@@ -270,6 +271,19 @@ pub async fn apply_event(
     match e.kind {
         EventKind::Note => return Ok(Effect::Applied),
         EventKind::Undo => return super::checks::undo(conn, run_id, stop, e).await,
+        EventKind::BreakStarted | EventKind::BreakEnded => {
+            let region = &driver.region_code;
+            let changed = if e.kind == EventKind::BreakStarted {
+                crate::runs::db::start_break(conn, region, run_id, stop.seq, e.occurred_at).await?
+            } else {
+                crate::runs::db::end_break(conn, region, run_id, e.occurred_at).await?
+            };
+            return Ok(if changed {
+                Effect::Applied
+            } else {
+                Effect::Superseded
+            });
+        }
         _ => {}
     }
     let Some(request) = stop.ride_request_id else {
@@ -349,7 +363,9 @@ pub async fn apply_event(
             };
             record_ride(conn, &ride, by).await?;
         }
-        EventKind::Note | EventKind::Undo => unreachable!("handled above"),
+        EventKind::Note | EventKind::Undo | EventKind::BreakStarted | EventKind::BreakEnded => {
+            unreachable!("handled above")
+        }
         EventKind::DroppedOff => {
             if status.is_final() {
                 return Ok(Effect::Superseded);

@@ -185,7 +185,7 @@ async function act(runId, stop, kind, extra) {
 async function undoable(runId) {
   const all = (await db.actions()).filter((a) => a.run_id === runId).sort((a, b) => a.recorded_at - b.recorded_at);
   const undone = new Set(all.filter((a) => a.kind === "undo").map((a) => a.undoes));
-  const last = all.filter((a) => !["note"].includes(a.kind) && !a.withdrawn && !a.refused).pop();
+  const last = all.filter((a) => !["note", "break_started", "break_ended"].includes(a.kind) && !a.withdrawn && !a.refused).pop();
   if (!last || last.kind === "undo" || undone.has(last.client_event_id)) return null;
   if (Date.now() - last.recorded_at > UNDO_SHOWN_MS) return null;
   const unsent = (await db.outbox()).some((i) => i.body.client_event_id === last.client_event_id);
@@ -275,7 +275,7 @@ async function renderRun(runId) {
     ui.toast ? h("p", { class: "toast", role: "status" }, ui.toast) : null,
     refusedList(refusedItems, stops, async (id) => { await db.dismissRefused(id); render(); }),
     m.estimated_times ? h("p", { class: "muted" }, t("driver-estimated-times")) : null,
-    nextBreak(m.breaks),
+    breakCard(runId, m, stops, actions),
     h("p", { id: "free", class: "free" }, t("driver-free-now"), " ", h("strong", {}, t("driver-free-seats", { seats: free.seats })), " · ", t("driver-free-wheelchair", { places: free.wheelchair })),
     last
       ? h("button", { id: "undo", class: "big undo", "data-since": String(last.recorded_at), "data-kind": last.kind, onclick: () => undo(runId, stops) }, undoText(last))
@@ -306,18 +306,41 @@ async function renderRun(runId) {
         ),
         ...(m.breaks ?? [])
           .filter((b) => b.after_seq === s.seq)
-          .map((b) => h("li", { class: "break" }, h("p", {}, t("driver-break", { from: time(b.planned_start), to: time(b.planned_end) })))),
+          .map((b) =>
+            h("li", { class: "break" }, h("p", {}, t(b.started_at ? "driver-break-taken" : "driver-break", { from: time(b.planned_start), to: time(b.planned_end) }))),
+          ),
       ]),
     ),
   );
   ui.toast = null;
 }
 
-/** The driver's next break still to come, if any. */
-function nextBreak(breaks) {
+/**
+ * The driver's break: on one, since when and until when, and the button that ends it;
+ * otherwise the next one planned and, once the run is under way, the button that starts one
+ * now (where the van is).
+ */
+function breakCard(runId, m, stops, actions) {
+  const state = S.breakNow(m, actions);
+  const here = S.whereNow(stops);
+  if (state.on) {
+    return h(
+      "div",
+      { id: "on-break", class: "card break", role: "status" },
+      h("p", {}, t("driver-on-break", { since: time(state.since), until: time(state.until) })),
+      h("button", { id: "break-end", class: "big primary", onclick: () => act(runId, here, "break_ended") }, t("driver-break-end")),
+    );
+  }
   const now = Date.now();
-  const b = (breaks ?? []).find((x) => Date.parse(x.planned_end) > now);
-  return b ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(b.planned_start), to: time(b.planned_end) })) : null;
+  const next = (m.breaks ?? []).find((x) => !x.started_at && Date.parse(x.planned_end) > now);
+  const started = stops.some((s) => s.status !== "pending") && stops.some((s) => s.status === "pending" || s.status === "arrived");
+  if (!next && !started) return null;
+  return h(
+    "div",
+    { class: "break-next" },
+    next ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(next.planned_start), to: time(next.planned_end) })) : null,
+    started ? h("button", { id: "break-start", class: "small", onclick: () => act(runId, here, "break_started") }, t("driver-break-start")) : null,
+  );
 }
 
 function undoText(last) {

@@ -55,6 +55,33 @@ export function view(manifest, actions) {
   return stops;
 }
 
+const BREAK_MS = 45 * 60000;
+
+/**
+ * The driver's break now: `{ on, since, until }` from the manifest (`started_at` without
+ * `ended_at`), with the driver's own break reports that are newer than what it shows laid
+ * over it (they may still wait in the outbox).
+ */
+export function breakNow(manifest, actions) {
+  const breaks = manifest.breaks ?? [];
+  const open = breaks.find((b) => b.started_at && !b.ended_at);
+  let state = open ? { on: true, since: open.started_at, until: open.planned_end } : { on: false };
+  const known = Math.max(0, ...breaks.flatMap((b) => [b.started_at, b.ended_at]).filter(Boolean).map(Date.parse));
+  const mine = actions.filter(
+    (a) => a.run_id === manifest.run_id && !a.withdrawn && !a.refused && (a.kind === "break_started" || a.kind === "break_ended"),
+  );
+  for (const a of mine) {
+    if (Date.parse(a.occurred_at) <= known) continue;
+    if (a.kind === "break_started" && !state.on) {
+      state = { on: true, since: a.occurred_at, until: new Date(Date.parse(a.occurred_at) + BREAK_MS).toISOString() };
+    } else if (a.kind === "break_ended") state = { on: false };
+  }
+  return state;
+}
+
+/** The stop where the van is: the last one reached (or the start), where a break is taken. */
+export const whereNow = (stops) => [...stops].reverse().find((s) => s.status !== "pending") ?? stops[0];
+
 /** Seats and wheelchair places free now, from who is on board. */
 export function freeNow(manifest, stops) {
   let seated = 0;

@@ -359,6 +359,26 @@ test("a new version of the app waits while a run is under way", { timeout: 60000
     await p.locator("#stop button[data-action=arrived]").click();
     await p.locator("#stop button[data-action=arrived]").click();
     await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
+    // The driver takes the break now, earlier than planned, where the van is: the service
+    // records it on the planned break; the screen says until when, and ends it on request.
+    const taken = () =>
+      sql(db.url, `select after_seq, started_at is not null, ended_at is not null from run_break where run_id = '${giulia.runId}'`);
+    await p.click("#break-start");
+    await p.waitForSelector("#on-break");
+    assert.match(plain(await p.locator("#on-break").innerText()), /On your break since \d\d:\d\d, until \d\d:\d\d/);
+    await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
+    const at = sql(db.url, `select max(seq) from run_stop where run_id = '${giulia.runId}' and status <> 'pending'`)[0][0];
+    assert.deepEqual(taken(), [[at, "t", "f"]], "the planned break is taken where the van is");
+    assert.deepEqual(await seriousViolations(p), [], "axe on a driver on a break");
+    await p.screenshot({ path: join(shots, "on-break.png"), fullPage: true });
+    await p.click("#break-end");
+    await p.waitForSelector("#on-break", { state: "detached" });
+    await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
+    assert.deepEqual(taken(), [[at, "t", "t"]], "and it is over");
+    // the phone sees the change of the run (its fingerprint) and shows the break as taken
+    await p.waitForFunction(() => document.querySelector("ol.stops li.break")?.innerText.startsWith("Break taken"), null, { timeout: 15000 });
+    assert.match(plain(await p.locator("ol.stops li.break").innerText()), /^Break taken \d\d:\d\d–\d\d:\d\d$/);
+    assert.equal(await p.locator("#next-break").count(), 0, "no other break is planned");
     const scriptOf = () =>
       p.evaluate(async () => {
         const r = await navigator.serviceWorker.getRegistration();

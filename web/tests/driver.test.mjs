@@ -331,7 +331,7 @@ test("another driver cannot act on this run, in the browser or through the API",
   }
 });
 
-test("a new version of the app waits while a run is under way", { timeout: 60000 }, async () => {
+test("a new version of the app waits while a run is under way", { timeout: 120000 }, async () => {
   // the planner gave this run a driver's break after the pickup
   sql(
     db.url,

@@ -261,13 +261,15 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         }
     }
     // The next break counts from the end of the last one taken: one the driver reported (a
-    // break that is on ends 45 minutes after it began, and the van waits for it), or one
-    // planned before the last stop the van has done (taken to be taken).
-    let rests: Vec<(Uuid, i32, f64, bool, bool)> = sqlx::query_as(
+    // break that is on ends 45 minutes after it began, and the van waits for it; one ended
+    // sooner is no rest), or one planned before the last stop the van has done (taken to be
+    // taken).
+    let rests: Vec<(Uuid, i32, f64, bool, Option<bool>)> = sqlx::query_as(
         "select r.vehicle_id, b.after_seq,
                 extract(epoch from coalesce(b.ended_at, b.started_at + make_interval(secs => $4),
                                             b.planned_end) - $3)::float8,
-                b.started_at is not null, b.started_at is not null and b.ended_at is null
+                b.started_at is not null,
+                b.ended_at < b.started_at + make_interval(secs => $4)
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2 and r.line_id is null
            and r.status in ('planned', 'in_progress')",
@@ -278,16 +280,17 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .bind(super::BREAK_S)
     .fetch_all(&mut *conn)
     .await?;
-    for (vehicle, after_seq, end_s, reported, on) in rests {
+    for (vehicle, after_seq, end_s, reported, short) in rests {
         let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
             continue;
         };
         if let (Some(vs), Some(&done)) = (by_vehicle.get_mut(&v), last_done.get(&v)) {
-            if reported || after_seq < done {
-                vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
-            }
-            if on {
+            if reported && short.is_none() {
+                // on now: the van is free again at its end
                 vs.time = vs.time.max(end_s);
+            }
+            if (reported && short != Some(true)) || (!reported && after_seq < done) {
+                vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
             }
         }
     }

@@ -338,6 +338,9 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     `insert into run_break (region_code, run_id, after_seq, planned_start, planned_end)
      values ('puglia', '${giulia.runId}', 1, now() + interval '1 hour', now() + interval '105 minutes')`,
   );
+  // each step's time since the start, printed, so that a slow run shows where it waited
+  const t0 = Date.now();
+  const step = (what) => console.log(`new-version test: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const c = await launch(join(profile, "giulia"), { locale: "en-GB" });
   const p = c.pages()[0] ?? (await c.newPage());
   try {
@@ -363,6 +366,7 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     // records it on the planned break; the screen says until when, and ends it on request.
     const taken = () =>
       sql(db.url, `select after_seq, started_at is not null, ended_at is not null from run_break where run_id = '${giulia.runId}'`);
+    step("break start");
     await p.click("#break-start");
     await p.waitForSelector("#on-break");
     assert.match(plain(await p.locator("#on-break").innerText()), /On your break since \d\d:\d\d, until \d\d:\d\d/);
@@ -371,6 +375,7 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     assert.deepEqual(taken(), [[at, "t", "f"]], "the planned break is taken where the van is");
     assert.deepEqual(await seriousViolations(p), [], "axe on a driver on a break");
     await p.screenshot({ path: join(shots, "on-break.png"), fullPage: true });
+    step("break end");
     await p.click("#break-end");
     await p.waitForSelector("#on-break", { state: "detached" });
     await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
@@ -384,6 +389,7 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
         const r = await navigator.serviceWorker.getRegistration();
         return { active: r.active?.scriptURL, waiting: Boolean(r.waiting) };
       });
+    step("new version published");
     // A new version is published in the middle of the run.
     appendFileSync(join(webDir, "driver/sw.js"), "\n// a new version\n");
     rmSync(join(webDir, "driver/sw.js.gz"), { force: true });
@@ -392,6 +398,7 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     await p.waitForTimeout(6000);
     assert.equal((await scriptOf()).waiting, true, "the new version still waits");
     assert.ok(await p.locator("#stop").isVisible(), "the run screen stayed");
+    step("back to the list");
     // Back on the list of runs (no run under way on screen) it takes over.
     const reloaded = p.waitForEvent("load", { timeout: 20000 });
     await p.click("a.back");

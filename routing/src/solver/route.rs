@@ -522,11 +522,13 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
     t.push(d.vearly[v]);
     // every window jump can cost one more round
     let rounds = (m + 3) * (1 + nodes.iter().map(|&n| d.extra_windows(n)).sum::<usize>());
+    // the first position a round's forward pass must visit: the earlier ones keep their times
+    let mut from = 1;
     for _ in 0..rounds {
         if t[0] > d.vlate[v] + TOL {
             return false;
         }
-        for k in 1..=m + 1 {
+        for k in from..=m + 1 {
             let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
             let at = reach.max(t[k]);
             t[k] = if k > m {
@@ -539,6 +541,7 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
             }
         }
         let mut changed = false;
+        from = m + 2;
         for k in 1..=m {
             let n = nodes[k - 1];
             if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
@@ -546,6 +549,7 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
                     let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
                     if need > t[kp + 1] + TOL {
                         t[kp + 1] = need;
+                        from = from.min(kp + 1);
                         changed = true;
                     }
                 }
@@ -554,6 +558,7 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
         let need = t[m + 1] - d.vmaxdur[v];
         if need > t[0] + TOL {
             t[0] = need;
+            from = 1;
             changed = true;
         }
         if !changed {
@@ -880,11 +885,13 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
         .iter()
         .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].gap.is_finite()))
         .count();
+    // the first item a round's forward pass must visit: the earlier ones keep their times
+    let mut from = 1;
     for _ in 0..(n_items + 2) * (1 + extra + gap_breaks) {
         if t[0] > d.vlate[v] + TOL {
             return false;
         }
-        for k in 1..n_items {
+        for k in from..n_items {
             let reach = t[k - 1] + serv(k - 1) + tt_in[k];
             t[k] = start_at(k, reach.max(t[k]));
             if !t[k].is_finite() || t[k] > late(k) + TOL {
@@ -892,6 +899,7 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
             }
         }
         let mut changed = false;
+        from = n_items;
         // a break at most `gap` after the end of the previous one (or the start) lifts that one
         let mut prev: Option<usize> = None;
         for k in 1..last {
@@ -902,6 +910,7 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
                     let need = t[k] - gap - s;
                     if need > t[kp] + TOL {
                         t[kp] = need;
+                        from = from.min(kp.max(1));
                         changed = true;
                     }
                 }
@@ -915,6 +924,7 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
                         let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
                         if need > t[kp] + TOL {
                             t[kp] = need;
+                            from = from.min(kp.max(1));
                             changed = true;
                         }
                     }
@@ -924,6 +934,7 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
         let need = t[last] - d.vmaxdur[v];
         if need > t[0] + TOL {
             t[0] = need;
+            from = 1;
             changed = true;
         }
         if !changed {

@@ -243,6 +243,7 @@ async function renderRun(runId) {
   const m = cached.data;
   const actions = (await db.actions()).sort((a, b) => a.recorded_at - b.recorded_at);
   const stops = S.view(m, actions);
+  const shown = S.breaks(m, actions);
   const free = S.freeNow(m, stops);
   const next = S.nextStop(stops);
   const selected = stops.find((s) => s.stop_key === ui.selected && s.status !== "done" && s.status !== "skipped") ?? next;
@@ -275,7 +276,7 @@ async function renderRun(runId) {
     ui.toast ? h("p", { class: "toast", role: "status" }, ui.toast) : null,
     refusedList(refusedItems, stops, async (id) => { await db.dismissRefused(id); render(); }),
     m.estimated_times ? h("p", { class: "muted" }, t("driver-estimated-times")) : null,
-    breakCard(runId, m, stops, actions),
+    breakCard(runId, stops, shown),
     h("p", { id: "free", class: "free" }, t("driver-free-now"), " ", h("strong", {}, t("driver-free-seats", { seats: free.seats })), " · ", t("driver-free-wheelchair", { places: free.wheelchair })),
     last
       ? h("button", { id: "undo", class: "big undo", "data-since": String(last.recorded_at), "data-kind": last.kind, onclick: () => undo(runId, stops) }, undoText(last))
@@ -304,11 +305,9 @@ async function renderRun(runId) {
             h("span", { class: `pill ${s.status}` }, t(`driver-stop-status-${s.status}`)),
           ),
         ),
-        ...(m.breaks ?? [])
+        ...shown
           .filter((b) => b.after_seq === s.seq)
-          .map((b) =>
-            h("li", { class: "break" }, h("p", {}, t(b.started_at ? "driver-break-taken" : "driver-break", { from: time(b.planned_start), to: time(b.planned_end) }))),
-          ),
+          .map((b) => h("li", { class: "break" }, h("p", {}, t(b.taken ? "driver-break-taken" : "driver-break", { from: time(b.from), to: time(b.to) })))),
       ]),
     ),
   );
@@ -320,25 +319,25 @@ async function renderRun(runId) {
  * otherwise the next one planned and, once the run is under way, the button that starts one
  * now (where the van is).
  */
-function breakCard(runId, m, stops, actions) {
-  const state = S.breakNow(m, actions);
+function breakCard(runId, stops, shown) {
+  const on = shown.find((b) => b.on);
   const here = S.whereNow(stops);
-  if (state.on) {
+  if (on) {
     return h(
       "div",
       { id: "on-break", class: "card break", role: "status" },
-      h("p", {}, t("driver-on-break", { since: time(state.since), until: time(state.until) })),
+      h("p", {}, t("driver-on-break", { since: time(on.from), until: time(on.to) })),
       h("button", { id: "break-end", class: "big primary", onclick: () => act(runId, here, "break_ended") }, t("driver-break-end")),
     );
   }
   const now = Date.now();
-  const next = (m.breaks ?? []).find((x) => !x.started_at && Date.parse(x.planned_end) > now);
+  const next = shown.find((x) => !x.taken && Date.parse(x.to) > now);
   const started = stops.some((s) => s.status !== "pending") && stops.some((s) => s.status === "pending" || s.status === "arrived");
   if (!next && !started) return null;
   return h(
     "div",
     { class: "break-next" },
-    next ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(next.planned_start), to: time(next.planned_end) })) : null,
+    next ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(next.from), to: time(next.to) })) : null,
     started ? h("button", { id: "break-start", class: "small", onclick: () => act(runId, here, "break_started") }, t("driver-break-start")) : null,
   );
 }

@@ -58,25 +58,40 @@ export function view(manifest, actions) {
 const BREAK_MS = 45 * 60000;
 
 /**
- * The driver's break now: `{ on, since, until }` from the manifest (`started_at` without
- * `ended_at`), with the driver's own break reports that are newer than what it shows laid
- * over it (they may still wait in the outbox).
+ * The run's breaks as the driver should see them: the manifest's, with the driver's own break
+ * reports that are newer than what it shows laid over them by the service's rule (they may
+ * still wait in the outbox): a start takes the break planned at that stop, or else the next
+ * one not taken, to that stop and time; an end closes the break that is on. Each is
+ * `{ after_seq, from, to, taken, on }` (`on`: the break the driver is on now).
  */
-export function breakNow(manifest, actions) {
-  const breaks = manifest.breaks ?? [];
-  const open = breaks.find((b) => b.started_at && !b.ended_at);
-  let state = open ? { on: true, since: open.started_at, until: open.planned_end } : { on: false };
-  const known = Math.max(0, ...breaks.flatMap((b) => [b.started_at, b.ended_at]).filter(Boolean).map(Date.parse));
+export function breaks(manifest, actions) {
+  const list = (manifest.breaks ?? []).map((b) => ({
+    after_seq: b.after_seq,
+    from: b.planned_start,
+    to: b.planned_end,
+    taken: Boolean(b.started_at),
+    on: Boolean(b.started_at && !b.ended_at),
+  }));
+  const known = Math.max(0, ...(manifest.breaks ?? []).flatMap((b) => [b.started_at, b.ended_at]).filter(Boolean).map(Date.parse));
+  const seqOf = new Map(manifest.stops.map((s) => [s.stop_key, s.seq]));
   const mine = actions.filter(
     (a) => a.run_id === manifest.run_id && !a.withdrawn && !a.refused && (a.kind === "break_started" || a.kind === "break_ended"),
   );
   for (const a of mine) {
     if (Date.parse(a.occurred_at) <= known) continue;
-    if (a.kind === "break_started" && !state.on) {
-      state = { on: true, since: a.occurred_at, until: new Date(Date.parse(a.occurred_at) + BREAK_MS).toISOString() };
-    } else if (a.kind === "break_ended") state = { on: false };
+    const open = list.find((b) => b.on);
+    if (a.kind === "break_ended") {
+      if (open) Object.assign(open, { to: a.occurred_at, on: false });
+      continue;
+    }
+    if (open) continue;
+    const seq = seqOf.get(a.stop_key) ?? a.stop_seq;
+    const target = list.find((b) => !b.taken && b.after_seq === seq) ?? list.find((b) => !b.taken);
+    const taken = { after_seq: seq, from: a.occurred_at, to: new Date(Date.parse(a.occurred_at) + BREAK_MS).toISOString(), taken: true, on: true };
+    if (target) Object.assign(target, taken);
+    else list.push(taken);
   }
-  return state;
+  return list.sort((x, y) => Date.parse(x.from) - Date.parse(y.from));
 }
 
 /** The stop where the van is: the last one reached (or the start), where a break is taken. */

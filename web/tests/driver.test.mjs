@@ -370,6 +370,8 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     await p.click("#break-start");
     await p.waitForSelector("#on-break");
     assert.match(plain(await p.locator("#on-break").innerText()), /On your break since \d\d:\d\d, until \d\d:\d\d/);
+    // the list shows it where the van is, taken, from the phone's own report
+    assert.match(plain(await p.locator("ol.stops li.break").innerText()), /^Break taken \d\d:\d\d–\d\d:\d\d$/);
     await p.waitForFunction(() => document.querySelector("#sync")?.dataset.waiting === "0");
     const at = sql(db.url, `select max(seq) from run_stop where run_id = '${giulia.runId}' and status <> 'pending'`)[0][0];
     assert.deepEqual(taken(), [[at, "t", "f"]], "the planned break is taken where the van is");

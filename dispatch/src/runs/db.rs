@@ -368,35 +368,28 @@ pub async fn start_break(
     if on {
         return Ok(false);
     }
-    let length = super::BREAK_S;
-    let moved = sqlx::query(
-        "update run_break set after_seq = $3, planned_start = $4,
-                planned_end = $4 + make_interval(secs => $5), started_at = $4
-         where region_code = $1 and run_id = $2 and planned_start = (
+    sqlx::query(
+        "with target as (
              select planned_start from run_break where region_code = $1 and run_id = $2
-               and started_at is null order by after_seq <> $3, planned_start limit 1)",
+               and started_at is null order by after_seq <> $3, planned_start limit 1),
+         moved as (
+             update run_break b set after_seq = $3, planned_start = $4,
+                    planned_end = $4 + make_interval(secs => $5), started_at = $4
+             from target where b.region_code = $1 and b.run_id = $2
+               and b.planned_start = target.planned_start
+             returning 1)
+         insert into run_break (region_code, run_id, after_seq, planned_start, planned_end, started_at)
+         select $1, $2, $3, $4, $4 + make_interval(secs => $5), $4
+         where not exists (select 1 from moved)
+         on conflict do nothing",
     )
     .bind(region)
     .bind(run_id)
     .bind(seq)
     .bind(at)
-    .bind(length)
+    .bind(super::BREAK_S)
     .execute(&mut *conn)
     .await?;
-    if moved.rows_affected() == 0 {
-        sqlx::query(
-            "insert into run_break (region_code, run_id, after_seq, planned_start, planned_end, started_at)
-             values ($1, $2, $3, $4, $4 + make_interval(secs => $5), $4)
-             on conflict do nothing",
-        )
-        .bind(region)
-        .bind(run_id)
-        .bind(seq)
-        .bind(at)
-        .bind(length)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(true)
 }
 

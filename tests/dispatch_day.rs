@@ -1023,17 +1023,39 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     let later =
         passaggio_tests::spawn_at(&pool, &(late + chrono::Duration::minutes(5)).to_rfc3339()).await;
     let coord = later.login("coord.foggia").await;
+    // the stops before it were served on time, and reported
+    let mut events = Vec::new();
+    for stop in before["stops"].as_array().unwrap() {
+        let seq = stop["seq"].as_i64().unwrap();
+        if seq >= after_seq {
+            break;
+        }
+        let kinds: &[&str] = match stop["kind"].as_str().unwrap() {
+            "pickup" => &["arrived", "boarded"],
+            "dropoff" => &["dropped_off"],
+            _ => &["arrived"],
+        };
+        for kind in kinds {
+            events.push(
+                json!({ "client_event_id": uuid::Uuid::new_v4(), "kind": kind,
+                                "stop_seq": seq, "occurred_at": stop["planned_arrival"] }),
+            );
+        }
+    }
+    events.push(
+        json!({ "client_event_id": uuid::Uuid::new_v4(), "kind": "arrived",
+                        "stop_seq": after_seq, "occurred_at": late.to_rfc3339() }),
+    );
     let r = later
         .post_events(
             &format!("/driver/api/runs/{run_id}/events"),
             &driver_of(&later, run_id).await,
-            &json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": "arrived",
-                                  "stop_seq": after_seq, "occurred_at": late.to_rfc3339() }] }),
+            &json!({ "events": events }),
         )
         .await;
     assert_eq!(
         r.body["applied"].as_array().unwrap().len(),
-        1,
+        events.len(),
         "{:?}",
         r.body
     );
@@ -1195,6 +1217,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
     let run = run_of(&during.get(&path, &coord).await.body);
     assert!(
         run["breaks"]

@@ -5,7 +5,9 @@
 //! is over), side by side in one run. Prints served requests, vans, van-hours, distance and
 //! iterations; every solution goes through `check::check`.
 //!
-//! `cargo bench -p routing --bench breaks [-- SECONDS [REQUESTS]]` (default 10 s, 300).
+//! `cargo bench -p routing --bench breaks [-- SECONDS [REQUESTS [ITERATIONS]]]` (default 10 s,
+//! 300; with ITERATIONS the searches stop there instead, so that two versions of the code can
+//! be compared for the same result and their time).
 
 mod common;
 
@@ -64,22 +66,30 @@ fn main() {
         .collect();
     let seconds: u64 = args.first().and_then(|s| s.parse().ok()).unwrap_or(10);
     let requests: usize = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(300);
+    let iterations: Option<u64> = args.get(2).and_then(|s| s.parse().ok());
     let (plain, m) = day(requests);
     let breaks = common::with_breaks(&plain);
     let options = Options {
         seed: 1,
         time_limit: Duration::from_secs(seconds),
-        max_iterations: None,
+        max_iterations: iterations,
         stall_iterations: None,
         threads: 1,
     };
     // side by side, one core each
+    let timed = |p| {
+        let t = std::time::Instant::now();
+        let r = routing::solver::solve_with_stats(p, &m, &options).unwrap();
+        (r, t.elapsed().as_secs_f64())
+    };
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| routing::solver::solve_with_stats(&plain, &m, &options).unwrap());
-        let b = s.spawn(|| routing::solver::solve_with_stats(&breaks, &m, &options).unwrap());
+        let a = s.spawn(|| timed(&plain));
+        let b = s.spawn(|| timed(&breaks));
         (a.join().unwrap(), b.join().unwrap())
     });
-    for (label, p, (sol, stats)) in [("without breaks", &plain, a), ("with breaks", &breaks, b)] {
+    for (label, p, ((sol, stats), secs)) in
+        [("without breaks", &plain, a), ("with breaks", &breaks, b)]
+    {
         routing::check::check(p, &m, &sol).expect("checked");
         let hours: f64 = sol
             .routes
@@ -90,9 +100,10 @@ fn main() {
         let km: f64 = sol.routes.iter().map(|r| r.distance).sum::<f64>() / 1000.0;
         println!(
             "{label:>15}: {requests} requests, {} served, {} vans, {hours:.1} van-hours, {km:.0} km, \
-             {taken} breaks taken, {} iterations in {seconds} s",
+             {taken} breaks taken, cost {:.2}, {} iterations in {secs:.1} s",
             requests - sol.unserved.len(),
             sol.routes.len(),
+            sol.cost(),
             stats.iterations
         );
     }

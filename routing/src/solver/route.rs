@@ -8,6 +8,8 @@
 //! insertion. When ride-time or duration limits exist, surviving candidates are confirmed by
 //! [`schedule`], which is exact.
 
+use std::cell::RefCell;
+
 use super::data::Data;
 
 /// Slack on time comparisons.
@@ -490,8 +492,30 @@ pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) ->
     if d.vbreaks[v].is_empty() || nodes.is_empty() {
         return schedule_nodes(d, v, nodes, t);
     }
-    let mut places = Vec::new();
-    schedule_with_breaks(d, v, nodes, t, &mut places, None)
+    PLACES.with_borrow_mut(|places| schedule_with_breaks(d, v, nodes, t, places, None))
+}
+
+thread_local! {
+    /// Where [`schedule`] lets the breaks be placed (it only answers whether they fit).
+    static PLACES: RefCell<Vec<(usize, f64)>> = const { RefCell::new(Vec::new()) };
+    /// Work buffers of [`schedule_with_breaks`], kept per thread: it runs for every insertion
+    /// candidate of a vehicle with breaks, and their allocations showed in profiles.
+    static BREAK_WORK: RefCell<BreakWork> = RefCell::new(BreakWork::default());
+}
+
+/// See [`BREAK_WORK`].
+#[derive(Default)]
+struct BreakWork {
+    load: Vec<i32>,
+    ready: Vec<f64>,
+    dep_max: Vec<f64>,
+    gaps: Vec<usize>,
+    items: Vec<Item>,
+    times: Vec<f64>,
+    /// [`place`]'s ready times at each gap, one row of `m + 1` per break level.
+    ready_here: Vec<f64>,
+    /// [`schedule_items`]'s travel time into each item.
+    tt_in: Vec<f64>,
 }
 
 /// [`schedule`] for a route without breaks.
@@ -590,11 +614,35 @@ pub(crate) fn schedule_with_breaks(
     places: &mut Vec<(usize, f64)>,
     hint: Option<&[usize]>,
 ) -> bool {
+    BREAK_WORK.with_borrow_mut(|w| schedule_with_breaks_in(d, v, nodes, t, places, hint, w))
+}
+
+/// [`schedule_with_breaks`] with its work buffers.
+fn schedule_with_breaks_in(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    t: &mut Vec<f64>,
+    places: &mut Vec<(usize, f64)>,
+    hint: Option<&[usize]>,
+    w: &mut BreakWork,
+) -> bool {
+    let BreakWork {
+        load,
+        ready,
+        dep_max,
+        gaps,
+        items,
+        times,
+        ready_here,
+        tt_in,
+    } = w;
     let (m, dims) = (nodes.len(), d.dims);
     let nb = d.vbreaks[v].len();
     // load after each position, and the earliest ready time at each gap ignoring breaks and
     // ride limits (a lower bound)
-    let mut load = vec![0i32; (m + 1) * dims];
+    load.clear();
+    load.resize((m + 1) * dims, 0);
     for &n in nodes {
         if n % 2 == 0 && d.single[n / 2] {
             for (x, l) in load.iter_mut().take(dims).enumerate() {
@@ -607,7 +655,7 @@ pub(crate) fn schedule_with_breaks(
             load[(k + 1) * dims + x] = load[k * dims + x] + d.demand[n * dims + x];
         }
     }
-    let mut ready = Vec::with_capacity(m + 1);
+    ready.clear();
     let (mut loc, mut tt) = (d.vstart[v], d.vearly[v]);
     ready.push(tt);
     for &n in nodes {
@@ -617,7 +665,8 @@ pub(crate) fn schedule_with_breaks(
     }
     // the latest the vehicle can leave each gap, from the windows ahead (an upper bound for
     // every schedule, breaks or not)
-    let mut dep_max = vec![f64::INFINITY; m + 1];
+    dep_max.clear();
+    dep_max.resize(m + 1, f64::INFINITY);
     {
         let loc_of = |k: usize| {
             if k == 0 {
@@ -643,19 +692,25 @@ pub(crate) fn schedule_with_breaks(
             here = from;
         }
     }
-    let mut gaps = vec![0usize; nb];
-    let mut items = Vec::with_capacity(m + nb + 2);
-    let mut times = Vec::new();
+    gaps.clear();
+    gaps.resize(nb, 0);
+    items.clear();
+    times.clear();
     // a placement to try first (where the breaks were before a small change of the route)
     let hinted = hint.is_some_and(|h| {
-        h.len() <= nb && fixed(d, v, nodes, &load, h, &mut items, &mut times) == (true, true)
+        h.len() <= nb && fixed(d, v, nodes, load, h, items, times, tt_in) == (true, true)
     });
-    if !hinted
-        && !place(
-            d, v, nodes, &load, &ready, &dep_max, 0, 0, &mut gaps, &mut items, &mut times,
-        )
-    {
-        return false;
+    if !hinted {
+        let mut work = PlaceWork {
+            gaps,
+            items,
+            times,
+            ready_here,
+            tt_in,
+        };
+        if !place(d, v, nodes, load, ready, dep_max, 0, 0, &mut work) {
+            return false;
+        }
     }
     t.clear();
     places.clear();
@@ -675,6 +730,7 @@ pub(crate) fn schedule_with_breaks(
 /// last window, or for the first one its gap after the last break taken or the start; a break
 /// with neither is never due: it is always taken). Leaving breaks out only loosens the
 /// schedule, so when this has none no placement of the others has one either.
+#[allow(clippy::too_many_arguments)]
 fn fixed(
     d: &Data,
     v: usize,
@@ -683,6 +739,7 @@ fn fixed(
     placed: &[usize],
     items: &mut Vec<Item>,
     times: &mut Vec<f64>,
+    tt_in: &mut Vec<f64>,
 ) -> (bool, bool) {
     let brk = &d.vbreaks[v];
     let b = placed.len();
@@ -707,7 +764,7 @@ fn fixed(
         }
     }
     items.push(Item::Depot);
-    if next < b || !schedule_items(d, v, items, times) {
+    if next < b || !schedule_items(d, v, items, times, tt_in) {
         return (false, false);
     }
     if b == brk.len() {
@@ -754,12 +811,17 @@ fn place(
     dep_max: &[f64],
     b: usize,
     from: usize,
-    gaps: &mut Vec<usize>,
-    items: &mut Vec<Item>,
-    times: &mut Vec<f64>,
+    w: &mut PlaceWork,
 ) -> bool {
     let brk = &d.vbreaks[v];
-    match fixed(d, v, nodes, load, &gaps[..b], items, times) {
+    let PlaceWork {
+        gaps,
+        items,
+        times,
+        ready_here,
+        tt_in,
+    } = w;
+    match fixed(d, v, nodes, load, &gaps[..b], items, times, tt_in) {
         (false, _) => return false,
         (true, true) => return true,
         (true, false) if b == brk.len() => return false,
@@ -768,15 +830,19 @@ fn place(
     // A break within a gap of the previous one (or the start) cannot start after that one's
     // latest end plus the gap; at gap `g` it starts no earlier than the vehicle is ready there
     // in this branch's schedule (more breaks only delay): later gaps are cut.
-    let mut ready_here = vec![f64::INFINITY; nodes.len() + 1];
+    let row = b * (nodes.len() + 1);
+    if ready_here.len() < row + nodes.len() + 1 {
+        ready_here.resize(row + nodes.len() + 1, f64::INFINITY);
+    }
+    ready_here[row..=row + nodes.len()].fill(f64::INFINITY);
     if brk[b].gap.is_finite() {
         let mut g = 0;
         for (k, item) in items.iter().enumerate() {
             match *item {
-                Item::Depot if k == 0 => ready_here[0] = times[0],
+                Item::Depot if k == 0 => ready_here[row] = times[0],
                 Item::Node(n) => {
                     g += 1;
-                    ready_here[g] = times[k] + d.serv[n];
+                    ready_here[row + g] = times[k] + d.serv[n];
                 }
                 _ => {}
             }
@@ -791,41 +857,44 @@ fn place(
     // A break within a gap of the previous one goes as late as it can (the next then has the
     // most room): its gaps are tried from the last; others from the first.
     let late_first = brk[b].gap.is_finite();
-    let order: Box<dyn Iterator<Item = usize>> = if late_first {
-        Box::new((from..=nodes.len()).rev())
-    } else {
-        Box::new(from..=nodes.len())
-    };
-    for g in order {
-        if ready[g] > last_end + TOL || (late_first && ready_here[g] > until + TOL) {
+    for i in 0..=nodes.len() - from {
+        let g = if late_first {
+            nodes.len() - i
+        } else {
+            from + i
+        };
+        if ready[g] > last_end + TOL || (late_first && w.ready_here[row + g] > until + TOL) {
             if late_first {
                 continue;
             }
             break;
         }
-        gaps[b] = g;
-        if place(
-            d,
-            v,
-            nodes,
-            load,
-            ready,
-            dep_max,
-            b + 1,
-            g,
-            gaps,
-            items,
-            times,
-        ) {
+        w.gaps[b] = g;
+        if place(d, v, nodes, load, ready, dep_max, b + 1, g, w) {
             return true;
         }
     }
     false
 }
 
+/// [`place`]'s buffers, shared by every level of its search.
+struct PlaceWork<'a> {
+    gaps: &'a mut Vec<usize>,
+    items: &'a mut Vec<Item>,
+    times: &'a mut Vec<f64>,
+    ready_here: &'a mut Vec<f64>,
+    tt_in: &'a mut Vec<f64>,
+}
+
 /// The fixpoint of [`schedule_nodes`] over a sequence of items with breaks (a break stays where
 /// the vehicle is: no travel to it, and the next leg starts from the previous location).
-fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool {
+fn schedule_items(
+    d: &Data,
+    v: usize,
+    items: &[Item],
+    t: &mut Vec<f64>,
+    tt_in: &mut Vec<f64>,
+) -> bool {
     let n_items = items.len();
     let last = n_items - 1;
     let start_at = |k: usize, x: f64| -> f64 {
@@ -853,7 +922,8 @@ fn schedule_items(d: &Data, v: usize, items: &[Item], t: &mut Vec<f64>) -> bool 
         Item::Break(b) => d.vbreaks[v][b].serv,
     };
     // travel time into each item, from the last place the vehicle was
-    let mut tt_in = vec![0.0; n_items];
+    tt_in.clear();
+    tt_in.resize(n_items, 0.0);
     let mut here = d.vstart[v];
     for k in 1..n_items {
         let to = match items[k] {

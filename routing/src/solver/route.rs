@@ -708,7 +708,7 @@ fn schedule_with_breaks_in(
             ready_here,
             tt_in,
         };
-        if !place(d, v, nodes, load, ready, dep_max, 0, 0, &mut work) {
+        if !place(d, v, nodes, load, ready, dep_max, 0, 0, hint, &mut work) {
             return false;
         }
     }
@@ -800,7 +800,8 @@ fn fixed(
 
 /// Depth-first placement of breaks `b..` at gaps from `from` on, after checking the breaks
 /// placed so far with the others left out ([`fixed`]): a branch without a schedule is cut, one
-/// whose breaks left out are not due is the answer.
+/// whose breaks left out are not due is the answer. Each break tries its gap in `hint` first.
+/// The search is complete, so the order changes which placement is found, not whether one is.
 #[allow(clippy::too_many_arguments)]
 fn place(
     d: &Data,
@@ -811,6 +812,7 @@ fn place(
     dep_max: &[f64],
     b: usize,
     from: usize,
+    hint: Option<&[usize]>,
     w: &mut PlaceWork,
 ) -> bool {
     let brk = &d.vbreaks[v];
@@ -856,21 +858,27 @@ fn place(
     let last_end = brk[b].wins.last().map_or(f64::INFINITY, |w| w.1);
     // A break within a gap of the previous one goes as late as it can (the next then has the
     // most room): its gaps are tried from the last; others from the first.
+    // The break's gap in the hint (where it was before a small change of the route) goes
+    // first.
     let late_first = brk[b].gap.is_finite();
-    for i in 0..=nodes.len() - from {
-        let g = if late_first {
-            nodes.len() - i
-        } else {
-            from + i
-        };
+    let m = nodes.len();
+    let hinted = hint
+        .and_then(|h| h.get(b).copied())
+        .filter(|g| (from..=m).contains(g));
+    let order = hinted.into_iter().chain(
+        (0..=m - from)
+            .map(|i| if late_first { m - i } else { from + i })
+            .filter(move |&g| Some(g) != hinted),
+    );
+    for (i, g) in order.enumerate() {
         if ready[g] > last_end + TOL || (late_first && w.ready_here[row + g] > until + TOL) {
-            if late_first {
+            if late_first || (i == 0 && hinted.is_some()) {
                 continue;
             }
             break;
         }
         w.gaps[b] = g;
-        if place(d, v, nodes, load, ready, dep_max, b + 1, g, w) {
+        if place(d, v, nodes, load, ready, dep_max, b + 1, g, hint, w) {
             return true;
         }
     }

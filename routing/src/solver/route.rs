@@ -516,6 +516,9 @@ struct BreakWork {
     ready_here: Vec<f64>,
     /// [`schedule_items`]'s travel time into each item.
     tt_in: Vec<f64>,
+    /// The travel time into each node of the route and into its end (`0` the start): the
+    /// same wherever the breaks go (a break is taken where the vehicle is).
+    legs: Vec<f64>,
 }
 
 /// [`schedule`] for a route without breaks.
@@ -636,8 +639,18 @@ fn schedule_with_breaks_in(
         times,
         ready_here,
         tt_in,
+        legs,
     } = w;
     let (m, dims) = (nodes.len(), d.dims);
+    legs.clear();
+    legs.push(0.0);
+    let mut here = d.vstart[v];
+    for to in nodes.iter().map(|&n| d.loc[n]).chain([d.vend[v]]) {
+        legs.push(if to == here { 0.0 } else { d.tt(here, to) });
+        if to != super::data::NO_LOC {
+            here = to;
+        }
+    }
     let nb = d.vbreaks[v].len();
     // load after each position, and the earliest ready time at each gap ignoring breaks and
     // ride limits (a lower bound)
@@ -698,7 +711,7 @@ fn schedule_with_breaks_in(
     times.clear();
     // a placement to try first (where the breaks were before a small change of the route)
     let hinted = hint.is_some_and(|h| {
-        h.len() <= nb && fixed(d, v, nodes, load, h, items, times, tt_in) == (true, true)
+        h.len() <= nb && fixed(d, v, nodes, load, h, items, times, tt_in, legs) == (true, true)
     });
     if !hinted {
         let mut work = PlaceWork {
@@ -707,6 +720,7 @@ fn schedule_with_breaks_in(
             times,
             ready_here,
             tt_in,
+            legs,
         };
         if !place(d, v, nodes, load, ready, dep_max, 0, 0, hint, &mut work) {
             return false;
@@ -740,6 +754,7 @@ fn fixed(
     items: &mut Vec<Item>,
     times: &mut Vec<f64>,
     tt_in: &mut Vec<f64>,
+    legs: &[f64],
 ) -> (bool, bool) {
     let brk = &d.vbreaks[v];
     let b = placed.len();
@@ -764,7 +779,7 @@ fn fixed(
         }
     }
     items.push(Item::Depot);
-    if next < b || !schedule_items(d, v, items, times, tt_in) {
+    if next < b || !schedule_items(d, v, items, times, tt_in, legs) {
         return (false, false);
     }
     if b == brk.len() {
@@ -822,8 +837,9 @@ fn place(
         times,
         ready_here,
         tt_in,
+        legs,
     } = w;
-    match fixed(d, v, nodes, load, &gaps[..b], items, times, tt_in) {
+    match fixed(d, v, nodes, load, &gaps[..b], items, times, tt_in, legs) {
         (false, _) => return false,
         (true, true) => return true,
         (true, false) if b == brk.len() => return false,
@@ -892,6 +908,7 @@ struct PlaceWork<'a> {
     times: &'a mut Vec<f64>,
     ready_here: &'a mut Vec<f64>,
     tt_in: &'a mut Vec<f64>,
+    legs: &'a [f64],
 }
 
 /// The fixpoint of [`schedule_nodes`] over a sequence of items with breaks (a break stays where
@@ -902,6 +919,7 @@ fn schedule_items(
     items: &[Item],
     t: &mut Vec<f64>,
     tt_in: &mut Vec<f64>,
+    legs: &[f64],
 ) -> bool {
     let n_items = items.len();
     let last = n_items - 1;
@@ -929,21 +947,17 @@ fn schedule_items(
         Item::Node(n) => d.serv[n],
         Item::Break(b) => d.vbreaks[v][b].serv,
     };
-    // travel time into each item, from the last place the vehicle was
+    // travel time into each item, from the last place the vehicle was (a break: none)
     tt_in.clear();
-    tt_in.resize(n_items, 0.0);
-    let mut here = d.vstart[v];
-    for k in 1..n_items {
-        let to = match items[k] {
-            Item::Depot => d.vend[v],
-            Item::Node(n) => d.loc[n],
-            Item::Break(_) => here,
-        };
-        tt_in[k] = if to == here { 0.0 } else { d.tt(here, to) };
-        if to != crate::solver::data::NO_LOC {
-            here = to;
+    let mut leg = 0;
+    tt_in.extend(items.iter().map(|i| match i {
+        Item::Break(_) => 0.0,
+        _ => {
+            let tt = legs[leg];
+            leg += 1;
+            tt
         }
-    }
+    }));
     let extra: usize = items
         .iter()
         .map(|i| match *i {

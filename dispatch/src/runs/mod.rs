@@ -137,7 +137,7 @@ pub const BREAK_S: f64 = 45.0 * 60.0;
 pub const WORK_BEFORE_BREAK_S: f64 = 4.5 * 3600.0;
 /// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight): each
 /// starts within [`WORK_BEFORE_BREAK_S`] of the end of the one before, or of setting off for
-/// the first (the optimiser's `max_gap`; it places each as late as it can), so no stretch of
+/// the first (the optimiser's `max_gap`; a new placement is at the latest gap that fits), so no stretch of
 /// more than 4 h 30 goes without one, wherever the route's quiet moments fall. With no rider
 /// on board, taken where the vehicle is, and left out when the route is over before it is due
 /// (a van that works the morning takes none in the afternoon). One for every 2 h 45 the

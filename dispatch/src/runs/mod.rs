@@ -137,12 +137,12 @@ pub const BREAK_S: f64 = 45.0 * 60.0;
 pub const WORK_BEFORE_BREAK_S: f64 = 4.5 * 3600.0;
 /// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight): each
 /// starts within [`WORK_BEFORE_BREAK_S`] of the end of the one before, or of setting off for
-/// the first (the optimiser's `max_gap`; a new placement is at the latest gap that fits), so no stretch of
-/// more than 4 h 30 goes without one, wherever the route's quiet moments fall. With no rider
-/// on board, taken where the vehicle is, and left out when the route is over before it is due
-/// (a van that works the morning takes none in the afternoon). One for every 2 h 45 the
-/// longest route could last beyond the first 4 h 30: more than a route needs when each
-/// break comes at its latest, room for breaks pulled earlier by the riders' times.
+/// the first (the optimiser's `max_gap`; a new placement is at the latest gap that fits), so
+/// no stretch of more than 4 h 30 goes without one, wherever the route's quiet moments fall.
+/// With no rider on board, taken where the vehicle is, and left out when the route is over
+/// before it is due (a van that works the morning takes none in the afternoon). One for every
+/// 2 h 45 the longest route could last beyond the first 4 h 30: more than a route needs when
+/// each break comes at its latest, room for breaks pulled earlier by the riders' times.
 #[must_use]
 pub fn shift_breaks(from_s: f64, to_s: f64) -> Vec<Break> {
     let longest = to_s - from_s;

@@ -1288,3 +1288,102 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     assert_eq!(at(&open[0]["started_at"]), again);
     assert_eq!(open[0]["after_seq"].as_i64(), Some(at_stop));
 }
+
+/// A driver who reaches a drop-off without having reported its pickup (a tap forgotten) does
+/// not stop live booking for the region: the ride is out of the plan, its pickup stays on the
+/// run for the report that may still come, and a ride booked then is placed live.
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_forgotten_pickup_report_does_not_block_live_booking(pool: PgPool) {
+    let app = spawn_demo_at(pool.clone(), NOW).await;
+    let cw = app.login("cw.foggia").await;
+    let coord = app.login("coord.foggia").await;
+    let cases = app.foggia_cases().await;
+    let mp = app.meeting_point("Palmori").await;
+    let farm = app.farm(0).await;
+    for (case, at) in cases.iter().zip(["06:00", "07:00"]) {
+        let r = app
+            .post(
+                "/api/ride-requests",
+                &cw,
+                &ride(case, &mp, &farm, TOMORROW, at),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let job = app.plan_day(&coord, TOMORROW, 2).await;
+    assert_eq!(job["summary"]["served"], 2, "{job:?}");
+    let path = format!("/api/runs?region=puglia&date={TOMORROW}");
+    let runs = app.get(&path, &coord).await.body;
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["line_id"].is_null() && !r["stops"].as_array().unwrap().is_empty())
+        .unwrap()
+        .clone();
+    let run_id = run["run_id"].as_str().unwrap();
+    let stops = run["stops"].as_array().unwrap();
+    let dropoff = stops.iter().find(|s| s["kind"] == "dropoff").unwrap();
+    let pickup = stops
+        .iter()
+        .find(|s| s["kind"] == "pickup" && s["ride_request_id"] == dropoff["ride_request_id"])
+        .unwrap();
+    // on the day, the van reaches the drop-off; nothing was reported before it
+    let at: chrono::DateTime<chrono::Utc> = dropoff["planned_arrival"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let day =
+        passaggio_tests::spawn_at(&pool, &(at + chrono::Duration::minutes(1)).to_rfc3339()).await;
+    let driver = driver_of(&day, run_id).await;
+    let events = format!("/driver/api/runs/{run_id}/events");
+    let r = day
+        .post_events(
+            &events,
+            &driver,
+            &json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": "arrived",
+                                  "stop_seq": dropoff["seq"], "occurred_at": at.to_rfc3339() }] }),
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["result"], "applied", "{:?}", r.body);
+    let cw = day.login("cw.foggia").await;
+    let r = day
+        .post(
+            "/api/ride-requests",
+            &cw,
+            &ride(&cases[2], &mp, &farm, TOMORROW, "15:00"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    // the pickup is still on the run, and its late report is taken
+    let coord = day.login("coord.foggia").await;
+    let run = day
+        .get(&path, &coord)
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .unwrap()
+        .clone();
+    let kept = run["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "pickup" && s["ride_request_id"] == pickup["ride_request_id"])
+        .expect("the pickup stays on the run")
+        .clone();
+    assert_eq!(kept["status"], "pending");
+    let r = day
+        .post_events(
+            &events,
+            &driver,
+            &json!({ "events": [{ "client_event_id": uuid::Uuid::new_v4(), "kind": "boarded",
+                                  "stop_seq": kept["seq"], "occurred_at": (at - chrono::Duration::minutes(20)).to_rfc3339() }] }),
+        )
+        .await;
+    assert_eq!(r.body["items"][0]["result"], "applied", "{:?}", r.body);
+}

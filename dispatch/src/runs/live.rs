@@ -200,6 +200,14 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         .enumerate()
         .map(|(i, r)| (r.id, i))
         .collect();
+    // A drop-off reached while its pickup was never reported (the driver skipped a tap): the
+    // ride is over as far as the plan goes; its pickup stays on the run, out of the plan, for
+    // the report that may still come.
+    let reached: std::collections::HashSet<(Uuid, Uuid)> = stops
+        .iter()
+        .filter(|s| s.kind == "dropoff" && s.status != "pending")
+        .filter_map(|s| Some((s.run_id, s.ride_request_id?)))
+        .collect();
     let mut by_vehicle: HashMap<usize, VehicleState> = HashMap::new();
     let mut last_done: HashMap<usize, i32> = HashMap::new();
     let mut positions = HashMap::new();
@@ -237,6 +245,9 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
                 picked_up_at: s.at_s,
             }),
             ("dropoff", Some(r)) if done => vs.on_board.retain(|b| b.request != r),
+            ("pickup", Some(_))
+                if s.ride_request_id
+                    .is_some_and(|id| reached.contains(&(s.run_id, id))) => {}
             ("pickup", Some(r)) => vs.planned.push(PlannedStop {
                 request: r,
                 kind: RouteStop::Pickup,
@@ -693,7 +704,10 @@ async fn write_route(
     let (run_id, next_seq) = match day.runs.get(&route.vehicle) {
         Some(&(run_id, _)) => {
             sqlx::query(
-                "delete from run_stop where run_id = $1 and status = 'pending' and kind <> 'start'",
+                "delete from run_stop s where s.run_id = $1 and s.status = 'pending' and s.kind <> 'start'
+                   and not (s.kind = 'pickup' and exists (
+                       select 1 from run_stop d where d.run_id = s.run_id and d.kind = 'dropoff'
+                          and d.ride_request_id = s.ride_request_id and d.status <> 'pending'))",
             )
             .bind(run_id)
             .execute(&mut *conn)

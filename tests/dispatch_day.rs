@@ -1287,6 +1287,23 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     assert_eq!(open.len(), 1, "{now_breaks:#?}");
     assert_eq!(at(&open[0]["started_at"]), again);
     assert_eq!(open[0]["after_seq"].as_i64(), Some(at_stop));
+    // The driver forgets to end that one: a quarter of an hour after its planned end the
+    // console no longer shows the driver on a break.
+    let forgot =
+        passaggio_tests::spawn_at(&pool, &(again + chrono::Duration::minutes(61)).to_rfc3339())
+            .await;
+    let cookie = forgot.console_login("coord.foggia").await;
+    let (_, json) = forgot
+        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
+        .await;
+    let day: Value = serde_json::from_str(&json).unwrap();
+    let drawn = day["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .unwrap();
+    assert!(drawn["on_break_until"].is_null(), "{drawn:#}");
 }
 
 /// A driver who reaches a drop-off without having reported its pickup (a tap forgotten) does

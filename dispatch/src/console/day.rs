@@ -71,12 +71,18 @@ pub(crate) fn run_late(run: &RunView) -> bool {
     run.past_driver_shift || run.stops.iter().any(|s| s.promise_at_risk)
 }
 
-/// The break a run's driver is on at `now`: one they reported starting and not ending yet, or
-/// else one planned around `now` that they have not reported.
+/// The break a run's driver is on at `now`: one they reported starting and not ending yet
+/// (until a quarter of an hour past its planned end: a forgotten "break over" does not keep the
+/// van on a break all day), or else one planned around `now` that they have not reported.
 fn current_break(run: &RunView, now: DateTime<Utc>) -> Option<&BreakView> {
+    let grace = chrono::Duration::minutes(15);
     run.breaks
         .iter()
-        .find(|b| b.started_at.is_some_and(|s| s <= now) && b.ended_at.is_none())
+        .find(|b| {
+            b.started_at.is_some_and(|s| s <= now)
+                && b.ended_at.is_none()
+                && now < b.planned_end + grace
+        })
         .or_else(|| {
             run.breaks
                 .iter()

@@ -886,6 +886,36 @@ async fn an_on_demand_ride_rides_a_work_line_where_it_passes(pool: PgPool) {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+/// A case worker books a ride of `case` on TOMORROW from `mp` to `to` at `at`: it is placed
+/// live.
+async fn book_confirmed_live(app: &TestApp, case: &str, mp: &str, to: &str, at: &str) {
+    let cw = app.login("cw.foggia").await;
+    let r = app
+        .post("/api/ride-requests", &cw, &ride(case, mp, to, TOMORROW, at))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+}
+
+/// The console map's data of TOMORROW, with a coordinator's console session.
+async fn map_of_tomorrow(app: &TestApp, cookie: &str) -> Value {
+    let (status, json) = app
+        .console_get(&format!("/console/day.json?date={TOMORROW}"), cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    serde_json::from_str(&json).unwrap()
+}
+
+/// Run `run_id` as the map draws it.
+fn run_on_map<'a>(day: &'a Value, run_id: &str) -> &'a Value {
+    day["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .expect("the run is on the map")
+}
+
 /// A session of the demo driver who drives `run_id`.
 async fn driver_of(app: &TestApp, run_id: &str) -> String {
     for name in [
@@ -980,16 +1010,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     let m = app.get(&format!("/driver/api/runs/{run_id}"), &token).await;
     assert_eq!(m.body["breaks"], run["breaks"], "{:?}", m.body);
     // a ride booked on the day for the afternoon is placed live; the breaks still hold
-    let cw = app.login("cw.foggia").await;
-    let r = app
-        .post(
-            "/api/ride-requests",
-            &cw,
-            &ride(&cases[10], &mp, &farm, TOMORROW, "12:30"),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    book_confirmed_live(&app, &cases[10], &mp, &farm, "12:30").await;
     let violations = check_day(&app.pool, "puglia", TOMORROW).await;
     assert!(violations.is_empty(), "{violations:#?}");
 
@@ -1090,17 +1111,8 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     let during =
         passaggio_tests::spawn_at(&pool, &(now + chrono::Duration::minutes(10)).to_rfc3339()).await;
     let cookie = during.console_login("coord.foggia").await;
-    let (status, body) = during
-        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let day: Value = serde_json::from_str(&body).unwrap();
-    let drawn = day["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_id"] == run_id)
-        .expect("the run is on the map");
+    let day = map_of_tomorrow(&during, &cookie).await;
+    let drawn = run_on_map(&day, run_id);
     assert_eq!(drawn["on_break_until"], hhmm(end), "{drawn:#}");
     let first = &drawn["breaks"][0];
     assert_eq!(first["after_seq"], brk["after_seq"]);
@@ -1159,65 +1171,44 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         "already on a break"
     );
     let until = began + chrono::Duration::minutes(45);
-    let mut run = run_of(&during.get(&path, &coord).await.body);
-    for _ in 0..100 {
-        let next = run["stops"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["status"] == "pending" && s["seq"].as_i64() > Some(at_stop))
-            .unwrap();
-        let t: chrono::DateTime<chrono::Utc> =
-            next["planned_arrival"].as_str().unwrap().parse().unwrap();
-        if t >= until {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        run = run_of(&during.get(&path, &coord).await.body);
-    }
-    let taken = &run["breaks"][0];
     let at = |v: &Value| {
         v.as_str()
             .unwrap()
             .parse::<chrono::DateTime<chrono::Utc>>()
             .unwrap()
     };
+    // the next stop after the break, once the background re-timing has moved it
+    let next_after = |run: &Value| {
+        run["stops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["status"] == "pending" && s["seq"].as_i64() > Some(at_stop))
+            .unwrap()
+            .clone()
+    };
+    let mut run = run_of(&during.get(&path, &coord).await.body);
+    for _ in 0..100 {
+        if at(&next_after(&run)["planned_arrival"]) >= until {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        run = run_of(&during.get(&path, &coord).await.body);
+    }
+    let taken = &run["breaks"][0];
     assert_eq!(at(&taken["started_at"]), began, "{taken}");
     assert_eq!(at(&taken["planned_start"]), began);
     assert_eq!(at(&taken["planned_end"]), until);
     assert!(taken["ended_at"].is_null());
-    let next = run["stops"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["status"] == "pending" && s["seq"].as_i64() > Some(at_stop))
-        .unwrap();
+    let next = next_after(&run);
     assert!(
         at(&next["planned_arrival"]) >= until,
         "the next stop waits for the end of the break: {next}"
     );
-    let (_, json) = during
-        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
-        .await;
-    let day: Value = serde_json::from_str(&json).unwrap();
-    let drawn = day["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_id"] == run_id)
-        .unwrap();
-    assert_eq!(drawn["on_break_until"], hhmm(until));
+    let day = map_of_tomorrow(&during, &cookie).await;
+    assert_eq!(run_on_map(&day, run_id)["on_break_until"], hhmm(until));
     // A ride booked meanwhile is placed live around it: the reported break stays.
-    let cw = during.login("cw.foggia").await;
-    let r = during
-        .post(
-            "/api/ride-requests",
-            &cw,
-            &ride(&cases[10], &mp, &farm, TOMORROW, "16:30"),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    book_confirmed_live(&during, &cases[10], &mp, &farm, "16:30").await;
     let run = run_of(&during.get(&path, &coord).await.body);
     assert!(
         run["breaks"]
@@ -1293,17 +1284,9 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         passaggio_tests::spawn_at(&pool, &(again + chrono::Duration::minutes(61)).to_rfc3339())
             .await;
     let cookie = forgot.console_login("coord.foggia").await;
-    let (_, json) = forgot
-        .console_get(&format!("/console/day.json?date={TOMORROW}"), &cookie)
-        .await;
-    let day: Value = serde_json::from_str(&json).unwrap();
-    let drawn = day["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_id"] == run_id)
-        .unwrap();
-    assert!(drawn["on_break_until"].is_null(), "{drawn:#}");
+    let day = map_of_tomorrow(&forgot, &cookie).await;
+    let run = run_on_map(&day, run_id);
+    assert!(run["on_break_until"].is_null(), "{run:#}");
 }
 
 /// A driver who reaches a drop-off without having reported its pickup (a tap forgotten) does
@@ -1364,16 +1347,7 @@ async fn a_forgotten_pickup_report_does_not_block_live_booking(pool: PgPool) {
         )
         .await;
     assert_eq!(r.body["items"][0]["result"], "applied", "{:?}", r.body);
-    let cw = day.login("cw.foggia").await;
-    let r = day
-        .post(
-            "/api/ride-requests",
-            &cw,
-            &ride(&cases[2], &mp, &farm, TOMORROW, "15:00"),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    assert_eq!(r.body["live"][0]["outcome"], "confirmed", "{:?}", r.body);
+    book_confirmed_live(&day, &cases[2], &mp, &farm, "15:00").await;
     // the pickup is still on the run, and its late report is taken
     let coord = day.login("coord.foggia").await;
     let run = day

@@ -83,6 +83,7 @@ driver-next-break = Your next break: { $from }–{ $to } (45 minutes, EU driving
 driver-on-break = On your break since { $since }, until { $until }
 driver-break-end = My break is over
 driver-break-start = Start my break now
+driver-break-due = Your break is due now (planned until { $to })
 driver-break-taken = Break taken { $from }–{ $to }
 driver-action-break_started = Break started
 driver-action-break_ended = Break over

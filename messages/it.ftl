@@ -83,6 +83,7 @@ driver-next-break = Prossima pausa: { $from }–{ $to } (45 minuti, regola UE su
 driver-on-break = In pausa dalle { $since }, fino alle { $until }
 driver-break-end = La mia pausa è finita
 driver-break-start = Inizio la pausa adesso
+driver-break-due = È il momento della pausa (prevista fino alle { $to })
 driver-break-taken = Pausa fatta { $from }–{ $to }
 driver-action-break_started = Pausa iniziata
 driver-action-break_ended = Pausa finita

@@ -330,15 +330,22 @@ function breakCard(runId, stops, shown) {
       h("button", { id: "break-end", class: "big primary", onclick: () => act(runId, here, "break_ended") }, t("driver-break-end")),
     );
   }
-  const now = Date.now();
-  const next = shown.find((x) => !x.taken && Date.parse(x.to) > now);
+  const next = S.nextBreak(shown);
   const started = stops.some((s) => s.status !== "pending") && stops.some((s) => s.status === "pending" || s.status === "arrived");
   if (!next && !started) return null;
+  // once its planned start has come, the break is announced as due and its button is the big one
+  const due = started && next?.due;
   return h(
     "div",
     { class: "break-next" },
-    next ? h("p", { id: "next-break", class: "break" }, t("driver-next-break", { from: time(next.from), to: time(next.to) })) : null,
-    started ? h("button", { id: "break-start", class: "small", onclick: () => act(runId, here, "break_started") }, t("driver-break-start")) : null,
+    next
+      ? h(
+          "p",
+          { id: "next-break", class: due ? "break due" : "break" },
+          due ? t("driver-break-due", { to: time(next.to) }) : t("driver-next-break", { from: time(next.from), to: time(next.to) }),
+        )
+      : null,
+    started ? h("button", { id: "break-start", class: due ? "big primary" : "small", onclick: () => act(runId, here, "break_started") }, t("driver-break-start")) : null,
   );
 }
 

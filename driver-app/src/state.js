@@ -94,6 +94,12 @@ export function breaks(manifest, actions) {
   return list.sort((x, y) => Date.parse(x.from) - Date.parse(y.from));
 }
 
+/** The next break not taken whose end is still to come, with `due` once its planned start has come. */
+export function nextBreak(shown, now = Date.now()) {
+  const next = shown.find((x) => !x.taken && Date.parse(x.to) > now);
+  return next ? { ...next, due: Date.parse(next.from) <= now } : null;
+}
+
 /** The stop where the van is: the last one reached (or the start), where a break is taken. */
 export const whereNow = (stops) => [...stops].reverse().find((s) => s.status !== "pending") ?? stops[0];
 

@@ -3,7 +3,7 @@
 // service's rule, so the screen is right while the reports wait in the outbox.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { breaks } from "../../driver-app/src/state.js";
+import { breaks, nextBreak } from "../../driver-app/src/state.js";
 
 const RUN = "r1";
 const manifest = (planned) => ({
@@ -61,4 +61,18 @@ test("reports the manifest already shows are not laid over again; withdrawn and 
 test("with no planned break left, a start is an extra break at the van's stop", () => {
   const seen = breaks(manifest([]), [report("break_started", "k0", "2026-11-25T06:00:00Z")]);
   assert.deepEqual(seen, [{ after_seq: 0, from: "2026-11-25T06:00:00Z", to: "2026-11-25T06:45:00.000Z", taken: true, on: true }]);
+});
+
+test("the next break is the first not taken that has not ended, due once its planned start has come", () => {
+  const m = manifest([
+    planned(1, "2026-11-25T09:00:00Z", { started_at: "2026-11-25T09:00:00Z", ended_at: "2026-11-25T09:45:00Z" }),
+    planned(1, "2026-11-25T10:00:00Z"),
+    planned(2, "2026-11-25T13:00:00Z"),
+  ]);
+  const shown = breaks(m, []);
+  const at = (iso) => Date.parse(iso);
+  assert.deepEqual(nextBreak(shown, at("2026-11-25T09:50:00Z")), { ...shown[1], due: false });
+  assert.deepEqual(nextBreak(shown, at("2026-11-25T10:05:00Z")), { ...shown[1], due: true });
+  assert.deepEqual(nextBreak(shown, at("2026-11-25T11:00:00Z")), { ...shown[2], due: false }, "a break whose time passed untaken is not next");
+  assert.equal(nextBreak(shown, at("2026-11-25T14:00:00Z")), null);
 });

@@ -386,6 +386,17 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     await p.waitForFunction(() => document.querySelector("ol.stops li.break")?.innerText.startsWith("Break taken"), null, { timeout: 15000 });
     assert.match(plain(await p.locator("ol.stops li.break").innerText()), /^Break taken \d\d:\d\d–\d\d:\d\d$/);
     assert.equal(await p.locator("#next-break").count(), 0, "no other break is planned");
+    // the dispatcher's plan gets another break whose start has come: it is announced as due
+    sql(
+      db.url,
+      `insert into run_break (region_code, run_id, after_seq, planned_start, planned_end)
+       values ('puglia', '${giulia.runId}', ${at}, now() - interval '5 minutes', now() + interval '40 minutes')`,
+    );
+    await p.waitForSelector("#next-break.due", { timeout: 15000 });
+    assert.match(plain(await p.locator("#next-break").innerText()), /^Your break is due now \(planned until \d\d:\d\d\)$/);
+    assert.equal(await p.locator("#break-start").getAttribute("class"), "big primary");
+    assert.deepEqual(await seriousViolations(p), [], "axe on a break that is due");
+    await p.screenshot({ path: join(shots, "break-due.png") });
     const scriptOf = () =>
       p.evaluate(async () => {
         const r = await navigator.serviceWorker.getRegistration();

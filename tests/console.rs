@@ -3,32 +3,19 @@
 //! URL; logout ends the session; cross-site form posts are refused. And the API rule the
 //! console relies on: a move is live insertion, for today's requests only.
 
-use passaggio_tests::{spawn_demo, TestApp};
+use passaggio_tests::spawn_demo;
 use reqwest::header::{CONTENT_TYPE, COOKIE, LOCATION, ORIGIN, SET_COOKIE};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
 
-fn client() -> reqwest::Client {
-    passaggio_tests::no_redirects()
-}
-
-/// Signs in with the console's form; the `passaggio_staff=...` cookie pair.
-async fn console_login(app: &TestApp, username: &str) -> String {
-    app.console_login(username).await
-}
-
-async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, String) {
-    app.console_get(path, cookie).await
-}
-
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_console_session_is_a_cookie_the_api_never_takes_and_logout_ends_it(pool: PgPool) {
     let app = spawn_demo(pool).await;
-    let (s, _) = get(&app, "/console/", "").await;
+    let (s, _) = app.console_get("/console/", "").await;
     assert_eq!(s, StatusCode::SEE_OTHER, "no session: to the sign-in page");
-    let cookie = console_login(&app, "coord.foggia").await;
-    let (s, body) = get(&app, "/console/", &cookie).await;
+    let cookie = app.console_login("coord.foggia").await;
+    let (s, body) = app.console_get("/console/", &cookie).await;
     assert_eq!(s, StatusCode::OK);
     assert!(
         body.contains("Coordinamento Polo Foggia")
@@ -36,10 +23,10 @@ async fn a_console_session_is_a_cookie_the_api_never_takes_and_logout_ends_it(po
             || body.contains("Foggia")
     );
     // The JSON API takes bearer tokens only.
-    let (s, _) = get(&app, "/api/me", &cookie).await;
+    let (s, _) = app.console_get("/api/me", &cookie).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     // A wrong password gets the form again, and no cookie.
-    let r = client()
+    let r = passaggio_tests::no_redirects()
         .post(app.url("/console/login"))
         .header(ORIGIN, format!("http://{}", app.addr))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -50,7 +37,7 @@ async fn a_console_session_is_a_cookie_the_api_never_takes_and_logout_ends_it(po
     assert_eq!(r.headers()[LOCATION], "/console/login?failed=wrong");
     assert!(r.headers().get(SET_COOKIE).is_none());
     // A form posted from another site is refused.
-    let r = client()
+    let r = passaggio_tests::no_redirects()
         .post(app.url("/console/logout"))
         .header(ORIGIN, "http://evil.example")
         .header(COOKIE, &cookie)
@@ -59,7 +46,7 @@ async fn a_console_session_is_a_cookie_the_api_never_takes_and_logout_ends_it(po
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let sessions = app.count("staff_session").await;
-    let r = client()
+    let r = passaggio_tests::no_redirects()
         .post(app.url("/console/logout"))
         .header(ORIGIN, format!("http://{}", app.addr))
         .header(COOKIE, &cookie)
@@ -72,7 +59,7 @@ async fn a_console_session_is_a_cookie_the_api_never_takes_and_logout_ends_it(po
         .unwrap()
         .contains("Max-Age=0"));
     assert_eq!(app.count("staff_session").await, sessions - 1);
-    let (s, _) = get(&app, "/console/", &cookie).await;
+    let (s, _) = app.console_get("/console/", &cookie).await;
     assert_eq!(s, StatusCode::SEE_OTHER, "the old cookie opens nothing");
 }
 
@@ -86,17 +73,23 @@ async fn another_polo_finds_and_opens_nothing_of_a_person(pool: PgPool) {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let own = console_login(&app, "coord.foggia").await;
-    let (s, body) = get(&app, &format!("/console/book?q={code}"), &own).await;
+    let own = app.console_login("coord.foggia").await;
+    let (s, body) = app
+        .console_get(&format!("/console/book?q={code}"), &own)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains(&format!("/console/people/{case_id}")));
-    let (s, body) = get(&app, &format!("/console/people/{case_id}"), &own).await;
+    let (s, body) = app
+        .console_get(&format!("/console/people/{case_id}"), &own)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert!(body.contains("Moussa"));
 
-    let other = console_login(&app, "coord.sansevero").await;
+    let other = app.console_login("coord.sansevero").await;
     for q in ["Moussa", code.as_str()] {
-        let (s, body) = get(&app, &format!("/console/book?q={q}"), &other).await;
+        let (s, body) = app
+            .console_get(&format!("/console/book?q={q}"), &other)
+            .await;
         assert_eq!(s, StatusCode::OK);
         // The query comes back in the search box; no person does.
         assert!(
@@ -104,10 +97,12 @@ async fn another_polo_finds_and_opens_nothing_of_a_person(pool: PgPool) {
             "{q}"
         );
     }
-    let (s, body) = get(&app, &format!("/console/people/{case_id}"), &other).await;
+    let (s, body) = app
+        .console_get(&format!("/console/people/{case_id}"), &other)
+        .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(!body.contains("Moussa"));
-    let (s, _) = get(&app, "/console/people/not-a-uuid", &other).await;
+    let (s, _) = app.console_get("/console/people/not-a-uuid", &other).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     // Reads are audited as the API audits them: the Polo's own reads only.
     let foreign: i64 = sqlx::query_scalar(
@@ -129,9 +124,9 @@ async fn another_polo_finds_and_opens_nothing_of_a_person(pool: PgPool) {
     .unwrap();
     assert!(own_reads >= 3, "search, person, rides: {own_reads}");
     // A case worker has no planning, map or fleet.
-    let cw = console_login(&app, "cw.foggia").await;
+    let cw = app.console_login("cw.foggia").await;
     for path in ["/console/planning", "/console/fleet", "/console/day.json"] {
-        let (s, _) = get(&app, path, &cw).await;
+        let (s, _) = app.console_get(path, &cw).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{path}");
     }
 }

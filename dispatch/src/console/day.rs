@@ -1,7 +1,7 @@
 //! The day at a glance: the Polo's requests of a day by status (planned, unserved with the
 //! reason, in progress, done, no-show, cancelled), with filters, late runs, promises at
-//! risk and drivers on their break flagged; beside them the map of the region's day (coordinators), fed by
-//! `/console/day.json` and refreshed by the page every 15 s.
+//! risk and drivers on their break flagged; beside them the map of the region's day
+//! (coordinators), fed by `/console/day.json` and refreshed by the page every 15 s.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,10 +71,14 @@ pub(crate) fn run_late(run: &RunView) -> bool {
     run.past_driver_shift || run.stops.iter().any(|s| s.promise_at_risk)
 }
 
-/// The break a run's driver is on at `now`: one they reported starting and not ending yet
-/// (until a quarter of an hour past its planned end: a forgotten "break over" does not keep the
-/// van on a break all day), or else one planned around `now` that they have not reported.
+/// The break the driver of a run under way is on at `now`: one they reported starting and not
+/// ending yet (until a quarter of an hour past its planned end: a forgotten "break over" does
+/// not keep the van on a break all day), or else one planned around `now` that they have not
+/// reported.
 fn current_break(run: &RunView, now: DateTime<Utc>) -> Option<&BreakView> {
+    if run.status != RunStatus::InProgress {
+        return None;
+    }
     let grace = chrono::Duration::minutes(15);
     run.breaks
         .iter()
@@ -190,7 +194,6 @@ async fn day_body(
     let now = state.now();
     let on_break: Vec<_> = runs
         .iter()
-        .filter(|r| r.status == RunStatus::InProgress)
         .filter_map(|r| {
             let b = current_break(r, now)?;
             Some(minijinja::context! {
@@ -343,10 +346,7 @@ pub(crate) async fn map_day(state: &AppState, scope: &Scope, date: NaiveDate) ->
         .zip(routes)
         .map(|(r, route)| MapRun {
             late: run_late(&r),
-            on_break_until: (r.status == RunStatus::InProgress)
-                .then(|| current_break(&r, now))
-                .flatten()
-                .map(|b| hhmm(b.planned_end)),
+            on_break_until: current_break(&r, now).map(|b| hhmm(b.planned_end)),
             breaks: r
                 .breaks
                 .iter()

@@ -487,15 +487,13 @@ pub async fn runs_of_day(
     .await?;
     // the day's breaks in one read
     let ids: Vec<Uuid> = runs.iter().map(|r| r.run_id).collect();
-    type Row = (
-        Uuid,
-        i32,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    );
-    let breaks: Vec<Row> = sqlx::query_as(
+    #[derive(sqlx::FromRow)]
+    struct RunBreak {
+        run_id: Uuid,
+        #[sqlx(flatten)]
+        view: BreakView,
+    }
+    let breaks: Vec<RunBreak> = sqlx::query_as(
         "select run_id, after_seq, planned_start, planned_end, started_at, ended_at from run_break
          where region_code = $1 and run_id = any($2) order by planned_start",
     )
@@ -507,16 +505,8 @@ pub async fn runs_of_day(
         run.stops = stops_of(conn, run.run_id).await?;
         run.breaks = breaks
             .iter()
-            .filter(|b| b.0 == run.run_id)
-            .map(
-                |&(_, after_seq, planned_start, planned_end, started_at, ended_at)| BreakView {
-                    after_seq,
-                    planned_start,
-                    planned_end,
-                    started_at,
-                    ended_at,
-                },
-            )
+            .filter(|b| b.run_id == run.run_id)
+            .map(|b| b.view.clone())
             .collect();
     }
     Ok(runs)

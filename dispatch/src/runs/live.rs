@@ -275,12 +275,14 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     // break that is on ends 45 minutes after it began, and the van waits for it; one ended
     // sooner is no rest), or one planned before the last stop the van has done (taken to be
     // taken).
-    let rests: Vec<(Uuid, i32, f64, bool, Option<bool>)> = sqlx::query_as(
+    let rests: Vec<(Uuid, i32, f64, bool, bool, bool)> = sqlx::query_as(
         "select r.vehicle_id, b.after_seq,
                 extract(epoch from coalesce(b.ended_at, b.started_at + make_interval(secs => $4),
                                             b.planned_end) - $3)::float8,
                 b.started_at is not null,
-                b.ended_at < b.started_at + make_interval(secs => $4)
+                b.started_at is not null and b.ended_at is null,
+                b.started_at is not null
+                  and coalesce(b.ended_at >= b.started_at + make_interval(secs => $4), true)
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2 and r.line_id is null
            and r.status in ('planned', 'in_progress')",
@@ -291,16 +293,16 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .bind(super::BREAK_S)
     .fetch_all(&mut *conn)
     .await?;
-    for (vehicle, after_seq, end_s, reported, short) in rests {
+    for (vehicle, after_seq, end_s, reported, on_now, full) in rests {
         let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
             continue;
         };
         if let (Some(vs), Some(&done)) = (by_vehicle.get_mut(&v), last_done.get(&v)) {
-            if reported && short.is_none() {
-                // on now: the van is free again at its end
+            if on_now {
+                // the van is free again at its end
                 vs.time = vs.time.max(end_s);
             }
-            if (reported && short != Some(true)) || (!reported && after_seq < done) {
+            if full || (!reported && after_seq < done) {
                 vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
             }
         }

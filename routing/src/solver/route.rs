@@ -503,16 +503,23 @@ thread_local! {
     static BREAK_WORK: RefCell<BreakWork> = RefCell::new(BreakWork::default());
 }
 
-/// See [`BREAK_WORK`].
+/// See [`BREAK_WORK`]: the route's bounds, read by every level of [`place`], and what the
+/// search writes.
 #[derive(Default)]
 struct BreakWork {
     load: Vec<i32>,
     ready: Vec<f64>,
     dep_max: Vec<f64>,
+    search: PlaceWork,
+}
+
+/// [`place`]'s buffers, shared by every level of its search.
+#[derive(Default)]
+struct PlaceWork {
     gaps: Vec<usize>,
     items: Vec<Item>,
     times: Vec<f64>,
-    /// [`place`]'s ready times at each gap, one row of `m + 1` per break level.
+    /// Ready times at each gap, one row of `m + 1` per break level.
     ready_here: Vec<f64>,
     /// [`schedule_items`]'s travel time into each item.
     tt_in: Vec<f64>,
@@ -634,14 +641,10 @@ fn schedule_with_breaks_in(
         load,
         ready,
         dep_max,
-        gaps,
-        items,
-        times,
-        ready_here,
-        tt_in,
-        legs,
+        search,
     } = w;
     let (m, dims) = (nodes.len(), d.dims);
+    let legs = &mut search.legs;
     legs.clear();
     legs.push(0.0);
     let mut here = d.vstart[v];
@@ -705,27 +708,15 @@ fn schedule_with_breaks_in(
             here = from;
         }
     }
-    gaps.clear();
-    gaps.resize(nb, 0);
-    items.clear();
-    times.clear();
+    search.gaps.clear();
+    search.gaps.resize(nb, 0);
     // a placement to try first (where the breaks were before a small change of the route)
-    let hinted = hint.is_some_and(|h| {
-        h.len() <= nb && fixed(d, v, nodes, load, h, items, times, tt_in, legs) == (true, true)
-    });
-    if !hinted {
-        let mut work = PlaceWork {
-            gaps,
-            items,
-            times,
-            ready_here,
-            tt_in,
-            legs,
-        };
-        if !place(d, v, nodes, load, ready, dep_max, 0, 0, hint, &mut work) {
-            return false;
-        }
+    let hinted =
+        hint.is_some_and(|h| h.len() <= nb && fixed(d, v, nodes, load, h, search) == (true, true));
+    if !hinted && !place(d, v, nodes, load, ready, dep_max, 0, 0, hint, search) {
+        return false;
     }
+    let PlaceWork { items, times, .. } = search;
     t.clear();
     places.clear();
     for (k, item) in items.iter().enumerate() {
@@ -744,18 +735,21 @@ fn schedule_with_breaks_in(
 /// last window, or for the first one its gap after the last break taken or the start; a break
 /// with neither is never due: it is always taken). Leaving breaks out only loosens the
 /// schedule, so when this has none no placement of the others has one either.
-#[allow(clippy::too_many_arguments)]
 fn fixed(
     d: &Data,
     v: usize,
     nodes: &[usize],
     load: &[i32],
     placed: &[usize],
-    items: &mut Vec<Item>,
-    times: &mut Vec<f64>,
-    tt_in: &mut Vec<f64>,
-    legs: &[f64],
+    w: &mut PlaceWork,
 ) -> (bool, bool) {
+    let PlaceWork {
+        items,
+        times,
+        tt_in,
+        legs,
+        ..
+    } = w;
     let brk = &d.vbreaks[v];
     let b = placed.len();
     let over = |(i, &g): (usize, &usize)| {
@@ -831,15 +825,11 @@ fn place(
     w: &mut PlaceWork,
 ) -> bool {
     let brk = &d.vbreaks[v];
-    let PlaceWork {
-        gaps,
-        items,
-        times,
-        ready_here,
-        tt_in,
-        legs,
-    } = w;
-    match fixed(d, v, nodes, load, &gaps[..b], items, times, tt_in, legs) {
+    // the breaks placed so far, with the others left out (`gaps` is not written by `fixed`)
+    let placed = std::mem::take(&mut w.gaps);
+    let answer = fixed(d, v, nodes, load, &placed[..b], w);
+    w.gaps = placed;
+    match answer {
         (false, _) => return false,
         (true, true) => return true,
         (true, false) if b == brk.len() => return false,
@@ -848,6 +838,13 @@ fn place(
     // A break within a gap of the previous one (or the start) cannot start after that one's
     // latest end plus the gap; at gap `g` it starts no earlier than the vehicle is ready there
     // in this branch's schedule (more breaks only delay): later gaps are cut.
+    let PlaceWork {
+        gaps,
+        items,
+        times,
+        ready_here,
+        ..
+    } = &mut *w;
     let row = b * (nodes.len() + 1);
     if ready_here.len() < row + nodes.len() + 1 {
         ready_here.resize(row + nodes.len() + 1, f64::INFINITY);
@@ -899,16 +896,6 @@ fn place(
         }
     }
     false
-}
-
-/// [`place`]'s buffers, shared by every level of its search.
-struct PlaceWork<'a> {
-    gaps: &'a mut Vec<usize>,
-    items: &'a mut Vec<Item>,
-    times: &'a mut Vec<f64>,
-    ready_here: &'a mut Vec<f64>,
-    tt_in: &'a mut Vec<f64>,
-    legs: &'a [f64],
 }
 
 /// The fixpoint of [`schedule_nodes`] over a sequence of items with breaks (a break stays where

@@ -302,7 +302,8 @@ impl Route {
             s.nodes.insert(c.b, q);
             s.nodes.insert(c.a, p);
             let ok = if d.vbreaks[v].is_empty() {
-                schedule(d, v, &s.nodes, &mut s.times)
+                // the stops before the pickup keep their earliest times
+                schedule_after(d, v, &s.nodes, &mut s.times, &self.earliest[..=c.a])
             } else {
                 // the breaks where they were: before the pickup at its gap, after the
                 // drop-off at its own (nobody waits on board through a break)
@@ -496,6 +497,8 @@ pub(crate) fn schedule(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) ->
 }
 
 thread_local! {
+    /// Positions of the pickups in the sequence being scheduled ([`mark_pickups`]).
+    static PICK_AT: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
     /// Where [`schedule`] lets the breaks be placed (it only answers whether they fit).
     static PLACES: RefCell<Vec<(usize, f64)>> = const { RefCell::new(Vec::new()) };
     /// Work buffers of [`schedule_with_breaks`], kept per thread: it runs for every insertion
@@ -530,6 +533,70 @@ struct PlaceWork {
 
 /// [`schedule`] for a route without breaks.
 fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool {
+    schedule_after(d, v, nodes, t, &[])
+}
+
+/// [`schedule_nodes`] when the first forward pass over positions `0..prefix.len()` is known
+/// to give `prefix` (a route's [`Route::earliest`] before the first position a change
+/// touched): the pass starts after it.
+fn schedule_after(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>, prefix: &[f64]) -> bool {
+    let m = nodes.len();
+    t.clear();
+    t.extend_from_slice(prefix);
+    if t.is_empty() {
+        t.push(d.vearly[v]);
+    }
+    let done = t.len();
+    t.extend(nodes[done - 1..].iter().map(|&n| d.early[n]));
+    t.push(d.vearly[v]);
+    // every window jump can cost one more round
+    let rounds = (m + 3) * (1 + nodes.iter().map(|&n| d.extra_windows(n)).sum::<usize>());
+    PICK_AT.with_borrow_mut(|pick_at| {
+        mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+        fixpoint_nodes(d, v, nodes, t, rounds, done, pick_at)
+    })
+}
+
+/// Records in `pick_at` the position (counting from `first`) of every pickup in `nodes`.
+/// Entries of nodes not in `nodes` are stale: [`pickup_before`] checks them.
+fn mark_pickups(
+    d: &Data,
+    nodes: impl Iterator<Item = usize>,
+    first: usize,
+    pick_at: &mut Vec<u32>,
+) {
+    if pick_at.len() < d.loc.len() {
+        pick_at.resize(d.loc.len(), 0);
+    }
+    for (k, n) in nodes.enumerate() {
+        if n % 2 == 0 {
+            pick_at[n] = u32::try_from(k + first).unwrap_or(u32::MAX);
+        }
+    }
+}
+
+/// Position of pickup node `p` before position `k`, where `is_p(kp)` says whether position
+/// `kp` holds it (an entry of [`mark_pickups`] may be stale).
+fn pickup_before(
+    pick_at: &[u32],
+    p: usize,
+    k: usize,
+    is_p: impl Fn(usize) -> bool,
+) -> Option<usize> {
+    let kp = pick_at[p] as usize;
+    (kp < k && is_p(kp)).then_some(kp)
+}
+
+/// [`schedule_nodes`]'s fixpoint, with the pickups' positions in `pick_at`.
+fn fixpoint_nodes(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    t: &mut [f64],
+    rounds: usize,
+    first: usize,
+    pick_at: &[u32],
+) -> bool {
     let m = nodes.len();
     let loc = |k: usize| match k {
         0 => d.vstart[v],
@@ -550,14 +617,11 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
             d.late[nodes[k - 1]]
         }
     };
-    t.clear();
-    t.push(d.vearly[v]);
-    t.extend(nodes.iter().map(|&n| d.early[n]));
-    t.push(d.vearly[v]);
-    // every window jump can cost one more round
-    let rounds = (m + 3) * (1 + nodes.iter().map(|&n| d.extra_windows(n)).sum::<usize>());
     // the first position a round's forward pass must visit: the earlier ones keep their times
-    let mut from = 1;
+    let mut from = first;
+    // the first drop-off whose ride a round must check: before it, a drop-off and its pickup
+    // kept the times the last check saw
+    let mut checked = 1;
     for _ in 0..rounds {
         if t[0] > d.vlate[v] + TOL {
             return false;
@@ -576,14 +640,16 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
         }
         let mut changed = false;
         from = m + 2;
-        for k in 1..=m {
+        for k in checked..=m {
             let n = nodes[k - 1];
             if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
-                if let Some(kp) = nodes[..k - 1].iter().rposition(|&x| x == n - 1) {
+                if let Some(kp) =
+                    pickup_before(pick_at, n - 1, k, |kp| kp >= 1 && nodes[kp - 1] == n - 1)
+                {
                     let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
-                    if need > t[kp + 1] + TOL {
-                        t[kp + 1] = need;
-                        from = from.min(kp + 1);
+                    if need > t[kp] + TOL {
+                        t[kp] = need;
+                        from = from.min(kp);
                         changed = true;
                     }
                 }
@@ -598,6 +664,7 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
         if !changed {
             return true;
         }
+        checked = from;
     }
     false
 }

@@ -33,6 +33,8 @@ pub(crate) struct Route {
     latest: Vec<f64>,
     /// Travel time from position `k` to `k + 1` (`k = 0..=m`).
     tt_next: Vec<f64>,
+    /// Cost of the arc from each position to the next.
+    arc_next: Vec<f64>,
     /// Window start and service time of position `k` (`k = 0..=m + 1`).
     early_pos: Vec<f64>,
     serv_pos: Vec<f64>,
@@ -45,6 +47,9 @@ pub(crate) struct Route {
     breaks_at: Vec<usize>,
 }
 
+/// See [`Route::fill_after`].
+type AfterPos = (f64, f64, f64, bool);
+
 /// Reusable buffers for [`Route::best_insertion`], and its noise setting.
 #[derive(Default)]
 pub(crate) struct Scratch {
@@ -55,7 +60,7 @@ pub(crate) struct Scratch {
     cands: Vec<Insertion>,
     /// Per position `b`: a delivery after `b` as (cost detour, travel time in, travel time
     /// out, overloaded); independent of the pickup position.
-    after: Vec<(f64, f64, f64, bool)>,
+    after: Vec<AfterPos>,
     nodes: Vec<usize>,
     pub times: Vec<f64>,
     places: Vec<(usize, f64)>,
@@ -86,6 +91,7 @@ impl Route {
             earliest: Vec::new(),
             latest: Vec::new(),
             tt_next: Vec::new(),
+            arc_next: Vec::new(),
             early_pos: Vec::new(),
             serv_pos: Vec::new(),
             load: Vec::new(),
@@ -141,6 +147,7 @@ impl Route {
         self.earliest.clear();
         self.earliest.push(d.vearly[v]);
         self.tt_next.clear();
+        self.arc_next.clear();
         self.cost = 0.0;
         for k in 1..=m + 1 {
             let (a, b) = (self.loc(d, k - 1), self.loc(d, k));
@@ -149,7 +156,9 @@ impl Route {
             let t = self.earliest[k - 1] + self.serv_pos[k - 1] + tt;
             let e = self.start_at(d, k, t);
             self.earliest.push(e);
-            self.cost += d.arc(v, a, b);
+            let arc = d.arc(v, a, b);
+            self.arc_next.push(arc);
+            self.cost += arc;
         }
         self.latest.clear();
         self.latest.resize(m + 2, 0.0);
@@ -201,6 +210,21 @@ impl Route {
     }
 
     /// The cheapest feasible insertion of request `r`, or `None`.
+    /// Extends `after` (the drop-off of request `r` after each position: detour cost, travel
+    /// time in and out, whether the load is over) up to position `upto`.
+    fn fill_after(&self, d: &Data, r: usize, upto: usize, after: &mut Vec<AfterPos>) {
+        let (v, lq) = (self.vehicle, d.loc[2 * r + 1]);
+        for k in after.len()..=upto {
+            let (lb, ln) = (self.loc(d, k), self.loc(d, k + 1));
+            after.push((
+                d.arc(v, lb, lq) + d.arc(v, lq, ln) - self.arc_next[k],
+                d.tt(lb, lq),
+                d.tt(lq, ln),
+                self.overloaded(d, k, r),
+            ));
+        }
+    }
+
     pub fn best_insertion(&self, d: &Data, r: usize, s: &mut Scratch) -> Option<Insertion> {
         let v = self.vehicle;
         if !d.compatible(r, v) {
@@ -213,9 +237,11 @@ impl Route {
         let (lp, lq) = (d.loc[p], d.loc[q]);
         let m = self.nodes.len();
         let open = if m == 0 { d.vopen[v] } else { 0.0 };
+        let max_ride = d.max_ride[r];
         s.cands.clear();
         let mut bound = f64::INFINITY;
-        let mut filled = false;
+        s.after.clear();
+        s.after.push((0.0, 0.0, 0.0, false));
         // `latest` is non-decreasing along the route: positions whose successor must be
         // served before the pickup's service could even end are skipped at once
         let first = self.latest[1..].partition_point(|&l| l + TOL < d.early[p] + d.serv[p]);
@@ -232,7 +258,7 @@ impl Route {
                 continue;
             }
             let ln = self.loc(d, a + 1);
-            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - d.arc(v, la, ln);
+            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - self.arc_next[a];
             // Without ride or duration limits the cheapest candidate is the answer, and with
             // costs that meet the triangle inequality no delivery position makes an insertion
             // cheaper than its pickup detour: a pickup detour above the best so far is skipped.
@@ -246,32 +272,45 @@ impl Route {
                     <= self.latest[a + 1] + TOL
             {
                 let delta =
-                    d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - d.arc(v, la, ln);
+                    d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - self.arc_next[a];
                 let delta = delta + s.jitter(r, a, a);
                 s.cands.push(Insertion { delta, a, b: a });
                 bound = bound.min(delta);
             }
-            if !filled {
-                filled = true;
-                s.after.clear();
-                s.after.push((0.0, 0.0, 0.0, false));
-                for b in 1..=m {
-                    let (lb, ln) = (self.loc(d, b), self.loc(d, b + 1));
-                    s.after.push((
-                        d.arc(v, lb, lq) + d.arc(v, lq, ln) - d.arc(v, lb, ln),
-                        d.tt(lb, lq),
-                        d.tt(lq, ln),
-                        self.overloaded(d, b, r),
-                    ));
-                }
-            }
             // position a + 1 is reached from the pickup, later ones along the route
             let mut t = tp + d.serv[p] + d.tt(lp, self.loc(d, a + 1));
-            for b in a + 1..=m {
+            // the rider is on board at least for the driving and the services from the
+            // pickup to the end of position b's service (waiting only adds to it)
+            let mut ride = d.tt(lp, self.loc(d, a + 1));
+            // past `end` the ride alone is over the limit (usually soon after the pickup)
+            let mut end = a + 1;
+            if max_ride.is_finite() {
+                let mut on_board = ride;
+                while end <= m {
+                    on_board += self.serv_pos[end];
+                    if on_board > max_ride + TOL {
+                        break;
+                    }
+                    on_board += self.tt_next[end];
+                    end += 1;
+                }
+            } else {
+                end = m + 1;
+            }
+            if s.after.len() < end {
+                self.fill_after(d, r, end - 1, &mut s.after);
+            }
+            for b in a + 1..end {
                 let tb = self.start_at(d, b, t);
                 let (cost, tt_in, tt_out, over) = s.after[b];
+                ride += self.serv_pos[b];
                 if tb > self.latest[b] + TOL || over {
                     break;
+                }
+                if ride + tt_in > max_ride + TOL {
+                    ride += self.tt_next[b];
+                    t = tb + self.serv_pos[b] + self.tt_next[b];
+                    continue;
                 }
                 let tq = d.start_at(q, tb + self.serv_pos[b] + tt_in);
                 if tq <= d.late[q] + TOL
@@ -281,6 +320,7 @@ impl Route {
                     s.cands.push(Insertion { delta, a, b });
                     bound = bound.min(delta);
                 }
+                ride += self.tt_next[b];
                 t = tb + self.serv_pos[b] + self.tt_next[b];
             }
         }

@@ -48,6 +48,8 @@ pub(crate) struct Data<'a> {
     pub vcap: Vec<i32>,
     pub cpd: Vec<f64>,
     pub cpt: Vec<f64>,
+    /// Some vehicle pays for time: [`Data::arc`] reads the durations too.
+    pub time_cost: bool,
     /// Fixed cost plus the objective's vehicle weight: what opening a route costs.
     pub vopen: Vec<f64>,
     /// Vehicles with identical data share a class; empty routes of one class are equivalent.
@@ -114,6 +116,7 @@ impl<'a> Data<'a> {
             vcap: vec![],
             cpd: vec![],
             cpt: vec![],
+            time_cost: false,
             vopen: vec![],
             vclass: vec![],
             problem,
@@ -184,6 +187,7 @@ impl<'a> Data<'a> {
             );
             d.cpd.push(veh.cost_per_distance);
             d.cpt.push(veh.cost_per_time);
+            d.time_cost |= veh.cost_per_time != 0.0;
             d.vopen
                 .push(veh.fixed_cost + problem.objective().vehicle_weight);
             let mut breaks = Vec::with_capacity(veh.breaks.len());
@@ -290,12 +294,14 @@ impl<'a> Data<'a> {
     }
 
     /// Cost of driving from `a` to `b` with vehicle `v`.
-    #[inline]
+    #[inline(always)]
     pub fn arc(&self, v: usize, a: usize, b: usize) -> f64 {
         if b == NO_LOC {
             0.0
-        } else {
+        } else if self.time_cost {
             self.cpd[v] * self.matrix.distance(a, b) + self.cpt[v] * self.matrix.duration(a, b)
+        } else {
+            self.cpd[v] * self.matrix.distance(a, b)
         }
     }
 

@@ -238,6 +238,7 @@ impl Route {
         let m = self.nodes.len();
         let open = if m == 0 { d.vopen[v] } else { 0.0 };
         let max_ride = d.max_ride[r];
+        let limited = max_ride.is_finite();
         s.cands.clear();
         let mut bound = f64::INFINITY;
         s.after.clear();
@@ -284,7 +285,7 @@ impl Route {
             let mut ride = d.tt(lp, self.loc(d, a + 1));
             // past `end` the ride alone is over the limit (usually soon after the pickup)
             let mut end = a + 1;
-            if max_ride.is_finite() {
+            if limited {
                 let mut on_board = ride;
                 while end <= m {
                     on_board += self.serv_pos[end];
@@ -303,24 +304,24 @@ impl Route {
             for b in a + 1..end {
                 let tb = self.start_at(d, b, t);
                 let (cost, tt_in, tt_out, over) = s.after[b];
-                ride += self.serv_pos[b];
                 if tb > self.latest[b] + TOL || over {
                     break;
                 }
-                if ride + tt_in > max_ride + TOL {
-                    ride += self.tt_next[b];
-                    t = tb + self.serv_pos[b] + self.tt_next[b];
-                    continue;
+                let served = ride + self.serv_pos[b];
+                if !limited || served + tt_in <= max_ride + TOL {
+                    let tq = d.start_at(q, tb + self.serv_pos[b] + tt_in);
+                    if tq <= d.late[q] + TOL
+                        && self.start_at(d, b + 1, tq + d.serv[q] + tt_out)
+                            <= self.latest[b + 1] + TOL
+                    {
+                        let delta = pick + cost + s.jitter(r, a, b);
+                        s.cands.push(Insertion { delta, a, b });
+                        bound = bound.min(delta);
+                    }
                 }
-                let tq = d.start_at(q, tb + self.serv_pos[b] + tt_in);
-                if tq <= d.late[q] + TOL
-                    && self.start_at(d, b + 1, tq + d.serv[q] + tt_out) <= self.latest[b + 1] + TOL
-                {
-                    let delta = pick + cost + s.jitter(r, a, b);
-                    s.cands.push(Insertion { delta, a, b });
-                    bound = bound.min(delta);
+                if limited {
+                    ride = served + self.tt_next[b];
                 }
-                ride += self.tt_next[b];
                 t = tb + self.serv_pos[b] + self.tt_next[b];
             }
         }

@@ -1072,61 +1072,74 @@ fn schedule_items(
         .iter()
         .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].gap.is_finite()))
         .count();
-    // the first item a round's forward pass must visit: the earlier ones keep their times
-    let mut from = 1;
-    for _ in 0..(n_items + 2) * (1 + extra + gap_breaks) {
-        if t[0] > d.vlate[v] + TOL {
-            return false;
-        }
-        for k in from..n_items {
-            let reach = t[k - 1] + serv(k - 1) + tt_in[k];
-            t[k] = start_at(k, reach.max(t[k]));
-            if !t[k].is_finite() || t[k] > late(k) + TOL {
+    PICK_AT.with_borrow_mut(|pick_at| {
+        // (`usize::MAX` is odd: no pickup)
+        let node = |i: &Item| {
+            if let Item::Node(n) = *i {
+                n
+            } else {
+                usize::MAX
+            }
+        };
+        mark_pickups(d, items.iter().map(node), 0, pick_at);
+        // the first item a round's forward pass must visit: the earlier ones keep their times
+        let mut from = 1;
+        for _ in 0..(n_items + 2) * (1 + extra + gap_breaks) {
+            if t[0] > d.vlate[v] + TOL {
                 return false;
             }
-        }
-        let mut changed = false;
-        from = n_items;
-        // a break at most `gap` after the end of the previous one (or the start) lifts that one
-        let mut prev: Option<usize> = None;
-        for k in 1..last {
-            if let Item::Break(b) = items[k] {
-                let gap = d.vbreaks[v][b].gap;
-                if gap.is_finite() {
-                    let (kp, s) = prev.map_or((0, 0.0), |kp| (kp, serv(kp)));
-                    let need = t[k] - gap - s;
-                    if need > t[kp] + TOL {
-                        t[kp] = need;
-                        from = from.min(kp.max(1));
-                        changed = true;
-                    }
+            for k in from..n_items {
+                let reach = t[k - 1] + serv(k - 1) + tt_in[k];
+                t[k] = start_at(k, reach.max(t[k]));
+                if !t[k].is_finite() || t[k] > late(k) + TOL {
+                    return false;
                 }
-                prev = Some(k);
             }
-        }
-        for k in 1..last {
-            if let Item::Node(n) = items[k] {
-                if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
-                    if let Some(kp) = items[..k].iter().rposition(|&x| x == Item::Node(n - 1)) {
-                        let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
+            let mut changed = false;
+            from = n_items;
+            // a break at most `gap` after the end of the previous one (or the start) lifts that one
+            let mut prev: Option<usize> = None;
+            for k in 1..last {
+                if let Item::Break(b) = items[k] {
+                    let gap = d.vbreaks[v][b].gap;
+                    if gap.is_finite() {
+                        let (kp, s) = prev.map_or((0, 0.0), |kp| (kp, serv(kp)));
+                        let need = t[k] - gap - s;
                         if need > t[kp] + TOL {
                             t[kp] = need;
                             from = from.min(kp.max(1));
                             changed = true;
                         }
                     }
+                    prev = Some(k);
                 }
             }
+            for k in 1..last {
+                if let Item::Node(n) = items[k] {
+                    if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
+                        if let Some(kp) =
+                            pickup_before(pick_at, n - 1, k, |kp| items[kp] == Item::Node(n - 1))
+                        {
+                            let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
+                            if need > t[kp] + TOL {
+                                t[kp] = need;
+                                from = from.min(kp.max(1));
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
+            let need = t[last] - d.vmaxdur[v];
+            if need > t[0] + TOL {
+                t[0] = need;
+                from = 1;
+                changed = true;
+            }
+            if !changed {
+                return true;
+            }
         }
-        let need = t[last] - d.vmaxdur[v];
-        if need > t[0] + TOL {
-            t[0] = need;
-            from = 1;
-            changed = true;
-        }
-        if !changed {
-            return true;
-        }
-    }
-    false
+        false
+    })
 }

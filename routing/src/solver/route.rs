@@ -616,6 +616,28 @@ fn mark_pickups(
     }
 }
 
+/// Raises the pickup at `kp` so that the ride to drop-off node `n` at `k` keeps to its limit;
+/// returns whether it moved.
+fn lift_pickup(d: &Data, t: &mut [f64], n: usize, k: usize, kp: usize) -> bool {
+    let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
+    let lifted = need > t[kp] + TOL;
+    if lifted {
+        t[kp] = need;
+    }
+    lifted
+}
+
+/// Raises the start (position 0) so that the route ending at `last` keeps to vehicle `v`'s
+/// duration limit; returns whether it moved.
+fn lift_start(d: &Data, v: usize, t: &mut [f64], last: usize) -> bool {
+    let need = t[last] - d.vmaxdur[v];
+    let lifted = need > t[0] + TOL;
+    if lifted {
+        t[0] = need;
+    }
+    lifted
+}
+
 /// Position of pickup node `p` before position `k`, where `is_p(kp)` says whether position
 /// `kp` holds it (an entry of [`mark_pickups`] may be stale).
 fn pickup_before(
@@ -687,18 +709,14 @@ fn fixpoint_nodes(
                 if let Some(kp) =
                     pickup_before(pick_at, n - 1, k, |kp| kp >= 1 && nodes[kp - 1] == n - 1)
                 {
-                    let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
-                    if need > t[kp] + TOL {
-                        t[kp] = need;
+                    if lift_pickup(d, t, n, k, kp) {
                         from = from.min(kp);
                         changed = true;
                     }
                 }
             }
         }
-        let need = t[m + 1] - d.vmaxdur[v];
-        if need > t[0] + TOL {
-            t[0] = need;
+        if lift_start(d, v, t, m + 1) {
             from = 1;
             changed = true;
         }
@@ -1120,9 +1138,7 @@ fn schedule_items(
                         if let Some(kp) =
                             pickup_before(pick_at, n - 1, k, |kp| items[kp] == Item::Node(n - 1))
                         {
-                            let need = t[k] - d.max_ride[n / 2] - d.serv[n - 1];
-                            if need > t[kp] + TOL {
-                                t[kp] = need;
+                            if lift_pickup(d, t, n, k, kp) {
                                 from = from.min(kp.max(1));
                                 changed = true;
                             }
@@ -1130,9 +1146,7 @@ fn schedule_items(
                     }
                 }
             }
-            let need = t[last] - d.vmaxdur[v];
-            if need > t[0] + TOL {
-                t[0] = need;
+            if lift_start(d, v, t, last) {
                 from = 1;
                 changed = true;
             }

@@ -304,7 +304,9 @@ impl Route {
             for b in a + 1..end {
                 let tb = self.start_at(d, b, t);
                 let (cost, tt_in, tt_out, over) = s.after[b];
-                if tb > self.latest[b] + TOL || over {
+                // the drop-off comes after position b's service starts: past its window, so are
+                // all later positions
+                if tb > self.latest[b] + TOL || over || tb > d.late[q] + TOL {
                     break;
                 }
                 let served = ride + self.serv_pos[b];

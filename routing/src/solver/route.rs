@@ -239,6 +239,7 @@ impl Route {
         let open = if m == 0 { d.vopen[v] } else { 0.0 };
         let max_ride = d.max_ride[r];
         let limited = max_ride.is_finite();
+        let (tt_pq, arc_pq) = (d.tt(lp, lq), d.arc(v, lp, lq));
         s.cands.clear();
         let mut bound = f64::INFINITY;
         s.after.clear();
@@ -259,7 +260,8 @@ impl Route {
                 continue;
             }
             let ln = self.loc(d, a + 1);
-            let pick = d.arc(v, la, lp) + d.arc(v, lp, ln) - self.arc_next[a];
+            let (arc_in, tt_out) = (d.arc(v, la, lp), d.tt(lp, ln));
+            let pick = arc_in + d.arc(v, lp, ln) - self.arc_next[a];
             // Without ride or duration limits the cheapest candidate is the answer, and with
             // costs that meet the triangle inequality no delivery position makes an insertion
             // cheaper than its pickup detour: a pickup detour above the best so far is skipped.
@@ -267,22 +269,21 @@ impl Route {
                 continue;
             }
             // delivery right after the pickup
-            let tq = d.start_at(q, tp + d.serv[p] + d.tt(lp, lq));
+            let tq = d.start_at(q, tp + d.serv[p] + tt_pq);
             if tq <= d.late[q] + TOL
                 && self.start_at(d, a + 1, tq + d.serv[q] + d.tt(lq, ln))
                     <= self.latest[a + 1] + TOL
             {
-                let delta =
-                    d.arc(v, la, lp) + d.arc(v, lp, lq) + d.arc(v, lq, ln) - self.arc_next[a];
+                let delta = arc_in + arc_pq + d.arc(v, lq, ln) - self.arc_next[a];
                 let delta = delta + s.jitter(r, a, a);
                 s.cands.push(Insertion { delta, a, b: a });
                 bound = bound.min(delta);
             }
             // position a + 1 is reached from the pickup, later ones along the route
-            let mut t = tp + d.serv[p] + d.tt(lp, self.loc(d, a + 1));
+            let mut t = tp + d.serv[p] + tt_out;
             // the rider is on board at least for the driving and the services from the
             // pickup to the end of position b's service (waiting only adds to it)
-            let mut ride = d.tt(lp, self.loc(d, a + 1));
+            let mut ride = tt_out;
             // past `end` the ride alone is over the limit (usually soon after the pickup)
             let mut end = a + 1;
             if limited {

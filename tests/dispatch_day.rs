@@ -1,6 +1,6 @@
 //! Bookings, appointments, day planning and live changes against the real service.
 
-use passaggio_tests::{check_day, spawn_demo_at, TestApp};
+use passaggio_tests::{check_day, run_in, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -906,16 +906,6 @@ async fn map_of_tomorrow(app: &TestApp, cookie: &str) -> Value {
     serde_json::from_str(&json).unwrap()
 }
 
-/// Run `run_id` as the map draws it.
-fn run_on_map<'a>(day: &'a Value, run_id: &str) -> &'a Value {
-    day["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_id"] == run_id)
-        .expect("the run is on the map")
-}
-
 /// A session of the demo driver who drives `run_id`.
 async fn driver_of(app: &TestApp, run_id: &str) -> String {
     for name in [
@@ -1017,14 +1007,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
     // The van reaches the stop before its first break 40 minutes late: the run is re-timed
     // from there and the break moves with it, still between its stops.
     let path = format!("/api/runs?region=puglia&date={TOMORROW}");
-    let run_of = |body: &Value| {
-        body.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["run_id"] == run_id)
-            .unwrap()
-            .clone()
-    };
+    let run_of = |body: &Value| run_in(body, run_id).clone();
     let before = run_of(&app.get(&path, &app.login("coord.foggia").await).await.body);
     let after_seq = before["breaks"][0]["after_seq"].as_i64().unwrap();
     let was: chrono::DateTime<chrono::Utc> = before["breaks"][0]["planned_start"]
@@ -1112,7 +1095,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         passaggio_tests::spawn_at(&pool, &(now + chrono::Duration::minutes(10)).to_rfc3339()).await;
     let cookie = during.console_login("coord.foggia").await;
     let day = map_of_tomorrow(&during, &cookie).await;
-    let drawn = run_on_map(&day, run_id);
+    let drawn = run_in(&day["runs"], run_id);
     assert_eq!(drawn["on_break_until"], hhmm(end), "{drawn:#}");
     let first = &drawn["breaks"][0];
     assert_eq!(first["after_seq"], brk["after_seq"]);
@@ -1206,7 +1189,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
         "the next stop waits for the end of the break: {next}"
     );
     let day = map_of_tomorrow(&during, &cookie).await;
-    assert_eq!(run_on_map(&day, run_id)["on_break_until"], hhmm(until));
+    assert_eq!(run_in(&day["runs"], run_id)["on_break_until"], hhmm(until));
     // A ride booked meanwhile is placed live around it: the reported break stays.
     book_confirmed_live(&during, &cases[10], &mp, &farm, "16:30").await;
     let run = run_of(&during.get(&path, &coord).await.body);
@@ -1285,7 +1268,7 @@ async fn a_van_that_works_all_day_gets_its_drivers_breaks(pool: PgPool) {
             .await;
     let cookie = forgot.console_login("coord.foggia").await;
     let day = map_of_tomorrow(&forgot, &cookie).await;
-    let run = run_on_map(&day, run_id);
+    let run = run_in(&day["runs"], run_id);
     assert!(run["on_break_until"].is_null(), "{run:#}");
 }
 
@@ -1350,16 +1333,7 @@ async fn a_forgotten_pickup_report_does_not_block_live_booking(pool: PgPool) {
     book_confirmed_live(&day, &cases[2], &mp, &farm, "15:00").await;
     // the pickup is still on the run, and its late report is taken
     let coord = day.login("coord.foggia").await;
-    let run = day
-        .get(&path, &coord)
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["run_id"] == run_id)
-        .unwrap()
-        .clone();
+    let run = run_in(&day.get(&path, &coord).await.body, run_id).clone();
     let kept = run["stops"]
         .as_array()
         .unwrap()

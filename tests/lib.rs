@@ -9,6 +9,19 @@ use sqlx::PgPool;
 
 pub mod openapi;
 
+/// The run `run_id` in a list of runs (`/api/runs`, the console map's `runs`).
+///
+/// # Panics
+/// When `runs` is not an array or has no such run.
+#[must_use]
+pub fn run_in<'a>(runs: &'a Value, run_id: &str) -> &'a Value {
+    runs.as_array()
+        .expect("a list of runs")
+        .iter()
+        .find(|r| r["run_id"] == run_id)
+        .unwrap_or_else(|| panic!("run {run_id} is not in the list"))
+}
+
 /// An HTTP client that shows redirects instead of following them.
 #[must_use]
 pub fn no_redirects() -> Client {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use passaggio_tests::{check_day, spawn_at, spawn_demo_at, TestApp};
+use passaggio_tests::{check_day, run_in, spawn_at, spawn_demo_at, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use sqlx::PgPool;
@@ -730,14 +730,7 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
         let runs = later
             .get(&format!("/api/runs?region=puglia&date={TODAY}"), &coord)
             .await;
-        let this = runs
-            .body
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["run_id"] == run)
-            .unwrap()
-            .clone();
+        let this = run_in(&runs.body, &run).clone();
         let stop = this["stops"]
             .as_array()
             .unwrap()
@@ -763,14 +756,7 @@ async fn a_late_van_re_times_its_run_and_flags_the_promises_it_cannot_keep(pool:
     assert!(violations.is_empty(), "{violations:#?}");
     // Had Marco's shift ended at 10:30, the re-timed run would now end after it: the
     // coordinator sees that too.
-    let past_shift = |body: Value| {
-        body.as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["run_id"] == run)
-            .unwrap()["past_driver_shift"]
-            .clone()
-    };
+    let past_shift = |body: Value| run_in(&body, &run)["past_driver_shift"].clone();
     let path = format!("/api/runs?region=puglia&date={TODAY}");
     assert_eq!(past_shift(later.get(&path, &coord).await.body), false);
     sqlx::query(

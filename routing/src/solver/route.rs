@@ -209,7 +209,6 @@ impl Route {
         })
     }
 
-    /// The cheapest feasible insertion of request `r`, or `None`.
     /// Extends `after` (the drop-off of request `r` after each position: detour cost, travel
     /// time in and out, whether the load is over) up to position `upto`.
     fn fill_after(&self, d: &Data, r: usize, upto: usize, after: &mut Vec<AfterPos>) {
@@ -225,6 +224,24 @@ impl Route {
         }
     }
 
+    /// The first position past `a` that a rider picked up right after `a` cannot reach within
+    /// `max_ride`: the driving (`tt_out` from the pickup to position `a + 1`, then the route's
+    /// legs) and the services alone exceed it there, and waiting only adds to them.
+    fn ride_end(&self, a: usize, tt_out: f64, max_ride: f64) -> usize {
+        let m = self.nodes.len();
+        let (mut end, mut on_board) = (a + 1, tt_out);
+        while end <= m {
+            on_board += self.serv_pos[end];
+            if on_board > max_ride + TOL {
+                break;
+            }
+            on_board += self.tt_next[end];
+            end += 1;
+        }
+        end
+    }
+
+    /// The cheapest feasible insertion of request `r`, or `None`.
     pub fn best_insertion(&self, d: &Data, r: usize, s: &mut Scratch) -> Option<Insertion> {
         let v = self.vehicle;
         if !d.compatible(r, v) {
@@ -284,21 +301,12 @@ impl Route {
             // the rider is on board at least for the driving and the services from the
             // pickup to the end of position b's service (waiting only adds to it)
             let mut ride = tt_out;
-            // past `end` the ride alone is over the limit (usually soon after the pickup)
-            let mut end = a + 1;
-            if limited {
-                let mut on_board = ride;
-                while end <= m {
-                    on_board += self.serv_pos[end];
-                    if on_board > max_ride + TOL {
-                        break;
-                    }
-                    on_board += self.tt_next[end];
-                    end += 1;
-                }
+            // from `end` on the ride alone is over the limit (usually soon after the pickup)
+            let end = if limited {
+                self.ride_end(a, tt_out, max_ride)
             } else {
-                end = m + 1;
-            }
+                m + 1
+            };
             if s.after.len() < end {
                 self.fill_after(d, r, end - 1, &mut s.after);
             }
@@ -708,15 +716,16 @@ fn fixpoint_nodes(
         from = m + 2;
         for k in checked..=m {
             let n = nodes[k - 1];
-            if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
-                if let Some(kp) =
-                    pickup_before(pick_at, n - 1, k, |kp| kp >= 1 && nodes[kp - 1] == n - 1)
-                {
-                    if lift_pickup(d, t, n, k, kp) {
-                        from = from.min(kp);
-                        changed = true;
-                    }
-                }
+            if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
+                continue;
+            }
+            let is_pickup = |kp: usize| kp >= 1 && nodes[kp - 1] == n - 1;
+            let Some(kp) = pickup_before(pick_at, n - 1, k, is_pickup) else {
+                continue;
+            };
+            if lift_pickup(d, t, n, k, kp) {
+                from = from.min(kp);
+                changed = true;
             }
         }
         if lift_start(d, v, t, m + 1) {
@@ -737,6 +746,16 @@ enum Item {
     Depot,
     Node(usize),
     Break(usize),
+}
+
+impl Item {
+    /// The node, or `usize::MAX` (odd: never a pickup) for a depot or a break.
+    fn node(&self) -> usize {
+        match *self {
+            Item::Node(n) => n,
+            _ => usize::MAX,
+        }
+    }
 }
 
 /// [`schedule`] for a vehicle with breaks: every break is taken at one of the gaps of the
@@ -1037,32 +1056,6 @@ fn schedule_items(
     tt_in: &mut Vec<f64>,
     legs: &[f64],
 ) -> bool {
-    let n_items = items.len();
-    let last = n_items - 1;
-    let start_at = |k: usize, x: f64| -> f64 {
-        match items[k] {
-            Item::Depot => x.max(d.vearly[v]),
-            Item::Node(n) => d.start_at(n, x),
-            Item::Break(b) => {
-                for &(a, e) in &d.vbreaks[v][b].wins {
-                    if x <= e + TOL {
-                        return x.max(a);
-                    }
-                }
-                f64::INFINITY
-            }
-        }
-    };
-    let late = |k: usize| match items[k] {
-        Item::Depot => d.vlate[v],
-        Item::Node(n) => d.late[n],
-        Item::Break(b) => d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1),
-    };
-    let serv = |k: usize| match items[k] {
-        Item::Depot => 0.0,
-        Item::Node(n) => d.serv[n],
-        Item::Break(b) => d.vbreaks[v][b].serv,
-    };
     // travel time into each item, from the last place the vehicle was (a break: none)
     tt_in.clear();
     let mut leg = 0;
@@ -1093,70 +1086,101 @@ fn schedule_items(
         .iter()
         .filter(|i| matches!(i, Item::Break(b) if d.vbreaks[v][*b].gap.is_finite()))
         .count();
+    let rounds = (items.len() + 2) * (1 + extra + gap_breaks);
     PICK_AT.with_borrow_mut(|pick_at| {
-        // (`usize::MAX` is odd: no pickup)
-        let node = |i: &Item| {
-            if let Item::Node(n) = *i {
-                n
-            } else {
-                usize::MAX
-            }
-        };
-        mark_pickups(d, items.iter().map(node), 0, pick_at);
-        // the first item a round's forward pass must visit: the earlier ones keep their times
-        let mut from = 1;
-        for _ in 0..(n_items + 2) * (1 + extra + gap_breaks) {
-            if t[0] > d.vlate[v] + TOL {
-                return false;
-            }
-            for k in from..n_items {
-                let reach = t[k - 1] + serv(k - 1) + tt_in[k];
-                t[k] = start_at(k, reach.max(t[k]));
-                if !t[k].is_finite() || t[k] > late(k) + TOL {
-                    return false;
-                }
-            }
-            let mut changed = false;
-            from = n_items;
-            // a break at most `gap` after the end of the previous one (or the start) lifts that one
-            let mut prev: Option<usize> = None;
-            for k in 1..last {
-                if let Item::Break(b) = items[k] {
-                    let gap = d.vbreaks[v][b].gap;
-                    if gap.is_finite() {
-                        let (kp, s) = prev.map_or((0, 0.0), |kp| (kp, serv(kp)));
-                        let need = t[k] - gap - s;
-                        if need > t[kp] + TOL {
-                            t[kp] = need;
-                            from = from.min(kp.max(1));
-                            changed = true;
-                        }
-                    }
-                    prev = Some(k);
-                }
-            }
-            for k in 1..last {
-                if let Item::Node(n) = items[k] {
-                    if n % 2 == 1 && d.max_ride[n / 2].is_finite() {
-                        if let Some(kp) =
-                            pickup_before(pick_at, n - 1, k, |kp| items[kp] == Item::Node(n - 1))
-                        {
-                            if lift_pickup(d, t, n, k, kp) {
-                                from = from.min(kp.max(1));
-                                changed = true;
-                            }
-                        }
+        mark_pickups(d, items.iter().map(Item::node), 0, pick_at);
+        fixpoint_items(d, v, items, t, tt_in, rounds, pick_at)
+    })
+}
+
+/// [`schedule_items`]'s fixpoint, with the pickups' positions in `pick_at`.
+fn fixpoint_items(
+    d: &Data,
+    v: usize,
+    items: &[Item],
+    t: &mut [f64],
+    tt_in: &[f64],
+    rounds: usize,
+    pick_at: &[u32],
+) -> bool {
+    let n_items = items.len();
+    let last = n_items - 1;
+    let start_at = |k: usize, x: f64| -> f64 {
+        match items[k] {
+            Item::Depot => x.max(d.vearly[v]),
+            Item::Node(n) => d.start_at(n, x),
+            Item::Break(b) => {
+                for &(a, e) in &d.vbreaks[v][b].wins {
+                    if x <= e + TOL {
+                        return x.max(a);
                     }
                 }
-            }
-            if lift_start(d, v, t, last) {
-                from = 1;
-                changed = true;
-            }
-            if !changed {
-                return true;
+                f64::INFINITY
             }
         }
-        false
-    })
+    };
+    let late = |k: usize| match items[k] {
+        Item::Depot => d.vlate[v],
+        Item::Node(n) => d.late[n],
+        Item::Break(b) => d.vbreaks[v][b].wins.last().map_or(f64::INFINITY, |w| w.1),
+    };
+    let serv = |k: usize| match items[k] {
+        Item::Depot => 0.0,
+        Item::Node(n) => d.serv[n],
+        Item::Break(b) => d.vbreaks[v][b].serv,
+    };
+    // the first item a round's forward pass must visit: the earlier ones keep their times
+    let mut from = 1;
+    for _ in 0..rounds {
+        if t[0] > d.vlate[v] + TOL {
+            return false;
+        }
+        for k in from..n_items {
+            let reach = t[k - 1] + serv(k - 1) + tt_in[k];
+            t[k] = start_at(k, reach.max(t[k]));
+            if !t[k].is_finite() || t[k] > late(k) + TOL {
+                return false;
+            }
+        }
+        let mut changed = false;
+        from = n_items;
+        // a break at most `gap` after the end of the previous one (or the start) lifts that one
+        let mut prev: Option<usize> = None;
+        for k in 1..last {
+            let Item::Break(b) = items[k] else { continue };
+            let gap = d.vbreaks[v][b].gap;
+            if gap.is_finite() {
+                let (kp, s) = prev.map_or((0, 0.0), |kp| (kp, serv(kp)));
+                let need = t[k] - gap - s;
+                if need > t[kp] + TOL {
+                    t[kp] = need;
+                    from = from.min(kp.max(1));
+                    changed = true;
+                }
+            }
+            prev = Some(k);
+        }
+        for k in 1..last {
+            let Item::Node(n) = items[k] else { continue };
+            if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
+                continue;
+            }
+            let is_pickup = |kp: usize| items[kp] == Item::Node(n - 1);
+            let Some(kp) = pickup_before(pick_at, n - 1, k, is_pickup) else {
+                continue;
+            };
+            if lift_pickup(d, t, n, k, kp) {
+                from = from.min(kp.max(1));
+                changed = true;
+            }
+        }
+        if lift_start(d, v, t, last) {
+            from = 1;
+            changed = true;
+        }
+        if !changed {
+            return true;
+        }
+    }
+    false
 }

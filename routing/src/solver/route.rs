@@ -45,6 +45,14 @@ pub(crate) struct Route {
     /// Where the vehicle's breaks are taken on this route (gap per break taken), when it has
     /// breaks: the first placement an insertion tries.
     breaks_at: Vec<usize>,
+    /// The route's least exact schedule ([`schedule`], positions `0..=m + 1`), when some ride
+    /// or duration limit asks for it and the vehicle has no breaks; empty otherwise.
+    sched: Vec<f64>,
+    /// Per stop (position `k` at index `k - 1`): the position of the pickup of a drop-off with
+    /// a ride limit, `0` for other stops. Kept with `sched`.
+    pick_pos: Vec<u32>,
+    /// Windows beyond the first, summed over the stops (bounds the scheduler's rounds).
+    extra_windows: usize,
 }
 
 /// See [`Route::fill_after`].
@@ -97,6 +105,9 @@ impl Route {
             load: Vec::new(),
             cost: 0.0,
             breaks_at: Vec::new(),
+            sched: Vec::new(),
+            pick_pos: Vec::new(),
+            extra_windows: 0,
         };
         r.update(d);
         r
@@ -197,6 +208,30 @@ impl Route {
             }
         } else {
             self.breaks_at.clear();
+        }
+        self.extra_windows = self.nodes.iter().map(|&n| d.extra_windows(n)).sum();
+        self.sched.clear();
+        self.pick_pos.clear();
+        if d.exact && d.vbreaks[v].is_empty() && m > 0 {
+            if schedule_nodes(d, v, &self.nodes, &mut self.sched) {
+                let nodes = &self.nodes;
+                PICK_AT.with_borrow_mut(|pick_at| {
+                    mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+                    self.pick_pos
+                        .extend(nodes.iter().enumerate().map(|(i, &n)| {
+                            if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
+                                return 0;
+                            }
+                            let is_pickup = |kp: usize| kp >= 1 && nodes[kp - 1] == n - 1;
+                            pickup_before(pick_at, n - 1, i + 1, is_pickup)
+                                .map_or(0, |kp| kp as u32)
+                        }));
+                });
+            } else {
+                // an infeasible route (after a removal on a matrix without the triangle
+                // inequality): insertions fall back to scheduling from scratch
+                self.sched.clear();
+            }
         }
     }
 
@@ -354,8 +389,11 @@ impl Route {
             s.nodes.insert(c.b, q);
             s.nodes.insert(c.a, p);
             let ok = if d.vbreaks[v].is_empty() {
-                // the stops before the pickup keep their earliest times
-                schedule_after(d, v, &s.nodes, &mut s.times, &self.earliest[..=c.a])
+                self.fits(d, r, c.a, c.b, &s.nodes, &mut s.times)
+                    // the stops before the pickup keep their earliest times
+                    .unwrap_or_else(|| {
+                        schedule_after(d, v, &s.nodes, &mut s.times, &self.earliest[..=c.a])
+                    })
             } else {
                 // the breaks where they were: before the pickup at its gap, after the
                 // drop-off at its own (nobody waits on board through a break)
@@ -523,6 +561,130 @@ impl Route {
                 + d.arc(v, l(kq), l(kq + 1))
                 - d.arc(v, l(kq - 1), l(kq + 1))
         }
+    }
+
+    /// Whether the route with request `r` inserted (pickup after position `a`, drop-off after
+    /// `b`; `nodes` the new sequence) has an exact schedule, found from the route's least
+    /// schedule instead of from scratch. That schedule is a lower bound of the new one when
+    /// the legs the two stops split do not get shorter (the triangle inequality on those legs,
+    /// service included): then every constraint of the route is still implied, and raising
+    /// lower bounds from there reaches the same least fixpoint as [`schedule`]. Each round's
+    /// forward pass stops at the first position it leaves unchanged past the new stops and the
+    /// lifted pickups (the rest of the route keeps its times), and only drop-offs whose time
+    /// moved are checked. `None` when the shortcut does not apply.
+    pub(super) fn fits(
+        &self,
+        d: &Data,
+        r: usize,
+        a: usize,
+        b: usize,
+        nodes: &[usize],
+        t: &mut Vec<f64>,
+    ) -> Option<bool> {
+        if self.sched.is_empty() {
+            return None;
+        }
+        let (v, m) = (self.vehicle, self.nodes.len());
+        let (p, q) = (2 * r, 2 * r + 1);
+        let (lp, lq) = (d.loc[p], d.loc[q]);
+        let kept = |k: usize, via: f64| via + TOL >= self.tt_next[k];
+        let split = if a == b {
+            let via = d.tt(self.loc(d, a), lp) + d.serv[p] + d.tt(lp, lq) + d.serv[q];
+            kept(a, via + d.tt(lq, self.loc(d, a + 1)))
+        } else {
+            kept(
+                a,
+                d.tt(self.loc(d, a), lp) + d.serv[p] + d.tt(lp, self.loc(d, a + 1)),
+            ) && kept(
+                b,
+                d.tt(self.loc(d, b), lq) + d.serv[q] + d.tt(lq, self.loc(d, b + 1)),
+            )
+        };
+        if !split {
+            return None;
+        }
+        t.clear();
+        t.extend_from_slice(&self.sched[..=a]);
+        t.push(d.early[p]);
+        t.extend_from_slice(&self.sched[a + 1..=b]);
+        t.push(d.early[q]);
+        t.extend_from_slice(&self.sched[b + 1..]);
+        let mn = m + 2;
+        let loc = |k: usize| match k {
+            0 => d.vstart[v],
+            k if k > mn => d.vend[v],
+            k => d.loc[nodes[k - 1]],
+        };
+        let serv = |k: usize| {
+            if k == 0 || k > mn {
+                0.0
+            } else {
+                d.serv[nodes[k - 1]]
+            }
+        };
+        // old position -> new position, and back (not for the two new stops)
+        let new = |k: usize| k + usize::from(k > a) + usize::from(k > b);
+        let old = |k: usize| k - usize::from(k > a + 1) - usize::from(k > b + 2);
+        let extra = self.extra_windows + d.extra_windows(p) + d.extra_windows(q);
+        let rounds = (mn + 3) * (1 + extra);
+        // a round's forward pass starts at `from` and runs at least past `must`
+        let (mut from, mut must) = (a + 1, b + 2);
+        for _ in 0..rounds {
+            if t[0] > d.vlate[v] + TOL {
+                return Some(false);
+            }
+            let mut k = from;
+            while k <= mn + 1 {
+                let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
+                if k > must && reach <= t[k] {
+                    break;
+                }
+                let at = reach.max(t[k]);
+                t[k] = if k > mn {
+                    at
+                } else {
+                    d.start_at(nodes[k - 1], at)
+                };
+                let late = if k > mn {
+                    d.vlate[v]
+                } else {
+                    d.late[nodes[k - 1]]
+                };
+                if !t[k].is_finite() || t[k] > late + TOL {
+                    return Some(false);
+                }
+                k += 1;
+            }
+            let moved = from..k.min(mn + 1);
+            let mut changed = false;
+            (from, must) = (usize::MAX, 0);
+            for kn in moved {
+                let n = nodes[kn - 1];
+                if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
+                    continue;
+                }
+                let kp = if kn == b + 2 {
+                    a + 1
+                } else {
+                    match self.pick_pos[old(kn) - 1] {
+                        0 => continue,
+                        kp => new(kp as usize),
+                    }
+                };
+                if lift_pickup(d, t, n, kn, kp) {
+                    (from, must) = (from.min(kp), must.max(kp));
+                    changed = true;
+                }
+            }
+            if lift_start(d, v, t, mn + 1) {
+                from = 1;
+                changed = true;
+            }
+            if !changed {
+                return Some(true);
+            }
+        }
+        Some(false)
     }
 
     /// Earliest service start at position `k` ignoring ride limits (a lower bound).

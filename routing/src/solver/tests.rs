@@ -635,3 +635,68 @@ fn breaks_laid_over_a_whole_shift_are_taken_only_while_the_route_is_under_way() 
     assert_eq!(sol.routes[0].breaks.len(), 3);
     assert!(sol.routes[0].end_time >= 2600.0);
 }
+
+#[test]
+fn the_insertion_check_from_the_route_schedule_agrees_with_scheduling_from_scratch() {
+    use super::data::Data;
+    use super::route::{schedule, Route, Scratch};
+    let (mut agreed, mut feasible, mut skipped) = (0, 0, 0);
+    for seed in 0..16 {
+        let (p, euclid) = random_problem(seed, 10, 1);
+        // every other seed: durations 0.6-1.4 times the straight line, so that a stop in
+        // between can shorten a leg as on real roads
+        let mut rng = StdRng::seed_from_u64(seed);
+        let n = euclid.len();
+        let noisy: Vec<Option<f64>> = (0..n * n)
+            .map(|i| {
+                let f = if seed % 2 == 1 {
+                    rng.gen_range(0.6..1.4)
+                } else {
+                    1.0
+                };
+                Some(euclid.duration(i / n, i % n) * f)
+            })
+            .collect();
+        let m = Matrix::new(n, noisy.clone(), noisy).unwrap();
+        let d = Data::new(&p, &m);
+        let mut route = Route::new(&d, 0);
+        let mut s = Scratch::default();
+        for r in 0..p.requests().len() {
+            if let Some(ins) = route.best_insertion(&d, r, &mut s) {
+                route.insert(&d, r, ins);
+            }
+        }
+        let (mut t, mut nodes) = (Vec::new(), Vec::new());
+        // every request put back anywhere into the route without it
+        for r in 0..p.requests().len() {
+            let mut route = route.clone();
+            route.remove(&d, r);
+            let len = route.len();
+            for a in 0..=len {
+                for b in a..=len {
+                    nodes.clear();
+                    nodes.extend_from_slice(&route.nodes);
+                    nodes.insert(b, 2 * r + 1);
+                    nodes.insert(a, 2 * r);
+                    let from_scratch = schedule(&d, 0, &nodes, &mut t);
+                    match route.fits(&d, r, a, b, &nodes, &mut t) {
+                        Some(fits) => {
+                            assert_eq!(fits, from_scratch, "seed {seed}, request {r}, {a}/{b}");
+                            agreed += 1;
+                            feasible += usize::from(fits);
+                        }
+                        None => skipped += 1,
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        agreed > 2000 && feasible > 40,
+        "{agreed} checks, {feasible} feasible"
+    );
+    assert!(
+        skipped > 0,
+        "the shortcut was never refused on the uneven matrices"
+    );
+}

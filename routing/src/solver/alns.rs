@@ -1,6 +1,7 @@
 //! Adaptive large neighbourhood search (after Ropke & Pisinger 2006): destroy operators
-//! (random, related, worst, route), regret-k repair, simulated-annealing acceptance, adaptive
-//! operator weights, and a route-elimination phase when vehicles are part of the objective.
+//! (random, related, worst, route), regret-k repair followed by a descent of tail exchanges
+//! ([`tails`]), simulated-annealing acceptance, adaptive operator weights, and a
+//! route-elimination phase when vehicles are part of the objective.
 //!
 //! Determinism: all randomness comes from one `StdRng` seeded by the caller. The cooling
 //! schedule follows the iteration count when an iteration limit is set (then the result
@@ -18,6 +19,7 @@ use super::data::Data;
 use super::ges::{mean_arc, Ges};
 use super::route::Scratch;
 use super::state::{State, NONE};
+use super::tails::{self, TailWork};
 use super::Options;
 
 const DESTROYS: usize = 4;
@@ -36,6 +38,9 @@ const T_END: f64 = 0.002;
 const NOISE: f64 = 0.25;
 /// A distance phase without a new best for this fraction of the budget is reheated.
 const REHEAT: f64 = 0.15;
+/// Most tail exchanges ([`tails::improve`]) after one repair (a safety cap: a descent rarely
+/// makes more than a few).
+const TAIL_MOVES: usize = 1000;
 
 /// Start temperature from the route costs of `st` (vehicle weights excluded).
 fn start_temperature(d: &Data, st: &State) -> f64 {
@@ -357,6 +362,7 @@ fn anneal(
     let noise_amp = NOISE * mean_arc(&cur);
     let mut last_best: f64 = start;
     let mut iter_at_best = *iter;
+    let mut tails_work = TailWork::default();
     loop {
         let progress = clock.progress(*iter);
         if let Some(better) = clock.meet(progress, d, &best) {
@@ -416,6 +422,9 @@ fn anneal(
             cand.bank.extend(removed);
         }
         cand.repair(d, k, max_routes, noise, rng, s);
+        // what removing and re-inserting requests one at a time rarely finds: two routes
+        // trading their tails where both vehicles are empty
+        tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES);
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);
         let temp = t0 * T_END.powf(local);

@@ -691,6 +691,37 @@ impl Route {
     pub fn earliest(&self, k: usize) -> f64 {
         self.earliest[k]
     }
+
+    /// Latest service start at position `k` that lets the rest of the route meet its windows
+    /// (an upper bound).
+    pub fn latest(&self, k: usize) -> f64 {
+        self.latest[k]
+    }
+
+    /// Service time at position `k` (`0` at the depots).
+    pub fn service(&self, k: usize) -> f64 {
+        self.serv_pos[k]
+    }
+
+    /// Cost of the arc from position `k` to the next.
+    pub fn arc_out(&self, k: usize) -> f64 {
+        self.arc_next[k]
+    }
+
+    /// Location of position `k` (`0` the start, `len() + 1` the end).
+    pub fn location(&self, d: &Data, k: usize) -> usize {
+        self.loc(d, k)
+    }
+
+    /// Positions after which the vehicle is empty (`0` the start, up to `len()`).
+    pub fn empty_after(&self, d: &Data, out: &mut Vec<usize>) {
+        out.clear();
+        let dims = d.dims;
+        out.extend(
+            (0..=self.nodes.len())
+                .filter(|&k| self.load[k * dims..(k + 1) * dims].iter().all(|&x| x == 0)),
+        );
+    }
 }
 
 /// Exact schedule of vehicle `v` over `nodes`: fills `t` (positions `0..=m+1`) with the

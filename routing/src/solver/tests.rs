@@ -700,3 +700,61 @@ fn the_insertion_check_from_the_route_schedule_agrees_with_scheduling_from_scrat
         "the shortcut was never refused on the uneven matrices"
     );
 }
+
+#[test]
+fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
+    use super::data::Data;
+    use super::state::State;
+    use super::tails::{improve, TailWork};
+    // depot in the middle, two requests west and two east; each route serves one side, then
+    // the other; a shift of 45 is too short for one vehicle to do all four
+    let pts = [
+        (0.0, 0.0),
+        (-10.0, 0.0),
+        (-10.0, 1.0),
+        (10.0, 0.0),
+        (10.0, 1.0),
+        (10.0, 2.0),
+        (10.0, 3.0),
+        (-10.0, 2.0),
+        (-10.0, 3.0),
+    ];
+    let requests = vec![req(1, 2), req(3, 4), req(5, 6), req(7, 8)];
+    let veh = || {
+        Vehicle::new(
+            0,
+            Some(0),
+            Load(vec![1]),
+            TimeWindow::new(0.0, 45.0).unwrap(),
+        )
+    };
+    let (p, m) = tiny(requests, vec![veh(), veh()], Matrix::euclidean(&pts));
+    let d = Data::new(&p, &m);
+    let mut st = State::empty(&d, vec![]);
+    st.routes[0].nodes = vec![0, 1, 2, 3]; // west, then east
+    st.routes[1].nodes = vec![4, 5, 6, 7]; // east, then west
+    for route in &mut st.routes {
+        route.update(&d);
+    }
+    st.route_of = vec![0, 0, 1, 1];
+    let before = st.cost(&d);
+    let moves = improve(&d, &mut st, &mut TailWork::default(), 10);
+    assert!(moves >= 1);
+    assert!(
+        st.cost(&d) < before - 30.0,
+        "{} against {before}",
+        st.cost(&d)
+    );
+    let mut t = Vec::new();
+    for (v, route) in st.routes.iter().enumerate() {
+        assert!(route.feasible(&d, &mut t));
+        // one side per route: all pickups west or all east
+        let west: Vec<bool> = route.requests().map(|r| r == 0 || r == 3).collect();
+        assert!(
+            west.iter().all(|&w| w == west[0]),
+            "route {v}: {:?}",
+            route.nodes
+        );
+        assert!(route.requests().all(|r| st.route_of[r] == v));
+    }
+}

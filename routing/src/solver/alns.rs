@@ -353,8 +353,11 @@ fn anneal(
     rng: &mut StdRng,
     s: &mut Scratch,
 ) -> State {
-    let mut best = init.clone();
     let mut cur = init;
+    let mut tails_work = TailWork::default();
+    // from a local optimum of the descent, later descents try only the routes a repair changed
+    tails::improve(d, &mut cur, &mut tails_work, TAIL_MOVES, None);
+    let mut best = cur.clone();
     let max_routes = d.nveh;
     let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
     let mut start = clock.progress(*iter);
@@ -362,7 +365,6 @@ fn anneal(
     let noise_amp = NOISE * mean_arc(&cur);
     let mut last_best: f64 = start;
     let mut iter_at_best = *iter;
-    let mut tails_work = TailWork::default();
     loop {
         let progress = clock.progress(*iter);
         if let Some(better) = clock.meet(progress, d, &best) {
@@ -424,7 +426,7 @@ fn anneal(
         cand.repair(d, k, max_routes, noise, rng, s);
         // what removing and re-inserting requests one at a time rarely finds: two routes
         // trading their tails where both vehicles are empty
-        tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES);
+        tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES, Some(&cur));
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);
         let temp = t0 * T_END.powf(local);

@@ -45,14 +45,26 @@ pub(crate) struct Route {
     /// Where the vehicle's breaks are taken on this route (gap per break taken), when it has
     /// breaks: the first placement an insertion tries.
     breaks_at: Vec<usize>,
-    /// The route's least exact schedule ([`schedule`], positions `0..=m + 1`), when some ride
-    /// or duration limit asks for it and the vehicle has no breaks; empty otherwise.
-    sched: Vec<f64>,
-    /// Per stop (position `k` at index `k - 1`): the position of the pickup of a drop-off with
-    /// a ride limit, `0` for other stops. Kept with `sched`.
-    pick_pos: Vec<u32>,
+    /// The route's least exact schedule, worked out on first use after a change
+    /// ([`Route::fits`]): many routes change and are never asked.
+    least: RefCell<LeastSchedule>,
     /// Windows beyond the first, summed over the stops (bounds the scheduler's rounds).
     extra_windows: usize,
+}
+
+/// A route's least exact schedule ([`schedule`]) and what [`Route::fits`] needs with it.
+#[derive(Debug, Clone, Default)]
+struct LeastSchedule {
+    /// Worked out for the route as it is.
+    fresh: bool,
+    /// The route has an exact schedule (not so after a removal on roads that break the
+    /// triangle inequality).
+    ok: bool,
+    /// Service starts, positions `0..=m + 1`.
+    t: Vec<f64>,
+    /// Per stop (position `k` at index `k - 1`): the position of the pickup of a drop-off with
+    /// a ride limit, `0` for other stops.
+    pick_pos: Vec<u32>,
 }
 
 /// See [`Route::fill_after`].
@@ -105,8 +117,7 @@ impl Route {
             load: Vec::new(),
             cost: 0.0,
             breaks_at: Vec::new(),
-            sched: Vec::new(),
-            pick_pos: Vec::new(),
+            least: RefCell::new(LeastSchedule::default()),
             extra_windows: 0,
         };
         r.update(d);
@@ -210,28 +221,28 @@ impl Route {
             self.breaks_at.clear();
         }
         self.extra_windows = self.nodes.iter().map(|&n| d.extra_windows(n)).sum();
-        self.sched.clear();
-        self.pick_pos.clear();
-        if d.exact && d.vbreaks[v].is_empty() && m > 0 {
-            if schedule_nodes(d, v, &self.nodes, &mut self.sched) {
-                let nodes = &self.nodes;
-                PICK_AT.with_borrow_mut(|pick_at| {
-                    mark_pickups(d, nodes.iter().copied(), 1, pick_at);
-                    self.pick_pos
-                        .extend(nodes.iter().enumerate().map(|(i, &n)| {
-                            if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
-                                return 0;
-                            }
-                            let is_pickup = |kp: usize| kp >= 1 && nodes[kp - 1] == n - 1;
-                            pickup_before(pick_at, n - 1, i + 1, is_pickup)
-                                .map_or(0, |kp| kp as u32)
-                        }));
-                });
-            } else {
-                // an infeasible route (after a removal on a matrix without the triangle
-                // inequality): insertions fall back to scheduling from scratch
-                self.sched.clear();
-            }
+        self.least.get_mut().fresh = false;
+    }
+
+    /// Works out [`Route::least`] for the route as it is.
+    fn work_out_least(&self, d: &Data, least: &mut LeastSchedule) {
+        let nodes = &self.nodes;
+        least.fresh = true;
+        least.pick_pos.clear();
+        least.ok = schedule_nodes(d, self.vehicle, nodes, &mut least.t);
+        if least.ok {
+            PICK_AT.with_borrow_mut(|pick_at| {
+                mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+                least
+                    .pick_pos
+                    .extend(nodes.iter().enumerate().map(|(i, &n)| {
+                        if n % 2 == 0 || !d.max_ride[n / 2].is_finite() {
+                            return 0;
+                        }
+                        let is_pickup = |kp: usize| kp >= 1 && nodes[kp - 1] == n - 1;
+                        pickup_before(pick_at, n - 1, i + 1, is_pickup).map_or(0, |kp| kp as u32)
+                    }));
+            });
         }
     }
 
@@ -581,10 +592,10 @@ impl Route {
         nodes: &[usize],
         t: &mut Vec<f64>,
     ) -> Option<bool> {
-        if self.sched.is_empty() {
+        let (v, m) = (self.vehicle, self.nodes.len());
+        if m == 0 || !d.vbreaks[v].is_empty() {
             return None;
         }
-        let (v, m) = (self.vehicle, self.nodes.len());
         let (p, q) = (2 * r, 2 * r + 1);
         let (lp, lq) = (d.loc[p], d.loc[q]);
         let kept = |k: usize, via: f64| via + TOL >= self.tt_next[k];
@@ -603,12 +614,19 @@ impl Route {
         if !split {
             return None;
         }
+        let mut least = self.least.borrow_mut();
+        if !least.fresh {
+            self.work_out_least(d, &mut least);
+        }
+        if !least.ok {
+            return None;
+        }
         t.clear();
-        t.extend_from_slice(&self.sched[..=a]);
+        t.extend_from_slice(&least.t[..=a]);
         t.push(d.early[p]);
-        t.extend_from_slice(&self.sched[a + 1..=b]);
+        t.extend_from_slice(&least.t[a + 1..=b]);
         t.push(d.early[q]);
-        t.extend_from_slice(&self.sched[b + 1..]);
+        t.extend_from_slice(&least.t[b + 1..]);
         let mn = m + 2;
         let loc = |k: usize| match k {
             0 => d.vstart[v],
@@ -666,7 +684,7 @@ impl Route {
                 let kp = if kn == b + 2 {
                     a + 1
                 } else {
-                    match self.pick_pos[old(kn) - 1] {
+                    match least.pick_pos[old(kn) - 1] {
                         0 => continue,
                         kp => new(kp as usize),
                     }

@@ -738,7 +738,7 @@ fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
     }
     st.route_of = vec![0, 0, 1, 1];
     let before = st.cost(&d);
-    let moves = improve(&d, &mut st, &mut TailWork::default(), 10);
+    let moves = improve(&d, &mut st, &mut TailWork::default(), 10, None);
     assert!(moves >= 1);
     assert!(
         st.cost(&d) < before - 30.0,

@@ -38,6 +38,9 @@ const T_END: f64 = 0.002;
 const NOISE: f64 = 0.25;
 /// A distance phase without a new best for this fraction of the budget is reheated.
 const REHEAT: f64 = 0.15;
+/// Share of repairs that offer empty routes without the legs to and from the depot
+/// ([`Scratch::free_opening`]).
+const FREE_OPENING: f64 = 0.3;
 /// Most tail exchanges ([`tails::improve`]) after one repair (a safety cap: a descent rarely
 /// makes more than a few).
 const TAIL_MOVES: usize = 1000;
@@ -416,6 +419,7 @@ fn anneal(
             (3, true),
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
+        s.free_opening = rng.gen_bool(FREE_OPENING);
         if unserved > 0 && rng.gen_bool(0.5) {
             // requests left out so far go first, while the removed ones leave room: greedy
             // insertion alone keeps filling that room with cheaper requests
@@ -424,6 +428,7 @@ fn anneal(
             cand.bank.extend(removed);
         }
         cand.repair(d, k, max_routes, noise, rng, s);
+        s.free_opening = false;
         // what removing and re-inserting requests one at a time rarely finds: two routes
         // trading their tails where both vehicles are empty
         tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES, Some(&cur));

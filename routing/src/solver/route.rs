@@ -77,6 +77,11 @@ pub(crate) struct Scratch {
     pub noise: f64,
     /// Seed of the noise, so that repeated evaluations in one repair agree.
     pub salt: u64,
+    /// Offer an empty route at the cost of the ride alone, without the legs from and to the
+    /// depot (the opening cost stays): a route that is opened pays off only once more requests
+    /// join it, which a repair that charges the first request for both legs rarely lets
+    /// happen. The real cost decides whether the result is accepted.
+    pub free_opening: bool,
     cands: Vec<Insertion>,
     /// Per position `b`: a delivery after `b` as (cost detour, travel time in, travel time
     /// out, overloaded); independent of the pickup position.
@@ -299,7 +304,10 @@ impl Route {
         let (p, q) = (2 * r, 2 * r + 1);
         let (lp, lq) = (d.loc[p], d.loc[q]);
         let m = self.nodes.len();
-        let open = if m == 0 { d.vopen[v] } else { 0.0 };
+        let mut open = if m == 0 { d.vopen[v] } else { 0.0 };
+        if m == 0 && s.free_opening {
+            open -= d.arc(v, self.loc(d, 0), lp) + d.arc(v, lq, self.loc(d, 1)) - self.arc_next[0];
+        }
         let max_ride = d.max_ride[r];
         let limited = max_ride.is_finite();
         let (tt_pq, arc_pq) = (d.tt(lp, lq), d.arc(v, lp, lq));

@@ -636,18 +636,7 @@ impl Route {
         t.push(d.early[q]);
         t.extend_from_slice(&least.t[b + 1..]);
         let mn = m + 2;
-        let loc = |k: usize| match k {
-            0 => d.vstart[v],
-            k if k > mn => d.vend[v],
-            k => d.loc[nodes[k - 1]],
-        };
-        let serv = |k: usize| {
-            if k == 0 || k > mn {
-                0.0
-            } else {
-                d.serv[nodes[k - 1]]
-            }
-        };
+        let seq = Seq { d, v, nodes };
         // old position -> new position, and back (not for the two new stops)
         let new = |k: usize| k + usize::from(k > a) + usize::from(k > b);
         let old = |k: usize| k - usize::from(k > a + 1) - usize::from(k > b + 2);
@@ -661,22 +650,11 @@ impl Route {
             }
             let mut k = from;
             while k <= mn + 1 {
-                let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
+                let reach = seq.reach(t, k);
                 if k > must && reach <= t[k] {
                     break;
                 }
-                let at = reach.max(t[k]);
-                t[k] = if k > mn {
-                    at
-                } else {
-                    d.start_at(nodes[k - 1], at)
-                };
-                let late = if k > mn {
-                    d.vlate[v]
-                } else {
-                    d.late[nodes[k - 1]]
-                };
-                if !t[k].is_finite() || t[k] > late + TOL {
+                if !seq.settle(t, k, reach) {
                     return Some(false);
                 }
                 k += 1;
@@ -880,6 +858,54 @@ fn pickup_before(
     (kp < k && is_p(kp)).then_some(kp)
 }
 
+/// Vehicle `v`'s route over `nodes`, by position: `0` the start, `1..=m` the nodes, `m + 1`
+/// the end. The forward pass of both fixpoints ([`fixpoint_nodes`], [`Route::fits`]).
+#[derive(Clone, Copy)]
+struct Seq<'s, 'a> {
+    d: &'s Data<'a>,
+    v: usize,
+    nodes: &'s [usize],
+}
+
+impl Seq<'_, '_> {
+    #[inline]
+    fn loc(&self, k: usize) -> usize {
+        match k {
+            0 => self.d.vstart[self.v],
+            k if k > self.nodes.len() => self.d.vend[self.v],
+            k => self.d.loc[self.nodes[k - 1]],
+        }
+    }
+
+    #[inline]
+    fn serv(&self, k: usize) -> f64 {
+        if k == 0 || k > self.nodes.len() {
+            0.0
+        } else {
+            self.d.serv[self.nodes[k - 1]]
+        }
+    }
+
+    /// When the vehicle can be at position `k` after serving position `k - 1` at `t[k - 1]`.
+    #[inline]
+    fn reach(&self, t: &[f64], k: usize) -> f64 {
+        t[k - 1] + self.serv(k - 1) + self.d.tt(self.loc(k - 1), self.loc(k))
+    }
+
+    /// Raises `t[k]` to `reach` and into a window of position `k`; whether that is still
+    /// within its last window (the shift's end at the end depot).
+    #[inline]
+    fn settle(&self, t: &mut [f64], k: usize, reach: f64) -> bool {
+        let at = reach.max(t[k]);
+        let (start, late) = match self.nodes.get(k.wrapping_sub(1)) {
+            Some(&n) if k > 0 => (self.d.start_at(n, at), self.d.late[n]),
+            _ => (at, self.d.vlate[self.v]),
+        };
+        t[k] = start;
+        start.is_finite() && start <= late + TOL
+    }
+}
+
 /// [`schedule_nodes`]'s fixpoint, with the pickups' positions in `pick_at`.
 fn fixpoint_nodes(
     d: &Data,
@@ -891,25 +917,7 @@ fn fixpoint_nodes(
     pick_at: &[u32],
 ) -> bool {
     let m = nodes.len();
-    let loc = |k: usize| match k {
-        0 => d.vstart[v],
-        k if k > m => d.vend[v],
-        k => d.loc[nodes[k - 1]],
-    };
-    let serv = |k: usize| {
-        if k == 0 || k > m {
-            0.0
-        } else {
-            d.serv[nodes[k - 1]]
-        }
-    };
-    let late = |k: usize| {
-        if k == 0 || k > m {
-            d.vlate[v]
-        } else {
-            d.late[nodes[k - 1]]
-        }
-    };
+    let seq = Seq { d, v, nodes };
     // the first position a round's forward pass must visit: the earlier ones keep their times
     let mut from = first;
     // the first drop-off whose ride a round must check: before it, a drop-off and its pickup
@@ -920,14 +928,7 @@ fn fixpoint_nodes(
             return false;
         }
         for k in from..=m + 1 {
-            let reach = t[k - 1] + serv(k - 1) + d.tt(loc(k - 1), loc(k));
-            let at = reach.max(t[k]);
-            t[k] = if k > m {
-                at
-            } else {
-                d.start_at(nodes[k - 1], at)
-            };
-            if !t[k].is_finite() || t[k] > late(k) + TOL {
+            if !seq.settle(t, k, seq.reach(t, k)) {
                 return false;
             }
         }

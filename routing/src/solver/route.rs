@@ -48,8 +48,6 @@ pub(crate) struct Route {
     /// The route's least exact schedule, worked out on first use after a change
     /// ([`Route::fits`]): many routes change and are never asked.
     least: RefCell<LeastSchedule>,
-    /// Windows beyond the first, summed over the stops (bounds the scheduler's rounds).
-    extra_windows: usize,
 }
 
 /// A route's least exact schedule ([`schedule`]) and what [`Route::fits`] needs with it.
@@ -65,6 +63,8 @@ struct LeastSchedule {
     /// Per stop (position `k` at index `k - 1`): the position of the pickup of a drop-off with
     /// a ride limit, `0` for other stops.
     pick_pos: Vec<u32>,
+    /// Windows beyond the first, summed over the stops (bounds the scheduler's rounds).
+    extra_windows: usize,
 }
 
 /// See [`Route::fill_after`].
@@ -123,7 +123,6 @@ impl Route {
             cost: 0.0,
             breaks_at: Vec::new(),
             least: RefCell::new(LeastSchedule::default()),
-            extra_windows: 0,
         };
         r.update(d);
         r
@@ -137,14 +136,15 @@ impl Route {
         self.nodes.is_empty()
     }
 
-    /// Location of position `k`.
+    /// Location of position `k` (`0` the start, `len() + 1` the end).
     #[inline]
-    fn loc(&self, d: &Data, k: usize) -> usize {
-        match k {
-            0 => d.vstart[self.vehicle],
-            k if k > self.nodes.len() => d.vend[self.vehicle],
-            k => d.loc[self.nodes[k - 1]],
+    pub fn loc(&self, d: &Data, k: usize) -> usize {
+        Seq {
+            d,
+            v: self.vehicle,
+            nodes: &self.nodes,
         }
+        .loc(k)
     }
 
     /// The earliest service start at position `k` not before `t` (windows of its node, or the
@@ -225,7 +225,6 @@ impl Route {
         } else {
             self.breaks_at.clear();
         }
-        self.extra_windows = self.nodes.iter().map(|&n| d.extra_windows(n)).sum();
         self.least.get_mut().fresh = false;
     }
 
@@ -234,10 +233,12 @@ impl Route {
         let nodes = &self.nodes;
         least.fresh = true;
         least.pick_pos.clear();
-        least.ok = schedule_nodes(d, self.vehicle, nodes, &mut least.t);
-        if least.ok {
-            PICK_AT.with_borrow_mut(|pick_at| {
-                mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+        least.extra_windows = nodes.iter().map(|&n| d.extra_windows(n)).sum();
+        PICK_AT.with_borrow_mut(|pick_at| {
+            mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+            let (v, extra) = (self.vehicle, least.extra_windows);
+            least.ok = schedule_marked(d, v, nodes, &mut least.t, &[], extra, pick_at);
+            if least.ok {
                 least
                     .pick_pos
                     .extend(nodes.iter().enumerate().map(|(i, &n)| {
@@ -247,8 +248,8 @@ impl Route {
                         let is_pickup = |kp: usize| kp >= 1 && nodes[kp - 1] == n - 1;
                         pickup_before(pick_at, n - 1, i + 1, is_pickup).map_or(0, |kp| kp as u32)
                     }));
-            });
-        }
+            }
+        });
     }
 
     /// Whether the load after position `k` plus request `r`'s load exceeds the capacity.
@@ -640,7 +641,7 @@ impl Route {
         // old position -> new position, and back (not for the two new stops)
         let new = |k: usize| k + usize::from(k > a) + usize::from(k > b);
         let old = |k: usize| k - usize::from(k > a + 1) - usize::from(k > b + 2);
-        let extra = self.extra_windows + d.extra_windows(p) + d.extra_windows(q);
+        let extra = least.extra_windows + d.extra_windows(p) + d.extra_windows(q);
         let rounds = (mn + 3) * (1 + extra);
         // a round's forward pass starts at `from` and runs at least past `must`
         let (mut from, mut must) = (a + 1, b + 2);
@@ -710,11 +711,6 @@ impl Route {
     /// Cost of the arc from position `k` to the next.
     pub fn arc_out(&self, k: usize) -> f64 {
         self.arc_next[k]
-    }
-
-    /// Location of position `k` (`0` the start, `len() + 1` the end).
-    pub fn location(&self, d: &Data, k: usize) -> usize {
-        self.loc(d, k)
     }
 
     /// Positions after which the vehicle is empty (`0` the start, up to `len()`).
@@ -789,6 +785,24 @@ fn schedule_nodes(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>) -> bool
 /// to give `prefix` (a route's [`Route::earliest`] before the first position a change
 /// touched): the pass starts after it.
 fn schedule_after(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>, prefix: &[f64]) -> bool {
+    let extra = nodes.iter().map(|&n| d.extra_windows(n)).sum();
+    PICK_AT.with_borrow_mut(|pick_at| {
+        mark_pickups(d, nodes.iter().copied(), 1, pick_at);
+        schedule_marked(d, v, nodes, t, prefix, extra, pick_at)
+    })
+}
+
+/// [`schedule_after`] with the pickups of `nodes` marked in `pick_at` ([`mark_pickups`]) and
+/// their windows beyond the first counted in `extra`.
+fn schedule_marked(
+    d: &Data,
+    v: usize,
+    nodes: &[usize],
+    t: &mut Vec<f64>,
+    prefix: &[f64],
+    extra: usize,
+    pick_at: &[u32],
+) -> bool {
     let m = nodes.len();
     t.clear();
     t.extend_from_slice(prefix);
@@ -799,11 +813,8 @@ fn schedule_after(d: &Data, v: usize, nodes: &[usize], t: &mut Vec<f64>, prefix:
     t.extend(nodes[done - 1..].iter().map(|&n| d.early[n]));
     t.push(d.vearly[v]);
     // every window jump can cost one more round
-    let rounds = (m + 3) * (1 + nodes.iter().map(|&n| d.extra_windows(n)).sum::<usize>());
-    PICK_AT.with_borrow_mut(|pick_at| {
-        mark_pickups(d, nodes.iter().copied(), 1, pick_at);
-        fixpoint_nodes(d, v, nodes, t, rounds, done, pick_at)
-    })
+    let rounds = (m + 3) * (1 + extra);
+    fixpoint_nodes(d, v, nodes, t, rounds, done, pick_at)
 }
 
 /// Records in `pick_at` the position (counting from `first`) of every pickup in `nodes`.

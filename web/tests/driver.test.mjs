@@ -7,6 +7,7 @@
 // driver's run is refused; axe finds no serious violation on any screen in any language;
 // phone-size screenshots are written to .local/screenshots/driver/.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -331,6 +332,8 @@ test("another driver cannot act on this run, in the browser or through the API",
   }
 });
 
+const UPDATE_CHECK_MS = Number(process.env.PASSAGGIO_TEST_UPDATE_CHECK_MS ?? 15000);
+
 test("a new version of the app waits while a run is under way", { timeout: 120000 }, async () => {
   // the planner gave this run a driver's break after the pickup
   sql(
@@ -341,8 +344,8 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
   // each step's time since the start, printed, so that a slow run shows where it waited
   const t0 = Date.now();
   const step = (what) => console.log(`new-version test: ${what} at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const c = await launch(join(profile, "giulia"), { locale: "en-GB" });
-  const p = c.pages()[0] ?? (await c.newPage());
+  let c = await launch(join(profile, "giulia"), { locale: "en-GB" });
+  let p = c.pages()[0] ?? (await c.newPage());
   try {
     await p.goto(appUrl);
     await p.fill("#username", "driver.giulia");
@@ -406,7 +409,35 @@ test("a new version of the app waits while a run is under way", { timeout: 12000
     // A new version is published in the middle of the run.
     appendFileSync(join(webDir, "driver/sw.js"), "\n// a new version\n");
     rmSync(join(webDir, "driver/sw.js.gz"), { force: true });
-    await p.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    // The browser's update check, bounded: Chromium now and then leaves one pending for three
+    // minutes and then fails it ("an unknown error occurred when fetching the script") with
+    // the server never asked (seen in CI, and in 4 of 9 runs here within one quarter of an hour,
+    // then in none of 30). A check that has not settled in 15 s is given up: the phone is
+    // restarted on the same profile, back on the run, and checks again.
+    for (let attempt = 1; ; attempt++) {
+      const check = await p.evaluate(
+        (ms) =>
+          Promise.race([
+            navigator.serviceWorker.getRegistration().then((r) => r.update()).then(() => "done", (e) => `failed: ${e.message}`),
+            new Promise((resolve) => setTimeout(() => resolve(`still pending after ${ms / 1000} s`), ms)),
+          ]),
+        UPDATE_CHECK_MS,
+      );
+      step(`update check ${attempt}: ${check}`);
+      if (check === "done") break;
+      // what the sockets of the proxy were doing meanwhile, for the next one who looks into it
+      try {
+        const port = new URL(appUrl).port;
+        console.log(execFileSync("ss", ["-tnpo"], { encoding: "utf8" }).split("\n").filter((l) => l.includes(`:${port}`)).join("\n"));
+      } catch {}
+      assert.ok(attempt < 3, `the browser's update check: ${check}`);
+      await c.close();
+      c = await launch(join(profile, "giulia"), { locale: "en-GB" });
+      p = c.pages()[0] ?? (await c.newPage());
+      await p.goto(`${appUrl}#/run/${giulia.runId}`);
+      await p.waitForSelector("#stop");
+      await p.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    }
     await p.waitForFunction(() => document.body.innerText.includes("A new app version is ready"), null, { timeout: 20000 });
     await p.waitForTimeout(6000);
     assert.equal((await scriptOf()).waiting, true, "the new version still waits");

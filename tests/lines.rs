@@ -1360,3 +1360,104 @@ async fn a_line_without_subscriptions_may_change_its_stops(pool: PgPool) {
         ]
     );
 }
+
+/// The run's breaks as `after-stop kind, next stop HH:MM, start-end` (Rome time).
+async fn breaks_of(app: &TestApp, run: &str) -> Vec<String> {
+    local_times(
+        app,
+        "select s.kind::text || ' ' || to_char(s.planned_departure at time zone 'Europe/Rome', 'HH24:MI')
+                || ', next ' || to_char(n.planned_arrival at time zone 'Europe/Rome', 'HH24:MI')
+                || ', ' || to_char(b.planned_start at time zone 'Europe/Rome', 'HH24:MI')
+                || '-' || to_char(b.planned_end at time zone 'Europe/Rome', 'HH24:MI')
+         from run_break b
+         join run_stop s on s.run_id = b.run_id and s.seq = b.after_seq
+         join run_stop n on n.run_id = b.run_id and n.seq = b.after_seq + 1
+         where b.run_id = $1::uuid order by b.planned_start",
+        run,
+    )
+    .await
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_break(
+    pool: PgPool,
+) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let coord = app.login("coord.foggia").await;
+    let borgo = place(&app, "Borgo Mezzanone - ex pista").await;
+    let pista = meeting_point(&app, "Ingresso pista").await;
+    let russo = place(&app, "Azienda agricola Russo (pomodoro)").await;
+    let tricarico = place(&app, "Azienda agricola Tricarico (asparagi)").await;
+    let mut body = line_body(&app, "Linea andata e ritorno").await;
+    body["vehicle_id"] = json!(vehicle(&app, "FG-PSG-05").await);
+    body["stops"] = json!([
+        { "place_id": borgo, "meeting_point_id": pista, "stop_time": "05:00" },
+        { "place_id": russo, "stop_time": "05:50" },
+        { "place_id": russo, "stop_time": "14:00" },
+        { "place_id": tricarico, "stop_time": "14:30" },
+        { "place_id": borgo, "meeting_point_id": pista, "stop_time": "15:00" },
+    ]);
+    let line = create_line(&app, &admin, &body).await;
+    // and a line of a morning only (nobody subscribed yet), which needs none
+    let mut short = line_body(&app, "Linea del mattino").await;
+    short["vehicle_id"] = json!(vehicle(&app, "FG-PSG-04").await);
+    let morning = create_line(&app, &admin, &short).await;
+    let cases = cases_of(&app, FOGGIA).await;
+    let year = |c: &str, b, a| sub(c, b, a, "2027-01-01", "2027-12-31");
+    for (l, s) in [
+        (&line, year(&cases[0], 0, 1)),
+        (&line, year(&cases[1], 2, 4)),
+    ] {
+        let r = subscribe(&app, &coord, l, &s).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+    let r = app
+        .post(
+            "/api/lines/materialise",
+            &coord,
+            &json!({ "region_code": "puglia", "date": MONDAY }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let made = |l: &str| {
+        r.body["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["line_id"] == l)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(made(&line)["breaks"], 1, "{:?}", r.body);
+    assert_eq!(made(&morning)["breaks"], 0, "{:?}", r.body);
+    let run = made(&line)["run_id"].as_str().unwrap().to_owned();
+    // The van is empty at Russo from 05:50 to 14:00: the break starts there, at the drop-off.
+    assert_eq!(
+        breaks_of(&app, &run).await,
+        ["dropoff 05:50, next 14:00, 05:50-06:35"]
+    );
+
+    // Another worker subscribes for the morning leg: the run's stops move (two more before the
+    // wait) and the break stays after the last drop-off at Russo.
+    let r = subscribe(&app, &coord, &line, &year(&cases[2], 0, 1)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        local_times(
+            &app,
+            "select count(*)::text from run_stop where run_id = $1::uuid",
+            &run
+        )
+        .await,
+        ["8"]
+    );
+    assert_eq!(
+        breaks_of(&app, &run).await,
+        ["dropoff 05:50, next 14:00, 05:50-06:35"]
+    );
+    // Someone who stays on board from the morning to the afternoon leaves no empty wait: the
+    // run has no break to plan (and the service says so in its log).
+    let r = subscribe(&app, &coord, &line, &year(&cases[3], 0, 3)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert!(breaks_of(&app, &run).await.is_empty());
+}

@@ -343,6 +343,37 @@ pub async fn insert_breaks(
     Ok(())
 }
 
+/// Replaces the breaks of a run by `breaks`, unless its driver has reported one (the run is
+/// under way: they stay as they are). Returns how many breaks the run has.
+///
+/// # Errors
+/// Database errors.
+pub async fn replace_planned_breaks(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+    breaks: &[BreakView],
+) -> AppResult<usize> {
+    let reported: bool = sqlx::query_scalar(
+        "select exists(select 1 from run_break where run_id = $1 and started_at is not null)",
+    )
+    .bind(run_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !reported {
+        sqlx::query("delete from run_break where run_id = $1")
+            .bind(run_id)
+            .execute(&mut *conn)
+            .await?;
+        insert_breaks(conn, region, run_id, breaks).await?;
+    }
+    let n: i64 = sqlx::query_scalar("select count(*) from run_break where run_id = $1")
+        .bind(run_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 /// The driver starts a break at `at`, where the van is after stop `seq`: the break planned
 /// there, or else the next one not taken yet (taken early or late), moves to that stop and
 /// those times; with none left, an extra break is recorded. Returns `false` when a break of

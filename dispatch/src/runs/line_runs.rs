@@ -3,13 +3,13 @@
 //! stop times. The lines themselves (stops, season, subscriptions) belong to `lines`; this
 //! module only reads them through `lines::db`.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::db::NewStop;
-use super::StopKind;
+use super::db::{BreakView, NewStop};
+use super::{StopKind, BREAK_S, WORK_BEFORE_BREAK_S};
 use crate::error::{AppError, AppResult};
 use crate::lines::Line;
 
@@ -28,6 +28,9 @@ pub struct MaterialisedRun {
     pub ride_requests: usize,
     /// Stops of the run.
     pub stops: usize,
+    /// The driver's breaks planned on it (a run of more than 4 h 30 has them; see
+    /// [`line_breaks`]).
+    pub breaks: usize,
 }
 
 /// A line running that day for which no run was made, and why.
@@ -92,6 +95,104 @@ pub fn plan_run_stops(stop_count: i16, riders: &[(Uuid, i16, i16)]) -> Vec<LineR
         line_seq: stop_count - 1,
     });
     out
+}
+
+/// A stop of a line's run as its breaks see it, in run order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct TimedStop {
+    /// Its sequence number in the run.
+    pub seq: i32,
+    /// What happens there.
+    pub kind: StopKind,
+    /// Planned arrival.
+    pub planned_arrival: DateTime<Utc>,
+    /// Planned departure.
+    pub planned_departure: DateTime<Utc>,
+}
+
+/// The driver's breaks of a work line's run (EU rule: 45 minutes after 4 h 30). A line keeps
+/// its timetable, so a break can only go where the van waits with nobody on board for at least
+/// [`BREAK_S`] between two stops: it starts at the departure from the stop that emptied it.
+/// The driver works from the run's first stop; each break is at the latest such wait that
+/// starts within [`WORK_BEFORE_BREAK_S`] of the last rest, and the next stretch counts from the
+/// end of that wait (all of it is time off the wheel). A run of 4 h 30 or less gets none. The
+/// second value is `false` when the timetable leaves a stretch of more than 4 h 30 without such
+/// a wait: the break is then at the first wait after it (late), or missing when there is none.
+#[must_use]
+pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
+    let (Some(first), Some(last)) = (stops.first(), stops.last()) else {
+        return (Vec::new(), true);
+    };
+    let secs =
+        |from: DateTime<Utc>, to: DateTime<Utc>| (to - from).num_milliseconds() as f64 / 1000.0;
+    // The waits with nobody on board: (stop, from, to).
+    let mut on_board = 0i32;
+    let mut waits = Vec::new();
+    for w in stops.windows(2) {
+        on_board += match w[0].kind {
+            StopKind::Pickup => 1,
+            StopKind::Dropoff => -1,
+            StopKind::Start | StopKind::End => 0,
+        };
+        let (from, to) = (w[0].planned_departure, w[1].planned_arrival);
+        if on_board <= 0 && secs(from, to) >= BREAK_S {
+            waits.push((w[0].seq, from, to));
+        }
+    }
+    let mut out = Vec::new();
+    let mut kept = true;
+    let mut rested = first.planned_departure;
+    let mut next = 0;
+    while secs(rested, last.planned_arrival) > WORK_BEFORE_BREAK_S {
+        let open = &waits[next..];
+        let in_time = open
+            .iter()
+            .rposition(|w| secs(rested, w.1) <= WORK_BEFORE_BREAK_S);
+        let Some(i) = in_time.or(if open.is_empty() { None } else { Some(0) }) else {
+            kept = false;
+            break;
+        };
+        kept &= in_time.is_some();
+        let (after, from, to) = open[i];
+        out.push(BreakView {
+            after_seq: after,
+            planned_start: from,
+            planned_end: from + chrono::Duration::seconds(BREAK_S as i64),
+            started_at: None,
+            ended_at: None,
+        });
+        rested = to;
+        next += i + 1;
+    }
+    (out, kept)
+}
+
+/// Plans the breaks of a work line's run again from its stops ([`line_breaks`]), after its
+/// stops were made or a rider's were added. Once the driver has reported a break the run is
+/// under way and its breaks are left as they are. Returns how many the run has.
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn plan_breaks(
+    conn: &mut PgConnection,
+    region: &str,
+    run_id: Uuid,
+) -> AppResult<usize> {
+    let stops: Vec<TimedStop> = sqlx::query_as(
+        "select seq, kind, planned_arrival, planned_departure from run_stop
+         where run_id = $1 order by seq",
+    )
+    .bind(run_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let (breaks, kept) = line_breaks(&stops);
+    if !kept {
+        tracing::warn!(
+            %run_id,
+            "the line's timetable leaves more than 4 h 30 without a wait of 45 minutes with nobody on board: a driver's break is late or missing"
+        );
+    }
+    super::db::replace_planned_breaks(conn, region, run_id, &breaks).await
 }
 
 /// Runs the lines of `region_code` operating on `date` (run ids of the runs created now); see
@@ -212,6 +313,7 @@ async fn materialise_line(
         })
         .collect();
     super::db::insert_stops(conn, &line.region_code, run_id, 0, &stops).await?;
+    let breaks = plan_breaks(conn, &line.region_code, run_id).await?;
     // The riders are confirmed once the run has a driver; without one they wait, planned, for
     // a coordinator to give it one.
     if super::crew::assign(conn, run_id).await?.is_some() {
@@ -224,6 +326,7 @@ async fn materialise_line(
         vehicle_id,
         ride_requests: riders.len(),
         stops: plan.len(),
+        breaks,
     })
 }
 
@@ -307,6 +410,96 @@ pub async fn join_made_runs(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A run's stops from `(kind, "HH:MM")`, arriving and leaving at that time.
+    fn timed(stops: &[(StopKind, &str)]) -> Vec<TimedStop> {
+        stops
+            .iter()
+            .zip(0..)
+            .map(|(&(kind, hhmm), seq)| {
+                let t = chrono::NaiveDate::from_ymd_opt(2027, 6, 7)
+                    .unwrap()
+                    .and_time(chrono::NaiveTime::parse_from_str(hhmm, "%H:%M").unwrap())
+                    .and_utc();
+                TimedStop {
+                    seq,
+                    kind,
+                    planned_arrival: t,
+                    planned_departure: t,
+                }
+            })
+            .collect()
+    }
+
+    fn hhmm(b: &BreakView) -> (i32, String, String) {
+        (
+            b.after_seq,
+            b.planned_start.format("%H:%M").to_string(),
+            b.planned_end.format("%H:%M").to_string(),
+        )
+    }
+
+    #[test]
+    fn a_line_run_breaks_where_the_van_waits_empty_once_it_lasts_over_four_and_a_half_hours() {
+        use StopKind::{Dropoff as D, End as E, Pickup as P, Start as S};
+        // out in the morning, back in the afternoon: the break is at the farm after the drop-off
+        let day = timed(&[
+            (S, "05:40"),
+            (P, "05:40"),
+            (P, "05:48"),
+            (D, "06:15"),
+            (D, "06:15"),
+            (P, "15:30"),
+            (D, "16:10"),
+            (E, "16:10"),
+        ]);
+        let (b, kept) = line_breaks(&day);
+        assert!(kept);
+        assert_eq!(
+            b.iter().map(hhmm).collect::<Vec<_>>(),
+            [(4, "06:15".into(), "07:00".into())]
+        );
+        // a short run has none
+        let (b, kept) = line_breaks(&day[..5]);
+        assert!(b.is_empty() && kept);
+        // several empty waits: the latest that starts within 4 h 30 of setting off; the rest
+        // of the day is under 4 h 30 from the end of that wait
+        let waits = timed(&[
+            (S, "05:00"),
+            (P, "05:00"),
+            (D, "06:00"),
+            (P, "07:00"),
+            (D, "08:00"),
+            (P, "09:00"),
+            (D, "09:20"),
+            (P, "10:30"),
+            (D, "14:00"),
+            (E, "14:00"),
+        ]);
+        let (b, kept) = line_breaks(&waits);
+        assert!(kept);
+        assert_eq!(
+            b.iter().map(hhmm).collect::<Vec<_>>(),
+            [(6, "09:20".into(), "10:05".into())]
+        );
+        // riders on board until 11:00: the break comes late, and it is said
+        let late = timed(&[
+            (S, "05:00"),
+            (P, "05:00"),
+            (D, "11:00"),
+            (P, "12:00"),
+            (D, "13:00"),
+        ]);
+        let (b, kept) = line_breaks(&late);
+        assert!(!kept);
+        assert_eq!(
+            b.iter().map(hhmm).collect::<Vec<_>>(),
+            [(2, "11:00".into(), "11:45".into())]
+        );
+        // nobody ever gets off for long enough: no break, and it is said
+        let (b, kept) = line_breaks(&timed(&[(S, "05:00"), (P, "05:00"), (D, "10:00")]));
+        assert!(b.is_empty() && !kept);
+    }
 
     #[test]
     fn a_run_drops_off_before_it_picks_up_at_each_stop() {

@@ -191,6 +191,8 @@ pub(crate) async fn insert_rider_stops(
         };
         super::db::insert_stops(conn, region, run_id, pos, &[s]).await?;
     }
+    // the stops moved, and the van is no longer empty where it was
+    super::line_runs::plan_breaks(conn, region, run_id).await?;
     Ok(())
 }
 

@@ -1361,17 +1361,17 @@ async fn a_line_without_subscriptions_may_change_its_stops(pool: PgPool) {
     );
 }
 
-/// The run's breaks as `after-stop kind, next stop HH:MM, start-end` (Rome time).
+/// The run's breaks as `kind of the stop before → kind of the stop after, start-end` (Rome time).
 async fn breaks_of(app: &TestApp, run: &str) -> Vec<String> {
     local_times(
         app,
-        "select s.kind::text || ' ' || to_char(s.planned_departure at time zone 'Europe/Rome', 'HH24:MI')
-                || ', next ' || to_char(n.planned_arrival at time zone 'Europe/Rome', 'HH24:MI')
-                || ', ' || to_char(b.planned_start at time zone 'Europe/Rome', 'HH24:MI')
+        "select s.kind::text || ' → ' || n.kind::text || ', '
+                || to_char(b.planned_start at time zone 'Europe/Rome', 'HH24:MI')
                 || '-' || to_char(b.planned_end at time zone 'Europe/Rome', 'HH24:MI')
          from run_break b
          join run_stop s on s.run_id = b.run_id and s.seq = b.after_seq
-         join run_stop n on n.run_id = b.run_id and n.seq = b.after_seq + 1
+         cross join lateral (select kind from run_stop x where x.run_id = b.run_id and x.seq > b.after_seq
+                             order by x.seq limit 1) n
          where b.run_id = $1::uuid order by b.planned_start",
         run,
     )
@@ -1434,8 +1434,19 @@ async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_
     let run = made(&line)["run_id"].as_str().unwrap().to_owned();
     // The van is empty at Russo from 05:50 to 14:00: the break starts there, at the drop-off.
     assert_eq!(
+        local_times(
+            &app,
+            "select to_char(s.planned_departure at time zone 'Europe/Rome', 'HH24:MI')
+             from run_break b join run_stop s on s.run_id = b.run_id and s.seq = b.after_seq
+             where b.run_id = $1::uuid",
+            &run
+        )
+        .await,
+        ["05:50"]
+    );
+    assert_eq!(
         breaks_of(&app, &run).await,
-        ["dropoff 05:50, next 14:00, 05:50-06:35"]
+        ["dropoff → pickup, 05:50-06:35"]
     );
 
     // Another worker subscribes for the morning leg: the run's stops move (two more before the
@@ -1453,11 +1464,47 @@ async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_
     );
     assert_eq!(
         breaks_of(&app, &run).await,
-        ["dropoff 05:50, next 14:00, 05:50-06:35"]
+        ["dropoff → pickup, 05:50-06:35"]
     );
     // Someone who stays on board from the morning to the afternoon leaves no empty wait: the
     // run has no break to plan (and the service says so in its log).
     let r = subscribe(&app, &coord, &line, &year(&cases[3], 0, 3)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert!(breaks_of(&app, &run).await.is_empty());
+    // That subscription ends before Monday: the van is empty at Russo again, so is the break.
+    let sub_id = r.body["subscription_id"].as_str().unwrap().to_owned();
+    let ended = app
+        .post(
+            &format!("/api/lines/{line}/subscriptions/{sub_id}/end"),
+            &coord,
+            &json!({ "valid_to": "2027-06-06" }),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{:?}", ended.body);
+    assert_eq!(
+        breaks_of(&app, &run).await,
+        ["dropoff → pickup, 05:50-06:35"]
+    );
+    // And a rider of the morning leg cancels that day's ride (the rest of the run is re-timed on
+    // travel times): the break stays after the last drop-off of the morning.
+    let ride: uuid::Uuid = sqlx::query_scalar(
+        "select ride_request_id from ride_request where run_id = $1::uuid and status in ('planned', 'confirmed')
+         order by latest_arrival limit 1",
+    )
+    .bind(&run)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .post(
+            &format!("/api/ride-requests/{ride}/cancel"),
+            &coord,
+            &json!({ "reason": "sick" }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        breaks_of(&app, &run).await,
+        ["dropoff → pickup, 05:50-06:35"]
+    );
 }

@@ -179,8 +179,10 @@ pub(crate) async fn plan_breaks(
     run_id: Uuid,
 ) -> AppResult<usize> {
     let stops: Vec<TimedStop> = sqlx::query_as(
-        "select seq, kind, planned_arrival, planned_departure from run_stop
-         where run_id = $1 order by seq",
+        "select s.seq, s.kind, s.planned_arrival, s.planned_departure from run_stop s
+         left join ride_request r on r.ride_request_id = s.ride_request_id
+         where s.run_id = $1 and (r.status is null or r.status not in ('cancelled', 'refused'))
+         order by s.seq",
     )
     .bind(run_id)
     .fetch_all(&mut *conn)
@@ -193,6 +195,24 @@ pub(crate) async fn plan_breaks(
         );
     }
     super::db::replace_planned_breaks(conn, region, run_id, &breaks).await
+}
+
+/// A rider's stops left `run_id`: when it is a line's run not under way, its breaks are
+/// planned again (the van may now wait empty where it did not).
+///
+/// # Errors
+/// Database errors.
+pub(crate) async fn rider_left(conn: &mut PgConnection, run_id: Uuid) -> AppResult<()> {
+    let line_run: Option<String> = sqlx::query_scalar(
+        "select region_code from run where run_id = $1 and line_id is not null and status = 'planned'",
+    )
+    .bind(run_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(region) = line_run {
+        plan_breaks(conn, &region, run_id).await?;
+    }
+    Ok(())
 }
 
 /// Runs the lines of `region_code` operating on `date` (run ids of the runs created now); see

@@ -51,7 +51,13 @@ impl Dispatcher for LiveDispatcher {
         conn: &'a mut PgConnection,
         ride_request_id: RideRequestId,
     ) -> BoxFuture<'a, AppResult<Option<RunId>>> {
-        Box::pin(db::remove_request(conn, ride_request_id))
+        Box::pin(async move {
+            let run = db::remove_request(&mut *conn, ride_request_id).await?;
+            if let Some(run_id) = run {
+                super::line_runs::rider_left(conn, run_id.into()).await?;
+            }
+            Ok(run)
+        })
     }
 
     fn line_subscribed<'a>(

@@ -279,19 +279,19 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     }
     // The next break counts from the end of the last one taken: one the driver reported (a
     // break that is on ends 45 minutes after it began, and the van waits for it; one ended
-    // sooner is no rest), or one planned before the last stop the van has done (taken to be
-    // taken).
-    let rests: Vec<(Uuid, i32, f64, bool, bool, bool)> = sqlx::query_as(
+    // sooner is no rest, unless it completes a split break: 15 minutes, then 30), or one
+    // planned before the last stop the van has done (taken to be taken).
+    let rests: Vec<(Uuid, i32, f64, Option<f64>, bool, Option<f64>)> = sqlx::query_as(
         "select r.vehicle_id, b.after_seq,
                 extract(epoch from coalesce(b.ended_at, b.started_at + make_interval(secs => $4),
                                             b.planned_end) - $3)::float8,
-                b.started_at is not null,
+                extract(epoch from b.started_at - $3)::float8,
                 b.started_at is not null and b.ended_at is null,
-                b.started_at is not null
-                  and coalesce(b.ended_at >= b.started_at + make_interval(secs => $4), true)
+                extract(epoch from b.ended_at - b.started_at)::float8
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2 and r.line_id is null
-           and r.status in ('planned', 'in_progress')",
+           and r.status in ('planned', 'in_progress')
+         order by r.vehicle_id, b.started_at nulls last, b.planned_start",
     )
     .bind(region)
     .bind(day)
@@ -299,7 +299,22 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .bind(super::BREAK_S)
     .fetch_all(&mut *conn)
     .await?;
-    for (vehicle, after_seq, end_s, reported, on_now, full) in rests {
+    // per vehicle, its reported breaks in the order taken: which end a full rest
+    let mut reported: HashMap<Uuid, Vec<Option<f64>>> = HashMap::new();
+    for r in rests.iter().filter(|r| r.3.is_some()) {
+        reported.entry(r.0).or_default().push(r.5);
+    }
+    let mut full: HashMap<Uuid, std::vec::IntoIter<bool>> = reported
+        .into_iter()
+        .map(|(v, lengths)| (v, super::full_rests(&lengths).into_iter()))
+        .collect();
+    for (vehicle, after_seq, end_s, started_s, on_now, _) in rests {
+        let is_reported = started_s.is_some();
+        let full = is_reported
+            && full
+                .get_mut(&vehicle)
+                .and_then(Iterator::next)
+                .unwrap_or(false);
         let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
             continue;
         };
@@ -308,7 +323,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
                 // the van is free again at its end
                 vs.time = vs.time.max(end_s);
             }
-            if full || (!reported && after_seq < done) {
+            if full || (!is_reported && after_seq < done) {
                 vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
             }
         }

@@ -281,13 +281,13 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     // break that is on ends 45 minutes after it began, and the van waits for it; one ended
     // sooner is no rest, unless it completes a split break: 15 minutes, then 30), or one
     // planned before the last stop the van has done (taken to be taken).
-    let rests: Vec<(Uuid, i32, f64, Option<f64>, bool, Option<f64>)> = sqlx::query_as(
+    let rests: Vec<RestRow> = sqlx::query_as(
         "select r.vehicle_id, b.after_seq,
                 extract(epoch from coalesce(b.ended_at, b.started_at + make_interval(secs => $4),
-                                            b.planned_end) - $3)::float8,
-                extract(epoch from b.started_at - $3)::float8,
-                b.started_at is not null and b.ended_at is null,
-                extract(epoch from b.ended_at - b.started_at)::float8
+                                            b.planned_end) - $3)::float8 as end_s,
+                b.started_at is not null as reported,
+                b.started_at is not null and b.ended_at is null as on_now,
+                extract(epoch from b.ended_at - b.started_at)::float8 as length_s
          from run_break b join run r on r.region_code = b.region_code and r.run_id = b.run_id
          where r.region_code = $1 and r.service_date = $2 and r.line_id is null
            and r.status in ('planned', 'in_progress')
@@ -301,15 +301,22 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .await?;
     // per vehicle, its reported breaks in the order taken: which end a full rest
     let mut reported: HashMap<Uuid, Vec<Option<f64>>> = HashMap::new();
-    for r in rests.iter().filter(|r| r.3.is_some()) {
-        reported.entry(r.0).or_default().push(r.5);
+    for r in rests.iter().filter(|r| r.reported) {
+        reported.entry(r.vehicle_id).or_default().push(r.length_s);
     }
     let mut full: HashMap<Uuid, std::vec::IntoIter<bool>> = reported
         .into_iter()
         .map(|(v, lengths)| (v, super::full_rests(&lengths).into_iter()))
         .collect();
-    for (vehicle, after_seq, end_s, started_s, on_now, _) in rests {
-        let is_reported = started_s.is_some();
+    for RestRow {
+        vehicle_id: vehicle,
+        after_seq,
+        end_s,
+        reported: is_reported,
+        on_now,
+        ..
+    } in rests
+    {
         let full = is_reported
             && full
                 .get_mut(&vehicle)
@@ -340,6 +347,21 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
         runs,
         zero,
     })
+}
+
+/// A driver's break as the next rest counts it (seconds from the day's zero).
+#[derive(sqlx::FromRow)]
+struct RestRow {
+    vehicle_id: Uuid,
+    after_seq: i32,
+    /// Its end: reported, or 45 minutes after a reported start, or planned.
+    end_s: f64,
+    /// The driver reported its start.
+    reported: bool,
+    /// Begun and not ended.
+    on_now: bool,
+    /// Reported length, once ended.
+    length_s: Option<f64>,
 }
 
 /// Requests by id, in the given order, each pinned to the vehicle of its run.

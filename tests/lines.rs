@@ -1503,6 +1503,14 @@ async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    // The line keeps its timetable: nothing earlier than published, boarding included.
+    let (stops, _) = run_times(&app, &run).await;
+    assert_eq!(
+        stops[..4],
+        ["05:00", "05:00", "05:50", "14:00"],
+        "{stops:?}"
+    );
+    assert_eq!(stops.last().map(String::as_str), Some("15:00"), "{stops:?}");
     assert_eq!(
         breaks_of(&app, &run).await,
         ["dropoff → pickup, 05:50-06:35"]

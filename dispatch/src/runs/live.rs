@@ -811,11 +811,14 @@ struct RetimeRow {
     actual_arrival: Option<DateTime<Utc>>,
     not_before: Option<DateTime<Utc>>,
     wheelchair: Option<bool>,
+    /// The run is a work line's: it keeps its timetable.
+    on_line: bool,
 }
 
 /// Recomputes the planned times of a run's pending stops from the last stop reached (its
 /// actual time) on road travel times: after a cancellation, a no-show or a late vehicle.
-/// A vehicle never leaves a pickup before the promised time minus five minutes.
+/// A vehicle never leaves a pickup before the promised time minus five minutes; a work line's
+/// run keeps its timetable (no stop earlier than planned; later when the van is late).
 ///
 /// # Errors
 /// Database or travel-time failures.
@@ -824,9 +827,11 @@ pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
         "select s.seq, s.status::text as status, s.kind::text as kind,
                 st_x(s.location::geometry) as lon, st_y(s.location::geometry) as lat,
                 s.planned_departure as departure, s.actual_arrival,
-                case when s.kind = 'pickup' then coalesce(r.promised_pickup_at - interval '5 minutes', r.earliest_pickup) end as not_before,
-                r.wheelchair
+                case when l.line_id is not null then s.planned_arrival
+                     when s.kind = 'pickup' then coalesce(r.promised_pickup_at - interval '5 minutes', r.earliest_pickup) end as not_before,
+                r.wheelchair, l.line_id is not null as on_line
          from run_stop s left join ride_request r on r.ride_request_id = s.ride_request_id
+         left join run l on l.run_id = s.run_id and l.line_id is not null
          where s.run_id = $1 order by s.seq",
     )
     .bind(run_id)
@@ -886,12 +891,17 @@ pub async fn retime_run(state: &AppState, run_id: RunId) -> AppResult<()> {
             (travel.matrix.duration(i - 1, i) * 1000.0).round() as i64,
         );
         let arrival = prev + drive;
-        let service = if r.wheelchair == Some(true) {
+        let service = if r.on_line {
+            // a line's timetable has its boarding in it
+            0.0
+        } else if r.wheelchair == Some(true) {
             super::WHEELCHAIR_SERVICE_S
         } else {
             super::SERVICE_S
         };
         let start = r.not_before.map_or(arrival, |nb| nb.max(arrival));
+        // a line's van is at its stop at the stop's time, not as soon as it could be
+        let arrival = if r.on_line { start } else { arrival };
         #[allow(clippy::cast_possible_truncation)]
         let departure = if r.kind == "end" {
             start

@@ -148,7 +148,8 @@ pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
         let in_time = open
             .iter()
             .rposition(|w| secs(rested, w.1) <= WORK_BEFORE_BREAK_S);
-        let Some(i) = in_time.or(if open.is_empty() { None } else { Some(0) }) else {
+        // none in time: the first one after, late
+        let Some(i) = in_time.or((!open.is_empty()).then_some(0)) else {
             kept = false;
             break;
         };

@@ -338,15 +338,15 @@ pub async fn end_subscription(
         .bind(last_day)
         .fetch_one(&mut *conn)
         .await?;
-    let later: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as(
-        "select ride_request_id, run_id from ride_request where line_subscription_id = $1
+    let later: Vec<Uuid> = sqlx::query_scalar(
+        "select ride_request_id from ride_request where line_subscription_id = $1
             and service_date > $2 and status not in ('cancelled', 'refused', 'completed', 'no_show')",
     )
     .bind(subscription_id)
     .bind(sub.valid_to)
     .fetch_all(&mut *conn)
     .await?;
-    for (r, run) in later {
+    for r in later {
         crate::bookings::db::set_status(
             conn,
             r.into(),
@@ -355,9 +355,6 @@ pub async fn end_subscription(
             actor.staff_id(),
         )
         .await?;
-        if let Some(run) = run {
-            crate::runs::line_runs::rider_left(conn, run).await?;
-        }
     }
     if let Actor::Staff(staff) = actor {
         crate::audit::record_case_access(conn, staff, &region, case_id, "line subscription end")

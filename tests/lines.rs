@@ -1378,6 +1378,18 @@ async fn breaks_of(app: &TestApp, run: &str) -> Vec<String> {
     .await
 }
 
+/// A ride cancelled by `token`, for `reason`.
+async fn cancel(app: &TestApp, token: &str, ride: uuid::Uuid, reason: &str) {
+    let r = app
+        .post(
+            &format!("/api/ride-requests/{ride}/cancel"),
+            token,
+            &json!({ "reason": reason }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+}
+
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_break(
     pool: PgPool,
@@ -1480,14 +1492,7 @@ async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let r = app
-        .post(
-            &format!("/api/ride-requests/{all_day}/cancel"),
-            &coord,
-            &json!({ "reason": "not working that day" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    cancel(&app, &coord, all_day, "not working that day").await;
     assert_eq!(
         breaks_of(&app, &run).await,
         ["dropoff → pickup, 05:50-06:35"]
@@ -1502,14 +1507,7 @@ async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let r = app
-        .post(
-            &format!("/api/ride-requests/{ride}/cancel"),
-            &coord,
-            &json!({ "reason": "sick" }),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    cancel(&app, &coord, ride, "sick").await;
     // The line keeps its timetable: nothing earlier than published, boarding included.
     let (stops, _) = run_times(&app, &run).await;
     assert_eq!(stops, ["05:00", "05:50", "14:00", "15:00"]);

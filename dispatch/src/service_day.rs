@@ -32,10 +32,7 @@ pub fn midnight(day: NaiveDate) -> DateTime<Utc> {
 #[must_use]
 pub fn today(now: DateTime<Utc>) -> (NaiveDate, f64) {
     let day = day_of(now);
-    let since = now - midnight(day);
-    #[allow(clippy::cast_precision_loss)]
-    let s = since.num_milliseconds() as f64 / 1000.0;
-    (day, s)
+    (day, seconds(midnight(day), now))
 }
 
 /// The instant of local time `time` on `day` (see the module comment for DST gaps and folds).
@@ -68,6 +65,14 @@ pub fn at(zero: DateTime<Utc>, s: f64) -> DateTime<Utc> {
     #[allow(clippy::cast_possible_truncation)]
     let ms = (s * 1000.0).round() as i64;
     zero + chrono::Duration::milliseconds(ms)
+}
+
+/// Seconds from `from` to `to`, to the millisecond (the inverse of [`at`]).
+#[must_use]
+pub fn seconds(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let s = (to - from).num_milliseconds() as f64 / 1000.0;
+    s
 }
 
 #[cfg(test)]

@@ -158,10 +158,7 @@ pub async fn free_vehicles(
                 (Some(lon), Some(lat)) => Location { lon, lat },
                 _ => depot,
             };
-            #[allow(clippy::cast_precision_loss)]
-            let available_from_s = v
-                .busy_until
-                .map(|t| (t - zero).num_milliseconds() as f64 / 1000.0);
+            let available_from_s = v.busy_until.map(|t| crate::service_day::seconds(zero, t));
             PlanVehicle {
                 id: v.vehicle_id,
                 depot,
@@ -354,24 +351,22 @@ pub async fn replace_planned_breaks(
     run_id: Uuid,
     breaks: &[BreakView],
 ) -> AppResult<usize> {
-    let reported: bool = sqlx::query_scalar(
-        "select exists(select 1 from run_break where run_id = $1 and started_at is not null)",
+    let (reported, count): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where started_at is not null), count(*) from run_break
+         where run_id = $1",
     )
     .bind(run_id)
     .fetch_one(&mut *conn)
     .await?;
-    if !reported {
-        sqlx::query("delete from run_break where run_id = $1")
-            .bind(run_id)
-            .execute(&mut *conn)
-            .await?;
-        insert_breaks(conn, region, run_id, breaks).await?;
+    if reported > 0 {
+        return Ok(usize::try_from(count).unwrap_or(0));
     }
-    let n: i64 = sqlx::query_scalar("select count(*) from run_break where run_id = $1")
+    sqlx::query("delete from run_break where run_id = $1")
         .bind(run_id)
-        .fetch_one(&mut *conn)
+        .execute(&mut *conn)
         .await?;
-    Ok(usize::try_from(n).unwrap_or(0))
+    insert_breaks(conn, region, run_id, breaks).await?;
+    Ok(breaks.len())
 }
 
 /// The driver starts a break at `at`, where the van is after stop `seq`: the break planned

@@ -123,8 +123,7 @@ pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
     let (Some(first), Some(last)) = (stops.first(), stops.last()) else {
         return (Vec::new(), true);
     };
-    let secs =
-        |from: DateTime<Utc>, to: DateTime<Utc>| (to - from).num_milliseconds() as f64 / 1000.0;
+    let secs = crate::service_day::seconds;
     // The waits with nobody on board: (stop, from, to).
     let mut on_board = 0i32;
     let mut waits = Vec::new();
@@ -158,7 +157,7 @@ pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
         out.push(BreakView {
             after_seq: after,
             planned_start: from,
-            planned_end: from + chrono::Duration::seconds(BREAK_S as i64),
+            planned_end: crate::service_day::at(from, BREAK_S),
             started_at: None,
             ended_at: None,
         });
@@ -452,12 +451,18 @@ mod tests {
             .collect()
     }
 
-    fn hhmm(b: &BreakView) -> (i32, String, String) {
-        (
-            b.after_seq,
-            b.planned_start.format("%H:%M").to_string(),
-            b.planned_end.format("%H:%M").to_string(),
-        )
+    /// Breaks as `(after_seq, "HH:MM" start, "HH:MM" end)`.
+    fn hhmm(breaks: &[BreakView]) -> Vec<(i32, String, String)> {
+        breaks
+            .iter()
+            .map(|b| {
+                (
+                    b.after_seq,
+                    b.planned_start.format("%H:%M").to_string(),
+                    b.planned_end.format("%H:%M").to_string(),
+                )
+            })
+            .collect()
     }
 
     #[test]
@@ -476,10 +481,7 @@ mod tests {
         ]);
         let (b, kept) = line_breaks(&day);
         assert!(kept);
-        assert_eq!(
-            b.iter().map(hhmm).collect::<Vec<_>>(),
-            [(4, "06:15".into(), "07:00".into())]
-        );
+        assert_eq!(hhmm(&b), [(4, "06:15".into(), "07:00".into())]);
         // a short run has none
         let (b, kept) = line_breaks(&day[..5]);
         assert!(b.is_empty() && kept);
@@ -499,10 +501,7 @@ mod tests {
         ]);
         let (b, kept) = line_breaks(&waits);
         assert!(kept);
-        assert_eq!(
-            b.iter().map(hhmm).collect::<Vec<_>>(),
-            [(6, "09:20".into(), "10:05".into())]
-        );
+        assert_eq!(hhmm(&b), [(6, "09:20".into(), "10:05".into())]);
         // riders on board until 11:00: the break comes late, and it is said
         let late = timed(&[
             (S, "05:00"),
@@ -513,10 +512,7 @@ mod tests {
         ]);
         let (b, kept) = line_breaks(&late);
         assert!(!kept);
-        assert_eq!(
-            b.iter().map(hhmm).collect::<Vec<_>>(),
-            [(2, "11:00".into(), "11:45".into())]
-        );
+        assert_eq!(hhmm(&b), [(2, "11:00".into(), "11:45".into())]);
         // nobody ever gets off for long enough: no break, and it is said
         let (b, kept) = line_breaks(&timed(&[(S, "05:00"), (P, "05:00"), (D, "10:00")]));
         assert!(b.is_empty() && !kept);

@@ -299,39 +299,29 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
     .bind(super::BREAK_S)
     .fetch_all(&mut *conn)
     .await?;
-    // per vehicle, its reported breaks in the order taken: which end a full rest
-    let mut reported: HashMap<Uuid, Vec<Option<f64>>> = HashMap::new();
-    for r in rests.iter().filter(|r| r.reported) {
-        reported.entry(r.vehicle_id).or_default().push(r.length_s);
+    // Which reported breaks end a full rest: the rows come by vehicle, reported ones first in
+    // the order taken.
+    let mut full = Vec::with_capacity(rests.len());
+    for group in rests.chunk_by(|a, b| a.vehicle_id == b.vehicle_id) {
+        let lengths: Vec<Option<f64>> = group
+            .iter()
+            .take_while(|r| r.reported)
+            .map(|r| r.length_s)
+            .collect();
+        full.extend(super::full_rests(&lengths));
+        full.resize(full.len() + group.len() - lengths.len(), false);
     }
-    let mut full: HashMap<Uuid, std::vec::IntoIter<bool>> = reported
-        .into_iter()
-        .map(|(v, lengths)| (v, super::full_rests(&lengths).into_iter()))
-        .collect();
-    for RestRow {
-        vehicle_id: vehicle,
-        after_seq,
-        end_s,
-        reported: is_reported,
-        on_now,
-        ..
-    } in rests
-    {
-        let full = is_reported
-            && full
-                .get_mut(&vehicle)
-                .and_then(Iterator::next)
-                .unwrap_or(false);
-        let Some(v) = vehicles.iter().position(|x| x.id == vehicle) else {
+    for (r, full) in rests.iter().zip(full) {
+        let Some(v) = vehicles.iter().position(|x| x.id == r.vehicle_id) else {
             continue;
         };
         if let (Some(vs), Some(&done)) = (by_vehicle.get_mut(&v), last_done.get(&v)) {
-            if on_now {
+            if r.on_now {
                 // the van is free again at its end
-                vs.time = vs.time.max(end_s);
+                vs.time = vs.time.max(r.end_s);
             }
-            if full || (!is_reported && after_seq < done) {
-                vs.rested_at = Some(vs.rested_at.map_or(end_s, |r: f64| r.max(end_s)));
+            if full || (!r.reported && r.after_seq < done) {
+                vs.rested_at = Some(vs.rested_at.map_or(r.end_s, |at: f64| at.max(r.end_s)));
             }
         }
     }

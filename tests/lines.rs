@@ -791,12 +791,44 @@ async fn a_day_is_materialised_once_with_rome_times(pool: PgPool) {
     .await;
     assert_eq!(
         statuses,
-        [
-            "cancelled planned,confirmed,cancelled",
-            "confirmed planned,confirmed",
-            "confirmed planned,confirmed"
-        ]
+        ["confirmed planned,confirmed", "confirmed planned,confirmed"]
     );
+    // It leaves the run, stops and all, as a cancellation does: the driver is not sent to
+    // wait for someone who no longer travels, and the others keep the line's times.
+    let ended_rides = local_times(
+        &app,
+        "select r.status::text || ' ' || string_agg(e.status::text, ',' order by e.ride_request_event_id)
+            || ' ' || coalesce(r.run_id::text, 'no run')
+         from ride_request r join ride_request_event e using (ride_request_id)
+         where r.line_subscription_id = $1::uuid and r.service_date > '2027-06-06'
+         group by r.ride_request_id, r.status, r.run_id",
+        &subs[0],
+    )
+    .await;
+    assert_eq!(
+        ended_rides,
+        ["cancelled planned,confirmed,cancelled no run"]
+    );
+    let stops = local_times(
+        &app,
+        "select r.status::text || ' ' || s.kind::text || ' ' || to_char(s.planned_arrival at time zone 'Europe/Rome', 'HH24:MI')
+         from run_stop s join ride_request r using (ride_request_id)
+         where s.run_id = $1::uuid order by s.seq",
+        &new_run,
+    )
+    .await;
+    assert_eq!(stops.len(), 4, "{stops:?}");
+    assert!(
+        stops.iter().all(|s| s.starts_with("confirmed ")),
+        "{stops:?}"
+    );
+    let kinds = local_times(
+        &app,
+        "select string_agg(kind::text, ',' order by seq) from run_stop where run_id = $1::uuid",
+        &new_run,
+    )
+    .await;
+    assert_eq!(kinds, ["start,pickup,pickup,dropoff,dropoff,end"]);
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]

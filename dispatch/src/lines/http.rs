@@ -423,21 +423,18 @@ async fn end_subscription(
     } else {
         parse_json(&raw)?
     };
-    let mut tx = state.db.begin().await?;
     let last_day = match body.valid_to {
         Some(d) => d,
         None => crate::service_day::day_of(state.now()),
     };
-    let sub = db::end_subscription(
-        &mut tx,
+    let sub = super::end_subscription(
+        &state,
         Actor::Staff(&staff),
         polo,
-        line_id,
-        subscription_id,
+        (line_id, subscription_id),
         last_day,
     )
     .await?;
-    tx.commit().await?;
     Ok(Json(sub))
 }
 

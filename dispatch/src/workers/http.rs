@@ -744,7 +744,7 @@ async fn subscribe_api(
 }
 
 /// Ends one of the person's subscriptions today (rides already made for later days are
-/// cancelled by `lines`).
+/// cancelled and leave their runs, by `lines`).
 ///
 /// # Errors
 /// Not found; `already_ended`; database errors.
@@ -755,17 +755,14 @@ pub async fn end_subscription(
     subscription_id: Uuid,
 ) -> AppResult<SelfSubscription> {
     let today = crate::service_day::day_of(state.now());
-    let mut tx = state.db.begin().await?;
-    crate::lines::db::end_subscription(
-        &mut tx,
+    crate::lines::end_subscription(
+        state,
         Actor::Worker(w),
         w.polo_id,
-        line_id,
-        subscription_id,
+        (line_id, subscription_id),
         today,
     )
     .await?;
-    tx.commit().await?;
     let mut conn = state.db.acquire().await?;
     db::subscriptions(&mut conn, w.person_id, today.pred_opt().unwrap_or(today))
         .await?

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{get_line, spans, stop_count};
 use crate::auth::Actor;
 use crate::error::{on_constraint, AppError, AppResult};
+use crate::ids::RideRequestId;
 use crate::lines::{
     first_day_with_seat, peak_load, Line, NewSubscription, Schedule, Span, Subscription,
     SubscriptionStatus,
@@ -290,7 +291,9 @@ async fn line_full(conn: &mut PgConnection, line: &Line, span: &Span) -> AppResu
 }
 
 /// Ends a subscription of a case of `polo_id`: status `ended`, `valid_to` set to `last_day`
-/// (kept within the subscription's range); requests already made for later days are cancelled.
+/// (kept within the subscription's range); requests already made for later days are cancelled,
+/// and returned: they are still on their runs until the caller has them leave
+/// ([`crate::lines::end_subscription`] does, through the dispatcher).
 ///
 /// # Errors
 /// Not found when the subscription is not on this line or not of this Polo; a conflict when it
@@ -302,7 +305,7 @@ pub async fn end_subscription(
     line_id: Uuid,
     subscription_id: Uuid,
     last_day: NaiveDate,
-) -> AppResult<Subscription> {
+) -> AppResult<(Subscription, Vec<RideRequestId>)> {
     let own_person = match actor {
         Actor::Worker(w) => Some(w.person_id),
         Actor::Staff(_) => None,
@@ -346,6 +349,7 @@ pub async fn end_subscription(
     .bind(sub.valid_to)
     .fetch_all(&mut *conn)
     .await?;
+    let mut cancelled = Vec::with_capacity(later.len());
     for r in later {
         crate::bookings::db::set_status(
             conn,
@@ -355,12 +359,13 @@ pub async fn end_subscription(
             actor.staff_id(),
         )
         .await?;
+        cancelled.push(r.into());
     }
     if let Actor::Staff(staff) = actor {
         crate::audit::record_case_access(conn, staff, &region, case_id, "line subscription end")
             .await?;
     }
-    Ok(sub)
+    Ok((sub, cancelled))
 }
 
 /// Subscribes every open case of a Polo to a line for `[from, to]` on the segment

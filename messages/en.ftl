@@ -487,5 +487,6 @@ console-line-stops-help = At least two stops in order, each with its time (HH:MM
 console-line-no-vehicle = No vehicle (give the seats)
 console-line-edit-title = Edit the line
 console-line-edit-help = Seats and wheelchair places cannot go below those already subscribed; the season and days keep the days whose run is already made; once people are subscribed only the stop times may change.
+console-line-no-break = The timetable leaves the driver no break: some stretch is longer than 4 h 30 without a wait of 45 minutes between two stops (EU rule). The runs of this line will have their break late or not at all; add a wait or split the line between two drivers.
 console-line-save = Save the line
 console-fleet-admin-only = Vehicles and drivers are added by the programme administrator.

@@ -487,5 +487,6 @@ console-line-stops-help = Almeno due fermate in ordine, ognuna con il suo orario
 console-line-no-vehicle = Nessun mezzo (indicare i posti)
 console-line-edit-title = Modifica la linea
 console-line-edit-help = Posti e posti carrozzina non possono scendere sotto quelli già prenotati; stagione e giorni devono comprendere i giorni con la corsa già creata; con persone iscritte si possono cambiare solo gli orari delle fermate.
+console-line-no-break = L'orario non lascia la pausa all'autista: un tratto supera le 4 h 30 senza un'attesa di 45 minuti tra due fermate (regola UE). Le corse di questa linea avranno la pausa in ritardo o per niente; aggiungere un'attesa o dividere la linea tra due autisti.
 console-line-save = Salva la linea
 console-fleet-admin-only = Mezzi e autisti sono aggiunti dall'amministrazione del programma.

@@ -1423,6 +1423,67 @@ async fn cancel(app: &TestApp, token: &str, ride: uuid::Uuid, reason: &str) {
 }
 
 #[sqlx::test(migrator = "dispatch::MIGRATOR")]
+async fn a_timetable_that_leaves_the_driver_no_break_is_flagged_to_the_coordinator(pool: PgPool) {
+    let app = spawn_demo(pool).await;
+    let admin = app.login("admin").await;
+    let borgo = place(&app, "Borgo Mezzanone - ex pista").await;
+    let russo = place(&app, "Azienda agricola Russo (pomodoro)").await;
+    let tricarico = place(&app, "Azienda agricola Tricarico (asparagi)").await;
+    // A round of the farms from 05:00 to 11:00, never 45 minutes between two stops.
+    let mut body = line_body(&app, "Giro delle aziende").await;
+    body["capacity"] = json!(8);
+    let round: Vec<Value> = (0..10)
+        .map(|i| {
+            let at = 5 * 60 + 40 * i;
+            let p = [&borgo, &russo, &tricarico][i % 3];
+            json!({ "place_id": p, "stop_time": format!("{:02}:{:02}", at / 60, at % 60) })
+        })
+        .collect();
+    body["stops"] = json!(round);
+    let r = app.post("/api/lines", &admin, &body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(
+        r.body["breaks_fit"], false,
+        "6 hours with no wait: the line is created, and says so"
+    );
+    let round_line = r.body["line_id"].as_str().unwrap().to_owned();
+    // The same round with the van waiting at the farm from 07:40 to 08:30 leaves one.
+    body["name"] = json!("Giro con sosta");
+    for (i, s) in body["stops"].as_array_mut().unwrap().iter_mut().enumerate() {
+        if i >= 4 {
+            let at = 5 * 60 + 40 * i + 10;
+            s["stop_time"] = json!(format!("{:02}:{:02}", at / 60, at % 60));
+        }
+    }
+    let with_wait = app.post("/api/lines", &admin, &body).await;
+    assert_eq!(
+        with_wait.status,
+        StatusCode::CREATED,
+        "{:?}",
+        with_wait.body
+    );
+    assert_eq!(with_wait.body["breaks_fit"], true, "{:?}", with_wait.body);
+    // A morning line of 50 minutes needs none.
+    let mut short = line_body(&app, "Linea corta").await;
+    short["capacity"] = json!(8);
+    let short = app.post("/api/lines", &admin, &short).await;
+    assert_eq!(short.body["breaks_fit"], true, "{:?}", short.body);
+
+    // The coordinator's page of the line says it, in their language.
+    let cookie = app.console_login("coord.foggia").await;
+    let (status, html) = app
+        .console_get(&format!("/console/lines/{round_line}"), &cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-no-break"), "{html}");
+    let other = with_wait.body["line_id"].as_str().unwrap();
+    let (_, html) = app
+        .console_get(&format!("/console/lines/{other}"), &cookie)
+        .await;
+    assert!(!html.contains("data-no-break"));
+}
+
+#[sqlx::test(migrator = "dispatch::MIGRATOR")]
 async fn a_line_out_in_the_morning_and_back_in_the_afternoon_gives_its_driver_a_break(
     pool: PgPool,
 ) {

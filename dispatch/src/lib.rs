@@ -12,7 +12,7 @@
 //!   (lon/lat at the SQL boundary), [`idempotency`] (a retried creation is answered once),
 //!   [`ids`] (typed ids of the main aggregates), [`service_day`] (the only home of
 //!   Europe/Rome: today, local midnight, local
-//!   times as instants);
+//!   times as instants), [`rest`] (the drivers' rest rule over a fixed timetable);
 //! - [`auth`]: staff logins, roles, sessions and scoping; [`audit`]: every read of case data;
 //! - [`places`]: Poli, settlements and their meeting points, workplaces, offices, service
 //!   areas (PostGIS);
@@ -95,6 +95,7 @@ pub mod openapi;
 pub mod pages;
 pub mod places;
 pub mod reports;
+pub mod rest;
 pub mod retention;
 pub mod rides;
 pub mod runs;

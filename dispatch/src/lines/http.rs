@@ -178,6 +178,11 @@ pub struct LineDetail {
     pub line: Line,
     /// Its stops in order.
     pub stops: Vec<LineStop>,
+    /// Whether the timetable leaves the driver a break (EU rule: 45 minutes after at most
+    /// 4 h 30), in a wait of 45 minutes or more between two stops with nobody on board.
+    /// `false` means that, whoever subscribes, some stretch is longer than 4 h 30 without
+    /// one: the runs' breaks will be late or missing (see [`super::breaks_fit`]).
+    pub breaks_fit: bool,
     /// Active subscriptions, all Poli (a number, no identities).
     active_subscriptions: i64,
     /// Subscriptions of the caller's Polo's cases; absent for callers without a Polo.
@@ -201,6 +206,7 @@ async fn detail(conn: &mut sqlx::PgConnection, staff: &Staff, line: Line) -> App
         Err(_) => None,
     };
     Ok(LineDetail {
+        breaks_fit: super::breaks_fit(&stops),
         line,
         stops,
         active_subscriptions,

@@ -17,7 +17,7 @@ mod seats;
 
 pub use seats::{first_day_with_seat, load_on, peak_load, segments_overlap, Schedule, Span};
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveTime, Timelike};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -56,6 +56,28 @@ pub async fn end_subscription(
         }
     }
     Ok(sub)
+}
+
+/// Whether a line's timetable leaves its driver a break ([`crate::rest::breaks_in_waits`]):
+/// a stretch of more than 4 h 30 between two stops 45 minutes or more apart (a wait, as a run
+/// of the line sees it once nobody is on board) is a timetable no subscription can mend. The
+/// best case is taken: every such wait empty.
+#[must_use]
+pub fn breaks_fit(stops: &[LineStop]) -> bool {
+    let secs: Vec<f64> = stops
+        .iter()
+        .filter_map(|s| NaiveTime::parse_from_str(&s.stop_time, "%H:%M").ok())
+        .map(|t| f64::from(t.num_seconds_from_midnight()))
+        .collect();
+    let (Some(&first), Some(&last)) = (secs.first(), secs.last()) else {
+        return true;
+    };
+    let waits: Vec<(f64, f64)> = secs
+        .windows(2)
+        .filter(|w| w[1] - w[0] >= crate::rest::BREAK_S)
+        .map(|w| (w[0], w[1]))
+        .collect();
+    crate::rest::breaks_in_waits(first, last, &waits).1
 }
 
 /// A stop of a line to create.

@@ -9,7 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::db::{BreakView, NewStop};
-use super::{StopKind, BREAK_S, WORK_BEFORE_BREAK_S};
+use super::{StopKind, BREAK_S};
 use crate::error::{AppError, AppResult};
 use crate::lines::Line;
 
@@ -110,23 +110,22 @@ pub struct TimedStop {
     pub planned_departure: DateTime<Utc>,
 }
 
-/// The driver's breaks of a work line's run (EU rule: 45 minutes after 4 h 30). A line keeps
-/// its timetable, so a break can only go where the van waits with nobody on board for at least
-/// [`BREAK_S`] between two stops: it starts at the departure from the stop that emptied it.
-/// The driver works from the run's first stop; each break is at the latest such wait that
-/// starts within [`WORK_BEFORE_BREAK_S`] of the last rest, and the next stretch counts from the
-/// end of that wait (all of it is time off the wheel). A run of 4 h 30 or less gets none. The
-/// second value is `false` when the timetable leaves a stretch of more than 4 h 30 without such
-/// a wait: the break is then at the first wait after it (late), or missing when there is none.
+/// The driver's breaks of a work line's run. A line keeps its timetable, so a break can only
+/// go where the van waits with nobody on board for at least [`BREAK_S`] between two stops: it
+/// starts at the departure from the stop that emptied it, and the waits are taken by
+/// [`crate::rest::breaks_in_waits`] (the driver works from the run's first stop). The second
+/// value is `false` when the timetable leaves a stretch of more than 4 h 30 without such a
+/// wait: the break is then at the first wait after it (late), or missing when there is none.
 #[must_use]
 pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
     let (Some(first), Some(last)) = (stops.first(), stops.last()) else {
         return (Vec::new(), true);
     };
-    let secs = crate::service_day::seconds;
-    // The waits with nobody on board: (stop, from, to).
+    let secs = |t| crate::service_day::seconds(first.planned_departure, t);
+    // The waits with nobody on board: the stop before, and the span.
     let mut on_board = 0i32;
     let mut waits = Vec::new();
+    let mut spans = Vec::new();
     for w in stops.windows(2) {
         on_board += match w[0].kind {
             StopKind::Pickup => 1,
@@ -134,36 +133,25 @@ pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
             StopKind::Start | StopKind::End => 0,
         };
         let (from, to) = (w[0].planned_departure, w[1].planned_arrival);
-        if on_board <= 0 && secs(from, to) >= BREAK_S {
-            waits.push((w[0].seq, from, to));
+        if on_board <= 0 && crate::service_day::seconds(from, to) >= BREAK_S {
+            waits.push((w[0].seq, from));
+            spans.push((secs(from), secs(to)));
         }
     }
-    let mut out = Vec::new();
-    let mut kept = true;
-    let mut rested = first.planned_departure;
-    let mut next = 0;
-    while secs(rested, last.planned_arrival) > WORK_BEFORE_BREAK_S {
-        let open = &waits[next..];
-        let in_time = open
-            .iter()
-            .rposition(|w| secs(rested, w.1) <= WORK_BEFORE_BREAK_S);
-        // none in time: the first one after, late
-        let Some(i) = in_time.or((!open.is_empty()).then_some(0)) else {
-            kept = false;
-            break;
-        };
-        kept &= in_time.is_some();
-        let (after, from, to) = open[i];
-        out.push(BreakView {
-            after_seq: after,
-            planned_start: from,
-            planned_end: crate::service_day::at(from, BREAK_S),
-            started_at: None,
-            ended_at: None,
-        });
-        rested = to;
-        next += i + 1;
-    }
+    let (taken, kept) = crate::rest::breaks_in_waits(0.0, secs(last.planned_arrival), &spans);
+    let out = taken
+        .into_iter()
+        .map(|i| {
+            let (after_seq, from) = waits[i];
+            BreakView {
+                after_seq,
+                planned_start: from,
+                planned_end: crate::service_day::at(from, BREAK_S),
+                started_at: None,
+                ended_at: None,
+            }
+        })
+        .collect();
     (out, kept)
 }
 

@@ -131,10 +131,7 @@ pub const SERVICE_S: f64 = 60.0;
 /// See [`SERVICE_S`].
 pub const WHEELCHAIR_SERVICE_S: f64 = 180.0;
 
-/// A driver's break, seconds (EU rule: 45 minutes after 4 h 30 of driving).
-pub const BREAK_S: f64 = 45.0 * 60.0;
-/// Most time a driver works between breaks, seconds: elapsed time bounds driving time.
-pub const WORK_BEFORE_BREAK_S: f64 = 4.5 * 3600.0;
+pub use crate::rest::{BREAK_S, WORK_BEFORE_BREAK_S};
 /// The breaks of a vehicle free from `from_s` to `to_s` (seconds from local midnight): each
 /// starts within [`WORK_BEFORE_BREAK_S`] of the end of the one before, or of setting off for
 /// the first (the optimiser's `max_gap`; a new placement is at the latest gap that fits), so

@@ -1447,7 +1447,7 @@ async fn a_timetable_that_leaves_the_driver_no_break_is_flagged_to_the_coordinat
         "6 hours with no wait: the line is created, and says so"
     );
     let round_line = r.body["line_id"].as_str().unwrap().to_owned();
-    // The same round with the van waiting at the farm from 07:40 to 08:30 leaves one.
+    // The same round with the van waiting from 07:00 to 07:50 (later stops 10 minutes later) leaves one.
     body["name"] = json!("Giro con sosta");
     for (i, s) in body["stops"].as_array_mut().unwrap().iter_mut().enumerate() {
         if i >= 4 {

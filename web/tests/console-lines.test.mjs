@@ -3,7 +3,8 @@
 // the fleet page's form (a refused form first: one stop only, shown again with its input), sees
 // it listed, edits its times and seats on the line's page, and sees refused edits' messages
 // (stop times out of order: 422; fewer seats than people subscribed: 409) without losing the
-// input. axe-core on the fleet and line pages; screenshots.
+// input. A timetable that leaves the driver no break is flagged on its page until a wait is
+// added. axe-core on the fleet and line pages; screenshots.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -131,4 +132,43 @@ test("a coordinator creates a line with three stops, edits its times and seats, 
   assert.equal(sql(db.url, `select capacity from work_line where line_id = '${lineId}'`)[0][0], "4");
   assert.deepEqual(await seriousViolations(page), [], "axe on the line page with a refused edit");
   await shot("lines-line-edit-refused.png");
+});
+
+test("a timetable that leaves the driver no break is flagged on the line's page until a wait is added", async () => {
+  const admin = await login(svc.base, "admin");
+  const placeId = (name) => sql(db.url, `select place_id from place where name = '${name}'`)[0][0];
+  const places = [placeId(BORGO), placeId(TRICARICO), placeId(RUSSO)];
+  // A round of the farms from 05:00 to 11:00, a stop every 40 minutes: never 45 minutes between two.
+  const hhmm = (m) => `${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}`;
+  const stops = Array.from({ length: 10 }, (_, i) => ({ place_id: places[i % 3], stop_time: hhmm(300 + 40 * i) }));
+  const r = await fetch(`${svc.base}/api/lines`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      name: "Giro delle aziende",
+      region_code: "puglia",
+      season_start: "2027-01-01",
+      season_end: "2027-12-31",
+      operating_days: [1, 2, 3, 4, 5],
+      capacity: 8,
+      stops,
+    }),
+  });
+  const line = await r.json();
+  assert.equal(r.status, 201, JSON.stringify(line));
+  assert.equal(line.breaks_fit, false);
+
+  await signIn("coord.foggia");
+  await page.goto(`${svc.base}/console/lines/${line.line_id}`);
+  const warning = page.locator("[data-no-break]");
+  assert.match(plain(await warning.innerText()), /4 h 30/);
+  assert.deepEqual(await seriousViolations(page), [], "axe on the line page with the break warning");
+  await shot("lines-line-no-break.png");
+
+  // The coordinator makes the van wait from 07:00 to 07:50 (later stops 10 minutes later): the warning goes.
+  for (let i = 4; i < 10; i++) await page.fill(`#edit-line-time${i}`, hhmm(300 + 40 * i + 10));
+  await Promise.all([page.waitForURL(/saved=edited/), page.click("#edit-line button[type=submit]")]);
+  assert.equal(await page.locator("[data-no-break]").count(), 0);
+  const times = sql(db.url, `select to_char(stop_time, 'HH24:MI') from work_line_stop where line_id = '${line.line_id}' order by seq`).map((x) => x[0]);
+  assert.deepEqual(times.slice(3, 5), ["07:00", "07:50"]);
 });

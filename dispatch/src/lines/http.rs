@@ -408,6 +408,41 @@ pub struct Subscribed {
     joined_runs: Vec<crate::state::LineJoin>,
 }
 
+/// Ends a subscription (see [`db::end_subscription`]): the rule behind `.../end`, shared with
+/// the worker's own pages and API. It takes the rides it cancels off the
+/// runs already made for them, through the dispatcher as a cancellation does: their stops go,
+/// the runs' breaks are planned again, and after the commit each run is re-timed (a failed
+/// re-timing is logged; the run keeps its times until its next change).
+///
+/// # Errors
+/// As [`db::end_subscription`].
+pub async fn end_subscription_as(
+    state: &AppState,
+    actor: Actor<'_>,
+    polo_id: Uuid,
+    (line_id, subscription_id): (Uuid, Uuid),
+    last_day: NaiveDate,
+) -> AppResult<Subscription> {
+    let mut tx = state.db.begin().await?;
+    let (sub, cancelled) =
+        db::end_subscription(&mut tx, actor, polo_id, line_id, subscription_id, last_day).await?;
+    let mut runs = Vec::new();
+    for id in cancelled {
+        if let Some(run) = state.dispatcher.leave_run(&mut tx, id).await? {
+            if !runs.contains(&run) {
+                runs.push(run);
+            }
+        }
+    }
+    tx.commit().await?;
+    for run_id in runs {
+        if let Err(e) = state.dispatcher.retime(state, run_id).await {
+            tracing::warn!(error = %e, %run_id, "could not re-time the run after a subscription ended");
+        }
+    }
+    Ok(sub)
+}
+
 /// Optional body of `.../end`.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct EndBody {
@@ -433,7 +468,7 @@ async fn end_subscription(
         Some(d) => d,
         None => crate::service_day::day_of(state.now()),
     };
-    let sub = super::end_subscription(
+    let sub = end_subscription_as(
         &state,
         Actor::Staff(&staff),
         polo,

@@ -24,40 +24,6 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
 
-/// Ends a subscription (see [`db::end_subscription`]) and takes the rides it cancels off the
-/// runs already made for them, through the dispatcher as a cancellation does: their stops go,
-/// the runs' breaks are planned again, and after the commit each run is re-timed (a failed
-/// re-timing is logged; the run keeps its times until its next change).
-///
-/// # Errors
-/// As [`db::end_subscription`].
-pub async fn end_subscription(
-    state: &crate::state::AppState,
-    actor: crate::auth::Actor<'_>,
-    polo_id: Uuid,
-    (line_id, subscription_id): (Uuid, Uuid),
-    last_day: NaiveDate,
-) -> AppResult<Subscription> {
-    let mut tx = state.db.begin().await?;
-    let (sub, cancelled) =
-        db::end_subscription(&mut tx, actor, polo_id, line_id, subscription_id, last_day).await?;
-    let mut runs = Vec::new();
-    for id in cancelled {
-        if let Some(run) = state.dispatcher.leave_run(&mut tx, id).await? {
-            if !runs.contains(&run) {
-                runs.push(run);
-            }
-        }
-    }
-    tx.commit().await?;
-    for run_id in runs {
-        if let Err(e) = state.dispatcher.retime(state, run_id).await {
-            tracing::warn!(error = %e, %run_id, "could not re-time the run after a subscription ended");
-        }
-    }
-    Ok(sub)
-}
-
 /// Whether a line's timetable leaves its driver a break ([`crate::rest::breaks_in_waits`]):
 /// a stretch of more than 4 h 30 between two stops 45 minutes or more apart (a wait, as a run
 /// of the line sees it once nobody is on board) is a timetable no subscription can mend. The

@@ -755,7 +755,7 @@ pub async fn end_subscription(
     subscription_id: Uuid,
 ) -> AppResult<SelfSubscription> {
     let today = crate::service_day::day_of(state.now());
-    crate::lines::end_subscription(
+    crate::lines::http::end_subscription_as(
         state,
         Actor::Worker(w),
         w.polo_id,

@@ -293,7 +293,7 @@ async fn line_full(conn: &mut PgConnection, line: &Line, span: &Span) -> AppResu
 /// Ends a subscription of a case of `polo_id`: status `ended`, `valid_to` set to `last_day`
 /// (kept within the subscription's range); requests already made for later days are cancelled,
 /// and returned: they are still on their runs until the caller has them leave
-/// ([`crate::lines::end_subscription`] does, through the dispatcher).
+/// ([`crate::lines::http::end_subscription_as`] does, through the dispatcher).
 ///
 /// # Errors
 /// Not found when the subscription is not on this line or not of this Polo; a conflict when it

@@ -206,7 +206,7 @@ async fn detail(conn: &mut sqlx::PgConnection, staff: &Staff, line: Line) -> App
         Err(_) => None,
     };
     Ok(LineDetail {
-        breaks_fit: super::breaks_fit(&stops),
+        breaks_fit: super::breaks_fit(stops.iter().map(|s| s.stop_time.as_str())),
         line,
         stops,
         active_subscriptions,

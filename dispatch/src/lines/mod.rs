@@ -24,15 +24,15 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::geo::non_blank;
 
-/// Whether a line's timetable leaves its driver a break ([`crate::rest::breaks_in_waits`]):
-/// a stretch of more than 4 h 30 between two stops 45 minutes or more apart (a wait, as a run
-/// of the line sees it once nobody is on board) is a timetable no subscription can mend. The
-/// best case is taken: every such wait empty.
+/// Whether a line's timetable (stop times `HH:MM`, in order) leaves its driver a break
+/// ([`crate::rest::breaks_in_waits`]): a stretch of more than 4 h 30 between two stops 45
+/// minutes or more apart (a wait, as a run of the line sees it once nobody is on board) is a
+/// timetable no subscription can mend. The best case is taken: every such wait empty.
 #[must_use]
-pub fn breaks_fit(stops: &[LineStop]) -> bool {
-    let secs: Vec<f64> = stops
-        .iter()
-        .filter_map(|s| NaiveTime::parse_from_str(&s.stop_time, "%H:%M").ok())
+pub fn breaks_fit<'a>(times: impl IntoIterator<Item = &'a str>) -> bool {
+    let secs: Vec<f64> = times
+        .into_iter()
+        .filter_map(|t| NaiveTime::parse_from_str(t, "%H:%M").ok())
         .map(|t| f64::from(t.num_seconds_from_midnight()))
         .collect();
     let (Some(&first), Some(&last)) = (secs.first(), secs.last()) else {

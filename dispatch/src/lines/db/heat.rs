@@ -17,6 +17,9 @@ pub struct HeatTimetable {
     pub stop_times: Vec<String>,
     /// The days marked, from the earliest; on these days the line runs its alternative times.
     pub days: Vec<NaiveDate>,
+    /// Whether these times leave the driver a break, as the line's `breaks_fit` says of its
+    /// regular times (`true` when the line has no alternative times).
+    pub breaks_fit: bool,
 }
 
 /// The heat-ordinance timetable of a line.
@@ -36,12 +39,14 @@ pub async fn heat_timetable(conn: &mut PgConnection, line_id: Uuid) -> AppResult
     .bind(line_id)
     .fetch_all(&mut *conn)
     .await?;
+    let stop_times: Vec<String> = times
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default();
     Ok(HeatTimetable {
         line_id,
-        stop_times: times
-            .into_iter()
-            .collect::<Option<Vec<_>>>()
-            .unwrap_or_default(),
+        breaks_fit: crate::lines::breaks_fit(stop_times.iter().map(String::as_str)),
+        stop_times,
         days,
     })
 }

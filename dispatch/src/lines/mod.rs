@@ -38,12 +38,8 @@ pub fn breaks_fit<'a>(times: impl IntoIterator<Item = &'a str>) -> bool {
     let (Some(&first), Some(&last)) = (secs.first(), secs.last()) else {
         return true;
     };
-    let waits: Vec<(f64, f64)> = secs
-        .windows(2)
-        .filter(|w| w[1] - w[0] >= crate::rest::BREAK_S)
-        .map(|w| (w[0], w[1]))
-        .collect();
-    crate::rest::breaks_in_waits(first, last, &waits).1
+    let gaps: Vec<(f64, f64)> = secs.windows(2).map(|w| (w[0], w[1])).collect();
+    crate::rest::breaks_in_waits(first, last, &gaps).1
 }
 
 /// A stop of a line to create.

@@ -122,27 +122,25 @@ pub fn line_breaks(stops: &[TimedStop]) -> (Vec<BreakView>, bool) {
         return (Vec::new(), true);
     };
     let secs = |t| crate::service_day::seconds(first.planned_departure, t);
-    // The waits with nobody on board: the stop before, and the span.
+    // The gaps with nobody on board: the stop before, from, to.
     let mut on_board = 0i32;
-    let mut waits = Vec::new();
-    let mut spans = Vec::new();
+    let mut gaps = Vec::new();
     for w in stops.windows(2) {
         on_board += match w[0].kind {
             StopKind::Pickup => 1,
             StopKind::Dropoff => -1,
             StopKind::Start | StopKind::End => 0,
         };
-        let (from, to) = (w[0].planned_departure, w[1].planned_arrival);
-        if on_board <= 0 && crate::service_day::seconds(from, to) >= BREAK_S {
-            waits.push((w[0].seq, from));
-            spans.push((secs(from), secs(to)));
+        if on_board <= 0 {
+            gaps.push((w[0].seq, w[0].planned_departure, w[1].planned_arrival));
         }
     }
+    let spans: Vec<(f64, f64)> = gaps.iter().map(|g| (secs(g.1), secs(g.2))).collect();
     let (taken, kept) = crate::rest::breaks_in_waits(0.0, secs(last.planned_arrival), &spans);
     let out = taken
         .into_iter()
         .map(|i| {
-            let (after_seq, from) = waits[i];
+            let (after_seq, from, _) = gaps[i];
             BreakView {
                 after_seq,
                 planned_start: from,

@@ -308,7 +308,7 @@ async fn load_day(conn: &mut PgConnection, region: &str, day: NaiveDate) -> AppR
             .take_while(|r| r.reported)
             .map(|r| r.length_s)
             .collect();
-        full.extend(super::full_rests(&lengths));
+        full.extend(crate::rest::full_rests(&lengths));
         full.resize(full.len() + group.len() - lengths.len(), false);
     }
     for (r, full) in rests.iter().zip(full) {

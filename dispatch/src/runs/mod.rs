@@ -158,36 +158,6 @@ pub fn shift_breaks(from_s: f64, to_s: f64) -> Vec<Break> {
     out
 }
 
-/// The shorter parts of a split break (EU rule: the 45 minutes may be taken as at least 15
-/// then at least 30), seconds.
-pub const SPLIT_FIRST_S: f64 = 15.0 * 60.0;
-/// See [`SPLIT_FIRST_S`].
-pub const SPLIT_SECOND_S: f64 = 30.0 * 60.0;
-
-/// Which of a driver's reported breaks, in the order taken, end a full rest: one of
-/// [`BREAK_S`], or one of at least [`SPLIT_SECOND_S`] after one of at least [`SPLIT_FIRST_S`]
-/// since the last full rest (the EU split break, in that order). `None` is a break still on:
-/// the van waits for its full length, so it is one.
-#[must_use]
-pub fn full_rests(lengths: &[Option<f64>]) -> Vec<bool> {
-    let mut first_part = false;
-    lengths
-        .iter()
-        .map(|l| {
-            let full = match *l {
-                None => true,
-                Some(s) => s >= BREAK_S || (first_part && s >= SPLIT_SECOND_S),
-            };
-            if full {
-                first_part = false;
-            } else if l.is_some_and(|s| s >= SPLIT_FIRST_S) {
-                first_part = true;
-            }
-            full
-        })
-        .collect()
-}
-
 /// Maximum ride time for a trip whose direct drive takes `direct_s`: nobody rides much longer
 /// than the direct trip (10 minutes plus half the direct time of detour at most).
 #[must_use]
@@ -456,26 +426,6 @@ mod tests {
         let earliest_pickup = 30_000.0 - ARRIVE_EARLY_S - r.max_ride_time.unwrap();
         assert!((r.pickup.window.start() - earliest_pickup).abs() < 1e-6);
         assert!(r.pickup.window.start() > SHIFT_START_S);
-    }
-
-    #[test]
-    fn a_split_break_is_fifteen_minutes_then_thirty() {
-        let m = |x: f64| Some(x * 60.0);
-        // 45 at once; 15 then 30; 30 then 15 is not one (the order is the rule's), but a later
-        // 30 completes it; 10 minutes count for nothing; a break still on is a full one
-        assert_eq!(full_rests(&[m(45.0)]), [true]);
-        assert_eq!(full_rests(&[m(15.0), m(30.0)]), [false, true]);
-        assert_eq!(full_rests(&[m(30.0), m(15.0)]), [false, false]);
-        assert_eq!(
-            full_rests(&[m(30.0), m(15.0), m(30.0)]),
-            [false, false, true]
-        );
-        assert_eq!(full_rests(&[m(10.0), m(30.0)]), [false, false]);
-        assert_eq!(
-            full_rests(&[m(15.0), m(30.0), m(30.0)]),
-            [false, true, false]
-        );
-        assert_eq!(full_rests(&[m(20.0), None]), [false, true]);
     }
 
     #[test]

@@ -23,7 +23,7 @@ use super::tails::{self, TailWork};
 use super::Options;
 
 const DESTROYS: usize = 4;
-const REPAIRS: usize = 6;
+const REPAIRS: usize = 8;
 /// When vehicles are weighted, a first distance search runs until this fraction of the budget.
 const PRE_END: f64 = 0.05;
 /// Fleet minimisation stops at this fraction of the budget at the latest...
@@ -410,6 +410,7 @@ fn anneal(
             2 => worst_removal(d, &mut cand, &assigned, q, rng),
             _ => route_removal(d, &mut cand, q, rng),
         }
+        // k = 0: one request at a time ([`State::insert_each`])
         let (k, noisy) = [
             (1, false),
             (2, false),
@@ -417,6 +418,8 @@ fn anneal(
             (1, true),
             (2, true),
             (3, true),
+            (0, false),
+            (0, true),
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
         s.free_opening = rng.gen_bool(FREE_OPENING);
@@ -424,10 +427,10 @@ fn anneal(
             // requests left out so far go first, while the removed ones leave room: greedy
             // insertion alone keeps filling that room with cheaper requests
             let removed = cand.bank.split_off(unserved);
-            cand.repair(d, k, max_routes, noise, rng, s);
+            repair(d, &mut cand, k, max_routes, noise, rng, s);
             cand.bank.extend(removed);
         }
-        cand.repair(d, k, max_routes, noise, rng, s);
+        repair(d, &mut cand, k, max_routes, noise, rng, s);
         s.free_opening = false;
         // what removing and re-inserting requests one at a time rarely finds: two routes
         // trading their tails where both vehicles are empty
@@ -459,6 +462,41 @@ fn anneal(
         }
     }
     best
+}
+
+/// Regret-`k` repair, or for `k == 0` one request at a time in an order drawn at random
+/// (random; earliest pickup window first; farthest pickup from the first route's start
+/// first), as SISR's recreate.
+fn repair(
+    d: &Data,
+    st: &mut State,
+    k: usize,
+    max_routes: usize,
+    noise: f64,
+    rng: &mut StdRng,
+    s: &mut Scratch,
+) {
+    if k > 0 {
+        st.repair(d, k, max_routes, noise, rng, s);
+        return;
+    }
+    match rng.gen_range(0..4) {
+        0 | 1 => st.bank.shuffle(rng),
+        2 => st
+            .bank
+            .sort_by(|&a, &b| d.early[2 * a].total_cmp(&d.early[2 * b])),
+        _ => {
+            let depot = d.vstart[0];
+            st.bank.sort_by(|&a, &b| {
+                d.dist(depot, d.loc[2 * b])
+                    .total_cmp(&d.dist(depot, d.loc[2 * a]))
+            });
+        }
+    }
+    s.noise = noise;
+    s.salt = rng.gen();
+    st.insert_each(d, max_routes, &|| false, s);
+    s.noise = 0.0;
 }
 
 /// Fleet minimisation: guided ejection search attempts on the complete solution `st`, each
@@ -514,9 +552,8 @@ fn eliminate_routes(
 }
 
 fn random_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
-    for &r in assigned.choose_multiple(rng, q) {
-        st.remove(d, r);
-    }
+    let out: Vec<usize> = assigned.choose_multiple(rng, q).copied().collect();
+    st.remove_all(d, &out);
 }
 
 /// Shaw removal: requests close in space and time to already removed ones.
@@ -568,9 +605,7 @@ fn related_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: 
         left.retain(|&x| x != r);
         removed.push(r);
     }
-    for r in removed {
-        st.remove(d, r);
-    }
+    st.remove_all(d, &removed);
 }
 
 /// Removes requests whose removal saves the most, with randomisation.
@@ -580,15 +615,16 @@ fn worst_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &m
         .map(|&r| (st.routes[st.route_of[r]].removal_gain(d, r), r))
         .collect();
     keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut out = Vec::with_capacity(q);
     for _ in 0..q {
         if keyed.is_empty() {
             break;
         }
         let y: f64 = rng.gen();
         let idx = ((y.powi(3)) * keyed.len() as f64) as usize;
-        let (_, r) = keyed.remove(idx.min(keyed.len() - 1));
-        st.remove(d, r);
+        out.push(keyed.remove(idx.min(keyed.len() - 1)).1);
     }
+    st.remove_all(d, &out);
 }
 
 /// Empties a random small route, then removes random requests up to `q`.
@@ -611,7 +647,6 @@ fn route_removal(d: &Data, st: &mut State, q: usize, rng: &mut StdRng) {
         .filter(|&r| st.route_of[r] != NONE)
         .collect();
     let extra = q.saturating_sub(st.bank.len()).min(assigned.len());
-    for &r in assigned.choose_multiple(rng, extra) {
-        st.remove(d, r);
-    }
+    let out: Vec<usize> = assigned.choose_multiple(rng, extra).copied().collect();
+    st.remove_all(d, &out);
 }

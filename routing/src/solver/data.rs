@@ -16,6 +16,14 @@ pub(crate) const NO_LOC: usize = usize::MAX;
 /// Flat solver view of a [`Problem`] and its [`Matrix`].
 pub(crate) struct Data<'a> {
     pub matrix: &'a Matrix,
+    /// Travel time and distance of every ordered pair by destination (`[tt, dist]` at
+    /// `b * n + a` for the leg from `a` to `b`), when [`Data::with_legs_in`] built it: the
+    /// insertion scans look up the legs *into* one stop from every position of a route, a
+    /// column of the matrix, which read from the matrix itself is one cache miss per position
+    /// and per value.
+    by_dest: Vec<[f64; 2]>,
+    /// The same by origin (`[tt, dist]` at `a * n + b`): one load for both values.
+    by_origin: Vec<[f64; 2]>,
     /// Tasks: requests, then jobs.
     pub nreq: usize,
     /// Requests (pickup-delivery pairs); tasks from here on are jobs.
@@ -94,6 +102,8 @@ impl<'a> Data<'a> {
         let nveh = problem.vehicles().len();
         let mut d = Data {
             matrix,
+            by_dest: Vec::new(),
+            by_origin: Vec::new(),
             nreq,
             npairs,
             single: Vec::with_capacity(nreq),
@@ -225,6 +235,31 @@ impl<'a> Data<'a> {
         d
     }
 
+    /// Builds the legs by destination and by origin ([`Data::by_dest`], [`Data::by_origin`]) when
+    /// both take at most `max_bytes`: for a search that scans insertions many times, not for
+    /// a single insertion (building them reads the whole matrix).
+    pub fn with_legs_in(mut self, max_bytes: usize) -> Self {
+        let (m, n) = (self.matrix, self.matrix.len());
+        if n.saturating_mul(n).saturating_mul(32) <= max_bytes {
+            self.by_origin = (0..n * n)
+                .map(|k| [m.duration(k / n, k % n), m.distance(k / n, k % n)])
+                .collect();
+            // transposed in tiles, so that neither side is read or written a column at a time
+            const TILE: usize = 64;
+            self.by_dest = vec![[0.0; 2]; n * n];
+            for a0 in (0..n).step_by(TILE) {
+                for b0 in (0..n).step_by(TILE) {
+                    for a in a0..(a0 + TILE).min(n) {
+                        for b in b0..(b0 + TILE).min(n) {
+                            self.by_dest[b * n + a] = [m.duration(a, b), m.distance(a, b)];
+                        }
+                    }
+                }
+            }
+        }
+        self
+    }
+
     /// Appends one node for `stop`, its windows clipped to `[lo, hi]`.
     fn push_node(&mut self, stop: &Stop, lo: f64, hi: f64) {
         let wins = clipped(stop, lo, hi);
@@ -303,6 +338,44 @@ impl<'a> Data<'a> {
         } else {
             self.cpd[v] * self.matrix.distance(a, b)
         }
+    }
+
+    /// Travel time and cost of the leg from `a` into `b` (`b` not [`NO_LOC`]) with vehicle
+    /// `v`: [`Data::tt`] and [`Data::arc`] read from the legs by destination when built (a
+    /// scan over the positions of a route before one stop reads them in order).
+    #[inline(always)]
+    pub fn leg_into(&self, v: usize, a: usize, b: usize) -> (f64, f64) {
+        let [tt, dist] = if self.by_dest.is_empty() {
+            [self.matrix.duration(a, b), self.matrix.distance(a, b)]
+        } else {
+            self.by_dest[b * self.matrix.len() + a]
+        };
+        let arc = if self.time_cost {
+            self.cpd[v] * dist + self.cpt[v] * tt
+        } else {
+            self.cpd[v] * dist
+        };
+        (tt, arc)
+    }
+
+    /// Travel time and cost of the leg from `a` out to `b` with vehicle `v` (0 and 0 towards
+    /// [`NO_LOC`]), one load when the legs by origin are built.
+    #[inline(always)]
+    pub fn leg_from(&self, v: usize, a: usize, b: usize) -> (f64, f64) {
+        if b == NO_LOC {
+            return (0.0, 0.0);
+        }
+        let [tt, dist] = if self.by_origin.is_empty() {
+            [self.matrix.duration(a, b), self.matrix.distance(a, b)]
+        } else {
+            self.by_origin[a * self.matrix.len() + b]
+        };
+        let arc = if self.time_cost {
+            self.cpd[v] * dist + self.cpt[v] * tt
+        } else {
+            self.cpd[v] * dist
+        };
+        (tt, arc)
     }
 
     /// Distance between locations; 0 towards [`NO_LOC`].

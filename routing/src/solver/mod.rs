@@ -91,6 +91,10 @@ pub struct SearchStats {
     pub converged: bool,
 }
 
+/// Most memory a search spends on its copies of the matrix for the insertion scans
+/// ([`Data::with_legs_in`]): 64 MiB, a matrix of up to 1,448 locations.
+const LEGS_BYTES: usize = 64 << 20;
+
 /// [`solve`], also returning search statistics.
 ///
 /// # Errors
@@ -102,7 +106,7 @@ pub fn solve_with_stats(
 ) -> Result<(Solution, SearchStats), ModelError> {
     let started = Instant::now();
     problem.validate_against(matrix)?;
-    let d = Data::new(problem, matrix);
+    let d = Data::new(problem, matrix).with_legs_in(LEGS_BYTES);
     let mut rng = StdRng::seed_from_u64(options.seed);
     let (possible, _) = split_possible(&d);
     let mut init = State::empty(&d, possible);

@@ -37,6 +37,8 @@ pub(crate) struct Route {
     arc_next: Vec<f64>,
     /// Window start and service time of position `k` (`k = 0..=m + 1`).
     early_pos: Vec<f64>,
+    /// Location of position `k` (`k = 0..=m + 1`).
+    loc_pos: Vec<usize>,
     serv_pos: Vec<f64>,
     /// Load after position `k` (`k = 0..=m`), `dims` values each.
     load: Vec<i32>,
@@ -90,6 +92,8 @@ pub(crate) struct Scratch {
     pub times: Vec<f64>,
     places: Vec<(usize, f64)>,
     hint: Vec<usize>,
+    /// Per pickup position: travel time and cost in, pickup detour cost, travel time out.
+    legs: Vec<(f64, f64, f64, f64)>,
 }
 
 impl Scratch {
@@ -118,6 +122,7 @@ impl Route {
             tt_next: Vec::new(),
             arc_next: Vec::new(),
             early_pos: Vec::new(),
+            loc_pos: Vec::new(),
             serv_pos: Vec::new(),
             load: Vec::new(),
             cost: 0.0,
@@ -163,27 +168,29 @@ impl Route {
         let (v, m) = (self.vehicle, self.nodes.len());
         self.early_pos.clear();
         self.serv_pos.clear();
+        self.loc_pos.clear();
         self.early_pos.push(d.vearly[v]);
         self.serv_pos.push(0.0);
+        self.loc_pos.push(d.vstart[v]);
         for &n in &self.nodes {
             self.early_pos.push(d.early[n]);
             self.serv_pos.push(d.serv[n]);
+            self.loc_pos.push(d.loc[n]);
         }
         self.early_pos.push(d.vearly[v]);
         self.serv_pos.push(0.0);
+        self.loc_pos.push(d.vend[v]);
         self.earliest.clear();
         self.earliest.push(d.vearly[v]);
         self.tt_next.clear();
         self.arc_next.clear();
         self.cost = 0.0;
         for k in 1..=m + 1 {
-            let (a, b) = (self.loc(d, k - 1), self.loc(d, k));
-            let tt = d.tt(a, b);
+            let (tt, arc) = d.leg_from(v, self.loc_pos[k - 1], self.loc_pos[k]);
             self.tt_next.push(tt);
             let t = self.earliest[k - 1] + self.serv_pos[k - 1] + tt;
             let e = self.start_at(d, k, t);
             self.earliest.push(e);
-            let arc = d.arc(v, a, b);
             self.arc_next.push(arc);
             self.cost += arc;
         }
@@ -266,11 +273,13 @@ impl Route {
     fn fill_after(&self, d: &Data, r: usize, upto: usize, after: &mut Vec<AfterPos>) {
         let (v, lq) = (self.vehicle, d.loc[2 * r + 1]);
         for k in after.len()..=upto {
-            let (lb, ln) = (self.loc(d, k), self.loc(d, k + 1));
+            let (lb, ln) = (self.loc_pos[k], self.loc_pos[k + 1]);
+            let (tt_in, arc_in) = d.leg_into(v, lb, lq);
+            let (tt_out, arc_out) = d.leg_from(v, lq, ln);
             after.push((
-                d.arc(v, lb, lq) + d.arc(v, lq, ln) - self.arc_next[k],
-                d.tt(lb, lq),
-                d.tt(lq, ln),
+                arc_in + arc_out - self.arc_next[k],
+                tt_in,
+                tt_out,
                 self.overloaded(d, k, r),
             ));
         }
@@ -319,21 +328,25 @@ impl Route {
         // `latest` is non-decreasing along the route: positions whose successor must be
         // served before the pickup's service could even end are skipped at once
         let first = self.latest[1..].partition_point(|&l| l + TOL < d.early[p] + d.serv[p]);
-        for a in first..=m {
-            if self.earliest[a] > d.late[p] + TOL {
-                break;
-            }
+        // `earliest` is non-decreasing too: from `last` on the pickup's window has closed
+        let last = first + self.earliest[first..=m].partition_point(|&e| e <= d.late[p] + TOL);
+        // the legs to and from the pickup first, in a loop of independent loads
+        s.legs.clear();
+        s.legs.extend((first..last).map(|a| {
+            let (tt_in, arc_in) = d.leg_into(v, self.loc_pos[a], lp);
+            let (tt_out, arc_out) = d.leg_from(v, lp, self.loc_pos[a + 1]);
+            (tt_in, arc_in, arc_in + arc_out - self.arc_next[a], tt_out)
+        }));
+        for a in first..last {
             if self.overloaded(d, a, r) {
                 continue;
             }
-            let la = self.loc(d, a);
-            let tp = d.start_at(p, self.earliest[a] + self.serv_pos[a] + d.tt(la, lp));
+            let (tt_in, arc_in, pick, tt_out) = s.legs[a - first];
+            let tp = d.start_at(p, self.earliest[a] + self.serv_pos[a] + tt_in);
             if tp > d.late[p] + TOL {
                 continue;
             }
-            let ln = self.loc(d, a + 1);
-            let (arc_in, tt_out) = (d.arc(v, la, lp), d.tt(lp, ln));
-            let pick = arc_in + d.arc(v, lp, ln) - self.arc_next[a];
+            let ln = self.loc_pos[a + 1];
             // Without ride or duration limits the cheapest candidate is the answer, and with
             // costs that meet the triangle inequality no delivery position makes an insertion
             // cheaper than its pickup detour: a pickup detour above the best so far is skipped.
@@ -522,18 +535,23 @@ impl Route {
     /// matrices do not always do, and breaks move to the previous location. Otherwise the
     /// caller checks with [`Route::feasible`].
     pub fn remove(&mut self, d: &Data, r: usize) -> bool {
+        self.remove_where(d, |x| x == r)
+    }
+
+    /// [`Route::remove`] for every request `gone` says, with one update of the caches.
+    pub fn remove_where(&mut self, d: &Data, gone: impl Fn(usize) -> bool) -> bool {
         let m = self.nodes.len();
         let mut safe = d.vbreaks[self.vehicle].is_empty();
         // runs of removed positions, each checked as one detour
         let mut k = 1;
         while safe && k <= m {
-            if self.nodes[k - 1] / 2 != r {
+            if !gone(self.nodes[k - 1] / 2) {
                 k += 1;
                 continue;
             }
             let first = k;
             let mut via = 0.0;
-            while k <= m && self.nodes[k - 1] / 2 == r {
+            while k <= m && gone(self.nodes[k - 1] / 2) {
                 via += d.tt(self.loc(d, k - 1), self.loc(d, k)) + self.serv_pos[k];
                 k += 1;
             }
@@ -541,7 +559,7 @@ impl Route {
             let direct = d.tt(self.loc(d, first - 1), self.loc(d, k));
             safe = direct <= via + TOL;
         }
-        self.nodes.retain(|&n| n / 2 != r);
+        self.nodes.retain(|&n| !gone(n / 2));
         self.update(d);
         safe
     }

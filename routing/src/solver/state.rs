@@ -61,15 +61,33 @@ impl State {
             .collect()
     }
 
-    /// Moves request `r` from its route to the bank. Should that leave the route without a
-    /// schedule (travel times that break the triangle inequality, or breaks), the whole route
-    /// goes to the bank: every route of a state stays feasible.
+    /// Moves request `r` from its route to the bank ([`State::remove_all`]).
+    #[cfg(test)]
     pub fn remove(&mut self, d: &Data, r: usize) {
-        let v = self.route_of[r];
-        if v != NONE {
-            let safe = self.routes[v].remove(d, r);
+        self.remove_all(d, &[r]);
+    }
+
+    /// Moves requests `rs` (distinct) from their routes to the bank, updating each route's
+    /// caches once. Should that leave a route without a schedule (travel times that break the
+    /// triangle inequality, or breaks), the whole route goes to the bank: every route of a
+    /// state stays feasible.
+    pub fn remove_all(&mut self, d: &Data, rs: &[usize]) {
+        let mut gone = vec![false; d.nreq];
+        let mut touched: Vec<usize> = Vec::new();
+        for &r in rs {
+            let v = self.route_of[r];
+            if v == NONE {
+                continue;
+            }
+            gone[r] = true;
+            if !touched.contains(&v) {
+                touched.push(v);
+            }
             self.route_of[r] = NONE;
             self.bank.push(r);
+        }
+        for v in touched {
+            let safe = self.routes[v].remove_where(d, |x| gone[x]);
             if !safe && !self.routes[v].feasible(d, &mut Vec::new()) {
                 self.empty_route(d, v);
             }
@@ -111,8 +129,26 @@ impl State {
     /// quadratic: the fallback when construction runs out of time on a big day.
     /// Returns whether every request had its turn.
     pub fn insert_in_order(&mut self, d: &Data, stop: &dyn Fn() -> bool, s: &mut Scratch) -> bool {
-        let mut pool = std::mem::take(&mut self.bank);
-        pool.sort_by(|&a, &b| d.early[2 * a].total_cmp(&d.early[2 * b]).then(a.cmp(&b)));
+        self.bank
+            .sort_by(|&a, &b| d.early[2 * a].total_cmp(&d.early[2 * b]).then(a.cmp(&b)));
+        self.insert_each(d, d.nveh, stop, s)
+    }
+
+    /// Inserts the bank's requests one at a time in the bank's order, each at its cheapest
+    /// feasible position over the routes (costs with the noise of `s`), using at most
+    /// `max_routes` vehicles; what fits nowhere stays in the bank. One insertion test per
+    /// request and route, where regret insertion tests every request left after each
+    /// insertion (the recreate step of Christiaens & Vanden Berghe's SISR). Returns whether
+    /// every request had its turn before `stop` said so.
+    pub fn insert_each(
+        &mut self,
+        d: &Data,
+        max_routes: usize,
+        stop: &dyn Fn() -> bool,
+        s: &mut Scratch,
+    ) -> bool {
+        let pool = std::mem::take(&mut self.bank);
+        let mut used = self.used();
         let mut left = Vec::new();
         let mut class_seen: Vec<usize> = Vec::new();
         let mut complete = true;
@@ -126,7 +162,7 @@ impl State {
             let mut best: Option<(usize, Insertion)> = None;
             for (v, route) in self.routes.iter().enumerate() {
                 if route.is_empty() {
-                    if class_seen.contains(&d.vclass[v]) {
+                    if used >= max_routes || class_seen.contains(&d.vclass[v]) {
                         continue;
                     }
                     class_seen.push(d.vclass[v]);
@@ -139,6 +175,7 @@ impl State {
             }
             match best {
                 Some((v, ins)) => {
+                    used += usize::from(self.routes[v].is_empty());
                     self.routes[v].insert(d, r, ins);
                     self.route_of[r] = v;
                 }

@@ -758,3 +758,100 @@ fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
         assert!(route.requests().all(|r| st.route_of[r] == v));
     }
 }
+
+#[test]
+fn the_search_copies_of_the_matrix_give_the_same_legs_and_insertions() {
+    use super::data::{Data, NO_LOC};
+    use super::route::Scratch;
+    use super::state::State;
+    use crate::solver::Deadline;
+    let (p, m) = random_problem(11, 30, 6);
+    // an asymmetric matrix, a vehicle that pays for time, one without an end
+    let n = m.len();
+    let skew = |a: usize, b: usize| if a < b { 1.25 } else { 1.0 };
+    let tt = (0..n * n).map(|k| Some(m.duration(k / n, k % n) * skew(k / n, k % n)));
+    let dist = (0..n * n).map(|k| Some(m.distance(k / n, k % n) * skew(k % n, k / n)));
+    let m = Matrix::new(n, tt.collect(), dist.collect()).unwrap();
+    let mut vehicles = p.vehicles().to_vec();
+    vehicles[1].cost_per_time = 0.5;
+    vehicles[2].end = None;
+    let p = Problem::new(p.requests().to_vec(), vehicles, Objective::default()).unwrap();
+    let plain = Data::new(&p, &m);
+    let copied = Data::new(&p, &m).with_legs_in(usize::MAX);
+    for v in 0..plain.nveh {
+        for a in 0..n {
+            for b in 0..n {
+                let want = (plain.tt(a, b), plain.arc(v, a, b));
+                assert_eq!(copied.leg_into(v, a, b), want);
+                assert_eq!(copied.leg_from(v, a, b), want);
+                assert_eq!(plain.leg_into(v, a, b), want);
+                assert_eq!(plain.leg_from(v, a, b), want);
+            }
+            assert_eq!(copied.leg_from(v, a, NO_LOC), (0.0, 0.0));
+        }
+    }
+    // the same first solution, and the same best insertion of every request into every route
+    let first = |d: &Data| {
+        let mut st = State::empty(d, (0..d.nreq).collect());
+        let deadline = Deadline::of(std::time::Instant::now(), Duration::from_secs(60));
+        st.construct(
+            d,
+            deadline,
+            &mut StdRng::seed_from_u64(3),
+            &mut Scratch::default(),
+        );
+        // every other request back to the bank: routes with room to insert into
+        let out: Vec<usize> = st.assigned().into_iter().step_by(2).collect();
+        st.remove_all(d, &out);
+        st
+    };
+    let (a, b) = (first(&plain), first(&copied));
+    assert_eq!(a.route_of, b.route_of);
+    let mut s = Scratch::default();
+    let mut found = 0;
+    for r in 0..plain.nreq {
+        for v in 0..plain.nveh {
+            let want = a.routes[v].best_insertion(&plain, r, &mut s);
+            assert_eq!(b.routes[v].best_insertion(&copied, r, &mut s), want);
+            found += usize::from(want.is_some());
+        }
+    }
+    assert!(
+        found > 30,
+        "only {found} feasible insertions: the test would prove little"
+    );
+}
+
+#[test]
+fn removing_requests_together_leaves_the_routes_removing_them_one_by_one_leaves() {
+    use super::data::Data;
+    use super::route::Scratch;
+    use super::state::State;
+    use crate::solver::Deadline;
+    let (p, m) = random_problem(12, 40, 8);
+    let d = Data::new(&p, &m);
+    let mut st = State::empty(&d, (0..d.nreq).collect());
+    let deadline = Deadline::of(std::time::Instant::now(), Duration::from_secs(60));
+    st.construct(
+        &d,
+        deadline,
+        &mut StdRng::seed_from_u64(4),
+        &mut Scratch::default(),
+    );
+    let out: Vec<usize> = st.assigned().into_iter().step_by(3).collect();
+    assert!(out.len() >= 8);
+    let (mut together, mut one_by_one) = (st.clone(), st);
+    together.remove_all(&d, &out);
+    for &r in &out {
+        one_by_one.remove(&d, r);
+    }
+    assert_eq!(together.bank, one_by_one.bank);
+    assert_eq!(together.route_of, one_by_one.route_of);
+    for (x, y) in together.routes.iter().zip(&one_by_one.routes) {
+        assert_eq!(x.nodes, y.nodes);
+        assert!((x.cost - y.cost).abs() < 1e-9);
+        assert!(
+            (0..=x.len() + 1).all(|k| x.earliest(k) == y.earliest(k) && x.latest(k) == y.latest(k))
+        );
+    }
+}

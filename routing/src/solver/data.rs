@@ -345,17 +345,7 @@ impl<'a> Data<'a> {
     /// scan over the positions of a route before one stop reads them in order).
     #[inline(always)]
     pub fn leg_into(&self, v: usize, a: usize, b: usize) -> (f64, f64) {
-        let [tt, dist] = if self.by_dest.is_empty() {
-            [self.matrix.duration(a, b), self.matrix.distance(a, b)]
-        } else {
-            self.by_dest[b * self.matrix.len() + a]
-        };
-        let arc = if self.time_cost {
-            self.cpd[v] * dist + self.cpt[v] * tt
-        } else {
-            self.cpd[v] * dist
-        };
-        (tt, arc)
+        self.leg(v, &self.by_dest, b * self.matrix.len() + a, a, b)
     }
 
     /// Travel time and cost of the leg from `a` out to `b` with vehicle `v` (0 and 0 towards
@@ -365,10 +355,16 @@ impl<'a> Data<'a> {
         if b == NO_LOC {
             return (0.0, 0.0);
         }
-        let [tt, dist] = if self.by_origin.is_empty() {
-            [self.matrix.duration(a, b), self.matrix.distance(a, b)]
-        } else {
-            self.by_origin[a * self.matrix.len() + b]
+        self.leg(v, &self.by_origin, a * self.matrix.len() + b, a, b)
+    }
+
+    /// The leg from `a` to `b` at index `k` of a copy of the matrix, or from the matrix when
+    /// the copy was not built; its cost as [`Data::arc`].
+    #[inline(always)]
+    fn leg(&self, v: usize, copy: &[[f64; 2]], k: usize, a: usize, b: usize) -> (f64, f64) {
+        let [tt, dist] = match copy.get(k) {
+            Some(&leg) => leg,
+            None => [self.matrix.duration(a, b), self.matrix.distance(a, b)],
         };
         let arc = if self.time_cost {
             self.cpd[v] * dist + self.cpt[v] * tt

@@ -1489,21 +1489,23 @@ async fn a_timetable_that_leaves_the_driver_no_break_is_flagged_to_the_coordinat
     // The heat-ordinance timetable is checked the same way: an hour earlier, the round without
     // its wait leaves none, on the line that has one in its regular times...
     let coord = app.login("coord.foggia").await;
-    let early = |wait: i64| -> Value {
-        json!((0..10)
+    let (app, coord) = (&app, &coord);
+    // the round an hour earlier, with a wait of `wait` minutes added after its fourth stop
+    let set_early = |line: String, wait: i64| async move {
+        let times: Vec<String> = (0..10)
             .map(|i| {
                 let at = 4 * 60 + 40 * i + if i >= 4 { wait } else { 0 };
                 format!("{:02}:{:02}", at / 60, at % 60)
             })
-            .collect::<Vec<_>>())
-    };
-    let r = app
-        .post(
-            &format!("/api/lines/{other}/heat-timetable"),
-            &coord,
-            &json!({ "stop_times": early(0) }),
+            .collect();
+        app.post(
+            &format!("/api/lines/{line}/heat-timetable"),
+            coord,
+            &json!({ "stop_times": times }),
         )
-        .await;
+        .await
+    };
+    let r = set_early(other.to_string(), 0).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(r.body["breaks_fit"], false);
     let (_, html) = app
@@ -1512,16 +1514,10 @@ async fn a_timetable_that_leaves_the_driver_no_break_is_flagged_to_the_coordinat
     assert!(!html.contains("data-no-break"));
     assert!(html.contains("data-heat-no-break"), "{html}");
     // ...and with it, on the line that has none in its regular times.
-    let r = app
-        .post(
-            &format!("/api/lines/{round_line}/heat-timetable"),
-            &coord,
-            &json!({ "stop_times": early(10) }),
-        )
-        .await;
+    let r = set_early(round_line.to_string(), 10).await;
     assert_eq!(r.body["breaks_fit"], true, "{:?}", r.body);
     let got = app
-        .get(&format!("/api/lines/{round_line}/heat-timetable"), &coord)
+        .get(&format!("/api/lines/{round_line}/heat-timetable"), coord)
         .await;
     assert_eq!(got.body["breaks_fit"], true, "{:?}", got.body);
 }

@@ -134,6 +134,15 @@ impl axum::extract::FromRef<AppState> for crate::throttle::TrustedProxies {
 }
 
 impl AppState {
+    /// Re-times a run that lost a request ([`Dispatcher::retime`]), once the caller's
+    /// transaction has committed: what changed is already saved, so a failure is logged (`after`
+    /// says what happened to the run) and the run keeps its times until its next change.
+    pub async fn retime_logged(&self, run_id: RunId, after: &str) {
+        if let Err(e) = self.dispatcher.retime(self, run_id).await {
+            tracing::warn!(error = %e, %run_id, "could not re-time the run after {after}");
+        }
+    }
+
     /// The current time (fixed in tests).
     #[must_use]
     pub fn now(&self) -> DateTime<Utc> {

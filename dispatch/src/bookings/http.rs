@@ -497,9 +497,7 @@ pub async fn cancel_for(
     let run = state.dispatcher.leave_run(&mut tx, id.into()).await?;
     tx.commit().await?;
     if let Some(run_id) = run {
-        if let Err(e) = state.dispatcher.retime(state, run_id).await {
-            tracing::warn!(error = %e, %run_id, "could not re-time the run after a cancellation");
-        }
+        state.retime_logged(run_id, "a cancellation").await;
     }
     reread(state, actor, id).await
 }
@@ -619,9 +617,7 @@ async fn change(
     }
     tx.commit().await?;
     if let Some(run_id) = run {
-        if let Err(e) = state.dispatcher.retime(&state, run_id).await {
-            tracing::warn!(error = %e, %run_id, "could not re-time the run after a change");
-        }
+        state.retime_logged(run_id, "a change").await;
     }
     let live = place_live(&state, &[id]).await;
     let (request, history) = reread(&state, Actor::Staff(&staff), id).await?;

@@ -436,9 +436,7 @@ pub async fn end_subscription_as(
     }
     tx.commit().await?;
     for run_id in runs {
-        if let Err(e) = state.dispatcher.retime(state, run_id).await {
-            tracing::warn!(error = %e, %run_id, "could not re-time the run after a subscription ended");
-        }
+        state.retime_logged(run_id, "a subscription ended").await;
     }
     Ok(sub)
 }

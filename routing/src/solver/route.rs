@@ -143,13 +143,8 @@ impl Route {
 
     /// Location of position `k` (`0` the start, `len() + 1` the end).
     #[inline]
-    pub fn loc(&self, d: &Data, k: usize) -> usize {
-        Seq {
-            d,
-            v: self.vehicle,
-            nodes: &self.nodes,
-        }
-        .loc(k)
+    pub fn loc(&self, k: usize) -> usize {
+        self.loc_pos[k]
     }
 
     /// The earliest service start at position `k` not before `t` (windows of its node, or the
@@ -316,7 +311,7 @@ impl Route {
         let m = self.nodes.len();
         let mut open = if m == 0 { d.vopen[v] } else { 0.0 };
         if m == 0 && s.free_opening {
-            open -= d.arc(v, self.loc(d, 0), lp) + d.arc(v, lq, self.loc(d, 1)) - self.arc_next[0];
+            open -= d.arc(v, self.loc(0), lp) + d.arc(v, lq, self.loc(1)) - self.arc_next[0];
         }
         let max_ride = d.max_ride[r];
         let limited = max_ride.is_finite();
@@ -481,7 +476,7 @@ impl Route {
             if self.earliest[a] > d.late[n] + TOL {
                 break;
             }
-            let (la, lnext) = (self.loc(d, a), self.loc(d, a + 1));
+            let (la, lnext) = (self.loc(a), self.loc(a + 1));
             let t = d.start_at(n, self.earliest[a] + self.serv_pos[a] + d.tt(la, ln_));
             if t > d.late[n] + TOL
                 || self.start_at(d, a + 1, t + d.serv[n] + d.tt(ln_, lnext))
@@ -552,11 +547,11 @@ impl Route {
             let first = k;
             let mut via = 0.0;
             while k <= m && gone(self.nodes[k - 1] / 2) {
-                via += d.tt(self.loc(d, k - 1), self.loc(d, k)) + self.serv_pos[k];
+                via += d.tt(self.loc(k - 1), self.loc(k)) + self.serv_pos[k];
                 k += 1;
             }
-            via += d.tt(self.loc(d, k - 1), self.loc(d, k));
-            let direct = d.tt(self.loc(d, first - 1), self.loc(d, k));
+            via += d.tt(self.loc(k - 1), self.loc(k));
+            let direct = d.tt(self.loc(first - 1), self.loc(k));
             safe = direct <= via + TOL;
         }
         self.nodes.retain(|&n| !gone(n / 2));
@@ -585,7 +580,7 @@ impl Route {
             .iter()
             .position(|&n| n == 2 * r + 1)
             .map_or(0, |i| i + 1);
-        let l = |k: usize| self.loc(d, k);
+        let l = |k: usize| self.loc(k);
         if d.single[r] {
             return d.arc(v, l(kp - 1), l(kp)) + d.arc(v, l(kp), l(kp + 1))
                 - d.arc(v, l(kp - 1), l(kp + 1));
@@ -627,15 +622,15 @@ impl Route {
         let (lp, lq) = (d.loc[p], d.loc[q]);
         let kept = |k: usize, via: f64| via + TOL >= self.tt_next[k];
         let split = if a == b {
-            let via = d.tt(self.loc(d, a), lp) + d.serv[p] + d.tt(lp, lq) + d.serv[q];
-            kept(a, via + d.tt(lq, self.loc(d, a + 1)))
+            let via = d.tt(self.loc(a), lp) + d.serv[p] + d.tt(lp, lq) + d.serv[q];
+            kept(a, via + d.tt(lq, self.loc(a + 1)))
         } else {
             kept(
                 a,
-                d.tt(self.loc(d, a), lp) + d.serv[p] + d.tt(lp, self.loc(d, a + 1)),
+                d.tt(self.loc(a), lp) + d.serv[p] + d.tt(lp, self.loc(a + 1)),
             ) && kept(
                 b,
-                d.tt(self.loc(d, b), lq) + d.serv[q] + d.tt(lq, self.loc(d, b + 1)),
+                d.tt(self.loc(b), lq) + d.serv[q] + d.tt(lq, self.loc(b + 1)),
             )
         };
         if !split {

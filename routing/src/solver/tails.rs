@@ -79,14 +79,14 @@ fn find(d: &Data, st: &State, w: &mut TailWork) -> Option<(usize, usize)> {
             }
             let mv = rv.len();
             for &i in &w.cuts[u] {
-                let (li, lin) = (ru.loc(d, i), ru.loc(d, i + 1));
+                let (li, lin) = (ru.loc(i), ru.loc(i + 1));
                 let ready_u = ru.earliest(i) + ru.service(i);
                 for &j in &w.cuts[v] {
                     // nothing moves, or two whole routes trade vehicles of one class
                     if (i == mu && j == mv) || (i == 0 && j == 0) {
                         continue;
                     }
-                    let (lj, ljn) = (rv.loc(d, j), rv.loc(d, j + 1));
+                    let (lj, ljn) = (rv.loc(j), rv.loc(j + 1));
                     let delta =
                         d.arc(u, li, ljn) + d.arc(v, lj, lin) - ru.arc_out(i) - rv.arc_out(j);
                     // emptying a route saves its opening, using an empty one costs it

@@ -401,7 +401,20 @@ async fn while_postgresql_is_stopped_requests_get_a_503_within_a_second_and_reco
     ));
     config.db_acquire_timeout = Duration::from_millis(500);
     config.db_max_connections = 5;
-    let pool = dispatch::connect(&config).await.expect("connect");
+    // A cluster just started on a loaded machine may take longer than the short timeout to
+    // answer its first connection: that is not the outage under test, so it is tried again.
+    let mut tries = 0;
+    let pool = loop {
+        match dispatch::connect(&config).await {
+            Ok(pool) => break pool,
+            Err(e) if tries < 20 => {
+                tries += 1;
+                eprintln!("connect, try {tries}: {e:#}");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("connect: {e:#}"),
+        }
+    };
     dispatch::migrate(&pool).await.expect("migrate");
     let username = format!("outage.{}", &Uuid::new_v4().simple().to_string()[..8]);
     let hash = dispatch::auth::hash_password("outage-password").unwrap();

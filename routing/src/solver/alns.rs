@@ -1,7 +1,8 @@
 //! Adaptive large neighbourhood search (after Ropke & Pisinger 2006): destroy operators
 //! (random, related, worst, route), regret-k repair followed by a descent of tail exchanges
-//! ([`tails`]), simulated-annealing acceptance, adaptive operator weights, and a
-//! route-elimination phase when vehicles are part of the objective.
+//! ([`tails`]), simulated-annealing acceptance, adaptive operator weights, a
+//! route-elimination phase when vehicles are part of the objective, and in the final phase
+//! the set partitioning over a pool of the routes met ([`Pool`]).
 //!
 //! Determinism: all randomness comes from one `StdRng` seeded by the caller. The cooling
 //! schedule follows the iteration count when an iteration limit is set (then the result
@@ -9,7 +10,7 @@
 
 use std::cell::Cell;
 use std::sync::{Condvar, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -17,6 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use super::data::Data;
 use super::ges::{mean_arc, Ges};
+use super::pool::{Limit, Pool};
 use super::route::Scratch;
 use super::state::{State, NONE};
 use super::tails::{self, TailWork};
@@ -38,6 +40,13 @@ const T_END: f64 = 0.002;
 const NOISE: f64 = 0.25;
 /// A distance phase without a new best for this fraction of the budget is reheated.
 const REHEAT: f64 = 0.15;
+/// The final distance phase solves the set partitioning over its route pool ([`Pool`]) every
+/// this fraction of the budget...
+const SP_EVERY: f64 = 0.1;
+/// ...within this fraction of the time limit...
+const SP_TIME: f64 = 0.02;
+/// ...or, with an iteration limit, this many branch-and-bound nodes.
+const SP_NODES: u64 = 200;
 /// Share of repairs that offer empty routes without the legs to and from the depot
 /// ([`Scratch::free_opening`]).
 const FREE_OPENING: f64 = 0.3;
@@ -84,6 +93,23 @@ impl Clock<'_> {
     /// The time limit has run out (whatever the iteration count).
     fn out_of_time(&self) -> bool {
         self.start.elapsed().as_secs_f64() >= self.limit
+    }
+
+    /// What one solve of the set partitioning over the route pool may take: [`SP_TIME`] of the
+    /// time limit, or [`SP_NODES`] nodes when an iteration limit is set (so that the result
+    /// depends on the seed alone), and never beyond the time limit.
+    fn sp_limit(&self) -> Limit {
+        let left = (self.limit - self.start.elapsed().as_secs_f64()).max(0.0);
+        match self.max_iter {
+            Some(_) => Limit {
+                time: Duration::from_secs_f64(left),
+                nodes: Some(SP_NODES),
+            },
+            None => Limit {
+                time: Duration::from_secs_f64(left.min(SP_TIME * self.limit)),
+                nodes: None,
+            },
+        }
     }
 
     /// Fraction of the budget used, in `[0, 1]`.
@@ -368,8 +394,28 @@ fn anneal(
     let noise_amp = NOISE * mean_arc(&cur);
     let mut last_best: f64 = start;
     let mut iter_at_best = *iter;
+    // the final distance phase keeps a pool of the routes it meets ([`Pool`])
+    let mut pool = (until >= 1.0).then(|| {
+        let mut p = Pool::default();
+        p.add_all(d, &cur);
+        p
+    });
+    let mut next_sp = start + SP_EVERY;
     loop {
         let progress = clock.progress(*iter);
+        if let Some(pool) = pool
+            .as_mut()
+            .filter(|_| progress >= next_sp && progress < until)
+        {
+            next_sp = progress + SP_EVERY;
+            if let Some(mut better) = pool.solve(d, &best, clock.sp_limit()) {
+                tails::improve(d, &mut better, &mut tails_work, TAIL_MOVES, None);
+                best = better.clone();
+                cur = better;
+                last_best = progress;
+                iter_at_best = *iter;
+            }
+        }
         if let Some(better) = clock.meet(progress, d, &best) {
             best = better.clone();
             cur = better;
@@ -438,21 +484,35 @@ fn anneal(
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);
         let temp = t0 * T_END.powf(local);
-        let score;
-        if obj_c < best.objective(d) - 1e-9 {
+        let new_best = obj_c < best.objective(d) - 1e-9;
+        let score = if new_best {
+            33.0
+        } else if obj_c < obj_cur - 1e-9 {
+            9.0
+        } else if obj_c - obj_cur < 1e6 && rng.gen::<f64>() < (-(obj_c - obj_cur) / temp).exp() {
+            13.0
+        } else {
+            0.0
+        };
+        if let Some(pool) = pool
+            .as_mut()
+            .filter(|_| score > 0.0 || obj_c <= obj_cur + temp)
+        {
+            // the routes of an accepted candidate, or of one the annealing accepts more than a
+            // third of the time
+            for (route, old) in cand.routes.iter().zip(&cur.routes) {
+                if route.nodes != old.nodes {
+                    pool.add(d, route);
+                }
+            }
+        }
+        if new_best {
             last_best = progress;
             iter_at_best = *iter;
             best = cand.clone();
+        }
+        if score > 0.0 {
             cur = cand;
-            score = 33.0;
-        } else if obj_c < obj_cur - 1e-9 {
-            cur = cand;
-            score = 9.0;
-        } else if obj_c - obj_cur < 1e6 && rng.gen::<f64>() < (-(obj_c - obj_cur) / temp).exp() {
-            cur = cand;
-            score = 13.0;
-        } else {
-            score = 0.0;
         }
         destroys.reward(di, score);
         repairs.reward(ri, score);

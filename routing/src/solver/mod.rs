@@ -3,12 +3,14 @@
 //!
 //! Layout: [`data`] flattens the problem, [`route`] holds one route with its time bounds, the
 //! insertion filter and the exact scheduler, [`state`] a whole solution and regret repair,
-//! [`tails`] the exchange of route tails where vehicles are empty, [`alns`] the search loop.
+//! [`tails`] the exchange of route tails where vehicles are empty, [`pool`] the routes met and
+//! the set partitioning over them, [`alns`] the search loop.
 //! Nothing here does I/O or reads a clock other than the time limit.
 
 pub(crate) mod alns;
 pub(crate) mod data;
 pub(crate) mod ges;
+pub(crate) mod pool;
 pub(crate) mod route;
 pub(crate) mod state;
 pub(crate) mod tails;

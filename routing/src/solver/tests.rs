@@ -701,13 +701,10 @@ fn the_insertion_check_from_the_route_schedule_agrees_with_scheduling_from_scrat
     );
 }
 
-#[test]
-fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
-    use super::data::Data;
-    use super::state::State;
-    use super::tails::{improve, TailWork};
-    // depot in the middle, two requests west and two east; each route serves one side, then
-    // the other; a shift of 45 is too short for one vehicle to do all four
+/// A depot in the middle, requests 0 and 3 west of it, 1 and 2 east (10 away), and
+/// `vehicles` vehicles of capacity 1 with a shift of 45: too short for one vehicle to serve
+/// all four.
+fn west_and_east(vehicles: usize) -> (Problem, Matrix) {
     let pts = [
         (0.0, 0.0),
         (-10.0, 0.0),
@@ -728,7 +725,21 @@ fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
             TimeWindow::new(0.0, 45.0).unwrap(),
         )
     };
-    let (p, m) = tiny(requests, vec![veh(), veh()], Matrix::euclidean(&pts));
+    tiny(
+        requests,
+        (0..vehicles).map(|_| veh()).collect(),
+        Matrix::euclidean(&pts),
+    )
+}
+
+#[test]
+fn two_routes_that_cross_between_two_areas_trade_tails_where_they_are_empty() {
+    use super::data::Data;
+    use super::state::State;
+    use super::tails::{improve, TailWork};
+    // depot in the middle, two requests west and two east; each route serves one side, then
+    // the other; a shift of 45 is too short for one vehicle to do all four
+    let (p, m) = west_and_east(2);
     let d = Data::new(&p, &m);
     let mut st = State::empty(&d, vec![]);
     st.routes[0].nodes = vec![0, 1, 2, 3]; // west, then east
@@ -854,4 +865,62 @@ fn removing_requests_together_leaves_the_routes_removing_them_one_by_one_leaves(
             (0..=x.len() + 1).all(|k| x.earliest(k) == y.earliest(k) && x.latest(k) == y.latest(k))
         );
     }
+}
+
+#[test]
+fn the_route_pool_joins_routes_of_two_solutions_into_a_better_one() {
+    use super::data::Data;
+    use super::pool::{Limit, Pool};
+    use super::state::State;
+    // depot in the middle, requests 0 and 3 west, 1 and 2 east; the best solution so far has
+    // two routes that each cross from one side to the other; two other solutions have one good
+    // route each (all the west, or all the east) and two single-request routes
+    let (p, m) = west_and_east(3);
+    let d = Data::new(&p, &m);
+    let solution = |routes: &[Vec<usize>]| {
+        let mut st = State::empty(&d, vec![]);
+        for (v, nodes) in routes.iter().enumerate() {
+            st.routes[v].nodes.clone_from(nodes);
+            st.routes[v].update(&d);
+            for &n in nodes {
+                st.route_of[n / 2] = v;
+            }
+        }
+        assert!(st.routes.iter().all(|r| r.feasible(&d, &mut Vec::new())));
+        st
+    };
+    let crossing = solution(&[vec![0, 1, 2, 3], vec![4, 5, 6, 7]]);
+    let west = solution(&[vec![0, 1, 6, 7], vec![2, 3], vec![4, 5]]);
+    let east = solution(&[vec![2, 3, 4, 5], vec![0, 1], vec![6, 7]]);
+    let mut pool = Pool::default();
+    for st in [&crossing, &west, &east] {
+        pool.add_all(&d, st);
+    }
+    let limit = Limit {
+        time: Duration::from_secs(10),
+        nodes: Some(100),
+    };
+    let got = pool
+        .solve(&d, &crossing, limit)
+        .expect("a better partition");
+    assert_eq!(got.used(), 2);
+    assert!(got.objective(&d) < crossing.objective(&d) - 30.0);
+    let mut sets: Vec<Vec<usize>> = got
+        .routes
+        .iter()
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            let mut s: Vec<usize> = r.requests().collect();
+            s.sort_unstable();
+            s
+        })
+        .collect();
+    sets.sort();
+    assert_eq!(sets, vec![vec![0, 3], vec![1, 2]]);
+    for (v, route) in got.routes.iter().enumerate() {
+        assert!(route.feasible(&d, &mut Vec::new()));
+        assert!(route.requests().all(|r| got.route_of[r] == v));
+    }
+    // nothing better than the best of the pool: no answer
+    assert!(pool.solve(&d, &got, limit).is_none());
 }

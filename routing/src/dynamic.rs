@@ -243,20 +243,6 @@ fn residual(problem: &Problem, state: &PlanState, extra: &[usize]) -> Result<Res
     })
 }
 
-/// Builds the search state holding the current plan (new requests in the bank).
-fn initial_state(d: &Data, res: &Residual) -> State {
-    let mut st = State::empty(d, Vec::new());
-    for (v, nodes) in res.routes.iter().enumerate() {
-        st.routes[v].nodes.clone_from(nodes);
-        st.routes[v].update(d);
-        for &n in nodes {
-            st.route_of[n / 2] = v;
-        }
-    }
-    st.bank = (0..d.nreq).filter(|&r| st.route_of[r] == NONE).collect();
-    st
-}
-
 /// Maps a residual state back to the caller's indices.
 fn replanned(
     problem: &Problem,
@@ -332,7 +318,7 @@ pub fn insert(
     let res = residual(problem, state, &[request])?;
     res.problem.validate_against(matrix)?;
     let d = Data::new(&res.problem, matrix);
-    let mut st = initial_state(&d, &res);
+    let mut st = State::from_routes(&d, res.routes.iter().map(Vec::as_slice).enumerate());
     // The plan as it stands must be feasible from each vehicle's position and time; otherwise
     // no insertion can be trusted (and the caller's state is wrong, e.g. a stale clock).
     let mut times = Vec::new();
@@ -400,7 +386,7 @@ pub fn reoptimise(
     let res = residual(problem, state, new_requests)?;
     res.problem.validate_against(matrix)?;
     let d = Data::new(&res.problem, matrix);
-    let mut st = initial_state(&d, &res);
+    let mut st = State::from_routes(&d, res.routes.iter().map(Vec::as_slice).enumerate());
     let mut t = Vec::new();
     // A route of the current plan that has become infeasible (delays) is emptied and rebuilt.
     for v in 0..d.nveh {

@@ -33,9 +33,6 @@ struct Column {
 pub(crate) struct Pool {
     columns: Vec<Column>,
     index: HashMap<(usize, Vec<u32>), usize>,
-    key: Vec<u32>,
-    /// Index of the route the last [`Pool::add_to`] added or found.
-    last: usize,
 }
 
 /// How long the set-partitioning programme may take.
@@ -55,40 +52,35 @@ impl Pool {
         self.add_to(d, r, MAX_COLUMNS);
     }
 
-    /// [`Pool::add`] into a pool of at most `cap` routes; [`Pool::last`] is then the route's
-    /// index (unless it is empty or the pool full).
-    fn add_to(&mut self, d: &Data, r: &Route, cap: usize) {
+    /// [`Pool::add`] into a pool of at most `cap` routes; returns the route's index, `None`
+    /// when it is empty or the pool full.
+    fn add_to(&mut self, d: &Data, r: &Route, cap: usize) -> Option<usize> {
         if r.is_empty() {
-            return;
+            return None;
         }
-        self.key.clear();
-        self.key.extend(r.requests().map(|x| x as u32));
-        self.key.sort_unstable();
+        let mut requests: Vec<u32> = r.requests().map(|x| x as u32).collect();
+        requests.sort_unstable();
+        let key = (d.vclass[r.vehicle], requests);
         let cost = r.cost + d.vopen[r.vehicle] - d.objective.vehicle_weight;
-        let class = d.vclass[r.vehicle];
-        let probe = (class, std::mem::take(&mut self.key));
-        if let Some(&j) = self.index.get(&probe) {
+        if let Some(&j) = self.index.get(&key) {
             let c = &mut self.columns[j];
             if cost < c.cost - 1e-9 {
                 c.cost = cost;
                 c.nodes.clone_from(&r.nodes);
             }
-            self.key = probe.1;
-            self.last = j;
-            return;
+            return Some(j);
         }
         if self.columns.len() >= cap {
-            self.key = probe.1;
-            return;
+            return None;
         }
         self.columns.push(Column {
-            class,
-            requests: probe.1.clone(),
+            class: key.0,
+            requests: key.1.clone(),
             cost,
             nodes: r.nodes.clone(),
         });
-        self.last = self.columns.len() - 1;
-        self.index.insert(probe, self.last);
+        self.index.insert(key, self.columns.len() - 1);
+        Some(self.columns.len() - 1)
     }
 
     /// Adds every route of `st`.
@@ -102,88 +94,81 @@ impl Pool {
     /// it is cheaper than `best`; `None` when it is not, or the limit came first.
     pub fn solve(&mut self, d: &Data, best: &State, limit: Limit) -> Option<State> {
         // the best solution's routes, which the warm start picks, even in a full pool
-        let mut start: Vec<usize> = Vec::new();
-        for r in best.routes.iter().filter(|r| !r.is_empty()) {
-            self.add_to(d, r, usize::MAX);
-            start.push(self.last);
+        let mut in_best = vec![false; self.columns.len() + best.used()];
+        for r in &best.routes {
+            if let Some(j) = self.add_to(d, r, usize::MAX) {
+                in_best[j] = true;
+            }
         }
         let served = |r: u32| best.route_of[r as usize] != NONE;
         let cols: Vec<usize> = (0..self.columns.len())
             .filter(|&j| self.columns[j].requests.iter().all(|&r| served(r)))
             .collect();
+        // the vehicles of each class, the last to take a route first
+        let mut free: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for v in (0..d.nveh).rev() {
+            free.entry(d.vclass[v]).or_default().push(v);
+        }
         let mut p = Problem::new(OptimizationDirection::Minimize);
         let vars: Vec<Variable> = cols
             .iter()
             .map(|&j| p.add_binary_var(self.columns[j].cost))
             .collect();
         let mut rows: Vec<LinearExpr> = vec![LinearExpr::empty(); d.nreq];
-        let mut classes: BTreeMap<usize, LinearExpr> = BTreeMap::new();
-        let mut in_class: BTreeMap<usize, usize> = BTreeMap::new();
+        // per class: its routes, and how many of them
+        let mut classes: BTreeMap<usize, (LinearExpr, usize)> = BTreeMap::new();
         let mut all = LinearExpr::empty();
-        for (k, &j) in cols.iter().enumerate() {
+        for (&j, &x) in cols.iter().zip(&vars) {
             let c = &self.columns[j];
             for &r in &c.requests {
-                rows[r as usize].add(vars[k], 1.0);
+                rows[r as usize].add(x, 1.0);
             }
-            classes
+            let class = classes
                 .entry(c.class)
-                .or_insert_with(LinearExpr::empty)
-                .add(vars[k], 1.0);
-            *in_class.entry(c.class).or_default() += 1;
-            all.add(vars[k], 1.0);
+                .or_insert_with(|| (LinearExpr::empty(), 0));
+            class.0.add(x, 1.0);
+            class.1 += 1;
+            all.add(x, 1.0);
         }
         for (r, row) in rows.into_iter().enumerate() {
             if best.route_of[r] != NONE {
                 p.add_constraint(row, ComparisonOp::Eq, 1.0);
             }
         }
-        for (class, e) in classes {
-            let count = (0..d.nveh).filter(|&v| d.vclass[v] == class).count();
-            if in_class[&class] > count {
-                p.add_constraint(e, ComparisonOp::Le, count as f64);
+        for (class, (e, routes)) in classes {
+            let vehicles = free[&class].len();
+            if routes > vehicles {
+                p.add_constraint(e, ComparisonOp::Le, vehicles as f64);
             }
         }
         if d.objective.vehicle_weight > 0.0 {
             // never more vehicles than the best solution (their weight is out of the costs)
             p.add_constraint(all, ComparisonOp::Le, best.used() as f64);
         }
-        let mut hint: Vec<(Variable, f64)> = vars.iter().map(|&v| (v, 0.0)).collect();
-        for (k, &j) in cols.iter().enumerate() {
-            if start.contains(&j) {
-                hint[k].1 = 1.0;
-            }
-        }
+        let hint: Vec<(Variable, f64)> = cols
+            .iter()
+            .zip(&vars)
+            .map(|(&j, &x)| (x, if in_best[j] { 1.0 } else { 0.0 }))
+            .collect();
         let mut options = SolveOptions::default();
         options.time_limit = Some(limit.time);
         options.node_limit = limit.nodes;
         options.warm_start = Some(hint);
         let out = p.solve_with(options).ok()?;
         let sol = out.solution()?;
-        let mut st = State::empty(d, best.bank.clone());
-        let mut free: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-        for v in (0..d.nveh).rev() {
-            free.entry(d.vclass[v]).or_default().push(v);
-        }
-        for (k, &j) in cols.iter().enumerate() {
-            if sol.var_value(vars[k]) < 0.5 {
-                continue;
-            }
-            let c = &self.columns[j];
-            let v = free.get_mut(&c.class)?.pop()?;
-            let route = &mut st.routes[v];
-            route.nodes.clone_from(&c.nodes);
-            route.update(d);
-            if !route.feasible(d, &mut Vec::new()) {
-                return None;
-            }
-            for &r in &c.requests {
-                if st.route_of[r as usize] != NONE {
-                    return None;
-                }
-                st.route_of[r as usize] = v;
+        let mut routes: Vec<(usize, &[usize])> = Vec::new();
+        let mut covered = 0;
+        for (&j, &x) in cols.iter().zip(&vars) {
+            if sol.var_value(x) >= 0.5 {
+                let c = &self.columns[j];
+                routes.push((free.get_mut(&c.class)?.pop()?, &c.nodes));
+                covered += c.requests.len();
             }
         }
-        let complete = (0..d.nreq).all(|r| (st.route_of[r] == NONE) == (best.route_of[r] == NONE));
-        (complete && st.objective(d) < best.objective(d) - 1e-6).then_some(st)
+        let st = State::from_routes(d, routes);
+        // every request best serves, each once, on routes that still have a schedule
+        let exact = covered == d.nreq - best.bank.len() && st.bank.len() == best.bank.len();
+        let feasible = st.routes.iter().all(|r| r.feasible(d, &mut Vec::new()));
+        (exact && feasible && st.objective(d) < best.objective(d) - 1e-6).then_some(st)
     }
 }

@@ -35,6 +35,25 @@ impl State {
         }
     }
 
+    /// The solution with route `nodes` on each vehicle `v` of `routes` (the other vehicles
+    /// empty) and every request none of them serves in the bank. A request on two routes is
+    /// counted on the last.
+    pub fn from_routes<'a>(
+        d: &Data,
+        routes: impl IntoIterator<Item = (usize, &'a [usize])>,
+    ) -> Self {
+        let mut st = State::empty(d, Vec::new());
+        for (v, nodes) in routes {
+            st.routes[v].nodes.extend_from_slice(nodes);
+            st.routes[v].update(d);
+            for &n in nodes {
+                st.route_of[n / 2] = v;
+            }
+        }
+        st.bank = (0..d.nreq).filter(|&r| st.route_of[r] == NONE).collect();
+        st
+    }
+
     /// Weighted objective: unserved, vehicles (with fixed costs), route costs.
     pub fn objective(&self, d: &Data) -> f64 {
         self.bank.len() as f64 * d.objective.unserved_weight + self.cost(d)

@@ -878,14 +878,7 @@ fn the_route_pool_joins_routes_of_two_solutions_into_a_better_one() {
     let (p, m) = west_and_east(3);
     let d = Data::new(&p, &m);
     let solution = |routes: &[Vec<usize>]| {
-        let mut st = State::empty(&d, vec![]);
-        for (v, nodes) in routes.iter().enumerate() {
-            st.routes[v].nodes.clone_from(nodes);
-            st.routes[v].update(&d);
-            for &n in nodes {
-                st.route_of[n / 2] = v;
-            }
-        }
+        let st = State::from_routes(&d, routes.iter().map(Vec::as_slice).enumerate());
         assert!(st.routes.iter().all(|r| r.feasible(&d, &mut Vec::new())));
         st
     };

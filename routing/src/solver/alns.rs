@@ -38,7 +38,8 @@ const T_START: f64 = 0.03;
 const T_END: f64 = 0.002;
 /// Insertion-cost noise, as a fraction of the mean arc cost of the first solution.
 const NOISE: f64 = 0.25;
-/// A distance phase without a new best for this fraction of the budget is reheated.
+/// A distance phase whose annealing has found no new best for this fraction of the budget is
+/// reheated (a better answer of the route pool's set partitioning does not count).
 const REHEAT: f64 = 0.15;
 /// The final distance phase solves the set partitioning over its route pool ([`Pool`]) every
 /// this fraction of the budget...
@@ -412,7 +413,9 @@ fn anneal(
                 tails::improve(d, &mut better, &mut tails_work, TAIL_MOVES, None);
                 best = better.clone();
                 cur = better;
-                last_best = progress;
+                // `last_best` stays: the set partitioning finds a little something most times
+                // it runs, and every 10 % of the budget that would put off for ever the reheat
+                // the annealing needs when it has stalled
                 iter_at_best = *iter;
             }
         }

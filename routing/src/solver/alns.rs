@@ -502,11 +502,9 @@ fn anneal(
             .filter(|_| score > 0.0 || obj_c <= obj_cur + temp)
         {
             // the routes of an accepted candidate, or of one the annealing accepts more than a
-            // third of the time
-            for (route, old) in cand.routes.iter().zip(&cur.routes) {
-                if route.nodes != old.nodes {
-                    pool.add(d, route);
-                }
+            // third of the time, that differ from `cur`'s (the descent above has listed them)
+            for v in tails_work.changed() {
+                pool.add(d, &cand.routes[v]);
             }
         }
         if new_best {

@@ -168,7 +168,8 @@ impl Pool {
         let st = State::from_routes(d, routes);
         // every request best serves, each once, on routes that still have a schedule
         let exact = covered == d.nreq - best.bank.len() && st.bank.len() == best.bank.len();
-        let feasible = st.routes.iter().all(|r| r.feasible(d, &mut Vec::new()));
+        let mut times = Vec::new();
+        let feasible = st.routes.iter().all(|r| r.feasible(d, &mut times));
         (exact && feasible && st.objective(d) < best.objective(d) - 1e-6).then_some(st)
     }
 }

@@ -25,6 +25,15 @@ pub(crate) struct TailWork {
     t: Vec<f64>,
 }
 
+impl TailWork {
+    /// After [`improve`] from an `optimum`: the routes that may differ from it (those that
+    /// differed on entry, and those an exchange changed), in increasing order. Any route not
+    /// listed is the optimum's.
+    pub(crate) fn changed(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.dirty.len()).filter(|&v| self.dirty[v])
+    }
+}
+
 /// First-improvement descent by tail exchanges until none lowers the cost or `max_moves`
 /// were made; returns the number made. Routes stay feasible throughout. When `st` was derived
 /// from `optimum`, a solution this descent left, two routes that are the same in both cannot

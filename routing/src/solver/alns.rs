@@ -414,8 +414,8 @@ fn anneal(
                 best = better.clone();
                 cur = better;
                 // `last_best` stays: the set partitioning finds a little something most times
-                // it runs, and every 10 % of the budget that would put off for ever the reheat
-                // the annealing needs when it has stalled
+                // it runs, and every `SP_EVERY` of the budget that would put off for ever the
+                // reheat the annealing needs when it has stalled
                 iter_at_best = *iter;
             }
         }

@@ -28,10 +28,11 @@ const DESTROYS: usize = 4;
 const REPAIRS: usize = 8;
 /// When vehicles are weighted, a first distance search runs until this fraction of the budget.
 const PRE_END: f64 = 0.05;
-/// Fleet minimisation stops at this fraction of the budget at the latest...
+/// Fleet minimisation stops at this fraction of the budget.
 const ELIM_END: f64 = 0.6;
-/// ...or when an attempt's ejection pool has not shrunk for this fraction of the budget.
-const ELIM_STALL: f64 = 0.2;
+/// An attempt whose ejection pool has not shrunk for this fraction of the budget is given up,
+/// and a new one empties another route of the last complete solution.
+const ELIM_STALL: f64 = 0.1;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...
 const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
@@ -561,8 +562,11 @@ fn repair(
 }
 
 /// Fleet minimisation: guided ejection search attempts on the complete solution `st`, each
-/// taking one route away, until the objective stops improving, an attempt stalls (its pool
-/// has not shrunk for [`ELIM_STALL`] of the budget) or [`ELIM_END`] of the budget is used.
+/// taking one route away, until the objective stops improving or [`ELIM_END`] of the budget
+/// is used. An attempt that stalls (its pool has not shrunk for [`ELIM_STALL`] of the budget)
+/// is given up for a fresh one (another route, penalty counters back to 1): a stalled pool
+/// tends to grow, as ejections of several requests with low counters win over single ones
+/// (Li & Lim 400: from a few requests to over a hundred), and does not come back.
 fn eliminate_routes(
     d: &Data,
     st: &mut State,
@@ -587,8 +591,11 @@ fn eliminate_routes(
                     continue 'attempts;
                 }
             }
-            if progress >= ELIM_END || progress - last_gain > ELIM_STALL {
+            if progress >= ELIM_END {
                 return;
+            }
+            if progress - last_gain > ELIM_STALL {
+                continue 'attempts;
             }
             // A converging search gives an attempt as many steps without a smaller pool as
             // an annealing phase gets without a better solution.

@@ -31,7 +31,7 @@ const PRE_END: f64 = 0.05;
 /// Fleet minimisation stops at this fraction of the budget.
 const ELIM_END: f64 = 0.6;
 /// An attempt whose ejection pool has not shrunk for this fraction of the budget is given up,
-/// and a new one empties another route of the last complete solution.
+/// and a new one empties a route of the last complete solution, drawn afresh.
 const ELIM_STALL: f64 = 0.1;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...
 const T_START: f64 = 0.03;
@@ -564,7 +564,7 @@ fn repair(
 /// Fleet minimisation: guided ejection search attempts on the complete solution `st`, each
 /// taking one route away, until the objective stops improving or [`ELIM_END`] of the budget
 /// is used. An attempt that stalls (its pool has not shrunk for [`ELIM_STALL`] of the budget)
-/// is given up for a fresh one (another route, penalty counters back to 1): a stalled pool
+/// is given up for a fresh one (a route drawn afresh, counters back to 1): a stalled pool
 /// tends to grow, as ejections of several requests with low counters win over single ones
 /// (Li & Lim 400: from a few requests to over a hundred), and does not come back.
 fn eliminate_routes(

@@ -1,8 +1,9 @@
 //! Adaptive large neighbourhood search (after Ropke & Pisinger 2006): destroy operators
 //! (random, related, worst, route), regret-k repair followed by a descent of tail exchanges
 //! ([`tails`]), simulated-annealing acceptance, adaptive operator weights, a
-//! route-elimination phase when vehicles are part of the objective, and in the final phase
-//! the set partitioning over a pool of the routes met ([`Pool`]).
+//! route-elimination phase when vehicles are part of the objective, kicks out of traps by
+//! the ejection search ([`kick`]) when they are, and in the final phase the set partitioning
+//! over a pool of the routes met ([`Pool`]).
 //!
 //! Determinism: all randomness comes from one `StdRng` seeded by the caller. The cooling
 //! schedule follows the iteration count when an iteration limit is set (then the result
@@ -55,6 +56,16 @@ const FREE_OPENING: f64 = 0.3;
 /// Most tail exchanges ([`tails::improve`]) after one repair (a safety cap: a descent rarely
 /// makes more than a few).
 const TAIL_MOVES: usize = 1000;
+
+/// With vehicles weighted, an annealing that has found no new best (and kicked no solution)
+/// for this fraction of the budget kicks the best out of its trap ([`kick`]).
+const KICK_AFTER: f64 = 0.02;
+/// Most ejection steps a kick may take to place its pool before it is given up.
+const KICK_STEPS: usize = 2000;
+/// A kick takes out one to this many of the requests whose removal saves the most...
+const KICK_MAX: usize = 3;
+/// ...drawn among this many.
+const KICK_AMONG: usize = 10;
 
 /// Start temperature from the route costs of `st` (vehicle weights excluded).
 fn start_temperature(d: &Data, st: &State) -> f64 {
@@ -389,7 +400,12 @@ fn anneal(
     // from a local optimum of the descent, later descents try only the routes a repair changed
     tails::improve(d, &mut cur, &mut tails_work, TAIL_MOVES, None);
     let mut best = cur.clone();
-    let max_routes = d.nveh;
+    // With vehicles weighted far above what the routes cost, a candidate that uses a vehicle
+    // more than the current solution, or leaves more requests out, is never accepted: such a
+    // repair can stop as soon as it is bound to be one.
+    let (vw, uw) = (d.objective.vehicle_weight, d.objective.unserved_weight);
+    let margin = cur.cost(d) - cur.used() as f64 * vw + 50.0 * start_temperature(d, &cur);
+    let fixed_fleet = vw > margin && uw > margin;
     let (mut destroys, mut repairs) = (Roulette::new(DESTROYS), Roulette::new(REPAIRS));
     let mut start = clock.progress(*iter);
     let t0 = start_temperature(d, &cur);
@@ -403,6 +419,7 @@ fn anneal(
         p
     });
     let mut next_sp = start + SP_EVERY;
+    let mut last_kick = start;
     loop {
         let progress = clock.progress(*iter);
         if let Some(pool) = pool
@@ -432,6 +449,22 @@ fn anneal(
         if clock.stall.is_some_and(|n| *iter - iter_at_best >= n) {
             clock.converged.set(true);
             break;
+        }
+        if fixed_fleet
+            && progress - last_best.max(last_kick) > KICK_AFTER
+            && progress < until - KICK_AFTER
+        {
+            // stuck: kick the best out of its trap and go on from there at the same temperature
+            last_kick = progress;
+            if let Some(mut k) = kick(d, &best, clock, iter, until, rng, s) {
+                tails::improve(d, &mut k, &mut tails_work, TAIL_MOVES, None);
+                if k.objective(d) < best.objective(d) - 1e-9 {
+                    best = k.clone();
+                    last_best = progress;
+                    iter_at_best = *iter;
+                }
+                cur = k;
+            }
         }
         if progress - last_best.max(start) > REHEAT && progress < until - 0.1 {
             // stagnating: restart from the best with the full temperature
@@ -473,6 +506,8 @@ fn anneal(
         ][ri];
         let noise = if noisy { noise_amp } else { 0.0 };
         s.free_opening = rng.gen_bool(FREE_OPENING);
+        let max_routes = if fixed_fleet { cur.used() } else { d.nveh };
+        s.give_up = fixed_fleet.then_some(unserved);
         if unserved > 0 && rng.gen_bool(0.5) {
             // requests left out so far go first, while the removed ones leave room: greedy
             // insertion alone keeps filling that room with cheaper requests
@@ -482,9 +517,13 @@ fn anneal(
         }
         repair(d, &mut cand, k, max_routes, noise, rng, s);
         s.free_opening = false;
+        s.give_up = None;
         // what removing and re-inserting requests one at a time rarely finds: two routes
-        // trading their tails where both vehicles are empty
-        tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES, Some(&cur));
+        // trading their tails where both vehicles are empty (not worth it for a candidate
+        // that gave up: it is rejected all the same)
+        if !(fixed_fleet && cand.bank.len() > unserved) {
+            tails::improve(d, &mut cand, &mut tails_work, TAIL_MOVES, Some(&cur));
+        }
         let (obj_c, obj_cur) = (cand.objective(d), cur.objective(d));
         let local = (progress - start) / (until - start).max(1e-9);
         let temp = t0 * T_END.powf(local);
@@ -524,6 +563,48 @@ fn anneal(
         }
     }
     best
+}
+
+/// A kick out of a trap: a few of the requests of `best` whose removal saves the most (on
+/// routes with other requests) go to an ejection pool, barred from their routes, and the
+/// guided ejection search puts the pool back without opening a route ([`Ges::kick`]): the
+/// request that fitted only where it cost the most is made room for elsewhere, and what it
+/// pushes out goes where there is room, its old place included. `None` when the pool is not
+/// empty after [`KICK_STEPS`] steps or at `until`.
+fn kick(
+    d: &Data,
+    best: &State,
+    clock: &Clock,
+    iter: &mut u64,
+    until: f64,
+    rng: &mut StdRng,
+    s: &mut Scratch,
+) -> Option<State> {
+    let mut st = best.clone();
+    let mut gains: Vec<(f64, usize)> = (0..d.nreq)
+        .filter_map(|r| {
+            let v = st.route_of[r];
+            (v != NONE && st.routes[v].len() > 2).then(|| (st.routes[v].removal_gain(d, r), r))
+        })
+        .collect();
+    gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+    gains.truncate(KICK_AMONG);
+    if gains.is_empty() {
+        return None;
+    }
+    let m = rng.gen_range(1..=KICK_MAX.min(gains.len()));
+    let out: Vec<usize> = gains.choose_multiple(rng, m).map(|g| g.1).collect();
+    let mut ges = Ges::kick(d, &mut st, &out);
+    for _ in 0..KICK_STEPS {
+        if clock.progress(*iter) >= until {
+            return None;
+        }
+        *iter += 1;
+        if ges.step(d, &mut st, rng, s, &|| clock.out_of_time()) {
+            return Some(st);
+        }
+    }
+    None
 }
 
 /// Regret-`k` repair, or for `k == 0` one request at a time in an order drawn at random

@@ -16,6 +16,9 @@
 //!
 //! The attempt succeeds when the pool is empty: the solution has one route fewer and stays
 //! feasible throughout (every intermediate state is a feasible partial solution).
+//!
+//! The distance phase uses the same search as a kick ([`Ges::kick`]): a few costly requests
+//! go to the pool, each barred from its route until it is placed again.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -48,6 +51,9 @@ pub(crate) struct Ges {
     pub min_pool: usize,
     /// Steps since the pool last reached a new minimum.
     idle: usize,
+    /// Per request, a route it may not go back to until it is placed ([`Ges::kick`]); empty
+    /// when no request is barred.
+    barred: Vec<usize>,
 }
 
 /// The chosen ejection: route, requests to eject, their penalty sum.
@@ -77,6 +83,28 @@ impl Ges {
             times: Vec::new(),
             min_pool: st.bank.len(),
             idle: 0,
+            barred: Vec::new(),
+        }
+    }
+
+    /// Starts a kick on a complete solution `st`: the requests `out` go to the pool, each
+    /// barred from the route it was on until it is placed again, so that the ejections move
+    /// them (and what they push out) elsewhere. No route is opened; the fleet stays.
+    pub fn kick(d: &Data, st: &mut State, out: &[usize]) -> Self {
+        let mut barred = vec![NONE; d.nreq];
+        for &r in out {
+            barred[r] = st.route_of[r];
+        }
+        st.remove_all(d, out);
+        let slack = SLACK * mean_arc(st);
+        Ges {
+            slack,
+            pen: vec![1; d.nreq],
+            tmp: Route::new(d, 0),
+            times: Vec::new(),
+            min_pool: st.bank.len(),
+            idle: 0,
+            barred,
         }
     }
 
@@ -95,9 +123,13 @@ impl Ges {
         let Some(r) = st.bank.pop() else {
             return true;
         };
-        if let Some((v, ins)) = cheapest_insertion(d, st, r, s) {
+        let bar = self.barred.get(r).copied().unwrap_or(NONE);
+        if let Some((v, ins)) = cheapest_insertion(d, st, r, bar, s) {
             st.routes[v].insert(d, r, ins);
             st.route_of[r] = v;
+            if bar != NONE {
+                self.barred[r] = NONE;
+            }
         } else {
             self.pen[r] += 1;
             match self.best_ejection(d, st, r, rng, s, stop) {
@@ -113,6 +145,9 @@ impl Ges {
                         .expect("the ejection was tested on the same route");
                     st.routes[e.v].insert(d, r, ins);
                     st.route_of[r] = e.v;
+                    if bar != NONE {
+                        self.barred[r] = NONE;
+                    }
                 }
                 // no room anywhere even after ejections: try again later
                 None => st.bank.insert(0, r),
@@ -133,8 +168,8 @@ impl Ges {
         st.bank.is_empty()
     }
 
-    /// The ejection of at most [`KMAX`] requests from one used route that lets `r` in with
-    /// the least penalty sum (then the cheapest insertion).
+    /// The ejection of at most [`KMAX`] requests from one used route (not the one `r` is
+    /// barred from) that lets `r` in with the least penalty sum (then the cheapest insertion).
     fn best_ejection(
         &mut self,
         d: &Data,
@@ -144,8 +179,9 @@ impl Ges {
         s: &mut Scratch,
         stop: &dyn Fn() -> bool,
     ) -> Option<Ejection> {
+        let bar = self.barred.get(r).copied().unwrap_or(NONE);
         let mut routes: Vec<usize> = (0..st.routes.len())
-            .filter(|&v| !st.routes[v].is_empty() && d.compatible(r, v))
+            .filter(|&v| v != bar && !st.routes[v].is_empty() && d.compatible(r, v))
             .collect();
         routes.shuffle(rng);
         let mut best: Option<Ejection> = None;
@@ -235,16 +271,17 @@ pub(crate) fn mean_arc(st: &State) -> f64 {
     cost / arcs.max(1) as f64
 }
 
-/// The cheapest feasible insertion of `r` into a used route.
+/// The cheapest feasible insertion of `r` into a used route other than `bar`.
 fn cheapest_insertion(
     d: &Data,
     st: &State,
     r: usize,
+    bar: usize,
     s: &mut Scratch,
 ) -> Option<(usize, Insertion)> {
     let mut best: Option<(usize, Insertion)> = None;
     for (v, route) in st.routes.iter().enumerate() {
-        if route.is_empty() {
+        if route.is_empty() || v == bar {
             continue;
         }
         if let Some(ins) = route.best_insertion(d, r, s) {
@@ -295,7 +332,7 @@ mod tests {
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
     use crate::solver::route::{schedule, Scratch};
-    use crate::solver::state::State;
+    use crate::solver::state::{State, NONE};
     use crate::solver::tests::{bench_dir, checked};
     use crate::solver::to_solution;
     use rand::rngs::StdRng;
@@ -368,6 +405,55 @@ mod tests {
         );
         assert_eq!(report.served, d.nreq);
         assert_eq!(report.vehicles, bks_vehicles);
+    }
+
+    #[test]
+    fn a_kick_moves_its_requests_off_their_routes_and_keeps_the_fleet() {
+        let name = "lrc1_2_9";
+        let inst = read(&bench_dir("lilim200").join(format!("{name}.txt"))).unwrap();
+        let d = Data::new(&inst.problem, &inst.matrix);
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut s = Scratch::default();
+        let mut st = State::empty(&d, (0..d.nreq).collect());
+        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
+        assert!(st.bank.is_empty());
+        let fleet = st.used();
+        // the three requests whose removal saves the most, on routes with others
+        let mut gains: Vec<(f64, usize)> = (0..d.nreq)
+            .filter(|&r| st.routes[st.route_of[r]].len() > 2)
+            .map(|r| (st.routes[st.route_of[r]].removal_gain(&d, r), r))
+            .collect();
+        gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let out: Vec<usize> = gains[..3].iter().map(|g| g.1).collect();
+        let old: Vec<usize> = out.iter().map(|&r| st.route_of[r]).collect();
+        let mut ges = Ges::kick(&d, &mut st, &out);
+        assert_eq!(st.bank.len(), 3);
+        let mut placed = [false; 3];
+        let mut done = false;
+        for step in 0..20_000 {
+            done = ges.step(&d, &mut st, &mut rng, &mut s, &|| false);
+            for (j, &r) in out.iter().enumerate() {
+                if !placed[j] && st.route_of[r] != NONE {
+                    assert_ne!(st.route_of[r], old[j], "request {r} went back to its route");
+                    placed[j] = true;
+                }
+            }
+            if step % 17 == 0 || done {
+                assert_partial_feasible(&d, &st);
+            }
+            if done {
+                break;
+            }
+        }
+        assert!(done, "the kick's pool was not emptied");
+        assert!(placed.iter().all(|&p| p));
+        assert!(st.used() <= fleet, "a kick opened a route");
+        let report = checked(
+            &inst.problem,
+            &inst.matrix,
+            &to_solution(&inst.problem, &d, &st),
+        );
+        assert_eq!(report.served, d.nreq);
     }
 
     fn all(n: usize, k: usize) -> Vec<Vec<usize>> {

@@ -84,6 +84,9 @@ pub(crate) struct Scratch {
     /// join it, which a repair that charges the first request for both legs rarely lets
     /// happen. The real cost decides whether the result is accepted.
     pub free_opening: bool,
+    /// A repair gives up once more requests than this fit nowhere (they stay in the bank with
+    /// those not tried yet): the search rejects such a candidate whatever its cost.
+    pub give_up: Option<usize>,
     cands: Vec<Insertion>,
     /// Per position `b`: a delivery after `b` as (cost detour, travel time in, travel time
     /// out, overloaded); independent of the pickup position.

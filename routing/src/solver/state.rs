@@ -198,7 +198,13 @@ impl State {
                     self.routes[v].insert(d, r, ins);
                     self.route_of[r] = v;
                 }
-                None => left.push(r),
+                None => {
+                    left.push(r);
+                    if s.give_up.is_some_and(|g| left.len() > g) {
+                        left.extend_from_slice(&pool[i + 1..]);
+                        break;
+                    }
+                }
             }
         }
         self.bank = left;
@@ -262,6 +268,7 @@ impl State {
             }
             // (score, -c1) of the best request, its index, vehicle
             let mut best: Option<((f64, f64), usize, usize)> = None;
+            let mut nowhere = 0;
             for (i, &r) in pool.iter().enumerate() {
                 if !alive[i] {
                     continue;
@@ -282,6 +289,10 @@ impl State {
                     }
                 }
                 let Some(&(c1, v1)) = top.first() else {
+                    nowhere += 1;
+                    if s.give_up.is_some_and(|g| nowhere > g) {
+                        break;
+                    }
                     continue;
                 };
                 let regret: f64 = if k == 1 {
@@ -293,6 +304,9 @@ impl State {
                 if best.is_none_or_less(key) {
                     best = Some((key, i, v1));
                 }
+            }
+            if s.give_up.is_some_and(|g| nowhere > g) {
+                break;
             }
             let Some((_, i, v)) = best else {
                 break;

@@ -570,7 +570,8 @@ fn anneal(
 /// guided ejection search puts the pool back without opening a route ([`Ges::kick`]): the
 /// request that fitted only where it cost the most is made room for elsewhere, and what it
 /// pushes out goes where there is room, its old place included. `None` when the pool is not
-/// empty after [`KICK_STEPS`] steps or at `until`.
+/// empty after [`KICK_STEPS`] steps or at `until`, and when `best` leaves requests out (the
+/// ejection search would take them up too, and put back only what fits).
 fn kick(
     d: &Data,
     best: &State,
@@ -580,6 +581,9 @@ fn kick(
     rng: &mut StdRng,
     s: &mut Scratch,
 ) -> Option<State> {
+    if !best.bank.is_empty() {
+        return None;
+    }
     let mut st = best.clone();
     let mut gains: Vec<(f64, usize)> = (0..d.nreq)
         .filter_map(|r| {

@@ -75,16 +75,7 @@ impl Ges {
         let pick = used[rng.gen_range(0..used.len().div_ceil(3).max(1))];
         st.empty_route(d, pick);
         st.bank.shuffle(rng);
-        let slack = SLACK * mean_arc(st);
-        Ges {
-            slack,
-            pen: vec![1; d.nreq],
-            tmp: Route::new(d, 0),
-            times: Vec::new(),
-            min_pool: st.bank.len(),
-            idle: 0,
-            barred: Vec::new(),
-        }
+        Self::on(d, st, Vec::new())
     }
 
     /// Starts a kick on a complete solution `st`: the requests `out` go to the pool, each
@@ -96,9 +87,14 @@ impl Ges {
             barred[r] = st.route_of[r];
         }
         st.remove_all(d, out);
-        let slack = SLACK * mean_arc(st);
+        Self::on(d, st, barred)
+    }
+
+    /// A search on `st` with its pool filled: penalties at 1, the perturbation's allowance at
+    /// its start.
+    fn on(d: &Data, st: &State, barred: Vec<usize>) -> Self {
         Ges {
-            slack,
+            slack: SLACK * mean_arc(st),
             pen: vec![1; d.nreq],
             tmp: Route::new(d, 0),
             times: Vec::new(),

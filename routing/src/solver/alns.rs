@@ -584,20 +584,19 @@ fn kick(
     if !best.bank.is_empty() {
         return None;
     }
-    let mut st = best.clone();
-    let mut gains: Vec<(f64, usize)> = (0..d.nreq)
-        .filter_map(|r| {
-            let v = st.route_of[r];
-            (v != NONE && st.routes[v].len() > 2).then(|| (st.routes[v].removal_gain(d, r), r))
-        })
-        .collect();
-    gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // requests on routes with others (a request may be on none: not part of this search)
+    let on_shared_route = |r: usize| {
+        let v = best.route_of[r];
+        v != NONE && best.routes[v].len() > 2
+    };
+    let mut gains = best.by_removal_gain(d, (0..d.nreq).filter(|&r| on_shared_route(r)));
     gains.truncate(KICK_AMONG);
     if gains.is_empty() {
         return None;
     }
     let m = rng.gen_range(1..=KICK_MAX.min(gains.len()));
     let out: Vec<usize> = gains.choose_multiple(rng, m).map(|g| g.1).collect();
+    let mut st = best.clone();
     let mut ges = Ges::kick(d, &mut st, &out);
     for _ in 0..KICK_STEPS {
         if clock.progress(*iter) >= until {
@@ -763,11 +762,7 @@ fn related_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: 
 
 /// Removes requests whose removal saves the most, with randomisation.
 fn worst_removal(d: &Data, st: &mut State, assigned: &[usize], q: usize, rng: &mut StdRng) {
-    let mut keyed: Vec<(f64, usize)> = assigned
-        .iter()
-        .map(|&r| (st.routes[st.route_of[r]].removal_gain(d, r), r))
-        .collect();
-    keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut keyed = st.by_removal_gain(d, assigned.iter().copied());
     let mut out = Vec::with_capacity(q);
     for _ in 0..q {
         if keyed.is_empty() {

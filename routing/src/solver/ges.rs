@@ -123,9 +123,6 @@ impl Ges {
         if let Some((v, ins)) = cheapest_insertion(d, st, r, bar, s) {
             st.routes[v].insert(d, r, ins);
             st.route_of[r] = v;
-            if bar != NONE {
-                self.barred[r] = NONE;
-            }
         } else {
             self.pen[r] += 1;
             match self.best_ejection(d, st, r, rng, s, stop) {
@@ -141,14 +138,15 @@ impl Ges {
                         .expect("the ejection was tested on the same route");
                     st.routes[e.v].insert(d, r, ins);
                     st.route_of[r] = e.v;
-                    if bar != NONE {
-                        self.barred[r] = NONE;
-                    }
                 }
                 // no room anywhere even after ejections: try again later
                 None => st.bank.insert(0, r),
             }
             perturb(d, st, self.slack, rng, s);
+        }
+        if bar != NONE && st.route_of[r] != NONE {
+            // placed: the bar has done its work
+            self.barred[r] = NONE;
         }
         if st.bank.len() < self.min_pool {
             self.min_pool = st.bank.len();
@@ -415,11 +413,10 @@ mod tests {
         assert!(st.bank.is_empty());
         let fleet = st.used();
         // the three requests whose removal saves the most, on routes with others
-        let mut gains: Vec<(f64, usize)> = (0..d.nreq)
-            .filter(|&r| st.routes[st.route_of[r]].len() > 2)
-            .map(|r| (st.routes[st.route_of[r]].removal_gain(&d, r), r))
-            .collect();
-        gains.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let gains = st.by_removal_gain(
+            &d,
+            (0..d.nreq).filter(|&r| st.routes[st.route_of[r]].len() > 2),
+        );
         let out: Vec<usize> = gains[..3].iter().map(|g| g.1).collect();
         let old: Vec<usize> = out.iter().map(|&r| st.route_of[r]).collect();
         let mut ges = Ges::kick(&d, &mut st, &out);

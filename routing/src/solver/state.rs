@@ -113,6 +113,20 @@ impl State {
         }
     }
 
+    /// The served requests `rs`, each with what its removal saves, the most first.
+    pub fn by_removal_gain(
+        &self,
+        d: &Data,
+        rs: impl IntoIterator<Item = usize>,
+    ) -> Vec<(f64, usize)> {
+        let mut keyed: Vec<(f64, usize)> = rs
+            .into_iter()
+            .map(|r| (self.routes[self.route_of[r]].removal_gain(d, r), r))
+            .collect();
+        keyed.sort_by(|a, b| b.0.total_cmp(&a.0));
+        keyed
+    }
+
     /// Moves every request of route `v` to the bank.
     pub fn empty_route(&mut self, d: &Data, v: usize) {
         let reqs: Vec<usize> = self.routes[v].requests().collect();

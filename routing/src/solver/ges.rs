@@ -119,7 +119,7 @@ impl Ges {
         let Some(r) = st.bank.pop() else {
             return true;
         };
-        let bar = self.barred.get(r).copied().unwrap_or(NONE);
+        let bar = self.bar(r);
         if let Some((v, ins)) = cheapest_insertion(d, st, r, bar, s) {
             st.routes[v].insert(d, r, ins);
             st.route_of[r] = v;
@@ -162,6 +162,11 @@ impl Ges {
         st.bank.is_empty()
     }
 
+    /// The route `r` may not go back to yet ([`Ges::kick`]), or [`NONE`].
+    fn bar(&self, r: usize) -> usize {
+        self.barred.get(r).copied().unwrap_or(NONE)
+    }
+
     /// The ejection of at most [`KMAX`] requests from one used route (not the one `r` is
     /// barred from) that lets `r` in with the least penalty sum (then the cheapest insertion).
     fn best_ejection(
@@ -173,7 +178,7 @@ impl Ges {
         s: &mut Scratch,
         stop: &dyn Fn() -> bool,
     ) -> Option<Ejection> {
-        let bar = self.barred.get(r).copied().unwrap_or(NONE);
+        let bar = self.bar(r);
         let mut routes: Vec<usize> = (0..st.routes.len())
             .filter(|&v| v != bar && !st.routes[v].is_empty() && d.compatible(r, v))
             .collect();
@@ -354,17 +359,23 @@ mod tests {
         }
     }
 
+    /// A complete solution by regret-2 insertion, with the generator and scratch that built it.
+    fn constructed(d: &Data, seed: u64) -> (State, StdRng, Scratch) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut s = Scratch::default();
+        let mut st = State::empty(d, (0..d.nreq).collect());
+        st.repair(d, 2, d.nveh, 0.0, &mut rng, &mut s);
+        assert!(st.bank.is_empty());
+        (st, rng, s)
+    }
+
     #[test]
     fn ejection_search_takes_routes_away_and_stays_feasible_at_every_step() {
         let name = "lrc1_2_9";
         let inst = read(&bench_dir("lilim200").join(format!("{name}.txt"))).unwrap();
         let (bks_vehicles, _) = read_bks(&bench_dir("lilim200").join("bks.csv")).unwrap()[name];
         let d = Data::new(&inst.problem, &inst.matrix);
-        let mut rng = StdRng::seed_from_u64(5);
-        let mut s = Scratch::default();
-        let mut st = State::empty(&d, (0..d.nreq).collect());
-        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-        assert!(st.bank.is_empty());
+        let (mut st, mut rng, mut s) = constructed(&d, 5);
         let first = st.used();
         assert!(
             first > bks_vehicles,
@@ -406,11 +417,7 @@ mod tests {
         let name = "lrc1_2_9";
         let inst = read(&bench_dir("lilim200").join(format!("{name}.txt"))).unwrap();
         let d = Data::new(&inst.problem, &inst.matrix);
-        let mut rng = StdRng::seed_from_u64(3);
-        let mut s = Scratch::default();
-        let mut st = State::empty(&d, (0..d.nreq).collect());
-        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
-        assert!(st.bank.is_empty());
+        let (mut st, mut rng, mut s) = constructed(&d, 3);
         let fleet = st.used();
         // the three requests whose removal saves the most, on routes with others
         let gains = st.by_removal_gain(

@@ -100,6 +100,11 @@ pub(crate) struct Scratch {
 }
 
 impl Scratch {
+    /// Whether a repair with `nowhere` requests that fit nowhere gives up ([`Scratch::give_up`]).
+    pub fn gives_up(&self, nowhere: usize) -> bool {
+        self.give_up.is_some_and(|g| nowhere > g)
+    }
+
     /// Deterministic noise in `[-noise, noise]` for one candidate.
     #[inline]
     fn jitter(&self, r: usize, a: usize, b: usize) -> f64 {

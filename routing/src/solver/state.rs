@@ -214,7 +214,7 @@ impl State {
                 }
                 None => {
                     left.push(r);
-                    if s.give_up.is_some_and(|g| left.len() > g) {
+                    if s.gives_up(left.len()) {
                         left.extend_from_slice(&pool[i + 1..]);
                         break;
                     }
@@ -304,7 +304,7 @@ impl State {
                 }
                 let Some(&(c1, v1)) = top.first() else {
                     nowhere += 1;
-                    if s.give_up.is_some_and(|g| nowhere > g) {
+                    if s.gives_up(nowhere) {
                         break;
                     }
                     continue;
@@ -319,7 +319,7 @@ impl State {
                     best = Some((key, i, v1));
                 }
             }
-            if s.give_up.is_some_and(|g| nowhere > g) {
+            if s.gives_up(nowhere) {
                 break;
             }
             let Some((_, i, v)) = best else {

@@ -9,11 +9,15 @@
 //! [`schedule`], which is exact.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::data::Data;
 
 /// Slack on time comparisons.
 const TOL: f64 = 1e-9;
+
+/// The last [`Route::version`] handed out (0 is never one).
+static VERSIONS: AtomicU64 = AtomicU64::new(0);
 
 /// A request insertion: pickup after position `a`, delivery after position `b` (`b >= a`,
 /// positions of the route *before* insertion), and the change of objective it causes.
@@ -50,6 +54,10 @@ pub(crate) struct Route {
     /// The route's least exact schedule, worked out on first use after a change
     /// ([`Route::fits`]): many routes change and are never asked.
     least: RefCell<LeastSchedule>,
+    /// Names the route's content (vehicle and stops): a fresh number at every
+    /// [`Route::update`], unique in the process, and kept by a clone. Equal versions mean equal
+    /// routes, so an answer worked out for one version holds while it lasts ([`Route::version`]).
+    version: u64,
 }
 
 /// A route's least exact schedule ([`schedule`]) and what [`Route::fits`] needs with it.
@@ -136,6 +144,7 @@ impl Route {
             cost: 0.0,
             breaks_at: Vec::new(),
             least: RefCell::new(LeastSchedule::default()),
+            version: 0,
         };
         r.update(d);
         r
@@ -236,6 +245,13 @@ impl Route {
             self.breaks_at.clear();
         }
         self.least.get_mut().fresh = false;
+        self.version = VERSIONS.fetch_add(1, Ordering::Relaxed) + 1;
+    }
+
+    /// The route's version: it changes with every change of the route ([`Route::update`]), and
+    /// two routes with the same version are the same.
+    pub fn version(&self) -> u64 {
+        self.version
     }
 
     /// Works out [`Route::least`] for the route as it is.

@@ -25,7 +25,7 @@ use rand::seq::SliceRandom;
 use rand::Rng;
 
 use super::data::Data;
-use super::route::{Insertion, Route, Scratch};
+use super::route::{Answers, Insertion, Route, Scratch};
 use super::state::{State, NONE};
 
 /// Most requests ejected to make room for one.
@@ -54,80 +54,11 @@ pub(crate) struct Ges {
     /// Per request, a route it may not go back to until it is placed ([`Ges::kick`]); empty
     /// when no request is barred.
     barred: Vec<usize>,
-    /// Insertions already worked out.
-    memo: Memo,
-}
-
-/// The answers of [`Route::best_insertion`] already worked out in one search, per request and
-/// route, each with the version of the route it holds for ([`Route::version`]). Most of the
-/// perturbation's relocations are tried into routes that have not changed since the same
-/// request was last tried there, and most find no room (on lc1_4_10, Li & Lim 400, 66,699 of
-/// 36.4 million in one run): those answers are looked up instead of worked out again.
-struct Memo {
-    nveh: usize,
-    known: Vec<Known>,
-}
-
-/// One remembered answer: an insertion (pickup after `a`, drop-off after `b`, cost `delta`),
-/// or none when `a` is [`Known::NOWHERE`]; it holds while the route has `version` (0: nothing
-/// known, as versions start at 1).
-#[derive(Clone, Copy)]
-struct Known {
-    version: u64,
-    delta: f64,
-    a: u32,
-    b: u32,
-}
-
-impl Known {
-    const NOWHERE: u32 = u32::MAX;
-}
-
-impl Memo {
-    fn new(d: &Data) -> Self {
-        let none = Known {
-            version: 0,
-            delta: 0.0,
-            a: Known::NOWHERE,
-            b: 0,
-        };
-        Memo {
-            nveh: d.nveh,
-            known: vec![none; d.nreq * d.nveh],
-        }
-    }
-
-    /// [`Route::best_insertion`] of `r` into `route` (route `v` of the solution), looked up
-    /// when it was worked out for the route as it is. Insertion costs with noise or a free
-    /// opening ([`Scratch`]) are worked out every time.
-    fn insertion(
-        &mut self,
-        d: &Data,
-        route: &Route,
-        v: usize,
-        r: usize,
-        s: &mut Scratch,
-    ) -> Option<Insertion> {
-        if s.noise != 0.0 || s.free_opening {
-            return route.best_insertion(d, r, s);
-        }
-        let k = &mut self.known[r * self.nveh + v];
-        if k.version == route.version() {
-            return (k.a != Known::NOWHERE).then_some(Insertion {
-                delta: k.delta,
-                a: k.a as usize,
-                b: k.b as usize,
-            });
-        }
-        let ins = route.best_insertion(d, r, s);
-        *k = Known {
-            version: route.version(),
-            delta: ins.map_or(0.0, |i| i.delta),
-            a: ins.map_or(Known::NOWHERE, |i| i.a as u32),
-            b: ins.map_or(0, |i| i.b as u32),
-        };
-        ins
-    }
+    /// Insertions already worked out, per request and route. Most of the perturbation's
+    /// relocations are tried into routes that have not changed since the same request was last
+    /// tried there, and most find no room (on lc1_4_10, Li & Lim 400, 66,699 of 36.4 million
+    /// tries in one run): those answers are looked up.
+    answers: Answers,
 }
 
 /// The chosen ejection: route, requests to eject, their penalty sum.
@@ -175,7 +106,7 @@ impl Ges {
             min_pool: st.bank.len(),
             idle: 0,
             barred,
-            memo: Memo::new(d),
+            answers: Answers::new(d.nreq, d.nveh),
         }
     }
 
@@ -194,8 +125,12 @@ impl Ges {
         let Some(r) = st.bank.pop() else {
             return true;
         };
+        debug_assert!(
+            s.noise == 0.0 && !s.free_opening,
+            "the ejection search remembers exact insertion costs"
+        );
         let bar = self.bar(r);
-        if let Some((v, ins)) = cheapest_insertion(d, st, r, bar, &mut self.memo, s) {
+        if let Some((v, ins)) = cheapest_insertion(d, st, r, bar, &mut self.answers, s) {
             st.routes[v].insert(d, r, ins);
             st.route_of[r] = v;
         } else {
@@ -217,7 +152,7 @@ impl Ges {
                 // no room anywhere even after ejections: try again later
                 None => st.bank.insert(0, r),
             }
-            perturb(d, st, self.slack, &mut self.memo, rng, s);
+            perturb(d, st, self.slack, &mut self.answers, rng, s);
         }
         if bar != NONE && st.route_of[r] != NONE {
             // placed: the bar has done its work
@@ -351,7 +286,7 @@ fn cheapest_insertion(
     st: &State,
     r: usize,
     bar: usize,
-    memo: &mut Memo,
+    answers: &mut Answers,
     s: &mut Scratch,
 ) -> Option<(usize, Insertion)> {
     let mut best: Option<(usize, Insertion)> = None;
@@ -359,7 +294,7 @@ fn cheapest_insertion(
         if route.is_empty() || v == bar {
             continue;
         }
-        if let Some(ins) = memo.insertion(d, route, v, r, s) {
+        if let Some(ins) = answers.best_insertion(d, r, route, r, s) {
             if best.as_ref().is_none_or(|b| ins.delta < b.1.delta) {
                 best = Some((v, ins));
             }
@@ -373,7 +308,7 @@ fn perturb(
     d: &Data,
     st: &mut State,
     slack: f64,
-    memo: &mut Memo,
+    answers: &mut Answers,
     rng: &mut StdRng,
     s: &mut Scratch,
 ) {
@@ -393,7 +328,7 @@ fn perturb(
         if to == from || st.routes[to].is_empty() {
             continue;
         }
-        let Some(ins) = memo.insertion(d, &st.routes[to], to, u, s) else {
+        let Some(ins) = answers.best_insertion(d, u, &st.routes[to], u, s) else {
             continue;
         };
         if ins.delta - st.routes[from].removal_gain(d, u) <= slack {
@@ -409,10 +344,10 @@ fn perturb(
 
 #[cfg(test)]
 mod tests {
-    use super::{next_combination, Ges, Memo};
+    use super::{next_combination, Ges};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
-    use crate::solver::route::{schedule, Scratch};
+    use crate::solver::route::{schedule, Answers, Scratch};
     use crate::solver::state::{State, NONE};
     use crate::solver::tests::{bench_dir, checked};
     use crate::solver::to_solution;
@@ -499,7 +434,7 @@ mod tests {
         let inst = read(&bench_dir("lilim200").join("lrc1_2_9.txt")).unwrap();
         let d = Data::new(&inst.problem, &inst.matrix);
         let (mut st, mut rng, mut s) = constructed(&d, 7);
-        let mut memo = Memo::new(&d);
+        let mut answers = Answers::new(d.nreq, d.nveh);
         let used: Vec<usize> = (0..st.routes.len())
             .filter(|&v| !st.routes[v].is_empty())
             .collect();
@@ -507,8 +442,8 @@ mod tests {
         for _ in 0..20_000 {
             let (u, v) = (rng.gen_range(0..d.nreq), used[rng.gen_range(0..used.len())]);
             let before = st.routes[v].version();
-            let known = memo.known[u * memo.nveh + v].version == before;
-            let answer = memo.insertion(&d, &st.routes[v], v, u, &mut s);
+            let known = answers.knows(u, &st.routes[v]);
+            let answer = answers.best_insertion(&d, u, &st.routes[v], u, &mut s);
             assert_eq!(answer, st.routes[v].best_insertion(&d, u, &mut s));
             assert_eq!(st.routes[v].version(), before, "asking changed the route");
             hits += usize::from(known);

@@ -28,6 +28,48 @@ pub(crate) struct Insertion {
     pub b: usize,
 }
 
+/// Answers of [`Route::best_insertion`] already worked out, per row (a request, or its place
+/// in a repair's pool) and vehicle, each kept with the [`Route::version`] it holds for and
+/// worked out again once the route has changed. The insertion costs' settings of the
+/// [`Scratch`] (noise, free opening) must stay the same while the answers are used.
+pub(crate) struct Answers {
+    nveh: usize,
+    known: Vec<(u64, Option<Insertion>)>,
+}
+
+impl Answers {
+    /// Nothing known yet, for `rows` rows (versions start at 1).
+    pub fn new(rows: usize, nveh: usize) -> Self {
+        Answers {
+            nveh,
+            known: vec![(0, None); rows * nveh],
+        }
+    }
+
+    /// [`Route::best_insertion`] of `r` (row `row`) into `route`, looked up when it was worked
+    /// out for the route as it is.
+    pub fn best_insertion(
+        &mut self,
+        d: &Data,
+        row: usize,
+        route: &Route,
+        r: usize,
+        s: &mut Scratch,
+    ) -> Option<Insertion> {
+        let k = &mut self.known[row * self.nveh + route.vehicle];
+        if k.0 != route.version {
+            *k = (route.version, route.best_insertion(d, r, s));
+        }
+        k.1
+    }
+
+    /// Whether the answer for row `row` and `route` is known for the route as it is.
+    #[cfg(test)]
+    pub fn knows(&self, row: usize, route: &Route) -> bool {
+        self.known[row * self.nveh + route.vehicle].0 == route.version
+    }
+}
+
 /// A route and its caches (kept in sync by [`Route::update`]).
 #[derive(Debug, Clone)]
 pub(crate) struct Route {
@@ -250,6 +292,7 @@ impl Route {
 
     /// The route's version: it changes with every change of the route ([`Route::update`]), and
     /// two routes with the same version are the same.
+    #[cfg(test)]
     pub fn version(&self) -> u64 {
         self.version
     }

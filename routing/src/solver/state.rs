@@ -2,7 +2,7 @@
 //! requests), and regret insertion of the bank.
 
 use super::data::Data;
-use super::route::{Insertion, Route, Scratch};
+use super::route::{Answers, Insertion, Route, Scratch};
 use super::Deadline;
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -258,9 +258,7 @@ impl State {
         s.salt = rng.gen();
         let nv = d.nveh;
         let mut alive = vec![true; pool.len()];
-        let mut cache: Vec<Option<Insertion>> = vec![None; pool.len() * nv];
-        let mut stamp = vec![0u32; pool.len() * nv];
-        let mut version = vec![1u32; nv];
+        let mut answers = Answers::new(pool.len(), nv);
         let mut considered = Vec::with_capacity(nv);
         let mut top: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
         let mut left = pool.len();
@@ -289,12 +287,7 @@ impl State {
                 }
                 top.clear();
                 for &v in &considered {
-                    let idx = i * nv + v;
-                    if stamp[idx] != version[v] {
-                        cache[idx] = self.routes[v].best_insertion(d, r, s);
-                        stamp[idx] = version[v];
-                    }
-                    if let Some(ins) = cache[idx] {
+                    if let Some(ins) = answers.best_insertion(d, i, &self.routes[v], r, s) {
                         let pos = top.partition_point(|t| t.0 <= ins.delta);
                         if pos < k {
                             top.insert(pos, (ins.delta, v));
@@ -325,11 +318,12 @@ impl State {
             let Some((_, i, v)) = best else {
                 break;
             };
-            let ins = cache[i * nv + v].expect("cached insertion of the chosen request");
             let r = pool[i];
+            let ins = answers
+                .best_insertion(d, i, &self.routes[v], r, s)
+                .expect("the chosen request's insertion, as worked out");
             self.routes[v].insert(d, r, ins);
             self.route_of[r] = v;
-            version[v] += 1;
             alive[i] = false;
             left -= 1;
         }

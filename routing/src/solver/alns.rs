@@ -34,6 +34,13 @@ const ELIM_END: f64 = 0.6;
 /// An attempt whose ejection pool has not shrunk for this fraction of the budget is given up,
 /// and a new one empties a route of the last complete solution, drawn afresh.
 const ELIM_STALL: f64 = 0.1;
+/// An attempt given up with a pool that never got down to this fraction of the requests is
+/// hopeless...
+const ELIM_HOPELESS: f64 = 0.07;
+/// ...and after this many hopeless attempts in a row the phase ends: on wide time windows the
+/// pools of attempts below the best-known fleet stay at 10–40 % of the requests, attempt after
+/// attempt, while those of tight windows get down to a few requests (Li & Lim 200 and 400).
+const ELIM_HOPELESS_RUNS: usize = 2;
 /// A solution 3 % worse than the start is accepted with probability 1/2 at first...
 const T_START: f64 = 0.03;
 /// ...and the temperature falls geometrically to this fraction of the start.
@@ -650,7 +657,9 @@ fn repair(
 /// is used. An attempt that stalls (its pool has not shrunk for [`ELIM_STALL`] of the budget)
 /// is given up for a fresh one (a route drawn afresh, counters back to 1): a stalled pool
 /// tends to grow, as ejections of several requests with low counters win over single ones
-/// (Li & Lim 400: from a few requests to over a hundred), and does not come back.
+/// (Li & Lim 400: from a few requests to over a hundred), and does not come back. After
+/// [`ELIM_HOPELESS_RUNS`] stalled attempts in a row whose pools never got small
+/// ([`ELIM_HOPELESS`]), the phase ends and the distance phase gets the rest of its time.
 fn eliminate_routes(
     d: &Data,
     st: &mut State,
@@ -659,6 +668,8 @@ fn eliminate_routes(
     rng: &mut StdRng,
     s: &mut Scratch,
 ) {
+    // stalled attempts in a row whose pools never got small
+    let mut hopeless = 0;
     'attempts: while st.used() > 1 {
         let mut cur = st.clone();
         let mut ges = Ges::start(d, &mut cur, rng);
@@ -672,6 +683,7 @@ fn eliminate_routes(
                 // attempt needs its pool and penalty counters to build up.)
                 if better.used() < st.used() {
                     *st = better;
+                    hopeless = 0;
                     continue 'attempts;
                 }
             }
@@ -679,6 +691,14 @@ fn eliminate_routes(
                 return;
             }
             if progress - last_gain > ELIM_STALL {
+                if ges.min_pool as f64 > ELIM_HOPELESS * d.nreq as f64 {
+                    hopeless += 1;
+                    if hopeless >= ELIM_HOPELESS_RUNS {
+                        return;
+                    }
+                } else {
+                    hopeless = 0;
+                }
                 continue 'attempts;
             }
             // A converging search gives an attempt as many steps without a smaller pool as
@@ -700,6 +720,7 @@ fn eliminate_routes(
             return;
         }
         *st = cur;
+        hopeless = 0;
     }
 }
 
@@ -797,4 +818,65 @@ fn route_removal(d: &Data, st: &mut State, q: usize, rng: &mut StdRng) {
     let extra = q.saturating_sub(st.bank.len()).min(assigned.len());
     let out: Vec<usize> = assigned.choose_multiple(rng, extra).copied().collect();
     st.remove_all(d, &out);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::time::Instant;
+
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::{eliminate_routes, Clock, ELIM_END, ELIM_STALL};
+    use crate::instances::{read, read_bks};
+    use crate::solver::data::Data;
+    use crate::solver::route::Scratch;
+    use crate::solver::state::State;
+    use crate::solver::tests::bench_dir;
+
+    /// The fleet phase on `name` (Li & Lim 100) from a regret-2 construction, with an
+    /// iteration limit: the routes it ends with, the best-known fleet and the fraction of the
+    /// budget it used.
+    fn fleet_phase(name: &str, iterations: u64) -> (usize, usize, f64) {
+        let inst = read(&bench_dir("lilim100").join(format!("{name}.txt"))).unwrap();
+        let (bks, _) = read_bks(&bench_dir("lilim100").join("bks.csv")).unwrap()[name];
+        let d = Data::new(&inst.problem, &inst.matrix);
+        let mut rng = StdRng::seed_from_u64(1);
+        let mut s = Scratch::default();
+        let mut st = State::empty(&d, (0..d.nreq).collect());
+        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
+        let clock = Clock {
+            start: Instant::now(),
+            limit: 1e9,
+            max_iter: Some(iterations),
+            stall: None,
+            converged: Cell::new(false),
+            share: None,
+        };
+        let mut iter = 0;
+        eliminate_routes(&d, &mut st, &clock, &mut iter, &mut rng, &mut s);
+        assert!(st.bank.is_empty());
+        (st.used(), bks, clock.progress(iter))
+    }
+
+    #[test]
+    fn the_fleet_phase_ends_after_two_hopeless_attempts_on_wide_windows() {
+        // wide windows: attempts below the best-known fleet keep large pools
+        for name in ["lr205", "lrc202", "lc201"] {
+            let (used, bks, progress) = fleet_phase(name, 4000);
+            assert_eq!(used, bks, "{name}: routes");
+            assert!(
+                progress < ELIM_END - ELIM_STALL,
+                "{name}: the phase ran to {progress:.3} of the budget"
+            );
+        }
+        // tight windows: their pools get down to a few requests, and the phase goes on
+        let (used, bks, progress) = fleet_phase("lr105", 4000);
+        assert_eq!(used, bks, "lr105: routes");
+        assert!(
+            progress >= ELIM_END,
+            "lr105: the phase ended at {progress:.3}"
+        );
+    }
 }

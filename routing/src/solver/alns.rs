@@ -825,14 +825,10 @@ mod tests {
     use std::cell::Cell;
     use std::time::Instant;
 
-    use rand::rngs::StdRng;
-    use rand::SeedableRng;
-
     use super::{eliminate_routes, Clock, ELIM_END, ELIM_STALL};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
-    use crate::solver::route::Scratch;
-    use crate::solver::state::State;
+    use crate::solver::ges::tests::constructed;
     use crate::solver::tests::bench_dir;
 
     /// The fleet phase on `name` (Li & Lim 100) from a regret-2 construction, with an
@@ -842,10 +838,7 @@ mod tests {
         let inst = read(&bench_dir("lilim100").join(format!("{name}.txt"))).unwrap();
         let (bks, _) = read_bks(&bench_dir("lilim100").join("bks.csv")).unwrap()[name];
         let d = Data::new(&inst.problem, &inst.matrix);
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut s = Scratch::default();
-        let mut st = State::empty(&d, (0..d.nreq).collect());
-        st.repair(&d, 2, d.nveh, 0.0, &mut rng, &mut s);
+        let (mut st, mut rng, mut s) = constructed(&d, 1);
         let clock = Clock {
             start: Instant::now(),
             limit: 1e9,

@@ -343,7 +343,7 @@ fn perturb(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::{next_combination, Ges};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
@@ -377,7 +377,7 @@ mod tests {
     }
 
     /// A complete solution by regret-2 insertion, with the generator and scratch that built it.
-    fn constructed(d: &Data, seed: u64) -> (State, StdRng, Scratch) {
+    pub(crate) fn constructed(d: &Data, seed: u64) -> (State, StdRng, Scratch) {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut s = Scratch::default();
         let mut st = State::empty(d, (0..d.nreq).collect());

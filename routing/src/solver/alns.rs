@@ -691,13 +691,11 @@ fn eliminate_routes(
                 return;
             }
             if progress - last_gain > ELIM_STALL {
-                if ges.min_pool as f64 > ELIM_HOPELESS * d.nreq as f64 {
-                    hopeless += 1;
-                    if hopeless >= ELIM_HOPELESS_RUNS {
-                        return;
-                    }
-                } else {
-                    hopeless = 0;
+                // a stall with a small pool breaks the run of hopeless attempts
+                let large = ges.min_pool as f64 > ELIM_HOPELESS * d.nreq as f64;
+                hopeless = if large { hopeless + 1 } else { 0 };
+                if hopeless >= ELIM_HOPELESS_RUNS {
+                    return;
                 }
                 continue 'attempts;
             }

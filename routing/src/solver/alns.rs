@@ -826,8 +826,7 @@ mod tests {
     use super::{eliminate_routes, Clock, ELIM_END, ELIM_STALL};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
-    use crate::solver::ges::tests::constructed;
-    use crate::solver::tests::bench_dir;
+    use crate::solver::tests::{bench_dir, constructed};
 
     /// The fleet phase on `name` (Li & Lim 100) from a regret-2 construction, with an
     /// iteration limit: the routes it ends with, the best-known fleet and the fraction of the

@@ -343,16 +343,15 @@ fn perturb(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::{next_combination, Ges};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
-    use crate::solver::route::{schedule, Answers, Scratch};
+    use crate::solver::route::{schedule, Answers};
     use crate::solver::state::{State, NONE};
-    use crate::solver::tests::{bench_dir, checked};
+    use crate::solver::tests::{bench_dir, checked, constructed};
     use crate::solver::to_solution;
-    use rand::rngs::StdRng;
-    use rand::{Rng, SeedableRng};
+    use rand::Rng;
 
     /// Every route has a schedule and respects capacity; every request is on its route once.
     fn assert_partial_feasible(d: &Data, st: &State) {
@@ -374,16 +373,6 @@ pub(crate) mod tests {
         for &r in &st.bank {
             assert_eq!(st.route_of[r], crate::solver::state::NONE);
         }
-    }
-
-    /// A complete solution by regret-2 insertion, with the generator and scratch that built it.
-    pub(crate) fn constructed(d: &Data, seed: u64) -> (State, StdRng, Scratch) {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut s = Scratch::default();
-        let mut st = State::empty(d, (0..d.nreq).collect());
-        st.repair(d, 2, d.nveh, 0.0, &mut rng, &mut s);
-        assert!(st.bank.is_empty());
-        (st, rng, s)
     }
 
     #[test]

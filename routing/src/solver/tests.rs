@@ -12,12 +12,25 @@ use crate::instances::{read, read_bks, read_sintef_routes, Instance};
 use crate::matrix::Matrix;
 use crate::model::{Load, Objective, Problem, Request, Stop, TimeWindow, Vehicle};
 use crate::solution::{Solution, StopKind, UnservedReason};
+use crate::solver::data::Data;
+use crate::solver::route::Scratch;
+use crate::solver::state::State;
 use crate::solver::{solve, Options};
 
 pub(crate) fn bench_dir(set: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/bench")
         .join(set)
+}
+
+/// A complete solution by regret-2 insertion, with the generator and scratch that built it.
+pub(crate) fn constructed(d: &Data, seed: u64) -> (State, StdRng, Scratch) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut s = Scratch::default();
+    let mut st = State::empty(d, (0..d.nreq).collect());
+    st.repair(d, 2, d.nveh, 0.0, &mut rng, &mut s);
+    assert!(st.bank.is_empty());
+    (st, rng, s)
 }
 
 /// Checks a solution both ways and returns the checker's report.

@@ -131,6 +131,16 @@ fn text_fault(v: &serde_json::Value, path: &mut Vec<String>) -> Option<(String, 
 /// A validation error with the field path (or `body` for a syntax error).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     check_text(bytes)?;
+    // Every request body of this API is a JSON object (see the OpenAPI document), but serde
+    // reads a struct from an array of its fields in order as well: `[null, null]` would be a
+    // card request with no language and no PIN. A body that is an array is refused here. (A
+    // nested object sent as an array is not caught: serde decides that inside the parse.)
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(AppError::invalid(
+            "body",
+            "expected a JSON object ({...}), not an array",
+        ));
+    }
     let mut unknown: Option<String> = None;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let mut note = |path: serde_ignored::Path<'_>| {
@@ -296,6 +306,14 @@ mod tests {
             field_of(parse_json(br#"{"name": "a", "stops": [{}]}"#)),
             "stops.0.seq"
         );
+    }
+
+    #[test]
+    fn a_body_sent_as_an_array_is_refused() {
+        // serde alone would read `Body { name: "a", stops: [] }` from it
+        assert_eq!(field_of(parse_json(br#"["a", []]"#)), "body");
+        assert_eq!(field_of(parse_json(b" \n [\"a\", []]")), "body");
+        assert!(parse_json::<Body>(br#" {"name": "a", "stops": []}"#).is_ok());
     }
 
     #[test]

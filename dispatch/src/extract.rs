@@ -10,6 +10,8 @@ use sha2::Digest;
 
 use crate::error::AppError;
 
+mod objects;
+
 /// A JSON body. Malformed JSON, a missing field, an unknown enum value or a field the
 /// endpoint does not know become a 422 validation error naming the field path
 /// (`places.0.kind`): a misspelt optional field is never silently dropped.
@@ -131,16 +133,6 @@ fn text_fault(v: &serde_json::Value, path: &mut Vec<String>) -> Option<(String, 
 /// A validation error with the field path (or `body` for a syntax error).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     check_text(bytes)?;
-    // Every request body of this API is a JSON object (see the OpenAPI document), but serde
-    // reads a struct from an array of its fields in order as well: `[null, null]` would be a
-    // card request with no language and no PIN. A body that is an array is refused here. (A
-    // nested object sent as an array is not caught: serde decides that inside the parse.)
-    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return Err(AppError::invalid(
-            "body",
-            "expected a JSON object ({...}), not an array",
-        ));
-    }
     let mut unknown: Option<String> = None;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let mut note = |path: serde_ignored::Path<'_>| {
@@ -148,7 +140,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
             unknown = Some(path.to_string());
         }
     };
-    let de = serde_ignored::Deserializer::new(de, &mut note);
+    // structs from JSON objects only, at every depth (serde alone also takes arrays)
+    let de = serde_ignored::Deserializer::new(objects::Objects(de), &mut note);
     let parsed = serde_path_to_error::deserialize(de);
     if let (Ok(_), Some(path)) = (&parsed, unknown) {
         return Err(AppError::invalid(
@@ -314,6 +307,11 @@ mod tests {
         assert_eq!(field_of(parse_json(br#"["a", []]"#)), "body");
         assert_eq!(field_of(parse_json(b" \n [\"a\", []]")), "body");
         assert!(parse_json::<Body>(br#" {"name": "a", "stops": []}"#).is_ok());
+        // and at any depth: a stop sent as an array is refused by its path
+        assert_eq!(
+            field_of(parse_json(br#"{"name": "a", "stops": [{"seq": 1}, [2]]}"#)),
+            "stops.1"
+        );
     }
 
     #[test]

@@ -12,6 +12,15 @@ import "./console.css";
 
 const COLOURS = ["#1f5fbf", "#b3261e", "#0b7a3e", "#8a4baf", "#b35c00", "#006a80", "#6b4e16", "#c2185b"];
 const REFRESH_MS = 15000;
+/** "Updated at" in the service's time (Europe/Rome, like every time the console shows), whatever
+ * the zone of the coordinator's computer. */
+const clock = new Intl.DateTimeFormat("it-IT-u-nu-latn", {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+  timeZone: "Europe/Rome",
+});
 
 // ------------------------------------------------------------------ the base map (optional)
 // The vector tiles of `make tiles` (served under /tiles/, listed in /tiles/index.json) drawn on
@@ -192,7 +201,7 @@ async function start(box) {
       }
       box.dataset.runs = String(day.runs.length);
       box.dataset.loaded = String(Date.now());
-      if (status) status.textContent = (box.dataset.labelUpdated || "") + " " + new Date().toLocaleTimeString("it-IT", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+      if (status) status.textContent = (box.dataset.labelUpdated || "") + " " + clock.format(new Date());
     } catch (e) {
       if (status) status.textContent = box.dataset.labelFailed || String(e);
     }

@@ -162,6 +162,12 @@ test("the coordinator runs the planning of tomorrow, waits for it in the page an
   await page.goto(`${svc.base}/console/?date=${tomorrow()}`);
   await page.waitForSelector("#day-map[data-runs]", { timeout: 20000 });
   assert.equal(await page.locator("#day-map path.run-line").count(), runs);
+  // "Updated at" is Rome time like the rest of the page, whatever the browser's zone (UTC here).
+  const stamp = /(\d\d):(\d\d):\d\d/.exec(await page.locator("#map-status").innerText());
+  assert.ok(stamp, "the map says when it was updated");
+  const rome = one("select to_char(now() at time zone 'Europe/Rome', 'HH24:MI')").split(":");
+  const apart = Math.abs(Number(stamp[1]) * 60 + Number(stamp[2]) - (Number(rome[0]) * 60 + Number(rome[1])));
+  assert.ok(Math.min(apart, 1440 - apart) <= 1, `updated at ${stamp[0]}, Rome time ${rome.join(":")}`);
   assert.equal(await page.locator(`tr[data-request-id="${outbound}"]`).count(), 1);
   await accessible("day");
   await shot("day");

@@ -930,3 +930,58 @@ fn the_route_pool_joins_routes_of_two_solutions_into_a_better_one() {
     // nothing better than the best of the pool: no answer
     assert!(pool.solve(&d, &got, limit).is_none());
 }
+
+#[test]
+fn the_best_known_routes_at_200_and_400_tasks_are_feasible_to_the_search_and_cost_the_same() {
+    use crate::solver::route::{schedule, Route};
+    let mut seen = 0;
+    for set in ["lilim200", "lilim400"] {
+        let bks = read_bks(&bench_dir(set).join("bks.csv")).unwrap();
+        for (name, &(vehicles, distance)) in &bks {
+            let routes =
+                read_sintef_routes(&bench_dir(set).join(format!("bks_solutions/{name}.sol")))
+                    .unwrap();
+            if routes.is_empty() {
+                // lc1_4_4: its record is listed without routes
+                continue;
+            }
+            seen += 1;
+            let inst = read(&bench_dir(set).join(format!("{name}.txt"))).unwrap();
+            let d = Data::new(&inst.problem, &inst.matrix);
+            let node = |n: usize| {
+                let (r, q) = inst
+                    .problem
+                    .requests()
+                    .iter()
+                    .enumerate()
+                    .find(|(_, q)| q.pickup.location == n || q.delivery.location == n)
+                    .unwrap();
+                2 * r + usize::from(q.pickup.location != n)
+            };
+            let seqs: Vec<Vec<usize>> = routes
+                .iter()
+                .map(|nodes| nodes.iter().map(|&n| node(n)).collect())
+                .collect();
+            let st = State::from_routes(&d, seqs.iter().map(Vec::as_slice).enumerate());
+            let mut t = Vec::new();
+            for (v, seq) in seqs.iter().enumerate() {
+                assert!(
+                    schedule(&d, v, seq, &mut t),
+                    "{name}: route {v} has no schedule"
+                );
+                let mut route = Route::new(&d, v);
+                route.nodes.clone_from(seq);
+                route.update(&d);
+                assert!(route.feasible(&d, &mut t), "{name}: route {v} infeasible");
+            }
+            assert!(st.bank.is_empty(), "{name}: requests left out");
+            assert_eq!(st.used(), vehicles, "{name}");
+            let cost = st.cost(&d) - vehicles as f64 * d.objective.vehicle_weight;
+            assert!(
+                (cost - distance).abs() < 0.01,
+                "{name}: {cost} against {distance}"
+            );
+        }
+    }
+    assert_eq!(seen, 39, "instances with best-known routes");
+}

@@ -100,6 +100,18 @@ fn the_same_seed_and_iteration_count_give_the_same_solution() {
     checked(&inst.problem, &inst.matrix, &a);
 }
 
+/// The request whose pickup or delivery is at a benchmark file's node `n`, and whether it is
+/// the pickup.
+fn request_at(problem: &Problem, n: usize) -> (usize, bool) {
+    let (r, q) = problem
+        .requests()
+        .iter()
+        .enumerate()
+        .find(|(_, q)| q.pickup.location == n || q.delivery.location == n)
+        .unwrap_or_else(|| panic!("no request at node {n}"));
+    (r, q.pickup.location == n)
+}
+
 #[test]
 fn the_best_known_li_lim_routes_pass_the_checker_with_our_reader() {
     for name in ["lc101", "lr205"] {
@@ -112,14 +124,8 @@ fn the_best_known_li_lim_routes_pass_the_checker_with_our_reader() {
             let seq: Vec<(usize, StopKind)> = nodes
                 .iter()
                 .map(|&n| {
-                    let (r, req) = inst
-                        .problem
-                        .requests()
-                        .iter()
-                        .enumerate()
-                        .find(|(_, q)| q.pickup.location == n || q.delivery.location == n)
-                        .unwrap();
-                    let kind = if req.pickup.location == n {
+                    let (r, pickup) = request_at(&inst.problem, n);
+                    let kind = if pickup {
                         StopKind::Pickup
                     } else {
                         StopKind::Delivery
@@ -949,14 +955,8 @@ fn the_best_known_routes_at_200_and_400_tasks_are_feasible_to_the_search_and_cos
             let inst = read(&bench_dir(set).join(format!("{name}.txt"))).unwrap();
             let d = Data::new(&inst.problem, &inst.matrix);
             let node = |n: usize| {
-                let (r, q) = inst
-                    .problem
-                    .requests()
-                    .iter()
-                    .enumerate()
-                    .find(|(_, q)| q.pickup.location == n || q.delivery.location == n)
-                    .unwrap();
-                2 * r + usize::from(q.pickup.location != n)
+                let (r, pickup) = request_at(&inst.problem, n);
+                2 * r + usize::from(!pickup)
             };
             let seqs: Vec<Vec<usize>> = routes
                 .iter()

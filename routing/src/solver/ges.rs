@@ -347,33 +347,11 @@ mod tests {
     use super::{next_combination, Ges};
     use crate::instances::{read, read_bks};
     use crate::solver::data::Data;
-    use crate::solver::route::{schedule, Answers};
-    use crate::solver::state::{State, NONE};
-    use crate::solver::tests::{bench_dir, checked, constructed};
+    use crate::solver::route::Answers;
+    use crate::solver::state::NONE;
+    use crate::solver::tests::{assert_partial_feasible, bench_dir, checked, constructed};
     use crate::solver::to_solution;
     use rand::Rng;
-
-    /// Every route has a schedule and respects capacity; every request is on its route once.
-    fn assert_partial_feasible(d: &Data, st: &State) {
-        let mut t = Vec::new();
-        for (v, route) in st.routes.iter().enumerate() {
-            assert!(
-                schedule(d, v, &route.nodes, &mut t),
-                "route {v} has no schedule"
-            );
-            let mut load = vec![0; d.dims];
-            for &n in &route.nodes {
-                assert_eq!(st.route_of[n / 2], v);
-                for (x, l) in load.iter_mut().enumerate() {
-                    *l += d.demand[n * d.dims + x];
-                    assert!(*l <= d.vcap[v * d.dims + x] && *l >= 0);
-                }
-            }
-        }
-        for &r in &st.bank {
-            assert_eq!(st.route_of[r], crate::solver::state::NONE);
-        }
-    }
 
     #[test]
     fn ejection_search_takes_routes_away_and_stays_feasible_at_every_step() {

@@ -43,6 +43,29 @@ pub(crate) fn checked(problem: &Problem, matrix: &Matrix, sol: &Solution) -> Che
     report
 }
 
+/// Every route has a schedule and respects capacity (its load never goes below zero either, so
+/// every delivery follows its pickup); every request is on its route once, or in the bank.
+pub(crate) fn assert_partial_feasible(d: &Data, st: &State) {
+    let mut t = Vec::new();
+    for (v, route) in st.routes.iter().enumerate() {
+        assert!(
+            crate::solver::route::schedule(d, v, &route.nodes, &mut t),
+            "route {v} has no schedule"
+        );
+        let mut load = vec![0; d.dims];
+        for &n in &route.nodes {
+            assert_eq!(st.route_of[n / 2], v);
+            for (x, l) in load.iter_mut().enumerate() {
+                *l += d.demand[n * d.dims + x];
+                assert!(*l <= d.vcap[v * d.dims + x] && *l >= 0);
+            }
+        }
+    }
+    for &r in &st.bank {
+        assert_eq!(st.route_of[r], crate::solver::state::NONE);
+    }
+}
+
 fn options(seed: u64, iterations: u64) -> Options {
     Options {
         seed,
@@ -939,7 +962,6 @@ fn the_route_pool_joins_routes_of_two_solutions_into_a_better_one() {
 
 #[test]
 fn the_best_known_routes_at_200_and_400_tasks_are_feasible_to_the_search_and_cost_the_same() {
-    use crate::solver::route::schedule;
     let mut seen = 0;
     for set in ["lilim200", "lilim400"] {
         let bks = read_bks(&bench_dir(set).join("bks.csv")).unwrap();
@@ -963,24 +985,7 @@ fn the_best_known_routes_at_200_and_400_tasks_are_feasible_to_the_search_and_cos
                 .map(|nodes| nodes.iter().map(|&n| node(n)).collect())
                 .collect();
             let st = State::from_routes(&d, seqs.iter().map(Vec::as_slice).enumerate());
-            let mut t = Vec::new();
-            for (v, seq) in seqs.iter().enumerate() {
-                assert!(
-                    schedule(&d, v, seq, &mut t),
-                    "{name}: route {v} has no schedule"
-                );
-                // capacity, and every delivery after its pickup (the load never goes below 0)
-                let mut load = vec![0; d.dims];
-                for &n in seq {
-                    for (x, l) in load.iter_mut().enumerate() {
-                        *l += d.demand[n * d.dims + x];
-                        assert!(
-                            *l >= 0 && *l <= d.vcap[v * d.dims + x],
-                            "{name}: route {v} load {l}"
-                        );
-                    }
-                }
-            }
+            assert_partial_feasible(&d, &st);
             assert!(st.bank.is_empty(), "{name}: requests left out");
             assert_eq!(st.used(), vehicles, "{name}");
             let cost = st.cost(&d) - vehicles as f64 * d.objective.vehicle_weight;
